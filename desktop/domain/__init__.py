@@ -1,0 +1,1 @@
+"""Pure Python rules of TokenDesk: no Qt, no Peewee, no keyring."""

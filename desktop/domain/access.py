@@ -1,0 +1,119 @@
+"""Access decisions: what the API answers for a presented token, a method and a path.
+
+The decision is a pure function of a :class:`Grant` (what the database knows about the token that
+matches the presented secret, or None) so the command line (one SQL lookup) and the in-process
+index (a dict) are guaranteed to answer alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from desktop.domain import tokens
+from desktop.domain.errors import InvalidInput
+
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+ANY_METHOD = "*"
+_ENDPOINT = re.compile(r"/?(?:odata\.svc/)?([A-Za-z0-9_.\-]+)(?:[/(?].*)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    """A role grants one method (or ``*``) on one endpoint, e.g. ``GET /Loans``."""
+
+    method: str
+    endpoint: str  # as written, e.g. "/Loans"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.method, self.endpoint.strip("/").lower()
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint}"
+
+    @classmethod
+    def parse(cls, text: str) -> Permission:
+        """Parse ``"METHOD /Endpoint"``; raise :class:`InvalidInput` when it is not one."""
+        parts = text.split()
+        if len(parts) != 2:
+            raise InvalidInput(f'invalid permission {text!r}: write it as "METHOD /Endpoint"')
+        method, endpoint = parts[0].upper(), parts[1]
+        if method != ANY_METHOD and method not in METHODS:
+            raise InvalidInput(
+                f"invalid method {parts[0]!r}: use one of {', '.join(METHODS)} or *"
+            )
+        segment = endpoint_segment(endpoint)
+        if segment is None or "/" in endpoint.strip("/") or "(" in endpoint:
+            raise InvalidInput(
+                f"invalid endpoint {endpoint!r}: write one path segment such as /Loans"
+            )
+        return cls(method, "/" + endpoint.strip("/"))
+
+
+@lru_cache(maxsize=4096)
+def endpoint_segment(path: str) -> str | None:
+    """The first path segment, lower-cased, ignoring an ``odata.svc/`` prefix.
+
+    ``/Loans``, ``/Loans/5``, ``/Loans(5)`` and ``/odata.svc/Loans(5)/Payments`` all give
+    ``loans``. Returns None for a path with no usable segment.
+    """
+    match = _ENDPOINT.fullmatch(path.strip())
+    if match is None:
+        return None
+    segment = match.group(1).lower()
+    return None if segment == "odata.svc" else segment
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What is known about the token whose fingerprint matched: enough to decide."""
+
+    token_id: int
+    active: bool
+    api_enabled: bool
+    permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
+    valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    status: int
+    reason: str
+    token_id: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200
+
+
+def precheck(presented: str) -> Decision | None:
+    """Reject what cannot be a token before any lookup: empty, oversized or malformed."""
+    if not presented:
+        return Decision(401, "no token presented")
+    if len(presented) > tokens.MAX_PRESENTED_LENGTH:
+        return Decision(401, "token is too long")
+    if not tokens.is_well_formed(presented):
+        return Decision(401, "token is malformed (bad format or checksum)")
+    return None
+
+
+def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
+    """The API's answer once the presented token has been looked up by fingerprint."""
+    if grant is None:
+        return Decision(401, "unknown token")
+    if not grant.api_enabled:
+        return Decision(401, "API access is disabled for this environment", grant.token_id)
+    if not grant.active:
+        return Decision(401, "token is inactive", grant.token_id)
+    if grant.valid_until is not None and now >= grant.valid_until:
+        return Decision(401, "token was replaced and its grace period has ended", grant.token_id)
+    method = method.upper()
+    segment = endpoint_segment(path)
+    if segment is None:
+        return Decision(403, f"no endpoint in path {path[:80]!r}", grant.token_id)
+    permissions = grant.permissions
+    if (method, segment) in permissions or (ANY_METHOD, segment) in permissions:
+        return Decision(200, "allowed", grant.token_id)
+    return Decision(403, f"role does not allow {method[:10]} on /{segment[:80]}", grant.token_id)

@@ -1,0 +1,64 @@
+"""The token format: ``tdk_`` + 43 base62 characters (256 random bits) + a 6-character CRC32.
+
+The checksum lets anyone recognise a leaked TokenDesk token and lets a typo be rejected offline,
+without a database lookup. Only :func:`fingerprint` and :func:`hint` of a secret are ever stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import zlib
+
+PREFIX = "tdk_"
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+BODY_LENGTH = 43  # 43 * log2(62) = 256.03 bits
+CHECKSUM_LENGTH = 6  # 62**6 > 2**32
+TOKEN_LENGTH = len(PREFIX) + BODY_LENGTH + CHECKSUM_LENGTH
+HINT_LENGTH = 4
+MAX_PRESENTED_LENGTH = 4096  # anything longer is refused before it is hashed
+_ALPHABET_SET = frozenset(ALPHABET)
+
+
+def _base62(number: int, width: int) -> str:
+    digits = []
+    for _ in range(width):
+        number, digit = divmod(number, 62)
+        digits.append(ALPHABET[digit])
+    return "".join(reversed(digits))
+
+
+def checksum(body: str) -> str:
+    return _base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
+
+
+def generate() -> str:
+    """A new secret from the operating system's CSPRNG."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(BODY_LENGTH))
+    return PREFIX + body + checksum(body)
+
+
+def is_well_formed(token: str) -> bool:
+    """True when the text has the TokenDesk shape and a correct checksum."""
+    if len(token) != TOKEN_LENGTH or not token.startswith(PREFIX):
+        return False
+    rest = token[len(PREFIX) :]
+    if not _ALPHABET_SET.issuperset(rest):
+        return False
+    body, check = rest[:BODY_LENGTH], rest[BODY_LENGTH:]
+    return checksum(body) == check
+
+
+def fingerprint(token: str) -> str:
+    """SHA-256 of the secret, hex: what the database keeps instead of the secret."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def hint(token: str) -> str:
+    """The last characters of a secret, enough to tell tokens apart on screen."""
+    return token[-HINT_LENGTH:]
+
+
+def mask(token_hint: str) -> str:
+    """How a token is shown when it is not revealed: prefix, dots and the hint."""
+    return f"{PREFIX}{'•' * 8}{token_hint}"

@@ -1,0 +1,171 @@
+"""The keyring-backed secret store.
+
+Rules this module keeps (see DESIGN.md §3):
+
+* One named backend is pinned, never keyring's chainer; plaintext and "fail" backends are refused.
+* Every failure to reach the keyring becomes :class:`SecretStoreUnavailable` with a message a
+  person can act on. Callers then wait; they never delete or regenerate anything because of it.
+* Nothing here logs or raises a secret value.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Protocol
+
+import keyring
+import keyring.backend
+import keyring.errors
+
+from desktop.domain.errors import SecretStoreUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVICE = "TokenDesk"
+# The one fixed key the start-up check reads (read-only) and the self-test writes and deletes.
+CANARY_KEY = "tokendesk-canary"
+
+# Backends TokenDesk trusts with secrets, by platform: (module, class).
+_ALLOWED: dict[str, list[tuple[str, str]]] = {
+    "linux": [
+        ("keyring.backends.SecretService", "Keyring"),
+        ("keyring.backends.kwallet", "DBusKeyring"),
+    ],
+    "darwin": [("keyring.backends.macOS", "Keyring")],
+    "win32": [("keyring.backends.Windows", "WinVaultKeyring")],
+}
+
+_REMEDY = {
+    "linux": (
+        "start and unlock your desktop's keyring (GNOME Keyring or KWallet) in a session with "
+        "D-Bus (DBUS_SESSION_BUS_ADDRESS set), then try again"
+    ),
+    "darwin": "unlock your login Keychain, then try again",
+    "win32": "make sure Windows Credential Manager is available to your user, then try again",
+}
+
+
+class SecretStore(Protocol):
+    """What TokenDesk needs from a keyring. Keys are never reused or overwritten."""
+
+    @property
+    def backend_name(self) -> str: ...
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, secret: str) -> None: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the entry; no error when it is already gone."""
+        ...
+
+    def check(self) -> None:
+        """Read-only probe: raise SecretStoreUnavailable unless the store answers."""
+        ...
+
+
+def _platform() -> str:
+    return "linux" if sys.platform.startswith("linux") else sys.platform
+
+
+def remedy() -> str:
+    return _REMEDY.get(_platform(), "start and unlock your system keyring, then try again")
+
+
+def _describe(backend: keyring.backend.KeyringBackend) -> str:
+    return f"{type(backend).__module__}.{type(backend).__qualname__}"
+
+
+def _unavailable(what: str, backend_name: str, error: BaseException) -> SecretStoreUnavailable:
+    kind = type(error).__name__
+    # keyring's messages name collections and services, never the secret being stored.
+    reason = str(error).splitlines()[0] if str(error) else kind
+    if isinstance(error, keyring.errors.KeyringLocked):
+        reason = "the keyring is locked"
+    return SecretStoreUnavailable(
+        f"cannot {what}: the system keyring ({backend_name}) is unavailable ({kind}: {reason}); "
+        f"{remedy()}. Nothing was changed."
+    )
+
+
+class KeyringSecretStore:
+    """Secrets under service ``TokenDesk`` in one pinned keyring backend."""
+
+    def __init__(self, backend: keyring.backend.KeyringBackend, service: str = SERVICE) -> None:
+        self._backend = backend
+        self._service = service
+
+    def __repr__(self) -> str:
+        return f"KeyringSecretStore({self.backend_name!r}, service={self._service!r})"
+
+    @property
+    def backend_name(self) -> str:
+        return _describe(self._backend)
+
+    def get(self, key: str) -> str | None:
+        try:
+            value = self._backend.get_password(self._service, key)
+        except Exception as error:
+            raise _unavailable("read a secret", self.backend_name, error) from None
+        return None if value is None else str(value)
+
+    def put(self, key: str, secret: str) -> None:
+        try:
+            self._backend.set_password(self._service, key, secret)
+        except Exception as error:
+            raise _unavailable("store a secret", self.backend_name, error) from None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._backend.delete_password(self._service, key)
+        except keyring.errors.PasswordDeleteError:
+            return
+        except Exception as error:
+            raise _unavailable("delete a secret", self.backend_name, error) from None
+
+    def check(self) -> None:
+        self.get(CANARY_KEY)
+
+    def round_trip(self) -> None:
+        """Write, read back and delete the canary: the self-test's proof the store works."""
+        probe = "tokendesk-self-test"
+        self.put(CANARY_KEY, probe)
+        try:
+            if self.get(CANARY_KEY) != probe:
+                raise SecretStoreUnavailable(
+                    f"the system keyring ({self.backend_name}) did not return what was stored"
+                )
+        finally:
+            self.delete(CANARY_KEY)
+
+
+def select_backend() -> keyring.backend.KeyringBackend:
+    """The first allowed backend that reports itself usable on this platform.
+
+    Raises :class:`SecretStoreUnavailable` naming what was tried and why each was refused.
+    """
+    import importlib
+
+    refusals: list[str] = []
+    for module_name, class_name in _ALLOWED.get(_platform(), []):
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+            priority = cls.priority  # raises when the backend cannot work here
+        except Exception as error:
+            refusals.append(f"{module_name}.{class_name}: {str(error).splitlines()[0]}")
+            continue
+        if priority > 0:
+            return cls()  # type: ignore[no-any-return]
+        refusals.append(f"{module_name}.{class_name}: not usable here")
+    tried = "; ".join(refusals) or f"no supported keyring on platform {sys.platform}"
+    raise SecretStoreUnavailable(f"no usable system keyring ({tried}); {remedy()}.")
+
+
+def open_secret_store(check: bool = True) -> KeyringSecretStore:
+    """Pick the pinned backend and (by default) probe it read-only with the fixed canary key."""
+    store = KeyringSecretStore(select_backend())
+    if check:
+        store.check()
+    log.info("secrets are kept in %s", store.backend_name)
+    return store

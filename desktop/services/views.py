@@ -1,0 +1,158 @@
+"""Read-only records handed to callers (command line, window). They never hold a secret,
+except :class:`IssuedSecret`, whose repr hides it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from desktop.domain import tokens
+from desktop.domain.clock import isoformat
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentView:
+    id: int
+    name: str
+    api_enabled: bool
+    token_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "api_enabled": self.api_enabled, "tokens": self.token_count}
+
+
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    id: int
+    name: str
+    permissions: tuple[str, ...]  # "GET /Loans", sorted
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "permissions": list(self.permissions)}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentView:
+    id: int
+    name: str
+    role: str
+    has_logged_in: bool
+    signed_agreement: bool
+    token_count: int
+
+    @property
+    def eligible(self) -> bool:
+        """Only agents who have logged in and signed the usage agreement may get a token."""
+        return self.has_logged_in and self.signed_agreement
+
+    def ineligible_reason(self) -> str | None:
+        missing = []
+        if not self.has_logged_in:
+            missing.append("has never logged in")
+        if not self.signed_agreement:
+            missing.append("has not signed the usage agreement")
+        return " and ".join(missing) or None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "has_logged_in": self.has_logged_in,
+            "signed_agreement": self.signed_agreement,
+            "eligible": self.eligible,
+            "tokens": self.token_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    id: int
+    environment: str
+    agent: str
+    label: str
+    role: str
+    status: str  # "Active" | "Inactive"
+    hint: str
+    generation: int
+    rotation: str | None
+    rotation_interval: timedelta | None
+    grace: timedelta
+    next_rotation_at: datetime | None
+    last_rotated_at: datetime | None
+    grace_until: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+    @property
+    def active(self) -> bool:
+        return self.status == "Active"
+
+    @property
+    def masked(self) -> str:
+        return tokens.mask(self.hint)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "environment": self.environment,
+            "agent": self.agent,
+            "label": self.label,
+            "role": self.role,
+            "status": self.status,
+            "rotation": self.rotation,
+            "next_rotation_at": isoformat(self.next_rotation_at),
+            "last_rotated_at": isoformat(self.last_rotated_at),
+            "grace_seconds": int(self.grace.total_seconds()),
+            "grace_until": isoformat(self.grace_until),
+            "hint": self.hint,
+            "masked": self.masked,
+            "generation": self.generation,
+            "last_error": self.last_error,
+            "created_at": isoformat(self.created_at),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSecret:
+    """A token with its secret, shown once to the person who created or refreshed it."""
+
+    token: TokenView
+    secret: str = field(repr=False)
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    token_id: int | None
+    details: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "at": isoformat(self.at),
+            "actor": self.actor,
+            "action": self.action,
+            "token": self.token_id,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RotationReport:
+    """What one pass over the due tokens did."""
+
+    rotated: tuple[int, ...] = ()
+    failed: tuple[tuple[int, str], ...] = ()  # (token id, why)
+    skipped: tuple[int, ...] = ()  # someone else rotated it first, or it stopped being due
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileReport:
+    rolled_forward: tuple[int, ...] = ()
+    rolled_back: tuple[int, ...] = ()
+    waiting: tuple[int, ...] = ()  # could not finish (keyring unavailable or owner still running)
+    problem: str | None = None

@@ -1,0 +1,1 @@
+"""SQLite through Peewee: metadata, fingerprints and the recovery journal; never a secret."""

@@ -1,0 +1,95 @@
+"""Opening the database: durable pragmas, schema migrations keyed on ``PRAGMA user_version``."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import peewee as pw
+
+from desktop.domain.errors import SchemaTooNew
+from desktop.storage.models import ALL_MODELS, db
+
+log = logging.getLogger(__name__)
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": 2,  # FULL: a commit survives a power cut, not just a crash
+    "foreign_keys": 1,
+    "busy_timeout": 10_000,
+}
+
+DB_FILENAME = "tokendesk.sqlite3"
+
+
+def _step_1_initial(database: pw.SqliteDatabase) -> None:
+    database.create_tables(ALL_MODELS)
+
+
+# Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_step_1_initial]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(database: pw.SqliteDatabase) -> int:
+    return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def open_database(path: Path) -> pw.SqliteDatabase:
+    """Open (creating if need be) and migrate the database at *path*; return the bound ``db``.
+
+    Refuses a database written by a newer TokenDesk. Copies the file aside before migrating an
+    existing database, so a failed migration never costs data.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not db.is_closed():
+        db.close()
+    db.init(str(path), pragmas=PRAGMAS, timeout=PRAGMAS["busy_timeout"] / 1000)
+    try:
+        db.connect(reuse_if_open=True)
+        migrate(db, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def migrate(database: pw.SqliteDatabase, path: Path) -> None:
+    current = user_version(database)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the database {path} has schema version {current}, but this TokenDesk only knows "
+            f"up to {SCHEMA_VERSION}: install a newer TokenDesk to open it"
+        )
+    if current == SCHEMA_VERSION:
+        return
+    if current > 0:
+        backup = path.with_name(f"{path.name}.v{current}.bak")
+        _backup(path, backup)
+        log.info("database copied to %s before migrating from version %d", backup, current)
+    for version in range(current, SCHEMA_VERSION):
+        with database.atomic("IMMEDIATE"):
+            # Re-read inside the lock: another process may have migrated meanwhile.
+            if user_version(database) != version:
+                continue
+            MIGRATIONS[version](database)
+            database.execute_sql(f"PRAGMA user_version = {version + 1}")
+        log.info("database migrated to schema version %d", version + 1)
+
+
+def _backup(path: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (the WAL may hold recent commits)."""
+    source = sqlite3.connect(str(path))
+    try:
+        dest = sqlite3.connect(str(target))
+        try:
+            source.backup(dest)
+        finally:
+            dest.close()
+    finally:
+        source.close()
+
+
+__all__ = ["DB_FILENAME", "SCHEMA_VERSION", "open_database"]

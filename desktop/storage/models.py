@@ -1,0 +1,117 @@
+"""Peewee models. The database holds fingerprints and 4-character hints, never a secret."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import peewee as pw
+from playhouse.sqlite_ext import AutoIncrementField
+
+# Opened later with ``db.init(path)``; see :mod:`desktop.storage.database`.
+db = pw.SqliteDatabase(None)
+
+ACTIVE = "Active"
+INACTIVE = "Inactive"
+
+# Token.phase: only READY tokens exist for users; the others are mid-change (see the journal).
+READY = "ready"
+CREATING = "creating"
+DELETING = "deleting"
+
+
+class BaseModel(pw.Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Environment(BaseModel):
+    name = pw.TextField(unique=True, collation="NOCASE")
+    api_enabled = pw.BooleanField(default=True)
+    created_at = pw.DateTimeField()
+
+
+class Role(BaseModel):
+    name = pw.TextField(unique=True, collation="NOCASE")
+    created_at = pw.DateTimeField()
+
+
+class RolePermission(BaseModel):
+    role = pw.ForeignKeyField(Role, backref="permissions", on_delete="CASCADE")
+    method = pw.TextField()  # GET, POST, … or *
+    endpoint = pw.TextField()  # "/Loans" as written
+
+    class Meta:
+        indexes = ((("role", "method", "endpoint"), True),)
+
+
+class Agent(BaseModel):
+    name = pw.TextField(unique=True, collation="NOCASE")
+    role = pw.ForeignKeyField(Role, backref="agents", on_delete="RESTRICT")
+    has_logged_in = pw.BooleanField(default=False)
+    signed_agreement = pw.BooleanField(default=False)
+    created_at = pw.DateTimeField()
+
+
+class Token(BaseModel):
+    # AUTOINCREMENT: an id is never reused, so audit events keep pointing at one token.
+    id = AutoIncrementField()
+    uuid = pw.TextField(unique=True)  # names the keyring entries: f"{uuid}:g{generation}"
+    environment = pw.ForeignKeyField(Environment, backref="tokens", on_delete="RESTRICT")
+    agent = pw.ForeignKeyField(Agent, backref="tokens", on_delete="RESTRICT")
+    label = pw.TextField(default="")
+    status = pw.TextField(default=ACTIVE)  # Active | Inactive
+    phase = pw.TextField(default=READY, index=True)
+    generation = pw.IntegerField(default=0)
+    fingerprint = pw.TextField(index=True)  # SHA-256 hex of the current secret
+    hint = pw.TextField()  # last 4 characters of the current secret
+    rotation = pw.TextField(null=True)  # the interval as given, e.g. "30d" or "monthly"
+    rotation_seconds = pw.IntegerField(null=True)
+    grace_seconds = pw.IntegerField(default=0)
+    next_rotation_at = pw.DateTimeField(null=True, index=True)
+    last_rotated_at = pw.DateTimeField(null=True)
+    previous_fingerprint = pw.TextField(null=True, index=True)
+    grace_until = pw.DateTimeField(null=True)
+    last_error = pw.TextField(null=True)  # why the last scheduled rotation failed
+    created_at = pw.DateTimeField()
+    updated_at = pw.DateTimeField()
+
+
+class AuditEvent(BaseModel):
+    at = pw.DateTimeField(index=True)
+    actor = pw.TextField()
+    action = pw.TextField()
+    token_id = pw.IntegerField(null=True, index=True)  # no foreign key: events outlive tokens
+    details = pw.TextField(default="")
+
+
+class Intent(BaseModel):
+    """The journal: one row per in-flight change that spans SQLite and the keyring."""
+
+    token = pw.ForeignKeyField(Token, unique=True, on_delete="CASCADE")  # one change at a time
+    kind = pw.TextField()  # create | refresh | delete
+    from_generation = pw.IntegerField()
+    to_generation = pw.IntegerField()
+    new_fingerprint = pw.TextField(null=True)
+    new_hint = pw.TextField(null=True)
+    grace_seconds = pw.IntegerField(default=0)
+    action = pw.TextField()  # the audit action to record: create, refresh, rotate, delete
+    actor = pw.TextField()
+    owner_pid = pw.IntegerField()
+    created_at = pw.DateTimeField()
+
+
+ALL_MODELS: list[type[BaseModel]] = [
+    Environment,
+    Role,
+    RolePermission,
+    Agent,
+    Token,
+    AuditEvent,
+    Intent,
+]
+
+
+def naive(value: datetime) -> datetime:
+    """SQLite keeps naive datetimes; TokenDesk's are UTC, so convert and drop the zone."""
+    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,104 @@
+"""Shared fixtures. The suite meets the real things: a SQLite file on disk, the real Secret
+Service through ``keyring`` (a private, unlocked gnome-keyring started for the run) and real Qt
+widgets on the offscreen platform."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports Qt: without a display, Qt aborts the whole run.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.app import Context, open_context
+from desktop.domain.errors import SecretStoreUnavailable
+from desktop.secrets.store import KeyringSecretStore, open_secret_store
+from desktop.storage.models import db
+from tests.helpers import keyring_session
+from tests.helpers.clock import FakeClock
+
+_session: keyring_session.KeyringSession | None = None
+_session_error: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _session, _session_error
+    if os.environ.get("TOKENDESK_TEST_KEYRING") == "system":
+        return  # the developer asked to test against the keyring already running
+    if not keyring_session.tools_available():
+        _session_error = "dbus-daemon or gnome-keyring-daemon not installed"
+        return
+    try:
+        _session = keyring_session.start()
+    except RuntimeError as error:
+        _session_error = str(error)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _session is not None:
+        _session.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _session is not None:
+        return f"keyring: private gnome-keyring on {_session.address}"
+    return f"keyring: no private session ({_session_error or 'using the running one'})"
+
+
+def _keyring_missing(reason: str) -> None:
+    message = f"the keyring tests need a Secret Service: {reason}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (in CI they never skip)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def keyring_store() -> KeyringSecretStore:
+    """The real keyring backend (Secret Service on Linux), checked once per run."""
+    try:
+        return open_secret_store()
+    except SecretStoreUnavailable as error:
+        _keyring_missing(f"{error} ({_session_error or 'no session error'})")
+        raise
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def context(
+    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
+) -> Iterator[Context]:
+    """A service on a fresh SQLite file and the real keyring, with a fake clock."""
+    ctx = open_context(data_dir, store=keyring_store, clock=clock)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_database() -> Iterator[None]:
+    yield
+    if not db.is_closed():
+        db.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "keyring_store" in fixtures or "context" in fixtures:
+            item.add_marker(pytest.mark.keyring)
+        if "qtbot" in fixtures:
+            item.add_marker(pytest.mark.gui)
