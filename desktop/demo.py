@@ -29,10 +29,16 @@ def seed(service: TokenService) -> None:
         service.add_role(name, permissions)
     for name, role, logged_in, signed in AGENTS:
         service.add_agent(name, role, has_logged_in=logged_in, signed_agreement=signed)
-    service.create_token("Production", "Ada Servicing Bot", label="Servicing dashboard",
-                         rotation="monthly", grace="1h")
-    service.create_token("Production", "Collections Sync", label="Nightly payments import",
-                         rotation="weekly")
+    service.create_token(
+        "Production",
+        "Ada Servicing Bot",
+        label="Servicing dashboard",
+        rotation="monthly",
+        grace="1h",
+    )
+    service.create_token(
+        "Production", "Collections Sync", label="Nightly payments import", rotation="weekly"
+    )
     service.create_token("Production", "Data Warehouse ETL", label="Warehouse loader")
     legacy = service.create_token("Staging", "Collections Sync", label="Legacy import (retired)")
     service.set_status(legacy.token.id, False)

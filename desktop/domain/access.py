@@ -41,9 +41,7 @@ class Permission:
             raise InvalidInput(f'invalid permission {text!r}: write it as "METHOD /Endpoint"')
         method, endpoint = parts[0].upper(), parts[1]
         if method != ANY_METHOD and method not in METHODS:
-            raise InvalidInput(
-                f"invalid method {parts[0]!r}: use one of {', '.join(METHODS)} or *"
-            )
+            raise InvalidInput(f"invalid method {parts[0]!r}: use one of {', '.join(METHODS)} or *")
         segment = endpoint_segment(endpoint)
         if segment is None or "/" in endpoint.strip("/") or "(" in endpoint:
             raise InvalidInput(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -158,7 +157,7 @@ class TokenService:
     def _now(self) -> datetime:
         return naive(self.clock.now())
 
-    def _write(self) -> pw._transaction:  # type: ignore[name-defined]
+    def _write(self) -> pw._atomic:
         # BEGIN IMMEDIATE: take the write lock up front, so read-check-write cannot interleave.
         return self._db.atomic("IMMEDIATE")
 
@@ -166,7 +165,10 @@ class TokenService:
         self, action: str, token_id: int | None, details: str, actor: str | None = None
     ) -> None:
         AuditEvent.create(
-            at=self._now(), actor=actor or self.actor, action=action, token_id=token_id,
+            at=self._now(),
+            actor=actor or self.actor,
+            action=action,
+            token_id=token_id,
             details=details,
         )
 
@@ -197,8 +199,11 @@ class TokenService:
             if Environment.get_or_none(Environment.name == name) is not None:
                 raise RuleViolation(f"environment {name!r} already exists")
             env = Environment.create(name=name, api_enabled=api_enabled, created_at=self._now())
-            self._audit("env-add", None, f"environment {name}, API access "
-                        f"{'enabled' if api_enabled else 'disabled'}")
+            self._audit(
+                "env-add",
+                None,
+                f"environment {name}, API access {'enabled' if api_enabled else 'disabled'}",
+            )
         self._changed()
         return self.environment(env.name)
 
@@ -208,9 +213,11 @@ class TokenService:
             if env.api_enabled != enabled:
                 env.api_enabled = enabled
                 env.save()
-                self._audit("env-enable" if enabled else "env-disable", None,
-                            f"API access {'enabled' if enabled else 'disabled'} for "
-                            f"environment {env.name}")
+                self._audit(
+                    "env-enable" if enabled else "env-disable",
+                    None,
+                    f"API access {'enabled' if enabled else 'disabled'} for environment {env.name}",
+                )
         self._changed()
         return self.environment(name)
 
@@ -220,8 +227,8 @@ class TokenService:
         return EnvironmentView(env.id, env.name, env.api_enabled, count)
 
     def environments(self) -> list[EnvironmentView]:
-        counts = dict(
-            Token.select(Token.environment, pw.fn.COUNT(Token.id))
+        counts: dict[int, int] = dict(
+            Token.select(Token.environment, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
             .where(Token.phase == READY)
             .group_by(Token.environment)
             .tuples()
@@ -323,7 +330,8 @@ class TokenService:
                 created_at=self._now(),
             )
             self._audit(
-                "agent-add", None,
+                "agent-add",
+                None,
                 f"agent {name}, role {role_row.name}, logged in: {'yes' if has_logged_in else 'no'}"
                 f", signed agreement: {'yes' if signed_agreement else 'no'}",
             )
@@ -364,7 +372,7 @@ class TokenService:
 
     def _token_counts(self) -> dict[int, int]:
         return dict(
-            Token.select(Token.agent, pw.fn.COUNT(Token.id))
+            Token.select(Token.agent, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
             .where(Token.phase == READY)
             .group_by(Token.agent)
             .tuples()
@@ -373,7 +381,11 @@ class TokenService:
     @staticmethod
     def _agent_view(agent: Agent, count: int) -> AgentView:
         return AgentView(
-            agent.id, agent.name, agent.role.name, agent.has_logged_in, agent.signed_agreement,
+            agent.id,
+            agent.name,
+            agent.role.name,
+            agent.has_logged_in,
+            agent.signed_agreement,
             count,
         )
 
@@ -392,7 +404,7 @@ class TokenService:
 
     # ----------------------------------------------------------------- token queries
 
-    def _token_query(self) -> pw.ModelSelect:
+    def _token_query(self) -> pw.ModelSelect[Token]:
         return (
             Token.select(Token, Environment, Agent, Role)
             .join(Environment, on=(Token.environment == Environment.id))
@@ -464,9 +476,7 @@ class TokenService:
             query = query.where(AuditEvent.token_id == token_id)
         if limit is not None:
             query = query.limit(limit)
-        return [
-            AuditView(e.id, utc(e.at), e.actor, e.action, e.token_id, e.details) for e in query
-        ]
+        return [AuditView(e.id, utc(e.at), e.actor, e.action, e.token_id, e.details) for e in query]
 
     # ----------------------------------------------------------------- token changes
 
@@ -562,9 +572,7 @@ class TokenService:
         self._changed()
         return self.token(token_id)
 
-    def set_rotation(
-        self, token_id: int, interval: Interval, grace: Interval = None
-    ) -> TokenView:
+    def set_rotation(self, token_id: int, interval: Interval, grace: Interval = None) -> TokenView:
         """Set (or with None, clear) the rotation schedule; next due = now + interval."""
         value, text = _as_interval(interval)
         grace_value, grace_text = _as_interval(grace, grace=True)
@@ -601,7 +609,7 @@ class TokenService:
         """Rotate one token if it is still due; None when it no longer is (or never was)."""
         return self._replace_secret(token_id, "rotate", None, actor)
 
-    def _due(self) -> pw.ModelSelect:
+    def _due(self) -> pw.ModelSelect[Token]:
         """Active tokens past their rotation time. A clock that went backwards (now earlier
         than the last rotation) makes nothing due: a rotation is never repeated for it."""
         now = self._now()
@@ -672,9 +680,7 @@ class TokenService:
             row = self._ready_row(token_id)
             if Intent.get_or_none(Intent.token == row.id) is not None:
                 raise Conflict(f"token {token_id} is being changed elsewhere; try again")
-            Token.update(phase=DELETING, updated_at=self._now()).where(
-                Token.id == row.id
-            ).execute()
+            Token.update(phase=DELETING, updated_at=self._now()).where(Token.id == row.id).execute()
             claim = self._claim(row, "delete", "delete", to_generation=row.generation)
             self._audit("delete", row.id, f"agent {row.agent.name}, label {row.label!r}")
         with self._carrying(claim):
@@ -684,8 +690,15 @@ class TokenService:
     # ----------------------------------------------------------------- the protocol
 
     def _claim(
-        self, row: Token, kind: str, action: str, *, to_generation: int, secret: str | None = None,
-        grace_seconds: int = 0, actor: str | None = None,
+        self,
+        row: Token,
+        kind: str,
+        action: str,
+        *,
+        to_generation: int,
+        secret: str | None = None,
+        grace_seconds: int = 0,
+        actor: str | None = None,
     ) -> _Claim:
         """Write the intent (inside the caller's transaction). The unique index on the token
         makes this a compare-and-swap: a second writer for the same token fails here."""
@@ -735,7 +748,9 @@ class TokenService:
         stored = store.get(key)
         if stored is None or tokens.fingerprint(stored) != tokens.fingerprint(secret):
             store.delete(key)
-            raise SecretMismatch("the keyring did not return the secret just stored; nothing changed")
+            raise SecretMismatch(
+                "the keyring did not return the secret just stored; nothing changed"
+            )
 
     def _abandon(self, claim: _Claim) -> None:
         """Undo a change that failed before its commit. If even that fails (keyring gone), the
@@ -773,12 +788,15 @@ class TokenService:
                 if Intent.get_or_none(Intent.token == token_id) is not None:
                     return None  # another process is rotating it right now
             row = self._ready_row(token_id)
-            grace_seconds = (
-                int(grace.total_seconds()) if grace is not None else row.grace_seconds
-            )
+            grace_seconds = int(grace.total_seconds()) if grace is not None else row.grace_seconds
             claim = self._claim(
-                row, "refresh", action, to_generation=row.generation + 1, secret=secret,
-                grace_seconds=grace_seconds, actor=actor,
+                row,
+                "refresh",
+                action,
+                to_generation=row.generation + 1,
+                secret=secret,
+                grace_seconds=grace_seconds,
+                actor=actor,
             )
         with self._carrying(claim):
             try:
@@ -823,7 +841,8 @@ class TokenService:
                 raise Conflict(f"token {row.id} changed while its secret was being replaced")
             details = f"generation {intent.to_generation}"
             if intent.grace_seconds:
-                details += f", previous secret valid for {format_interval(timedelta(seconds=intent.grace_seconds))}"
+                grace = format_interval(timedelta(seconds=intent.grace_seconds))
+                details += f", previous secret valid for {grace}"
             else:
                 details += ", previous secret invalid at once"
             self._audit(intent.action, row.id, details, actor=intent.actor)
@@ -880,7 +899,9 @@ class TokenService:
         if forward or back or waiting:
             log.info(
                 "recovery: %d rolled forward, %d rolled back, %d waiting",
-                len(forward), len(back), len(waiting),
+                len(forward),
+                len(back),
+                len(waiting),
             )
         return report
 
@@ -944,9 +965,19 @@ class TokenService:
         grant = None
         if row is not None:
             agent = Agent.get_by_id(row.agent_id)
-            grant = self._grant(row, env.api_enabled, self._permission_keys(agent.role_id),
-                                previous=row.fingerprint != fingerprint)
-        return access.decide(grant, method, path, time.time())
+            grant = self._grant(
+                row,
+                env.api_enabled,
+                self._permission_keys(agent.role_id),
+                previous=row.fingerprint != fingerprint,
+            )
+        return access.decide(grant, method, path, self._timestamp(grant))
+
+    def _timestamp(self, grant: Grant | None) -> float:
+        """The service clock as POSIX seconds, read only when a grace deadline needs it."""
+        if grant is None or grant.valid_until is None:
+            return 0.0
+        return self.clock.now().timestamp()
 
     @staticmethod
     def _permission_keys(role_id: int) -> frozenset[tuple[str, str]]:
@@ -968,9 +999,7 @@ class TokenService:
         for p in RolePermission.select():
             role_keys.setdefault(p.role_id, set()).add(Permission(p.method, p.endpoint).key)
         frozen = {role_id: frozenset(keys) for role_id, keys in role_keys.items()}
-        by_env: dict[str, dict[str, Grant]] = {
-            env.name.lower(): {} for env in Environment.select()
-        }
+        by_env: dict[str, dict[str, Grant]] = {env.name.lower(): {} for env in Environment.select()}
         query = (
             Token.select(Token, Environment, Agent)
             .join(Environment, on=(Token.environment == Environment.id))
@@ -987,14 +1016,19 @@ class TokenService:
                 grants[row.previous_fingerprint] = self._grant(
                     row, enabled, permissions, previous=True
                 )
-        return AccessIndex(by_env)
+        return AccessIndex(by_env, self._timestamp)
 
 
 class AccessIndex:
     """Decisions from an in-memory snapshot: a SHA-256 and two dict lookups per request."""
 
-    def __init__(self, by_environment: dict[str, dict[str, Grant]]) -> None:
+    def __init__(
+        self,
+        by_environment: dict[str, dict[str, Grant]],
+        timestamp: Callable[[Grant | None], float],
+    ) -> None:
         self._by_env = by_environment
+        self._timestamp = timestamp
 
     def __len__(self) -> int:
         return sum(len(grants) for grants in self._by_env.values())
@@ -1008,4 +1042,4 @@ class AccessIndex:
         if grant is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return access.precheck(presented) or access.decide(None, method, path, 0.0)
-        return access.decide(grant, method, path, time.time())
+        return access.decide(grant, method, path, self._timestamp(grant))

@@ -14,11 +14,12 @@ from desktop.storage.models import ALL_MODELS, db
 
 log = logging.getLogger(__name__)
 
-PRAGMAS = {
+BUSY_TIMEOUT_MS = 10_000
+PRAGMAS: dict[str, str | int] = {
     "journal_mode": "wal",
     "synchronous": 2,  # FULL: a commit survives a power cut, not just a crash
     "foreign_keys": 1,
-    "busy_timeout": 10_000,
+    "busy_timeout": BUSY_TIMEOUT_MS,
 }
 
 DB_FILENAME = "tokendesk.sqlite3"
@@ -46,7 +47,7 @@ def open_database(path: Path) -> pw.SqliteDatabase:
     path.parent.mkdir(parents=True, exist_ok=True)
     if not db.is_closed():
         db.close()
-    db.init(str(path), pragmas=PRAGMAS, timeout=PRAGMAS["busy_timeout"] / 1000)
+    db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
     try:
         db.connect(reuse_if_open=True)
         migrate(db, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import peewee as pw
 from playhouse.sqlite_ext import AutoIncrementField
@@ -20,6 +21,8 @@ DELETING = "deleting"
 
 
 class BaseModel(pw.Model):
+    id = pw.AutoField()
+
     class Meta:
         database = db
         legacy_table_names = False
@@ -44,6 +47,9 @@ class RolePermission(BaseModel):
     class Meta:
         indexes = ((("role", "method", "endpoint"), True),)
 
+    if TYPE_CHECKING:
+        role_id: int
+
 
 class Agent(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
@@ -51,6 +57,9 @@ class Agent(BaseModel):
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)
     created_at = pw.DateTimeField()
+
+    if TYPE_CHECKING:
+        role_id: int
 
 
 class Token(BaseModel):
@@ -76,6 +85,10 @@ class Token(BaseModel):
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
 
+    if TYPE_CHECKING:
+        environment_id: int
+        agent_id: int
+
 
 class AuditEvent(BaseModel):
     at = pw.DateTimeField(index=True)
@@ -99,6 +112,9 @@ class Intent(BaseModel):
     actor = pw.TextField()
     owner_pid = pw.IntegerField()
     created_at = pw.DateTimeField()
+
+    if TYPE_CHECKING:
+        token_id: int
 
 
 ALL_MODELS: list[type[BaseModel]] = [

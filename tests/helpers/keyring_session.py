@@ -82,7 +82,9 @@ def start(password: str = "unlock") -> KeyringSession:
         session.stop()
         raise RuntimeError("dbus-daemon printed no address")
     env = dict(
-        os.environ, DBUS_SESSION_BUS_ADDRESS=address, XDG_RUNTIME_DIR=str(runtime),
+        os.environ,
+        DBUS_SESSION_BUS_ADDRESS=address,
+        XDG_RUNTIME_DIR=str(runtime),
         XDG_DATA_HOME=str(data),
     )
     daemon = subprocess.Popen(

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+
+from desktop.domain import tokens
+from desktop.domain.access import Grant, Permission, decide, endpoint_segment, precheck
+from desktop.domain.errors import InvalidInput
+
+READ_LOANS = frozenset({("GET", "loans"), ("GET", "customers"), ("*", "payments")})
+
+
+def grant(**changes: object) -> Grant:
+    values: dict[str, object] = {
+        "token_id": 7,
+        "active": True,
+        "api_enabled": True,
+        "permissions": READ_LOANS,
+    }
+    values.update(changes)
+    return Grant(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "segment"),
+    [
+        ("/Loans", "loans"),
+        ("/loans/5", "loans"),
+        ("/Loans(5)", "loans"),
+        ("/odata.svc/Loans(5)/Payments", "loans"),
+        ("/ODATA.SVC/Customers", "customers"),
+        ("Loans", "loans"),
+        ("/Loans?$top=5", "loans"),
+        ("/", None),
+        ("", None),
+        ("/odata.svc", None),
+        ("/odata.svc/", None),
+        ("//Loans", None),
+    ],
+)
+def test_endpoint_segment(path: str, segment: str | None) -> None:
+    assert endpoint_segment(path) == segment
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/Loans", 200),
+        ("get", "/Loans/12", 200),
+        ("GET", "/Loans(12)", 200),
+        ("GET", "/odata.svc/Loans(12)/Notes", 200),
+        ("GET", "/LOANS", 200),
+        ("POST", "/Loans", 403),
+        ("DELETE", "/Customers(1)", 403),
+        ("GET", "/LoansArchive", 403),
+        ("GET", "/Reports", 403),
+        ("PATCH", "/Payments/3", 200),  # * means any method
+        ("GET", "/", 403),
+    ],
+)
+def test_role_matching(method: str, path: str, status: int) -> None:
+    assert decide(grant(), method, path, now=0).status == status
+
+
+def test_401_reasons_come_before_403() -> None:
+    assert decide(None, "GET", "/Loans", 0).status == 401
+    inactive = decide(grant(active=False), "POST", "/Nope", 0)
+    assert (inactive.status, inactive.reason) == (401, "token is inactive")
+    disabled = decide(grant(api_enabled=False), "GET", "/Loans", 0)
+    assert disabled.status == 401 and "disabled" in disabled.reason
+
+
+def test_previous_secret_is_valid_only_until_its_grace_ends() -> None:
+    previous = grant(valid_until=1000.0)
+    assert decide(previous, "GET", "/Loans", now=999.0).status == 200
+    ended = decide(previous, "GET", "/Loans", now=1000.0)
+    assert ended.status == 401 and "grace" in ended.reason
+
+
+def test_precheck_rejects_empty_oversized_and_malformed() -> None:
+    assert precheck("").status == 401  # type: ignore[union-attr]
+    assert "too long" in precheck("x" * 10_000).reason  # type: ignore[union-attr]
+    assert "malformed" in precheck("tdk_nope").reason  # type: ignore[union-attr]
+    assert precheck(tokens.generate()) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "method", "endpoint"),
+    [
+        ("GET /Loans", "GET", "/Loans"),
+        ("get Loans", "GET", "/Loans"),
+        ("* /Payments/", "*", "/Payments"),
+    ],
+)
+def test_permission_parse(text: str, method: str, endpoint: str) -> None:
+    permission = Permission.parse(text)
+    assert (permission.method, permission.endpoint) == (method, endpoint)
+
+
+@pytest.mark.parametrize(
+    "text", ["GET", "FETCH /Loans", "GET /Loans/5", "GET /Loans(5)", "GET /", "GET /a b"]
+)
+def test_permission_parse_rejects(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        Permission.parse(text)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import hashlib
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desktop.domain import tokens
+
+
+def test_generated_token_has_the_documented_shape() -> None:
+    token = tokens.generate()
+    assert token.startswith("tdk_")
+    assert len(token) == tokens.TOKEN_LENGTH == 53
+    assert tokens.is_well_formed(token)
+
+
+def test_generated_tokens_differ() -> None:
+    assert len({tokens.generate() for _ in range(200)}) == 200
+
+
+def test_body_carries_at_least_256_bits() -> None:
+    assert 62**tokens.BODY_LENGTH >= 2**256
+
+
+@given(st.integers(min_value=4, max_value=52), st.sampled_from(tokens.ALPHABET))
+def test_any_single_character_typo_is_rejected(position: int, replacement: str) -> None:
+    token = tokens.generate()
+    typo = token[:position] + replacement + token[position + 1 :]
+    assert tokens.is_well_formed(typo) == (typo == token)
+
+
+def test_malformed_inputs_are_rejected() -> None:
+    good = tokens.generate()
+    for bad in [
+        "",
+        "tdk_",
+        good[:-1],
+        good + "x",
+        "xyz_" + good[4:],
+        good.replace("tdk_", "TDK_"),
+        good[:10] + "-" + good[11:],
+        good[:10] + "é" + good[11:],
+    ]:
+        assert not tokens.is_well_formed(bad), bad
+
+
+def test_fingerprint_is_sha256_hex_and_hint_is_the_last_four() -> None:
+    token = tokens.generate()
+    assert tokens.fingerprint(token) == hashlib.sha256(token.encode()).hexdigest()
+    assert tokens.hint(token) == token[-4:]
+
+
+def test_mask_shows_prefix_and_hint_only() -> None:
+    token = tokens.generate()
+    masked = tokens.mask(tokens.hint(token))
+    assert masked.startswith("tdk_") and masked.endswith(token[-4:])
+    assert token[4:-4] not in masked
