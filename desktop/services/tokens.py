@@ -146,6 +146,10 @@ class TokenService:
     def store(self) -> SecretStore | None:
         return self._store
 
+    def set_store(self, store: SecretStore | None) -> None:
+        """Use *store* from now on (the keyring became available); run :meth:`reconcile` next."""
+        self._store = store
+
     def add_listener(self, callback: Callable[[], None]) -> None:
         """Called (on the changing thread) after every committed change."""
         self._listeners.append(callback)
@@ -654,22 +658,22 @@ class TokenService:
             except SecretStoreUnavailable as error:
                 # The keyring is down: every other rotation would fail the same way. Wait.
                 failed.append((token_id, str(error)))
-                self._record_failure(token_id, str(error))
+                self._record_failure(token_id, str(error), actor)
                 break
             except Exception as error:
                 log.exception("rotation of token %s failed", token_id)
                 failed.append((token_id, str(error)))
-                self._record_failure(token_id, str(error))
+                self._record_failure(token_id, str(error), actor)
             else:
                 (rotated if result is not None else skipped).append(token_id)
             if progress is not None:
                 progress(index + 1, len(due))
         return RotationReport(tuple(rotated), tuple(failed), tuple(skipped))
 
-    def _record_failure(self, token_id: int, message: str) -> None:
+    def _record_failure(self, token_id: int, message: str, actor: str) -> None:
         with self._write():
             Token.update(last_error=message[:500]).where(Token.id == token_id).execute()
-            self._audit("rotate-failed", token_id, message[:500], actor="scheduler")
+            self._audit("rotate-failed", token_id, message[:500], actor=actor)
         self._changed()
 
     def delete(self, token_id: int) -> None:
@@ -877,7 +881,7 @@ class TokenService:
         waiting: list[int] = []
         problem: str | None = None
         now = self._now()
-        for intent in Intent.select(Intent, Token).join(Token).order_by(Intent.id):
+        for intent in list(Intent.select(Intent, Token).join(Token).order_by(Intent.id)):
             token_id = intent.token_id
             if not self._abandoned(intent, now):
                 waiting.append(token_id)
