@@ -1,0 +1,85 @@
+"""One seam for modal answers: every question or notice the window puts to a person.
+
+The window never builds a QMessageBox itself; it calls these functions through the module
+(``messages.confirm(...)``), so tests answer them by replacing the function, and automation
+meets standard QMessageBox dialogs whose accept button is named ``confirmButton``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+
+
+def _box(
+    parent: QWidget | None,
+    icon: QMessageBox.Icon,
+    title: str,
+    text: str,
+    informative: str,
+) -> QMessageBox:
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName("messageBox")
+    if informative:
+        box.setInformativeText(informative)
+    return box
+
+
+def confirm(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    informative: str = "",
+    *,
+    accept: str = "OK",
+    destructive: bool = False,
+) -> bool:
+    """Ask before acting. *accept* names the action on its button (``Delete``, ``Refresh``);
+    for a destructive action the safe answer, Cancel, is the default."""
+    box = _box(
+        parent,
+        QMessageBox.Icon.Warning if destructive else QMessageBox.Icon.Question,
+        title,
+        text,
+        informative,
+    )
+    ok = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
+    ok.setObjectName("confirmButton")
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    cancel.setObjectName("cancelButton")
+    box.setDefaultButton(cancel if destructive else ok)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is ok
+
+
+def inform(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+    box = _box(parent, QMessageBox.Icon.Information, title, text, informative)
+    box.addButton(QMessageBox.StandardButton.Ok).setObjectName("confirmButton")
+    box.exec()
+
+
+def error(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+    box = _box(parent, QMessageBox.Icon.Critical, title, text, informative)
+    box.addButton(QMessageBox.StandardButton.Ok).setObjectName("confirmButton")
+    box.exec()
+
+
+def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+    """One line of text, or None when the person cancels."""
+    value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, text)
+    return value if ok else None
+
+
+def show_secret(
+    parent: QWidget | None,
+    secret: str,
+    title: str,
+    message: str,
+    copy: Callable[[str], None],
+) -> None:
+    """Show a new secret once, with a Copy button; it is never shown again afterwards."""
+    from desktop.gui.secret_dialog import SecretDialog
+
+    SecretDialog.show_once(secret, title, message, copy, parent)

@@ -1,0 +1,120 @@
+"""SecretDialog: shows a new secret in full, once, with a Copy button."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtGui import QFontDatabase, QFontMetrics
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.gui.widgets import fit_to_contents
+
+ONLY_ONCE = (
+    "This is the only time the full secret is shown here. Copy it now and store it where the "
+    "client will use it. If you need it again later, it can be revealed from the system keyring."
+)
+
+
+class SecretDialog(QDialog):
+    """The secret sits in a read-only field; its repr and any log line never include it."""
+
+    def __init__(
+        self,
+        secret: str,
+        title: str,
+        message: str,
+        copy: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("SecretDialog")
+        self.setWindowTitle(title)
+        self.__secret = secret
+        self._copy = copy
+
+        intro = QLabel(message, self)
+        intro.setObjectName("secretMessage")
+        intro.setWordWrap(True)
+        once = QLabel(ONLY_ONCE, self)
+        once.setObjectName("secretOnlyOnce")
+        once.setWordWrap(True)
+
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self._field = QLineEdit(secret, self)
+        self._field.setObjectName("secretField")
+        self._field.setReadOnly(True)
+        self._field.setFont(font)
+        self._field.setAccessibleName("Secret")
+        self._field.setToolTip("Read-only; select it or use Copy")
+        width = QFontMetrics(font).horizontalAdvance(secret + "MM")
+        self._field.setMinimumWidth(min(max(width, 200), 800))
+        field_label = QLabel("&Secret:", self)
+        field_label.setBuddy(self._field)
+
+        self._copy_button = QPushButton("&Copy", self)
+        self._copy_button.setObjectName("copySecretButton")
+        self._copy_button.setToolTip("Copy the secret to the clipboard")
+        self._copy_button.setAutoDefault(False)
+        self._copy_button.clicked.connect(self._copy_secret)
+
+        self._feedback = QLabel(self)
+        self._feedback.setObjectName("copyFeedback")
+
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.setObjectName("buttonBox")
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setObjectName("closeButton")
+        close.setDefault(True)
+        buttons.rejected.connect(self.reject)
+
+        row = QHBoxLayout()
+        row.addWidget(field_label)
+        row.addWidget(self._field, 1)
+        row.addWidget(self._copy_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(once)
+        layout.addSpacing(6)
+        layout.addLayout(row)
+        layout.addWidget(self._feedback)
+        layout.addStretch(1)
+        layout.addWidget(buttons)
+
+        self.resize(1, 1)
+        fit_to_contents(self, 480)
+        self._field.selectAll()
+        self._field.setFocus()
+
+    def __repr__(self) -> str:
+        return f"<SecretDialog {self.windowTitle()!r}>"
+
+    def _copy_secret(self) -> None:
+        self._copy(self.__secret)
+        self._copy_button.setText("Copied")
+        self._feedback.setText("Copied to the clipboard.")
+
+    @classmethod
+    def show_once(
+        cls,
+        secret: str,
+        title: str,
+        message: str,
+        copy: Callable[[str], None],
+        parent: QWidget | None = None,
+    ) -> None:
+        dialog = cls(secret, title, message, copy, parent)
+        try:
+            dialog.exec()
+        finally:
+            dialog._field.clear()
+            dialog.deleteLater()

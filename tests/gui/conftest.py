@@ -1,0 +1,194 @@
+"""Fixtures for the window's tests: seeded data, the main window, answers to its questions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop.app import Context, open_context
+from desktop.domain.errors import SecretStoreUnavailable
+from desktop.gui import messages
+from desktop.gui.main_window import MainWindow
+from desktop.secrets.store import KeyringSecretStore
+from desktop.services.tokens import TokenService
+from tests.helpers.clock import FakeClock
+
+AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
+
+
+def seed(service: TokenService) -> TokenService:
+    """Two environments, a role and three eligible agents; no tokens."""
+    service.add_environment("Production")
+    service.add_environment("Staging")
+    service.add_role("Reader", ["GET /Loans", "GET /Customers"])
+    for name in AGENTS:
+        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
+    return service
+
+
+@pytest.fixture
+def seeded(context: Context) -> TokenService:
+    return seed(context.service)
+
+
+def open_window(qtbot: QtBot, context: Context, **options: Any) -> MainWindow:
+    """The window with its background timers stopped unless asked for: tests drive them."""
+    options.setdefault("autostart", False)
+    window = MainWindow(context, **options)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+@pytest.fixture
+def window(qtbot: QtBot, context: Context, seeded: TokenService) -> Iterator[MainWindow]:
+    win = open_window(qtbot, context)
+    yield win
+    win.close()
+
+
+@dataclass
+class Answers:
+    """Stands in for the person in front of the window (the messages seam)."""
+
+    confirm: bool = True
+    text: str | None = None
+    confirmations: list[tuple[str, str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    informs: list[tuple[str, str]] = field(default_factory=list)
+    secrets: list[tuple[str, str, str]] = field(default_factory=list)  # title, message, secret
+    copy: Callable[[str], None] | None = None
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
+    given = Answers()
+
+    def confirm(
+        parent: QWidget | None, title: str, text: str, informative: str = "", **_: Any
+    ) -> bool:
+        given.confirmations.append((title, text, informative))
+        return given.confirm
+
+    def error(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+        given.errors.append((title, text, informative))
+
+    def inform(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+        given.informs.append((title, text))
+
+    def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
+        return given.text
+
+    def show_secret(
+        parent: QWidget | None,
+        secret: str,
+        title: str,
+        message: str,
+        copy: Callable[[str], None],
+    ) -> None:
+        given.secrets.append((title, message, secret))
+        given.copy = copy
+
+    monkeypatch.setattr(messages, "confirm", confirm)
+    monkeypatch.setattr(messages, "error", error)
+    monkeypatch.setattr(messages, "inform", inform)
+    monkeypatch.setattr(messages, "ask_text", ask_text)
+    monkeypatch.setattr(messages, "show_secret", show_secret)
+    return given
+
+
+class FaultyStore:
+    """Fault injection: the real keyring, except that writes fail while ``fail_put`` is set."""
+
+    def __init__(self, inner: KeyringSecretStore) -> None:
+        self.inner = inner
+        self.fail_put = False
+
+    @property
+    def backend_name(self) -> str:
+        return self.inner.backend_name
+
+    def get(self, key: str) -> str | None:
+        return self.inner.get(key)
+
+    def put(self, key: str, secret: str) -> None:
+        if self.fail_put:
+            raise SecretStoreUnavailable(
+                "cannot store a secret: the system keyring is unavailable (KeyringLocked: the "
+                "keyring is locked); unlock it, then try again. Nothing was changed."
+            )
+        self.inner.put(key, secret)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def check(self) -> None:
+        self.inner.check()
+
+
+@pytest.fixture
+def faulty_context(
+    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
+) -> Iterator[tuple[Context, FaultyStore]]:
+    store = FaultyStore(keyring_store)
+    ctx = open_context(data_dir, store=store, clock=clock)
+    yield ctx, store
+    ctx.close()
+
+
+class Modals:
+    """Answers real modal windows (QMessageBox, dialogs) from inside their event loop."""
+
+    def __init__(self) -> None:
+        self._timers: list[QTimer] = []
+
+    def when(
+        self, object_name: str, act: Callable[[QWidget], None], *, timeout_ms: int = 10_000
+    ) -> list[QWidget]:
+        """Once a modal window named *object_name* is up, run *act* on it. The returned list
+        holds the widget once it was handled, so a test can assert it was seen."""
+        seen: list[QWidget] = []
+        timer = QTimer()
+        timer.setInterval(10)
+        remaining = [max(1, timeout_ms // 10)]
+
+        def check() -> None:
+            remaining[0] -= 1
+            widget = QApplication.activeModalWidget()
+            if widget is not None and widget.objectName() == object_name:
+                timer.stop()
+                seen.append(widget)
+                act(widget)
+            elif remaining[0] <= 0:
+                timer.stop()
+
+        timer.timeout.connect(check)
+        timer.start()
+        self._timers.append(timer)
+        return seen
+
+    def stop(self) -> None:
+        for timer in self._timers:
+            timer.stop()
+        self._timers.clear()
+
+
+@pytest.fixture
+def modals(qtbot: QtBot) -> Iterator[Modals]:
+    answerer = Modals()
+    yield answerer
+    answerer.stop()
+
+
+def click_button(widget: QWidget, name: str) -> None:
+    button = widget.findChild(QAbstractButton, name)
+    assert button is not None, f"no button {name!r} in {widget.objectName()}"
+    button.click()

@@ -1,0 +1,651 @@
+"""The secret, rotation, directory, audit and try-a-request dialogs, on a real database and the
+real keyring."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QTableView,
+    QTableWidget,
+    QTabWidget,
+)
+from pytestqt.qtbot import QtBot
+
+from desktop.app import Context
+from desktop.domain import tokens
+from desktop.gui.audit_dialog import AuditDialog
+from desktop.gui.directory_dialog import DirectoryDialog, draft_from_role, permissions_from_draft
+from desktop.gui.rotation_dialog import RotationDialog
+from desktop.gui.secret_dialog import SecretDialog
+from desktop.gui.try_request_dialog import TryRequestDialog
+from desktop.secrets.store import KeyringSecretStore
+from desktop.services.tokens import TokenService, secret_key
+from desktop.services.views import IssuedSecret, RoleView
+from desktop.storage.models import Token
+from tests.helpers.clock import FakeClock
+
+
+@pytest.fixture
+def service(context: Context) -> TokenService:
+    service = context.service
+    service.add_environment("Production")
+    service.add_environment("Sandbox", api_enabled=False)
+    service.add_role("Reader", ["GET /Loans", "GET /Customers"])
+    service.add_role("Writer", ["* /Payments"])
+    service.add_agent("Ada", "Reader", has_logged_in=True, signed_agreement=True)
+    service.add_agent("Wes", "Writer", has_logged_in=True, signed_agreement=True)
+    service.add_agent("Newbie", "Reader")
+    return service
+
+
+@pytest.fixture
+def ada_token(service: TokenService) -> IssuedSecret:
+    return service.create_token(
+        "Production", "Ada", label="dashboard", rotation="monthly", grace="1h"
+    )
+
+
+def find(dialog: QDialog, kind: type, name: str):  # type: ignore[no-untyped-def]
+    found = dialog.findChild(kind, name)
+    assert found is not None, name
+    return found
+
+
+def click(qtbot: QtBot, dialog: QDialog, name: str) -> None:
+    button = find(dialog, QPushButton, name)
+    assert button.isEnabled(), name
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def shown(dialog: QDialog, name: str) -> bool:
+    return not find(dialog, QLabel, name).isHidden()
+
+
+# --------------------------------------------------------------------------- secret dialog
+
+
+def test_secret_dialog_shows_the_secret_once_and_copies_it(qtbot: QtBot) -> None:
+    secret = tokens.generate()
+    copied: list[str] = []
+    dialog = SecretDialog(secret, "Token Created", "Token #1 for Ada is ready.", copied.append)
+    qtbot.addWidget(dialog)
+    assert dialog.objectName() == "SecretDialog"
+    assert dialog.windowTitle() == "Token Created"
+    field = find(dialog, QLineEdit, "secretField")
+    assert field.text() == secret
+    assert field.isReadOnly()
+    assert "only time" in find(dialog, QLabel, "secretOnlyOnce").text()
+
+    click(qtbot, dialog, "copySecretButton")
+    assert copied == [secret]
+    assert find(dialog, QPushButton, "copySecretButton").text() == "Copied"
+    assert find(dialog, QLabel, "copyFeedback").text() == "Copied to the clipboard."
+
+
+def test_secret_dialog_never_puts_the_secret_in_its_repr_or_the_log(
+    qtbot: QtBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = tokens.generate()
+    with caplog.at_level(logging.DEBUG):
+        dialog = SecretDialog(secret, "Token Created", "ready", lambda _text: None)
+        qtbot.addWidget(dialog)
+        logging.getLogger("tokendesk.test").debug("dialog: %r", dialog)
+    assert secret not in repr(dialog)
+    assert secret not in str(dialog)
+    assert secret not in caplog.text
+
+
+def test_show_once_runs_the_dialog_and_clears_the_field(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = tokens.generate()
+    seen: list[str] = []
+
+    def run(self: SecretDialog) -> int:
+        seen.append(find(self, QLineEdit, "secretField").text())
+        self.reject()
+        return self.result()
+
+    monkeypatch.setattr(SecretDialog, "exec", run)
+    SecretDialog.show_once(secret, "Token Refreshed", "New secret", lambda _text: None)
+    assert seen == [secret]
+
+
+def test_secret_dialog_closes_with_escape(qtbot: QtBot) -> None:
+    dialog = SecretDialog(tokens.generate(), "t", "m", lambda _text: None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+
+
+# --------------------------------------------------------------------------- rotation dialog
+
+
+def test_rotation_dialog_starts_from_the_token_schedule(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = RotationDialog(service, ada_token.token.id)
+    qtbot.addWidget(dialog)
+    assert dialog.objectName() == "RotationDialog"
+    assert dialog.picker.interval() == timedelta(days=30)
+    assert dialog.picker.grace() == timedelta(hours=1)
+    assert find(dialog, QLabel, "rotationTokenMasked").text() == ada_token.token.masked
+    assert ada_token.secret not in find(dialog, QLabel, "rotationTokenMasked").text()
+    assert find(dialog, QLabel, "rotationTokenAgent").text() == "Ada"
+    assert find(dialog, QLabel, "rotationTokenLabel").text() == "dashboard"
+    assert find(dialog, QLabel, "rotationCurrent").text().startswith("Every 30 days; next ")
+
+
+def test_rotation_dialog_applies_set_rotation(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret, clock: FakeClock
+) -> None:
+    clock.advance(timedelta(days=3))
+    dialog = RotationDialog(service, ada_token.token.id)
+    qtbot.addWidget(dialog)
+    dialog.picker.setInterval(timedelta(hours=12))
+    dialog.picker.setGrace(timedelta(0))
+    dialog.show()
+    click(qtbot, dialog, "saveScheduleButton")
+
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    token = service.token(ada_token.token.id)
+    assert token.rotation_interval == timedelta(hours=12)
+    assert token.grace == timedelta(0)
+    assert token.next_rotation_at == clock.now() + timedelta(hours=12)
+    assert service.audit(token_id=token.id, limit=1)[0].details == "rotate 12h, grace 0"
+
+
+def test_rotation_dialog_can_switch_rotation_off(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def answer(self: RotationDialog) -> int:
+        self.picker.setInterval(None)
+        self.accept()
+        return self.result()
+
+    monkeypatch.setattr(RotationDialog, "exec", answer)
+    assert RotationDialog.ask(service, ada_token.token.id) is True
+    token = service.token(ada_token.token.id)
+    assert token.rotation_interval is None
+    assert token.next_rotation_at is None
+    assert token.grace == timedelta(hours=1)  # grace kept
+
+
+def test_rotation_dialog_cancel_changes_nothing(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cancel(self: RotationDialog) -> int:
+        self.picker.setInterval(timedelta(days=1))
+        self.reject()
+        return self.result()
+
+    monkeypatch.setattr(RotationDialog, "exec", cancel)
+    before = service.token(ada_token.token.id)
+    assert RotationDialog.ask(service, ada_token.token.id) is False
+    assert service.token(ada_token.token.id) == before
+
+
+def test_rotation_dialog_shows_errors_inline(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = RotationDialog(service, ada_token.token.id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    service.delete(ada_token.token.id)  # meanwhile, elsewhere
+    click(qtbot, dialog, "saveScheduleButton")
+    assert dialog.isVisible()
+    assert shown(dialog, "errorLabel")
+    assert f"unknown token {ada_token.token.id}" in find(dialog, QLabel, "errorLabel").text()
+
+    gone = RotationDialog(service, ada_token.token.id)
+    qtbot.addWidget(gone)
+    assert not find(gone, QPushButton, "saveScheduleButton").isEnabled()
+    assert shown(gone, "errorLabel")
+
+
+# --------------------------------------------------------------------------- directory dialog
+
+
+@pytest.fixture
+def directory(qtbot: QtBot, service: TokenService) -> DirectoryDialog:
+    dialog = DirectoryDialog(service)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def select_agent(dialog: DirectoryDialog, name: str) -> None:
+    view = find(dialog, QTableView, "agentList")
+    model = view.model()
+    for row in range(model.rowCount()):
+        if model.index(row, 0).data() == name:
+            view.selectRow(row)
+            return
+    raise AssertionError(name)
+
+
+def select_role(dialog: DirectoryDialog, name: str) -> None:
+    roles = find(dialog, QListWidget, "roleList")
+    for row in range(roles.count()):
+        if roles.item(row).data(Qt.ItemDataRole.UserRole) == name:
+            roles.setCurrentRow(row)
+            return
+    raise AssertionError(name)
+
+
+def test_directory_lists_agents_with_their_state(
+    directory: DirectoryDialog, qtmodeltester: object, ada_token: IssuedSecret
+) -> None:
+    assert directory.objectName() == "DirectoryDialog"
+    assert find(directory, QTabWidget, "directoryTabs").count() == 3
+    directory.reload()
+    model = find(directory, QTableView, "agentList").model()
+    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    rows = [
+        [model.index(row, column).data() for column in range(model.columnCount())]
+        for row in range(model.rowCount())
+    ]
+    assert rows == [
+        ["Ada", "Reader", "Yes", "Yes", "Yes", "1"],
+        ["Newbie", "Reader", "No", "No", "No", "0"],
+        ["Wes", "Writer", "Yes", "Yes", "Yes", "0"],
+    ]
+    assert model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole) == (
+        "Newbie has never logged in and has not signed the usage agreement"
+    )
+
+
+def test_directory_adds_an_agent(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    assert not find(directory, QPushButton, "addAgentButton").isEnabled()  # no name yet
+    find(directory, QLineEdit, "agentNameEdit").setText("Carol")
+    find(directory, QComboBox, "agentRoleCombo").setCurrentText("Writer")
+    find(directory, QCheckBox, "agentLoggedIn").setChecked(True)
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "addAgentButton")
+    carol = service.agent("Carol")
+    assert (carol.role, carol.has_logged_in, carol.signed_agreement) == ("Writer", True, False)
+    assert not shown(directory, "directoryError")
+    assert find(directory, QLabel, "directoryStatus").text() == "Added agent Carol."
+
+
+def test_directory_refuses_a_duplicate_agent_inline(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    before = service.agents()
+    find(directory, QLineEdit, "agentNameEdit").setText("Ada")
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addAgentButton")
+    assert shown(directory, "directoryError")
+    assert find(directory, QLabel, "directoryError").text() == (
+        "The agent was not added: agent 'Ada' already exists."
+    )
+    assert service.agents() == before
+
+
+def test_directory_edits_an_agent(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    select_agent(directory, "Newbie")
+    name = find(directory, QLineEdit, "agentNameEdit")
+    assert name.text() == "Newbie"
+    assert name.isReadOnly()
+    assert not find(directory, QPushButton, "saveAgentButton").isEnabled()  # nothing changed
+    assert not find(directory, QPushButton, "addAgentButton").isEnabled()
+    find(directory, QCheckBox, "agentLoggedIn").setChecked(True)
+    find(directory, QCheckBox, "agentSignedAgreement").setChecked(True)
+    find(directory, QComboBox, "agentRoleCombo").setCurrentText("Writer")
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "saveAgentButton")
+    newbie = service.agent("Newbie")
+    assert newbie.eligible
+    assert newbie.role == "Writer"
+    assert find(directory, QLineEdit, "agentNameEdit").text() == "Newbie"  # still selected
+
+    click(qtbot, directory, "newAgentButton")
+    assert not name.isReadOnly()
+    assert name.text() == ""
+
+
+def test_directory_adds_a_role(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    find(directory, QLineEdit, "roleNameEdit").setText("Auditor")
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "addRoleButton")
+    assert service.role("Auditor").permissions == ()
+    assert directory.current_role() == "Auditor"
+    agent_roles = find(directory, QComboBox, "agentRoleCombo")
+    assert agent_roles.findData("Auditor") >= 0  # offered to agents at once
+
+    before = service.roles()
+    find(directory, QLineEdit, "roleNameEdit").setText("reader")
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addRoleButton")
+    assert "already exists" in find(directory, QLabel, "directoryError").text()
+    assert service.roles() == before
+
+
+def test_directory_edits_role_permissions(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    select_role(directory, "Reader")
+    grid = find(directory, QTableWidget, "permissionGrid")
+    assert grid.rowCount() == 2
+    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
+
+    find(directory, QLineEdit, "endpointEdit").setText("/Payments")
+    click(qtbot, directory, "addEndpointButton")
+    assert grid.rowCount() == 3
+    directory.set_permission("/Payments", "POST", True)
+    directory.set_permission("/Customers", "GET", False)
+    directory.set_permission("/Loans", "*", True)
+    assert find(directory, QListWidget, "roleList").currentItem().text() == "Reader •"
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "saveRoleButton")
+    assert service.role("Reader").permissions == ("* /Loans", "POST /Payments")
+    assert grid.rowCount() == 2  # /Customers, with nothing ticked, went
+    assert find(directory, QListWidget, "roleList").currentItem().text() == "Reader"
+
+
+def test_directory_keeps_unsaved_permissions_per_role_and_can_revert(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    select_role(directory, "Reader")
+    directory.set_permission("/Loans", "DELETE", True)
+    select_role(directory, "Writer")
+    select_role(directory, "Reader")
+    assert find(directory, QPushButton, "saveRoleButton").isEnabled()  # the draft survived
+    click(qtbot, directory, "revertRoleButton")
+    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
+    assert service.role("Reader").permissions == ("GET /Customers", "GET /Loans")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        ("/Loans/5", "invalid endpoint '/Loans/5'"),
+        ("two words", "invalid permission"),
+        ("/loans", "/loans is already listed"),
+        ("", "invalid permission"),
+    ],
+)
+def test_directory_refuses_a_bad_endpoint_inline(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService, endpoint: str, message: str
+) -> None:
+    select_role(directory, "Reader")
+    grid = find(directory, QTableWidget, "permissionGrid")
+    find(directory, QLineEdit, "endpointEdit").setText(endpoint)
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addEndpointButton")
+    assert shown(directory, "directoryError")
+    assert message in find(directory, QLabel, "directoryError").text()
+    assert grid.rowCount() == 2
+    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
+    assert service.role("Reader").permissions == ("GET /Customers", "GET /Loans")
+
+
+def test_role_drafts_round_trip() -> None:
+    role = RoleView(1, "r", ("* /Payments", "GET /Loans", "POST /loans"))
+    draft = draft_from_role(role)
+    assert draft == {"/Payments": {"*"}, "/Loans": {"GET", "POST"}}
+    assert permissions_from_draft(draft) == ["* /Payments", "GET /Loans", "POST /Loans"]
+    draft["/Loans"].add("*")
+    draft["/Empty"] = set()
+    assert permissions_from_draft(draft) == ["* /Payments", "* /Loans"]
+
+
+def test_directory_adds_environments_and_toggles_api_access(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    find(directory, QLineEdit, "environmentNameEdit").setText("QA")
+    find(directory, QCheckBox, "environmentApiEnabled").setChecked(False)
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "addEnvironmentButton")
+    assert service.environment("QA").api_enabled is False
+    assert find(directory, QTableWidget, "environmentList").rowCount() == 3
+
+    with qtbot.waitSignal(directory.changed):
+        directory.set_api_access("Production", False)
+    assert service.environment("Production").api_enabled is False
+    with qtbot.waitSignal(directory.changed):
+        directory.set_api_access("QA", True)
+    assert service.environment("QA").api_enabled is True
+
+    before = service.environments()
+    find(directory, QLineEdit, "environmentNameEdit").setText("production")
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addEnvironmentButton")
+    assert "already exists" in find(directory, QLabel, "directoryError").text()
+    assert service.environments() == before
+
+
+def test_directory_enter_in_a_field_adds_and_does_not_close(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    find(directory, QTabWidget, "directoryTabs").setCurrentIndex(2)
+    edit = find(directory, QLineEdit, "environmentNameEdit")
+    edit.setFocus()
+    edit.setText("Preview")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert directory.isVisible()
+    assert service.environment("Preview").api_enabled is True
+
+
+# --------------------------------------------------------------------------- audit dialog
+
+
+@pytest.fixture
+def history(service: TokenService, clock: FakeClock) -> list[int]:
+    """Two tokens with a few events each, a minute apart."""
+    ids = []
+    for agent in ("Ada", "Wes"):
+        clock.advance(timedelta(minutes=1))
+        ids.append(service.create_token("Production", agent, label=f"{agent} key").token.id)
+    clock.advance(timedelta(minutes=1))
+    service.set_status(ids[0], False)
+    clock.advance(timedelta(minutes=1))
+    service.set_rotation(ids[1], "weekly")
+    return ids
+
+
+def column(dialog: AuditDialog, index: int) -> list[str]:
+    model = find(dialog, QTableView, "auditTable").model()
+    return [model.index(row, index).data() for row in range(model.rowCount())]
+
+
+def test_audit_lists_newest_first(
+    qtbot: QtBot, service: TokenService, history: list[int], qtmodeltester: object
+) -> None:
+    dialog = AuditDialog(service)
+    qtbot.addWidget(dialog)
+    assert dialog.objectName() == "AuditDialog"
+    qtmodeltester.check(dialog.model)  # type: ignore[attr-defined]
+    actions = column(dialog, 2)
+    assert actions[:4] == ["schedule", "deactivate", "create", "create"]
+    assert column(dialog, 3)[:4] == [
+        f"#{history[1]}",
+        f"#{history[0]}",
+        f"#{history[1]}",
+        f"#{history[0]}",
+    ]
+    assert len(actions) == len(service.audit())
+    when = column(dialog, 0)
+    assert when == sorted(when, reverse=True)
+
+
+def test_audit_filters_by_token_and_text(
+    qtbot: QtBot, service: TokenService, history: list[int]
+) -> None:
+    dialog = AuditDialog(service)
+    qtbot.addWidget(dialog)
+    combo = find(dialog, QComboBox, "auditTokenFilter")
+    assert combo.itemText(0) == "All tokens"
+    assert combo.itemText(1) == f"#{history[0]} — Ada — Ada key"
+    combo.setCurrentIndex(combo.findData(history[0]))
+    assert column(dialog, 3) == [f"#{history[0]}"] * 2
+    assert column(dialog, 2) == ["deactivate", "create"]
+
+    combo.setCurrentIndex(0)
+    text = find(dialog, QLineEdit, "auditTextFilter")
+    text.setText("WEEKLY")
+    assert column(dialog, 2) == ["schedule"]
+    assert find(dialog, QLabel, "auditCount").text().startswith("1 of ")
+    text.clear()
+    assert len(column(dialog, 2)) == len(service.audit())
+
+
+def test_audit_opens_on_one_token_and_reloads(
+    qtbot: QtBot, service: TokenService, history: list[int]
+) -> None:
+    dialog = AuditDialog(service, token_id=history[1])
+    qtbot.addWidget(dialog)
+    assert column(dialog, 2) == ["schedule", "create"]
+    service.set_label(history[1], "renamed")
+    dialog.reload()
+    assert column(dialog, 2) == ["label", "schedule", "create"]
+
+
+def test_audit_keeps_a_deleted_token_filterable(
+    qtbot: QtBot, service: TokenService, history: list[int]
+) -> None:
+    service.delete(history[0])
+    dialog = AuditDialog(service, token_id=history[0])
+    qtbot.addWidget(dialog)
+    assert find(dialog, QComboBox, "auditTokenFilter").currentText() == f"#{history[0]} (deleted)"
+    assert column(dialog, 2) == ["delete", "deactivate", "create"]
+
+
+# --------------------------------------------------------------------------- try a request
+
+
+def try_dialog(
+    qtbot: QtBot,
+    service: TokenService,
+    environment: str | None = None,
+    token_id: int | None = None,
+) -> TryRequestDialog:
+    dialog = TryRequestDialog(service, environment=environment, token_id=token_id)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def send(qtbot: QtBot, dialog: TryRequestDialog, method: str, path: str) -> str:
+    find(dialog, QComboBox, "tryMethod").setCurrentText(method)
+    find(dialog, QLineEdit, "tryEndpoint").setText(path)
+    click(qtbot, dialog, "trySend")
+    result: str = find(dialog, QLabel, "tryResult").text()
+    return result
+
+
+def test_try_with_a_stored_token(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    assert dialog.objectName() == "TryRequestDialog"
+    assert dialog.environment() == "Production"
+    combo = find(dialog, QComboBox, "tryTokenCombo")
+    assert combo.currentData() == ada_token.token.id
+    assert ada_token.secret not in combo.currentText()
+
+    assert send(qtbot, dialog, "GET", "/Loans/42") == "200 OK — allowed"
+    result = find(dialog, QLabel, "tryResult")
+    assert result.property("outcome") == "allowed"
+    assert send(qtbot, dialog, "POST", "/Loans") == (
+        "403 Forbidden — role does not allow POST on /loans"
+    )
+    assert result.property("outcome") == "forbidden"
+
+    service.set_status(ada_token.token.id, False)
+    assert send(qtbot, dialog, "GET", "/Loans") == "401 Unauthorized — token is inactive"
+    assert result.property("outcome") == "unauthorized"
+    assert ada_token.secret not in result.text()
+    assert find(dialog, QLineEdit, "tryTokenEdit").text() == ""  # never copied into view
+
+
+def test_try_with_a_pasted_token(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, environment="Production")
+    pasted = find(dialog, QLineEdit, "tryTokenEdit")
+    assert pasted.echoMode() == QLineEdit.EchoMode.Password
+    QTest.keyClicks(pasted, ada_token.secret)  # typing picks "Pasted token"
+    assert send(qtbot, dialog, "GET", "/odata.svc/Customers(7)") == "200 OK — allowed"
+
+    find(dialog, QCheckBox, "tryShowToken").setChecked(True)
+    assert pasted.echoMode() == QLineEdit.EchoMode.Normal
+
+    pasted.setText("tdk_not-a-token")
+    assert send(qtbot, dialog, "GET", "/Loans") == (
+        "401 Unauthorized — token is malformed (bad format or checksum)"
+    )
+    pasted.setText(tokens.generate())
+    assert send(qtbot, dialog, "GET", "/Loans") == "401 Unauthorized — unknown token"
+
+
+def test_try_in_an_environment_without_api_access(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    service.set_api_enabled("Production", False)
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    assert send(qtbot, dialog, "GET", "/Loans") == (
+        "401 Unauthorized — API access is disabled for this environment"
+    )
+    environments = find(dialog, QComboBox, "tryEnvironment")
+    environments.setCurrentIndex(environments.findData("Sandbox"))
+    assert find(dialog, QComboBox, "tryTokenCombo").count() == 0
+    assert find(dialog, QLineEdit, "tryTokenEdit").isEnabled()
+
+
+def test_try_explains_a_keyring_problem_inline(
+    qtbot: QtBot,
+    service: TokenService,
+    ada_token: IssuedSecret,
+    keyring_store: KeyringSecretStore,
+) -> None:
+    row = Token.get_by_id(ada_token.token.id)
+    key = secret_key(row.uuid, row.generation)
+    keyring_store.delete(key)
+    keyring_store.put(key, tokens.generate())  # someone replaced the entry behind our back
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    text = send(qtbot, dialog, "GET", "/Loans")
+    assert text.startswith(f"Could not read token #{ada_token.token.id} from the keyring: ")
+    assert "different secret" in text
+    assert find(dialog, QLabel, "tryResult").property("outcome") == "error"
+
+
+def test_try_send_needs_a_path(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    find(dialog, QLineEdit, "tryEndpoint").setText("   ")
+    assert not find(dialog, QPushButton, "trySend").isEnabled()
+    find(dialog, QLineEdit, "tryEndpoint").setText("/Loans")
+    assert find(dialog, QPushButton, "trySend").isEnabled()
+    box = find(dialog, QDialogButtonBox, "buttonBox")
+    assert box.button(QDialogButtonBox.StandardButton.Close) is not None
+
+
+def test_try_opens_on_the_given_token_environment(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    service.add_environment("Staging")
+    dialog = try_dialog(qtbot, service, environment="Staging", token_id=ada_token.token.id)
+    assert dialog.environment() == "Production"
+    assert find(dialog, QComboBox, "tryTokenCombo").currentData() == ada_token.token.id

@@ -1,0 +1,193 @@
+"""RotationRunner on its own and in the window: due tokens rotate off the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from desktop.app import Context
+from desktop.gui.main_window import MainWindow
+from desktop.gui.token_model import Column
+from desktop.services.runner import RotationRunner
+from desktop.services.tokens import TokenService
+from desktop.services.views import RotationReport
+from tests.gui.conftest import FaultyStore, open_window, seed
+from tests.helpers.clock import FakeClock
+
+
+def rotating(service: TokenService, count: int, interval: str = "daily") -> list[int]:
+    agents = ("Alpha Bot", "Beta Sync", "Gamma ETL")
+    return [
+        service.create_token(
+            "Production", agents[n % 3], label=f"job {n}", rotation=interval
+        ).token.id
+        for n in range(count)
+    ]
+
+
+def test_due_token_rotates_once_in_the_window(
+    window: MainWindow, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    issued = seeded.create_token("Production", "Alpha Bot", rotation="daily")
+    window.reload()
+    before = window.model.token_at(0)
+    clock.advance(timedelta(days=3))  # three intervals missed: one rotation
+    threads: list[int] = []
+    seeded.add_listener(lambda: threads.append(threading.get_ident()))
+
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
+        window.runner.tick()
+    report = finished.args[0]  # type: ignore[index]
+
+    assert isinstance(report, RotationReport)
+    assert report.rotated == (issued.token.id,)
+    assert threads and all(t != threading.get_ident() for t in threads)  # off the GUI thread
+    after = window.model.token_at(0)
+    assert after.generation == 1
+    assert after.masked != before.masked
+    assert after.next_rotation_at == clock.now() + timedelta(days=1)
+    assert not window.progress_bar.isVisible()
+    events = [e for e in seeded.audit(issued.token.id) if e.action == "rotate"]
+    assert len(events) == 1 and events[0].actor == "scheduler"
+    assert seeded.verify("Production", issued.secret, "GET", "/Loans").status == 401
+    # Nothing is due any more: the next tick starts nothing.
+    with qtbot.assertNotEmitted(window.runner.started):
+        window.runner.tick()
+
+
+def test_progress_is_reported_for_each_token(
+    window: MainWindow, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    ids = rotating(seeded, 3)
+    clock.advance(timedelta(days=1, hours=1))
+    steps: list[tuple[int, int]] = []
+    totals: list[int] = []
+    bar_shown: list[bool] = []
+    window.runner.started.connect(lambda total: totals.append(total))
+    window.runner.started.connect(lambda _total: bar_shown.append(window.progress_bar.isVisible()))
+    window.runner.progress.connect(lambda done, total: steps.append((done, total)))
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
+        assert window.runner.run_now()
+        assert not window.runner.run_now()  # one run at a time
+    assert totals == [3]
+    assert bar_shown == [True]
+    qtbot.waitUntil(lambda: len(steps) == 3)
+    assert steps == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(finished.args[0].rotated) == ids  # type: ignore[index]
+    assert [window.model.token_at(r).generation for r in range(3)] == [1, 1, 1]
+    assert "Rotated 3 tokens" in window.statusBar().currentMessage()
+
+
+def test_failed_rotation_is_shown_and_notified(
+    qtbot: QtBot, faulty_context: tuple[Context, FaultyStore], clock: FakeClock
+) -> None:
+    context, store = faulty_context
+    service = seed(context.service)
+    token_id = rotating(service, 1)[0]
+    window = open_window(qtbot, context)
+    clock.advance(timedelta(days=2))
+    store.fail_put = True
+
+    failures: list[tuple[int, str]] = []
+    window.runner.failed.connect(lambda token, why: failures.append((token, why)))
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000):
+        window.runner.tick()
+
+    assert len(failures) == 1  # reported before the run's end, never dropped
+    assert failures[0][0] == token_id
+    assert "keyring is locked" in failures[0][1]
+    cell = window.model.index(0, Column.NEXT_ROTATION)
+    assert "keyring is locked" in cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert window.notification_banner.isVisible()
+    assert "scheduled rotation" in window.notification_banner.text()
+    assert "keyring is locked" in window.notification_banner.text()
+    assert window.notices()
+    assert service.token(token_id).generation == 0
+    assert service.audit(token_id)[0].action == "rotate-failed"
+
+    # The keyring comes back: the next run (after the back-off) succeeds and clears the error.
+    store.fail_put = False
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000):
+        assert window.runner.run_now()
+    assert window.model.token_at(0).last_error is None
+    window.dismiss_notices()
+    assert not window.notification_banner.isVisible()
+    window.close()
+
+
+def test_blocking_run_is_synchronous(
+    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    ids = rotating(seeded, 2)
+    clock.advance(timedelta(days=2))
+    runner = RotationRunner(seeded)
+    reports: list[RotationReport] = []
+    runner.finished.connect(reports.append)
+    assert runner.run_now(blocking=True)
+    assert len(reports) == 1
+    assert sorted(reports[0].rotated) == ids
+    assert not runner.is_running()
+    assert not runner.run_now(blocking=True)  # nothing due any more
+
+
+def test_stop_cancels_and_waits(
+    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    rotating(seeded, 6)
+    clock.advance(timedelta(days=2))
+    runner = RotationRunner(seeded)
+    runner.start()
+    assert runner.timer.isActive()
+    assert runner.run_now()
+    runner.stop()
+    assert not runner.is_running()
+    assert not runner.timer.isActive()
+    rotated = [t for t in seeded.tokens() if t.generation == 1]
+    assert len(rotated) < 6 or all(t.last_error is None for t in rotated)
+    # No change was left half done.
+    assert seeded.reconcile().waiting == ()
+
+
+def test_nothing_runs_without_the_keyring(context: Context, clock: FakeClock, qtbot: QtBot) -> None:
+    service = seed(context.service)
+    rotating(service, 1)
+    clock.advance(timedelta(days=2))
+    service.set_store(None)
+    runner = RotationRunner(service)
+    with qtbot.assertNotEmitted(runner.started):
+        runner.tick()
+        assert not runner.run_now()
+
+
+def test_a_wall_clock_jump_counts_as_a_resume(
+    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    now = {"mono": 100.0, "wall": 1_000_000.0}
+    runner = RotationRunner(seeded, 30_000, monotonic=lambda: now["mono"], wall=lambda: now["wall"])
+    resumed: list[bool] = []
+    runner.resumed.connect(lambda: resumed.append(True))
+    runner.tick()
+    now["mono"] += 30
+    now["wall"] += 30
+    runner.tick()
+    assert resumed == []
+    # Suspended for eight hours: the monotonic clock stood still, the wall clock did not.
+    now["mono"] += 30
+    now["wall"] += 8 * 3600
+    token = rotating(seeded, 1)[0]
+    clock.advance(timedelta(days=1))
+    with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
+        runner.tick()
+    assert resumed == [True]
+    assert finished.args[0].rotated == (token,)  # type: ignore[index]
+
+
+def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> None:
+    assert RotationRunner(seeded).timer.interval() <= 60_000
+    with pytest.raises(ValueError, match="once a minute"):
+        RotationRunner(seeded, 24 * 3600 * 1000)

@@ -1,0 +1,352 @@
+"""TokenTableModel: columns, styling, sorting and filtering in Python lists."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QFont
+from pytestqt.modeltest import ModelTester
+
+from desktop.app import Context
+from desktop.domain import tokens
+from desktop.gui.token_model import HEADERS, TOKEN_ID_ROLE, Column, TokenTableModel
+from desktop.services.tokens import TokenService
+from desktop.services.views import TokenView
+
+DISPLAY = Qt.ItemDataRole.DisplayRole
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def view(
+    token_id: int,
+    *,
+    agent: str = "Alpha Bot",
+    label: str = "",
+    role: str = "Reader",
+    active: bool = True,
+    hint: str = "abcd",
+    rotation: timedelta | None = None,
+    next_at: datetime | None = None,
+    created: datetime | None = None,
+    last_error: str | None = None,
+    generation: int = 0,
+    grace: timedelta = timedelta(0),
+) -> TokenView:
+    return TokenView(
+        id=token_id,
+        environment="Production",
+        agent=agent,
+        label=label,
+        role=role,
+        status="Active" if active else "Inactive",
+        hint=hint,
+        generation=generation,
+        rotation=None,
+        rotation_interval=rotation,
+        grace=grace,
+        next_rotation_at=next_at,
+        last_rotated_at=None,
+        grace_until=None,
+        last_error=last_error,
+        created_at=created or START + timedelta(minutes=token_id),
+    )
+
+
+SAMPLE = [
+    view(
+        1,
+        agent="Gamma ETL",
+        label="warehouse",
+        role="Admin",
+        hint="zz01",
+        rotation=timedelta(days=1),
+        next_at=START + timedelta(days=3),
+    ),
+    view(
+        2,
+        agent="alpha bot",
+        label="Dashboard",
+        role="reader",
+        active=False,
+        hint="AA02",
+        created=START + timedelta(days=2),
+    ),
+    view(
+        3,
+        agent="Beta Sync",
+        label="",
+        role="Collections",
+        hint="mm03",
+        rotation=timedelta(weeks=1),
+        next_at=START + timedelta(days=1),
+        grace=timedelta(hours=1),
+    ),
+    view(
+        4,
+        agent="Alpha Bot",
+        label="nightly import",
+        role="Reader",
+        hint="bb04",
+        rotation=timedelta(days=30),
+        next_at=START + timedelta(days=30),
+        created=START - timedelta(days=1),
+        last_error="the keyring is locked",
+    ),
+]
+
+
+@pytest.fixture
+def model() -> TokenTableModel:
+    model = TokenTableModel()
+    model.set_tokens(SAMPLE)
+    return model
+
+
+def column_texts(model: TokenTableModel, column: int) -> list[str]:
+    return [model.index(row, column).data(DISPLAY) for row in range(model.rowCount())]
+
+
+def ids(model: TokenTableModel) -> list[int]:
+    return [model.index(row, 0).data(TOKEN_ID_ROLE) for row in range(model.rowCount())]
+
+
+def test_model_passes_the_model_tester(qtmodeltester: ModelTester, model: TokenTableModel) -> None:
+    qtmodeltester.check(model)
+
+
+def test_model_tester_after_sorting_and_filtering(
+    qtmodeltester: ModelTester, model: TokenTableModel
+) -> None:
+    model.sort(Column.NAME, Qt.SortOrder.DescendingOrder)
+    model.set_filter("alpha")
+    qtmodeltester.check(model)
+    model.set_filter("")
+    model.sort(Column.NEXT_ROTATION)
+    qtmodeltester.check(model)
+
+
+def test_empty_model_passes_the_model_tester(qtmodeltester: ModelTester) -> None:
+    qtmodeltester.check(TokenTableModel())
+
+
+def test_header_labels(model: TokenTableModel) -> None:
+    labels = [
+        model.headerData(column, Qt.Orientation.Horizontal, DISPLAY)
+        for column in range(model.columnCount())
+    ]
+    assert labels[:5] == ["API Token", "Name", "Label", "Role", "Status"]
+    assert labels == list(HEADERS)
+    assert labels[5:] == ["Rotation", "Next rotation", "Created"]
+
+
+def test_token_column_is_masked_and_never_the_secret(model: TokenTableModel) -> None:
+    row = model.row_of(1)
+    assert row is not None
+    assert model.index(row, Column.TOKEN).data(DISPLAY) == tokens.mask("zz01")
+    assert model.index(row, Column.TOKEN).data(DISPLAY) == "tdk_••••••••zz01"
+
+
+def test_status_text_is_exactly_active_or_inactive(model: TokenTableModel) -> None:
+    statuses = dict(zip(ids(model), column_texts(model, Column.STATUS), strict=True))
+    assert statuses == {1: "Active", 2: "Inactive", 3: "Active", 4: "Active"}
+
+
+def test_inactive_tokens_look_inactive(model: TokenTableModel) -> None:
+    inactive = model.row_of(2)
+    active = model.row_of(1)
+    assert inactive is not None and active is not None
+    for column in range(model.columnCount()):
+        font = model.index(inactive, column).data(Qt.ItemDataRole.FontRole)
+        assert isinstance(font, QFont) and font.italic()
+        assert isinstance(
+            model.index(inactive, column).data(Qt.ItemDataRole.ForegroundRole), QBrush
+        )
+        active_font = model.index(active, column).data(Qt.ItemDataRole.FontRole)
+        assert active_font is None or not active_font.italic()
+        assert model.index(active, column).data(Qt.ItemDataRole.ForegroundRole) is None
+
+
+def test_rotation_columns(model: TokenTableModel) -> None:
+    texts = dict(zip(ids(model), column_texts(model, Column.ROTATION), strict=True))
+    assert texts == {1: "Every day", 2: "Never", 3: "Every week", 4: "Every 30 days"}
+    nexts = dict(zip(ids(model), column_texts(model, Column.NEXT_ROTATION), strict=True))
+    assert nexts[2] == "—"
+    assert nexts[1].startswith(str((START + timedelta(days=3)).astimezone().year))
+    row = model.row_of(3)
+    assert row is not None
+    tip = model.index(row, Column.ROTATION).data(Qt.ItemDataRole.ToolTipRole)
+    assert "1 hour" in tip
+
+
+def test_a_failed_rotation_is_shown_in_next_rotation(model: TokenTableModel) -> None:
+    row = model.row_of(4)
+    assert row is not None
+    cell = model.index(row, Column.NEXT_ROTATION)
+    assert "the keyring is locked" in cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is not None
+    healthy = model.index(model.row_of(1) or 0, Column.NEXT_ROTATION)
+    assert healthy.data(Qt.ItemDataRole.DecorationRole) is None
+
+
+def test_inactive_scheduled_token_says_paused() -> None:
+    model = TokenTableModel()
+    model.set_tokens([view(1, active=False, rotation=timedelta(days=1), next_at=START)])
+    assert model.index(0, Column.NEXT_ROTATION).data(DISPLAY).endswith("(paused)")
+
+
+EXPECTED_ORDER = {
+    Column.TOKEN: [2, 4, 3, 1],  # by hint: AA02 < bb04 < mm03 < zz01
+    Column.NAME: [2, 4, 3, 1],  # alpha bot, Alpha Bot (ties by id), Beta, Gamma
+    Column.LABEL: [3, 2, 4, 1],  # "", Dashboard, nightly import, warehouse
+    Column.ROLE: [1, 3, 2, 4],  # Admin, Collections, reader, Reader
+    Column.STATUS: [1, 3, 4, 2],
+    Column.ROTATION: [1, 3, 4, 2],  # 1 day, 1 week, 30 days, never
+    Column.NEXT_ROTATION: [3, 1, 4, 2],  # earliest first, none last
+    Column.CREATED: [4, 1, 3, 2],
+}
+
+
+@pytest.mark.parametrize("column", list(Column), ids=lambda c: c.name)
+def test_sort_by_each_column(model: TokenTableModel, column: Column) -> None:
+    model.sort(column, Qt.SortOrder.AscendingOrder)
+    assert ids(model) == EXPECTED_ORDER[column]
+    model.sort(column, Qt.SortOrder.DescendingOrder)
+    descending = ids(model)
+    assert descending[0] == EXPECTED_ORDER[column][-1] or column in (Column.NAME, Column.ROLE)
+    assert sorted(descending) == [1, 2, 3, 4]
+
+
+def test_sort_is_case_insensitive_and_stable(model: TokenTableModel) -> None:
+    model.sort(Column.NAME, Qt.SortOrder.AscendingOrder)
+    assert column_texts(model, Column.NAME) == ["alpha bot", "Alpha Bot", "Beta Sync", "Gamma ETL"]
+
+
+def test_sort_moves_persistent_indexes_with_their_tokens(model: TokenTableModel) -> None:
+    model.sort(Column.CREATED)
+    row = model.row_of(3)
+    assert row is not None
+    persistent = QPersistentModelIndex(model.index(row, Column.LABEL))
+    model.sort(Column.TOKEN, Qt.SortOrder.DescendingOrder)
+    assert persistent.isValid()
+    assert persistent.row() == model.row_of(3)
+    assert persistent.column() == Column.LABEL
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ("ZZ01", [1]),  # API Token (masked text, any case)
+        ("beta", [3]),  # Name
+        ("DASHBOARD", [2]),  # Label
+        ("collections", [3]),  # Role
+        ("inactive", [2]),  # Status
+        ("every 30", [4]),  # Rotation
+        ("never", [2]),  # Rotation
+        ("—", [2]),  # Next rotation (none)
+        (str((START - timedelta(days=1)).astimezone().date()), [4]),  # Created
+        ("alpha", [2, 4]),
+        ("no such token", []),
+    ],
+)
+def test_filter_matches_any_column_case_insensitively(
+    model: TokenTableModel, needle: str, expected: list[int]
+) -> None:
+    model.set_filter(needle)
+    assert sorted(ids(model)) == expected
+    assert model.counts() == (4, 1)  # counts are of the environment, not of the filter
+
+
+def test_filter_by_next_rotation_text(model: TokenTableModel) -> None:
+    row = model.row_of(3)
+    assert row is not None
+    text = model.index(row, Column.NEXT_ROTATION).data(DISPLAY)
+    model.set_filter(text)
+    assert ids(model) == [3]
+
+
+def test_filter_survives_new_contents_and_sorting(model: TokenTableModel) -> None:
+    model.set_filter("alpha")
+    model.sort(Column.CREATED, Qt.SortOrder.DescendingOrder)
+    assert ids(model) == [2, 4]
+    model.set_tokens([*SAMPLE, view(5, agent="Alpha Five", created=START + timedelta(days=9))])
+    assert ids(model) == [5, 2, 4]
+    model.set_filter("  ")
+    assert model.rowCount() == 5
+
+
+def test_reveal_shows_the_secret_in_the_token_cell_until_concealed(model: TokenTableModel) -> None:
+    secret = tokens.generate()
+    model.reveal(3, secret)
+    row = model.row_of(3)
+    assert row is not None
+    assert model.index(row, Column.TOKEN).data(DISPLAY) == secret
+    assert model.revealed_ids() == [3]
+    # The filter never looks at a revealed secret.
+    model.set_filter(secret[4:20])
+    assert model.rowCount() == 0
+    model.set_filter("")
+    model.conceal()
+    assert model.index(row, Column.TOKEN).data(DISPLAY) == tokens.mask("mm03")
+    assert model.revealed_ids() == []
+
+
+def test_a_revealed_secret_is_dropped_when_its_token_gets_a_new_one(
+    model: TokenTableModel,
+) -> None:
+    model.reveal(3, tokens.generate())
+    model.set_tokens(SAMPLE)  # same generation: stays
+    assert model.revealed_ids() == [3]
+    model.set_tokens([*SAMPLE[:2], view(3, hint="nn03", generation=1), SAMPLE[3]])
+    assert model.revealed_ids() == []
+
+
+def test_the_model_with_real_tokens(
+    qtmodeltester: ModelTester, context: Context, clock: object
+) -> None:
+    service: TokenService = context.service
+    service.add_environment("Production")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("Ada", "Reader", has_logged_in=True, signed_agreement=True)
+    first = service.create_token("Production", "Ada", label="one", rotation="weekly")
+    second = service.create_token("Production", "Ada", label="two")
+    service.set_status(second.token.id, False)
+    model = TokenTableModel()
+    model.set_tokens(service.tokens("Production"))
+    qtmodeltester.check(model)
+    assert column_texts(model, Column.TOKEN) == [first.token.masked, second.token.masked]
+    assert column_texts(model, Column.STATUS) == ["Active", "Inactive"]
+    assert first.secret not in column_texts(model, Column.TOKEN)
+
+
+def test_a_hundred_thousand_rows_sort_and_filter(qtmodeltester: ModelTester) -> None:
+    generator = random.Random(7)
+    agents = [f"Agent {n:03d}" for n in range(500)]
+    many = [
+        view(
+            n,
+            agent=generator.choice(agents),
+            label=f"job {generator.randrange(1_000_000)}",
+            active=n % 7 != 0,
+            hint=f"{n % 10_000:04d}",
+            rotation=timedelta(days=generator.choice((1, 7, 30))) if n % 3 else None,
+            next_at=START + timedelta(hours=generator.randrange(10_000)) if n % 3 else None,
+            created=START + timedelta(seconds=n),
+        )
+        for n in range(1, 100_001)
+    ]
+    model = TokenTableModel()
+    model.set_tokens(many)
+    assert model.rowCount() == 100_000
+    model.sort(Column.NAME, Qt.SortOrder.DescendingOrder)
+    names = column_texts(model, Column.NAME)
+    assert names == sorted(names, reverse=True)
+    model.set_filter("agent 042")
+    assert 0 < model.rowCount() < 1_000
+    assert set(column_texts(model, Column.NAME)) == {"Agent 042"}
+    model.set_filter("")
+    model.sort(Column.NEXT_ROTATION)
+    assert model.rowCount() == 100_000
+    assert model.index(99_999, Column.NEXT_ROTATION).data(DISPLAY) == "—"
