@@ -31,10 +31,6 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView, IssuedSecret
 
 
-def _plural(count: int, singular: str, plural: str) -> str:
-    return f"{count} {singular if count == 1 else plural}"
-
-
 def hidden_agents_text(agents: list[AgentView]) -> str:
     """Why some agents are not offered, e.g. ``2 agents are hidden: 1 has never logged in, 1 has
     not signed the usage agreement``; empty when every agent is offered."""

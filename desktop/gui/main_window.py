@@ -4,66 +4,51 @@ Everything the window changes goes through :class:`TokenService`; the window onl
 the service reports. Changes made elsewhere (the command line, a cron ``rotate-due``) show up by
 polling SQLite's ``data_version``; changes made in this process (the scheduler's worker thread
 included) arrive through a service listener marshalled to the GUI thread.
+
+The actions and menus live in :mod:`desktop.gui.actions`, the table's view in
+:mod:`desktop.gui.token_table`.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import (
-    QItemSelection,
-    QItemSelectionModel,
-    QModelIndex,
-    QObject,
-    QPoint,
-    QSettings,
-    QSize,
-    Qt,
-    QTimer,
-    Signal,
-    Slot,
-)
-from PySide6.QtGui import QAction, QCloseEvent, QFontMetrics, QKeySequence
+from PySide6.QtCore import QModelIndex, QObject, QPoint, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
-    QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMainWindow,
     QMenu,
     QProgressBar,
-    QPushButton,
-    QSizePolicy,
     QSystemTrayIcon,
-    QTableView,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
-from desktop.gui import icons, messages
+from desktop.gui import messages
+from desktop.gui.actions import ActionState, MenuItems, WindowActions, fill_menu, shortcut_text
+from desktop.gui.banner import Banner
 from desktop.gui.clipboard import CLEAR_AFTER_MS, SecretClipboard
 from desktop.gui.token_model import (
-    TOKEN_ID_ROLE,
     Column,
     TokenTableModel,
     describe_token,
     format_duration,
     format_time,
 )
+from desktop.gui.token_table import TokenTableView
+from desktop.gui.widgets import plural
 from desktop.secrets import store as secret_store
 from desktop.services.runner import DEFAULT_CHECK_INTERVAL_MS, NO_TOKEN, RotationRunner
 from desktop.services.views import EnvironmentView, IssuedSecret, RotationReport, TokenView
@@ -77,10 +62,6 @@ POLL_INTERVAL_MS = 1_500
 REVEAL_MS = 30_000
 STATUS_MESSAGE_MS = 10_000
 LIST_AT_MOST = 8  # tokens listed by name in a confirmation; the rest are counted
-
-
-def _plural(count: int, singular: str, plural: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (plural or singular + 's')}"
 
 
 def _list_tokens(tokens: list[TokenView], note: Callable[[TokenView], str] | None = None) -> str:
@@ -101,89 +82,10 @@ def _old_secret_fate(token: TokenView) -> str:
     return "the old secret stops working now: requests using it get 401"
 
 
-def _ranges(rows: list[int]) -> Iterator[tuple[int, int]]:
-    """Runs of consecutive numbers in a sorted list, as (first, last) pairs."""
-    start = previous = None
-    for row in rows:
-        if previous is not None and start is not None and row != previous + 1:
-            yield start, previous
-            start = None
-        if start is None:
-            start = row
-        previous = row
-    if start is not None and previous is not None:
-        yield start, previous
-
-
 class _ChangeRelay(QObject):
     """Carries the service's change callbacks (from any thread) to the GUI thread."""
 
     changed = Signal()
-
-
-class Banner(QFrame):
-    """A notice across the top of the window: an icon, a message and optional buttons."""
-
-    COLORS = {
-        "warning": ("#fff4ce", "#c9a227"),
-        "error": ("#fde7e9", "#c42b1c"),
-        "info": ("#e8f1fb", "#5b8ccc"),
-    }
-
-    def __init__(self, name: str, kind: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(name)
-        background, border = self.COLORS[kind]
-        self.setStyleSheet(
-            f"#{name} {{ background: {background}; border: 1px solid {border}; "
-            "border-radius: 4px; } "
-            f"#{name} QLabel {{ color: #1f1f1f; background: transparent; border: none; }}"
-        )
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.setSpacing(8)
-        symbol = QLabel(self)
-        size = self.style().pixelMetric(self.style().PixelMetric.PM_SmallIconSize)
-        symbol.setPixmap(icons.icon(kind).pixmap(size, size))
-        symbol.setAlignment(Qt.AlignmentFlag.AlignTop)
-        layout.addWidget(symbol)
-        self.label = QLabel(self)
-        self.label.setObjectName(f"{name}Text")
-        self.label.setWordWrap(True)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self._plain = ""
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        layout.addWidget(self.label, 1)
-        self._buttons = layout
-        self.hide()
-
-    def text(self) -> str:
-        """The message as plain text."""
-        return self._plain
-
-    def set_text(self, text: str, heading: str = "") -> None:
-        """Show *text* after a bold *heading*; both are plain text (names are escaped)."""
-        self._plain = f"{heading} {text}".strip()
-        body = html.escape(text).replace("\n", "<br>")
-        self.label.setText(f"<b>{html.escape(heading)}</b> {body}" if heading else body)
-
-    def add_button(self, text: str, name: str, slot: Callable[[], object]) -> QPushButton:
-        button = QPushButton(text, self)
-        button.setObjectName(name)
-        button.clicked.connect(slot)
-        self._buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
-        return button
-
-    def add_close_button(self, name: str, slot: Callable[[], object]) -> QToolButton:
-        button = QToolButton(self)
-        button.setObjectName(name)
-        button.setAutoRaise(True)
-        button.setIcon(icons.icon("close"))
-        button.setToolTip("Dismiss")
-        button.clicked.connect(slot)
-        self._buttons.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
-        return button
 
 
 class MainWindow(QMainWindow):
@@ -208,7 +110,6 @@ class MainWindow(QMainWindow):
         self._environments: list[EnvironmentView] = []
         self._environment: str | None = None
         self._data_version: int | None = None
-        self._token_column_width: int | None = None
         self._failures: list[str] = []
         self._tray: QSystemTrayIcon | None = None
         self._open_dialogs: list[QDialog] = []
@@ -216,9 +117,7 @@ class MainWindow(QMainWindow):
         self._shut_down = False
 
         self.clipboard = SecretClipboard(self, clear_after_ms)
-        self.clipboard.cleared.connect(
-            lambda: self.statusBar().showMessage("Clipboard cleared", STATUS_MESSAGE_MS)
-        )
+        self.clipboard.cleared.connect(lambda: self._status("Clipboard cleared"))
         self.reveal_timer = QTimer(self)
         self.reveal_timer.setObjectName("revealTimer")
         self.reveal_timer.setSingleShot(True)
@@ -226,10 +125,11 @@ class MainWindow(QMainWindow):
         self.reveal_timer.timeout.connect(self.conceal)
 
         self.model = TokenTableModel(self)
-        self._build_actions()
+        self.commands = WindowActions(self)
         self._build_central()
-        self._build_menus()
-        self._build_toolbar()
+        self.commands.fill_menu_bar(self.menuBar())
+        self.menuBar().setObjectName("menuBar")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.commands.build_toolbar(self))
         self._build_status_bar()
 
         self._reload_timer = QTimer(self)
@@ -270,158 +170,6 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- construction
 
-    def _action(
-        self,
-        name: str,
-        text: str,
-        slot: Callable[[], object],
-        *,
-        icon: str | None = None,
-        shortcut: QKeySequence.StandardKey | str | None = None,
-        tip: str = "",
-        table_only: bool = False,
-    ) -> QAction:
-        action = QAction(text, self)
-        action.setObjectName(name)
-        if icon:
-            action.setIcon(icons.icon(icon))
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if table_only:
-            # Only while the table has focus: elsewhere Ctrl+C and Delete edit text.
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        if tip:
-            action.setToolTip(tip)
-            action.setStatusTip(tip)
-        action.triggered.connect(lambda _checked=False: slot())
-        return action
-
-    def _build_actions(self) -> None:
-        key = QKeySequence.StandardKey
-        self.action_create = self._action(
-            "actionCreateToken",
-            "&New token…",
-            self.create_token,
-            icon="new",
-            shortcut=key.New,
-            tip="Create a token for an agent",
-        )
-        self.action_activate = self._action(
-            "actionActivate",
-            "&Activate",
-            lambda: self.set_status(True),
-            icon="activate",
-            tip="Let the selected tokens make requests again",
-        )
-        self.action_deactivate = self._action(
-            "actionDeactivate",
-            "&Deactivate",
-            lambda: self.set_status(False),
-            icon="deactivate",
-            tip="Make every request with the selected tokens get 401",
-        )
-        self.action_refresh = self._action(
-            "actionRefresh",
-            "Refresh &secret…",
-            self.refresh_secret,
-            icon="refresh",
-            tip="Issue a new secret for the selected tokens",
-        )
-        self.action_rotate = self._action(
-            "actionRotate",
-            "R&otation…",
-            self.edit_rotation,
-            icon="rotation",
-            tip="Set how often the selected token's secret is replaced",
-        )
-        self.action_copy = self._action(
-            "actionCopyToken",
-            "&Copy",
-            self.copy_token,
-            icon="copy",
-            shortcut=key.Copy,
-            tip="Copy the selected token's secret; the clipboard is cleared after a while",
-            table_only=True,
-        )
-        self.action_reveal = self._action(
-            "actionRevealToken",
-            "Re&veal",
-            self.reveal_token,
-            icon="reveal",
-            tip="Show the selected token's secret for a short while",
-        )
-        self.action_label = self._action(
-            "actionEditLabel",
-            "Edit &label…",
-            self.edit_label,
-            icon="label",
-            tip="Change what the selected token is for",
-        )
-        self.action_history = self._action(
-            "actionTokenHistory",
-            "&History…",
-            self.show_token_history,
-            icon="history",
-            tip="The audit log of the selected token",
-        )
-        self.action_delete = self._action(
-            "actionDelete",
-            "De&lete…",
-            self.delete_tokens,
-            icon="delete",
-            shortcut=key.Delete,
-            tip="Delete the selected tokens and their secrets",
-            table_only=True,
-        )
-        self.action_find = self._action(
-            "actionFind",
-            "&Find…",
-            self.focus_filter,
-            icon="find",
-            shortcut=key.Find,
-            tip="Filter the tokens",
-        )
-        self.action_directory = self._action(
-            "actionAgentsRoles",
-            "A&gents && roles…",
-            self.show_directory,
-            icon="directory",
-            tip="Agents, roles and environments",
-        )
-        self.action_audit = self._action(
-            "actionAuditLog",
-            "&Audit log…",
-            self.show_audit_log,
-            icon="audit",
-            tip="Every change, who made it and when",
-        )
-        self.action_try = self._action(
-            "actionTryRequest",
-            "&Try a request…",
-            self.try_request,
-            icon="try",
-            tip="See what the API would answer to a request with a token",
-        )
-        self.action_run_due = self._action(
-            "actionRunDueRotations",
-            "&Rotate due tokens now",
-            self.run_due_rotations,
-            tip="Rotate every token whose scheduled rotation is due",
-        )
-        self.action_quit = self._action(
-            "actionQuit",
-            "&Quit",
-            self.close,
-            icon="quit",
-            shortcut=key.Quit,
-        )
-        self.action_about = self._action(
-            "actionAbout",
-            "&About TokenDesk",
-            self.show_about,
-            icon="about",
-        )
-
     def _build_central(self) -> None:
         central = QWidget(self)
         central.setObjectName("centralWidget")
@@ -439,7 +187,7 @@ class MainWindow(QMainWindow):
         self.environment_selector.currentIndexChanged.connect(self._environment_chosen)
         environment_label = QLabel("&Environment:", central)
         environment_label.setBuddy(self.environment_selector)
-        self.api_toggle = QCheckBox("API access", central)
+        self.api_toggle = QCheckBox("&API access", central)
         self.api_toggle.setObjectName("apiAccessToggle")
         self.api_toggle.setToolTip(
             "When off, every token of this environment answers 401 to every request"
@@ -447,11 +195,23 @@ class MainWindow(QMainWindow):
         self.api_toggle.clicked.connect(self._api_toggled)
         self.filter_edit = QLineEdit(central)
         self.filter_edit.setObjectName("tokenFilter")
-        self.filter_edit.setPlaceholderText("Filter tokens (Ctrl+F)")
+        find = shortcut_text(QKeySequence.StandardKey.Find)
+        self.filter_edit.setPlaceholderText(f"Filter tokens ({find})")
+        self.filter_edit.setAccessibleName("Filter tokens")
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setMinimumWidth(280)
-        self.filter_edit.setToolTip("Shows tokens whose text in any column contains this")
+        self.filter_edit.setToolTip(
+            "Shows tokens whose text in any column contains this. Enter goes to them, Esc "
+            "clears the filter"
+        )
         self.filter_edit.textChanged.connect(self._filter_changed)
+        self.filter_edit.returnPressed.connect(self._filter_done)
+        clear_filter = QAction(self.filter_edit)
+        clear_filter.setObjectName("actionClearFilter")
+        clear_filter.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        clear_filter.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        clear_filter.triggered.connect(self.clear_filter)
+        self.filter_edit.addAction(clear_filter)
         top.addWidget(environment_label)
         top.addWidget(self.environment_selector)
         top.addSpacing(8)
@@ -462,7 +222,7 @@ class MainWindow(QMainWindow):
 
         self.keyring_banner = Banner("keyringBanner", "error", central)
         self.keyring_retry = self.keyring_banner.add_button(
-            "Retry", "keyringRetry", self.retry_keyring
+            "&Retry", "keyringRetry", self.retry_keyring
         )
         self.api_banner = Banner("apiAccessBanner", "warning", central)
         self.notification_banner = Banner("notificationBanner", "error", central)
@@ -470,110 +230,14 @@ class MainWindow(QMainWindow):
         for banner in (self.keyring_banner, self.api_banner, self.notification_banner):
             layout.addWidget(banner)
 
-        self.table = QTableView(central)
-        self.table.setObjectName("tokenTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table = TokenTableView(self.model, central)
         self.table.customContextMenuRequested.connect(self._show_context_menu)
         self.table.doubleClicked.connect(self._double_clicked)
-        vertical = self.table.verticalHeader()
-        vertical.hide()
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(self.table.fontMetrics().height() + 10)
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setSectionsMovable(True)
-        header.setStretchLastSection(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        self._set_column_widths()
-        header.setSortIndicator(Column.CREATED, Qt.SortOrder.AscendingOrder)
-        self.table.setSortingEnabled(True)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
-        for action in (self.action_copy, self.action_delete):
+        for action in self.commands.table_actions():
             self.table.addAction(action)
         layout.addWidget(self.table, 1)
         self.setCentralWidget(central)
-
-    def _set_column_widths(self) -> None:
-        metrics = self.table.fontMetrics()
-        mono = QFontMetrics(self.model.token_font())
-        padding = 28
-
-        def width(sample: str, fm: QFontMetrics = metrics) -> int:
-            return fm.horizontalAdvance(sample) + padding
-
-        widths = {
-            Column.TOKEN: width("tdk_••••••••WWWW", mono),
-            Column.NAME: width("Partner Portal Sync Bot"),
-            Column.LABEL: width("Nightly payments import"),
-            Column.ROLE: width("Integrations admin"),
-            Column.STATUS: width("Inactive"),
-            Column.ROTATION: width("Every 30 days"),
-            Column.NEXT_ROTATION: width("2026-01-05 09:00 (paused)"),
-            Column.CREATED: width("2026-01-05 09:00"),
-        }
-        header = self.table.horizontalHeader()
-        for column, value in widths.items():
-            header.resizeSection(column, value)
-        header.setSectionResizeMode(Column.LABEL, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(metrics.horizontalAdvance("Status") + padding)
-
-    def _build_menus(self) -> None:
-        bar = self.menuBar()
-        bar.setObjectName("menuBar")
-        file_menu = bar.addMenu("&File")
-        file_menu.setObjectName("menuFile")
-        file_menu.addAction(self.action_create)
-        file_menu.addSeparator()
-        file_menu.addAction(self.action_quit)
-        token_menu = bar.addMenu("&Token")
-        token_menu.setObjectName("menuToken")
-        for action in self.token_menu_actions():
-            if action is None:
-                token_menu.addSeparator()
-            else:
-                token_menu.addAction(action)
-        tools_menu = bar.addMenu("T&ools")
-        tools_menu.setObjectName("menuTools")
-        for tool in (self.action_directory, self.action_audit, self.action_try):
-            tools_menu.addAction(tool)
-        tools_menu.addSeparator()
-        tools_menu.addAction(self.action_run_due)
-        help_menu = bar.addMenu("&Help")
-        help_menu.setObjectName("menuHelp")
-        help_menu.addAction(self.action_about)
-
-    def _build_toolbar(self) -> None:
-        toolbar = QToolBar("Main toolbar", self)
-        toolbar.setObjectName("mainToolBar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        toolbar.setIconSize(QSize(22, 22))
-        groups = [
-            [self.action_create],
-            [self.action_activate, self.action_deactivate],
-            [self.action_refresh, self.action_rotate],
-            [self.action_copy, self.action_reveal],
-            [self.action_delete],
-        ]
-        for n, group in enumerate(groups):
-            if n:
-                toolbar.addSeparator()
-            for action in group:
-                toolbar.addAction(action)
-        spacer = QWidget(toolbar)
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
-        for action in (self.action_directory, self.action_audit):
-            toolbar.addAction(action)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
@@ -587,64 +251,27 @@ class MainWindow(QMainWindow):
         self.counts_label.setObjectName("tokenCounts")
         self.next_rotation_label = QLabel(status)
         self.next_rotation_label.setObjectName("nextRotation")
-        self.next_rotation_label.setToolTip("The earliest scheduled rotation in any environment")
         for label in (self.next_rotation_label, self.counts_label):
             label.setContentsMargins(8, 0, 8, 0)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.next_rotation_label)
         status.addPermanentWidget(self.counts_label)
 
-    # ----------------------------------------------------------------- action lists
+    # ----------------------------------------------------------------- menus
 
-    def token_menu_actions(self) -> list[QAction | None]:
+    def token_menu_actions(self) -> MenuItems:
         """The Token menu, as data (None is a separator)."""
-        return [
-            self.action_find,
-            None,
-            self.action_copy,
-            self.action_reveal,
-            None,
-            self.action_activate,
-            self.action_deactivate,
-            None,
-            self.action_refresh,
-            self.action_rotate,
-            self.action_label,
-            self.action_history,
-            None,
-            self.action_delete,
-        ]
+        return self.commands.token_menu()
 
-    def context_menu_actions(self) -> list[QAction | None]:
+    def context_menu_actions(self) -> MenuItems:
         """What a right click on the table offers, as data (None is a separator), so it can
         be checked without opening the menu."""
-        if not self.selected_tokens():
-            return [self.action_create, None, self.action_try]
-        return [
-            self.action_copy,
-            self.action_reveal,
-            None,
-            self.action_activate,
-            self.action_deactivate,
-            None,
-            self.action_refresh,
-            self.action_rotate,
-            self.action_label,
-            self.action_history,
-            self.action_try,
-            None,
-            self.action_delete,
-        ]
+        return self.commands.context_menu(bool(self.selected_tokens()))
 
     def build_context_menu(self) -> QMenu:
         menu = QMenu(self.table)
         menu.setObjectName("tokenContextMenu")
-        for action in self.context_menu_actions():
-            if action is None:
-                menu.addSeparator()
-            else:
-                menu.addAction(action)
-        return menu
+        return fill_menu(menu, self.context_menu_actions())
 
     @Slot(QPoint)
     def _show_context_menu(self, position: QPoint) -> None:
@@ -661,43 +288,11 @@ class MainWindow(QMainWindow):
         return next((e for e in self._environments if e.name == self._environment), None)
 
     def selected_tokens(self) -> list[TokenView]:
-        selection = self.table.selectionModel()
-        rows = sorted({index.row() for index in selection.selectedRows()})
-        return [self.model.token_at(row) for row in rows if row < self.model.rowCount()]
+        return self.table.selected_tokens()
 
     def select_tokens(self, token_ids: list[int], current: int | None = None) -> None:
         """Select these tokens (those shown), making *current* (or the first) current."""
-        selection_model = self.table.selectionModel()
-        rows = self.model.rows_of(token_ids)
-        selection = QItemSelection()
-        last = self.model.columnCount() - 1
-        for first, final in _ranges(rows):
-            selection.select(self.model.index(first, 0), self.model.index(final, last))
-        flags = QItemSelectionModel.SelectionFlag
-        selection_model.select(selection, flags.ClearAndSelect)
-        current_row = self.model.row_of(current) if current is not None else None
-        if current_row is None and rows:
-            current_row = rows[0]
-        if current_row is not None:
-            selection_model.setCurrentIndex(
-                self.model.index(current_row, max(self.table.currentIndex().column(), 0)),
-                flags.NoUpdate,
-            )
-
-    @contextmanager
-    def _keeping_view(self) -> Iterator[None]:
-        """Selection (by token id), current token and scroll position survive a model reset."""
-        selected = [t.id for t in self.selected_tokens()]
-        current = self.table.currentIndex()
-        current_id = current.data(TOKEN_ID_ROLE) if current.isValid() else None
-        vertical = self.table.verticalScrollBar().value()
-        horizontal = self.table.horizontalScrollBar().value()
-        yield
-        self.table.doItemsLayout()
-        if selected or current_id is not None:
-            self.select_tokens(selected, current_id)
-        self.table.verticalScrollBar().setValue(vertical)
-        self.table.horizontalScrollBar().setValue(horizontal)
+        self.table.select_tokens(token_ids, current)
 
     # ----------------------------------------------------------------- reloading
 
@@ -709,8 +304,9 @@ class MainWindow(QMainWindow):
         self._fill_environments()
         environment = self.current_environment()
         tokens = self.service.tokens(environment.name) if environment else []
-        with self._keeping_view():
+        with self.table.keeping_view():
             self.model.set_tokens(tokens)
+        self._conceal_unless_selected()
         self._update_environment_state()
         self._update_status()
         self._update_actions()
@@ -755,7 +351,7 @@ class MainWindow(QMainWindow):
             for i, env in enumerate(self._environments):
                 combo.setItemData(
                     i,
-                    f"{_plural(env.token_count, 'token')}; API access "
+                    f"{plural(env.token_count, 'token')}; API access "
                     f"{'enabled' if env.api_enabled else 'disabled'}",
                     Qt.ItemDataRole.ToolTipRole,
                 )
@@ -789,39 +385,70 @@ class MainWindow(QMainWindow):
     def _update_status(self) -> None:
         total, inactive = self.model.counts()
         shown = self.model.rowCount()
-        text = "No tokens" if total == 0 else _plural(total, "token")
+        text = "No tokens" if total == 0 else plural(total, "token")
         if self.model.filter_text:
-            text = f"{shown} of {total} token{'' if total == 1 else 's'} shown"
+            text = f"{shown} of {plural(total, 'token')} shown"
         if inactive:
             text += f", {inactive} inactive"
         self.counts_label.setText(text)
-        next_due = self.service.next_due_at()
-        self.next_rotation_label.setText(
-            f"Next rotation: {format_time(next_due)}" if next_due else "No rotation scheduled"
+        self._update_next_rotation()
+        self.table.set_empty_text(self._empty_text())
+
+    def _update_next_rotation(self) -> None:
+        """The next rotation in the environment shown (the scheduler serves every one)."""
+        label = self.next_rotation_label
+        environment = self._environment
+        label.setVisible(environment is not None)
+        if environment is None:
+            return
+        due = self.model.next_rotation()
+        if due is None:
+            label.setText(f"No rotation scheduled in {environment}")
+        elif due <= self.service.clock.now():
+            label.setText(f"Next rotation in {environment}: due now")
+        else:
+            label.setText(f"Next rotation in {environment}: {format_time(due)}")
+        label.setToolTip(
+            f"The earliest scheduled rotation of an active token in {environment} (local "
+            "time). While TokenDesk runs, due tokens of every environment are rotated."
         )
 
+    def _empty_text(self) -> str:
+        """What the table says when it shows no token: why, and what to do."""
+        environment = self.current_environment()
+        if environment is None:
+            return (
+                "There are no environments yet. Add one on the Environments tab of "
+                "Tools → Agents & roles."
+            )
+        if self.model.filter_text and self.model.counts()[0]:
+            return (
+                f"No token in {environment.name} matches “{self.filter_edit.text().strip()}”. "
+                "Press Esc in the filter box to show them all."
+            )
+        text = f"There are no tokens in {environment.name} yet."
+        if not environment.api_enabled:
+            return f"{text} Turn on API access to create tokens here."
+        if not self.keyring_available():
+            return f"{text} Creating one needs the system keyring (see above)."
+        return f"{text} Create one with New token ({shortcut_text(QKeySequence.StandardKey.New)})."
+
     def _update_actions(self) -> None:
-        selected = self.selected_tokens()
-        count = len(selected)
-        keyring = self.keyring_available()
-        has_environments = bool(self._environments)
-        self.action_create.setEnabled(keyring and has_environments)
-        self.action_activate.setEnabled(any(not t.active for t in selected))
-        self.action_deactivate.setEnabled(any(t.active for t in selected))
-        self.action_refresh.setEnabled(keyring and count >= 1)
-        self.action_delete.setEnabled(keyring and count >= 1)
-        self.action_rotate.setEnabled(count == 1)
-        self.action_copy.setEnabled(keyring and count == 1)
-        self.action_reveal.setEnabled(keyring and count == 1)
-        self.action_label.setEnabled(count == 1)
-        self.action_history.setEnabled(count == 1)
-        self.action_try.setEnabled(has_environments)
-        self.action_run_due.setEnabled(keyring and not self.runner.is_running())
-        revealed = count == 1 and selected[0].id in self.model.revealed_ids()
-        self.action_reveal.setText("&Hide" if revealed else "Re&veal")
+        self.commands.update(
+            ActionState(
+                selected=self.selected_tokens(),
+                keyring=self.keyring_available(),
+                has_environments=bool(self._environments),
+                rotating=self.runner.is_running(),
+                revealed=self.model.revealed_ids(),
+            )
+        )
 
     @Slot()
     def _selection_changed(self) -> None:
+        if self.table.restoring:
+            return  # a reload is putting the selection back; it updates everything after
+        self._conceal_unless_selected()
         self._update_actions()
 
     def _reload_dialogs(self) -> None:
@@ -839,14 +466,26 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _filter_changed(self, text: str) -> None:
-        with self._keeping_view():
+        with self.table.keeping_view():
             self.model.set_filter(text)
+        self._conceal_unless_selected()
         self._update_status()
         self._update_actions()
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
+
+    def _filter_done(self) -> None:
+        """Enter in the filter box: on to the tokens it shows, the first one current."""
+        if self.model.rowCount() and not self.selected_tokens():
+            self.select_tokens([self.model.token_at(0).id])
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def clear_filter(self) -> None:
+        """Show every token again and go back to the table (Esc in the filter box)."""
+        self.filter_edit.clear()
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # ----------------------------------------------------------------- keyring
 
@@ -866,32 +505,45 @@ class MainWindow(QMainWindow):
         self.keyring_banner.show()
 
     def retry_keyring(self) -> bool:
-        """Try the keyring again; on success use it and finish interrupted changes."""
+        """Try the keyring again; on success use it, finish interrupted changes and catch up
+        on the rotations that waited for it."""
         try:
             store = secret_store.open_secret_store()
         except SecretStoreUnavailable as error:
             self.context.keyring_problem = str(error)
             self._update_keyring_banner()
-            self.statusBar().showMessage("The keyring is still unavailable", STATUS_MESSAGE_MS)
+            self._status("The keyring is still unavailable")
             return False
-        self.service.set_store(store)
-        report = self.service.reconcile()
+        # Recovery takes every journaled change of this process that is not in flight for
+        # abandoned: it must not run while the scheduler's worker thread is between writing
+        # its intent and starting on it. Stop the scheduler (it finishes the token at hand)
+        # and start it again afterwards.
+        scheduling = self.runner.timer.isActive()
+        self.runner.stop()
+        self.progress_bar.hide()
+        try:
+            self.service.set_store(store)
+            report = self.service.reconcile()
+        finally:
+            if scheduling and not self._shut_down:
+                self.runner.start()  # checks at once: catches up on what waited for the keyring
         self.context.keyring_problem = report.problem
         self._update_keyring_banner()
         self.reload()
         if report.problem:
-            self.statusBar().showMessage("The keyring is still unavailable", STATUS_MESSAGE_MS)
+            self._status("The keyring is still unavailable")
             return False
         finished = len(report.rolled_forward) + len(report.rolled_back)
         message = "The keyring is available again"
         if finished:
-            message += f"; {_plural(finished, 'interrupted change')} finished"
-        self.statusBar().showMessage(message, STATUS_MESSAGE_MS)
+            message += f"; {plural(finished, 'interrupted change')} finished"
+        self._status(message)
         return True
 
     def _keyring_failed(self, error: SecretStoreUnavailable) -> None:
         self.context.keyring_problem = str(error)
         self._update_keyring_banner()
+        self._update_status()
         self._update_actions()
 
     # ----------------------------------------------------------------- running actions
@@ -928,7 +580,7 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- token actions
 
     def create_token(self) -> None:
-        if not self.action_create.isEnabled():
+        if not self.commands.create.isEnabled():
             return
         from desktop.gui.create_dialog import CreateTokenDialog
 
@@ -942,9 +594,12 @@ class MainWindow(QMainWindow):
         self._show_secret(issued, "New token", message)
 
     def _show_token(self, token: TokenView) -> None:
-        """Switch to the token's environment, reload and select it."""
+        """Switch to the token's environment, reload, and select it (clearing a filter that
+        would hide it)."""
         self._environment = token.environment
         self.reload()
+        if self.model.row_of(token.id) is None and self.model.filter_text:
+            self.filter_edit.clear()
         self.select_tokens([token.id])
         row = self.model.row_of(token.id)
         if row is not None:
@@ -962,13 +617,13 @@ class MainWindow(QMainWindow):
 
     def copy_token(self) -> None:
         token = self._single()
-        if token is None or not self.action_copy.isEnabled():
+        if token is None or not self.commands.copy.isEnabled():
             return
         self._attempt("Copy", lambda: self.copy_text(self.service.reveal(token.id)))
 
     def reveal_token(self) -> None:
         token = self._single()
-        if token is None or not self.action_reveal.isEnabled():
+        if token is None or not self.commands.reveal.isEnabled():
             return
         if token.id in self.model.revealed_ids():
             self.conceal()
@@ -978,7 +633,7 @@ class MainWindow(QMainWindow):
             secret = self.service.reveal(token.id)
             self.conceal()
             self.model.reveal(token.id, secret)
-            self._widen_token_column(secret)
+            self.table.widen_token_column(secret)
             self.reveal_timer.start()
 
         if self._attempt("Reveal", reveal):
@@ -986,25 +641,23 @@ class MainWindow(QMainWindow):
             self._status(f"Revealed {token.masked}; it is hidden again in {seconds} s")
             self._update_actions()
 
-    def _widen_token_column(self, secret: str) -> None:
-        header = self.table.horizontalHeader()
-        mono = QFontMetrics(self.model.token_font())
-        needed = mono.horizontalAdvance(secret) + 28
-        if header.sectionSize(Column.TOKEN) < needed:
-            self._token_column_width = header.sectionSize(Column.TOKEN)
-            header.resizeSection(Column.TOKEN, needed)
-
     @Slot()
     def conceal(self) -> None:
         """Hide every revealed secret again."""
         self.reveal_timer.stop()
-        if not self.model.revealed_ids():
-            return
         self.model.conceal()
-        if self._token_column_width is not None:
-            self.table.horizontalHeader().resizeSection(Column.TOKEN, self._token_column_width)
-            self._token_column_width = None
+        self.table.restore_token_column()
         self._update_actions()
+
+    def _conceal_unless_selected(self) -> None:
+        """A revealed secret stays only while its token is the one selected (and shown, with
+        the same secret): otherwise hide it now rather than when the timer runs out."""
+        revealed = self.model.revealed_ids()
+        widened = self.table.token_column_widened()
+        if not revealed and not widened:
+            return
+        if not revealed or [t.id for t in self.selected_tokens()] != revealed:
+            self.conceal()
 
     def set_status(self, active: bool) -> None:
         targets = [t for t in self.selected_tokens() if t.active != active]
@@ -1020,7 +673,7 @@ class MainWindow(QMainWindow):
         self._attempt("Activate" if active else "Deactivate", work)
         self.reload()
         if done:
-            tokens = _plural(len(done), "token")
+            tokens = plural(len(done), "token")
             self._status(
                 f"Activated {tokens}"
                 if active
@@ -1030,15 +683,13 @@ class MainWindow(QMainWindow):
 
     def refresh_secret(self) -> None:
         targets = self.selected_tokens()
-        if not targets or not self.action_refresh.isEnabled():
+        if not targets or not self.commands.refresh.isEnabled():
             return
         if len(targets) == 1:
             token = targets[0]
             text = f"Issue a new secret for token {describe_token(token)}?"
-            informative = (
-                f"Requests using token {describe_token(token)}: "
-                f"{_old_secret_fate(token)}. The new secret is shown once."
-            )
+            fate = _old_secret_fate(token)
+            informative = f"{fate[:1].upper()}{fate[1:]}. The new secret is shown once."
         else:
             text = f"Issue new secrets for {len(targets)} tokens?"
             informative = (
@@ -1066,18 +717,17 @@ class MainWindow(QMainWindow):
             )
             self._show_secret(new, title, message)
         if issued:
-            self._status(f"Issued new secrets for {_plural(len(issued), 'token')}")
+            self._status(f"Issued new secrets for {plural(len(issued), 'token')}")
 
     def delete_tokens(self) -> None:
         targets = self.selected_tokens()
-        if not targets or not self.action_delete.isEnabled():
+        if not targets or not self.commands.delete.isEnabled():
             return
         if len(targets) == 1:
             text = f"Delete token {describe_token(targets[0])}?"
             informative = (
-                f"Requests using token {describe_token(targets[0])} will get 401 immediately. "
-                "Its secret is removed from the keyring; this cannot be undone. The audit log "
-                "keeps its history."
+                "Requests using this token will get 401 immediately. Its secret is removed "
+                "from the keyring; this cannot be undone. The audit log keeps its history."
             )
         else:
             text = f"Delete {len(targets)} tokens?"
@@ -1095,6 +745,7 @@ class MainWindow(QMainWindow):
             destructive=True,
         ):
             return
+        first_row = min(self.model.rows_of(t.id for t in targets), default=0)
         deleted: list[int] = []
 
         def work() -> None:
@@ -1105,7 +756,11 @@ class MainWindow(QMainWindow):
         self._attempt("Delete", work)
         self.reload()
         if deleted:
-            self._status(f"Deleted {_plural(len(deleted), 'token')}")
+            self._status(f"Deleted {plural(len(deleted), 'token')}")
+            if not self.selected_tokens() and self.model.rowCount():
+                # Keep the keyboard where it was: the token after the deleted ones.
+                following = self.model.token_at(min(first_row, self.model.rowCount() - 1))
+                self.select_tokens([following.id])
 
     def edit_rotation(self) -> None:
         token = self._single()
@@ -1138,7 +793,7 @@ class MainWindow(QMainWindow):
             self.edit_label()
         elif column in (Column.ROTATION, Column.NEXT_ROTATION):
             self.edit_rotation()
-        elif column == Column.TOKEN and self.action_reveal.isEnabled():
+        elif column == Column.TOKEN and self.commands.reveal.isEnabled():
             self.reveal_token()
 
     # ----------------------------------------------------------------- environment
@@ -1152,15 +807,23 @@ class MainWindow(QMainWindow):
             self,
             "Turn off API access",
             f"Turn off API access for {environment.name}?",
-            f"Every token in {environment.name} ({_plural(environment.token_count, 'token')}) "
+            f"Every token in {environment.name} ({plural(environment.token_count, 'token')}) "
             "will answer 401 until API access is turned on again.",
             accept="Turn off",
             destructive=True,
         ):
             self.api_toggle.setChecked(True)
             return
-        self._attempt("API access", lambda: self.service.set_api_enabled(environment.name, enabled))
+        changed = self._attempt(
+            "API access", lambda: self.service.set_api_enabled(environment.name, enabled)
+        )
         self.reload()
+        if changed:
+            self._status(
+                f"API access turned on for {environment.name}"
+                if enabled
+                else f"API access turned off for {environment.name}: its tokens get 401"
+            )
 
     # ----------------------------------------------------------------- other windows
 
@@ -1233,7 +896,7 @@ class MainWindow(QMainWindow):
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(0)
         self.progress_bar.show()
-        self._status(f"Rotating {_plural(total, 'due token')}…")
+        self._status(f"Rotating {plural(total, 'due token')}…")
         self._update_actions()
 
     @Slot(int, int)
@@ -1247,14 +910,17 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         self.reload()
         if report.rotated:
-            self._status(f"Rotated {_plural(len(report.rotated), 'token')} on schedule")
+            self._status(f"Rotated {plural(len(report.rotated), 'token')} on schedule")
 
     @Slot(int, str)
     def _rotation_failed(self, token_id: int, message: str) -> None:
+        if token_id == NO_TOKEN:
+            self.notify("Scheduled rotations failed", f"Due tokens could not be rotated: {message}")
+            return
         name = f"token {token_id}"
-        if token_id != NO_TOKEN:
-            with suppress(TokenDeskError):
-                name = f"token {describe_token(self.service.token(token_id))}"
+        with suppress(TokenDeskError):
+            token = self.service.token(token_id)
+            name = f"token {describe_token(token)} in {token.environment}"
         self.notify(
             "Scheduled rotation failed", f"The scheduled rotation of {name} failed: {message}"
         )
@@ -1339,4 +1005,4 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-__all__ = ["Banner", "MainWindow"]
+__all__ = ["MainWindow"]

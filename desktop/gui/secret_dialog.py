@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QFontDatabase, QFontMetrics
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFontDatabase, QFontMetrics, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -22,6 +23,40 @@ ONLY_ONCE = (
     "This is the only time the full secret is shown here. Copy it now and store it where the "
     "client will use it. If you need it again later, it can be revealed from the system keyring."
 )
+
+
+class _SecretField(QLineEdit):
+    """A read-only field whose Copy (Ctrl+C, Ctrl+X or its context menu) goes through *copy*, so
+    the secret is marked for clipboard managers and cleared again like every other copy.
+
+    Its text cannot be selected: on X11 a selection is copied at once to the primary selection
+    (middle-click paste), unmarked and never cleared. Dragging and the standard context menu,
+    which would copy it plainly, are not offered either."""
+
+    def __init__(self, secret: str, copy: Callable[[], None], parent: QWidget) -> None:
+        super().__init__(secret, parent)
+        self._copy = copy
+        self.setReadOnly(True)
+        self.setDragEnabled(False)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        copy_action = QAction("&Copy", self)
+        copy_action.setObjectName("secretFieldCopy")
+        copy_action.triggered.connect(lambda _checked=False: self._copy())
+        self.addActions([copy_action])
+        self.selectionChanged.connect(self._no_selection)
+
+    def _no_selection(self) -> None:
+        if self.hasSelectedText():
+            self.deselect()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.Copy) or event.matches(
+            QKeySequence.StandardKey.Cut
+        ):
+            event.accept()
+            self._copy()
+            return
+        super().keyPressEvent(event)
 
 
 class SecretDialog(QDialog):
@@ -49,12 +84,11 @@ class SecretDialog(QDialog):
         once.setWordWrap(True)
 
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self._field = QLineEdit(secret, self)
+        self._field = _SecretField(secret, self._copy_secret, self)
         self._field.setObjectName("secretField")
-        self._field.setReadOnly(True)
         self._field.setFont(font)
         self._field.setAccessibleName("Secret")
-        self._field.setToolTip("Read-only; select it or use Copy")
+        self._field.setToolTip("Read-only; use Copy (the clipboard is cleared after a while)")
         width = QFontMetrics(font).horizontalAdvance(secret + "MM")
         self._field.setMinimumWidth(min(max(width, 200), 800))
         field_label = QLabel("&Secret:", self)
@@ -92,7 +126,6 @@ class SecretDialog(QDialog):
 
         self.resize(1, 1)
         fit_to_contents(self, 480)
-        self._field.selectAll()
         self._field.setFocus()
 
     def __repr__(self) -> str:

@@ -378,6 +378,18 @@ class TokenTableModel(QAbstractTableModel):
             return []
         return [n for n, row in enumerate(self._visible) if row.token.id in wanted]
 
+    def next_rotation(self) -> datetime | None:
+        """The earliest scheduled rotation of an active token shown here, whatever the filter
+        (inactive tokens are not rotated)."""
+        return min(
+            (
+                row.token.next_rotation_at
+                for row in self._all
+                if row.token.active and row.token.next_rotation_at is not None
+            ),
+            default=None,
+        )
+
     def counts(self) -> tuple[int, int]:
         """(tokens, inactive tokens) of the environment, whatever the filter."""
         inactive = sum(1 for row in self._all if not row.token.active)

@@ -66,5 +66,10 @@ class FormGrid(QGridLayout):
         return label
 
 
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 token``, ``3 tokens``; *plural_form* for irregular words."""
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
 def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text

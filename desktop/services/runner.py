@@ -109,8 +109,10 @@ class RotationRunner(QObject):
     # ----------------------------------------------------------------- control
 
     def start(self) -> None:
-        """Check now (once the event loop runs) and then every interval."""
+        """Check now (once the event loop runs) and then every interval. A back-off left by
+        earlier failures no longer holds: starting is the moment to try again."""
         self._cancel.clear()
+        self._retry_at = 0.0
         self.timer.start()
         QTimer.singleShot(0, self, self.tick)
 

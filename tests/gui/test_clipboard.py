@@ -71,8 +71,8 @@ def test_window_copy_reports_and_clears_on_close(
     issued = seeded.create_token("Production", "Alpha Bot")
     window.reload()
     window.select_tokens([issued.token.id])
-    assert window.action_copy.objectName() == "actionCopyToken"
-    window.action_copy.trigger()
+    assert window.commands.copy.objectName() == "actionCopyToken"
+    window.commands.copy.trigger()
     assert QApplication.clipboard().text() == issued.secret
     message = window.statusBar().currentMessage()
     assert message == "Copied; the clipboard will be cleared in 30 s"
@@ -86,7 +86,7 @@ def test_window_close_leaves_a_replaced_clipboard_alone(
     issued = seeded.create_token("Production", "Alpha Bot")
     window.reload()
     window.select_tokens([issued.token.id])
-    window.action_copy.trigger()
+    window.commands.copy.trigger()
     QApplication.clipboard().setText("something else")
     window.close()
     assert QApplication.clipboard().text() == "something else"

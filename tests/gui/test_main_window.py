@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,11 @@ from pytestqt.qtbot import QtBot
 from desktop.app import Context, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column, TokenTableModel
+from desktop.gui.token_model import Column, TokenTableModel, format_time
 from desktop.secrets import store as secret_store
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import Answers, Modals, click_button, open_window, seed
+from tests.helpers.clock import FakeClock
 
 ROOT = Path(__file__).resolve().parents[2]
 ALL_ACTIONS = (
@@ -118,10 +120,93 @@ def test_shortcuts(window: MainWindow) -> None:
     assert action(window, "actionCopyToken") in table(window).actions()
 
 
+def test_toolbar_tooltips_name_the_shortcut(window: MainWindow) -> None:
+    for name, key in (
+        ("actionCreateToken", QKeySequence.StandardKey.New),
+        ("actionCopyToken", QKeySequence.StandardKey.Copy),
+        ("actionDelete", QKeySequence.StandardKey.Delete),
+    ):
+        text = QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+        assert action(window, name).toolTip().endswith(f" ({text})")
+
+
+def mnemonic(text: str) -> str | None:
+    """The letter after a single ampersand, lower-cased; None when there is none."""
+    cleaned = text.replace("&&", "")
+    index = cleaned.find("&")
+    return cleaned[index + 1].lower() if 0 <= index < len(cleaned) - 1 else None
+
+
+def assert_unique_mnemonics(texts: list[str]) -> None:
+    letters = [mnemonic(text) for text in texts]
+    assert None not in letters, texts
+    duplicates = {letter for letter in letters if letters.count(letter) > 1}
+    assert not duplicates, f"{duplicates} used twice in {texts}"
+
+
+def test_every_menu_has_distinct_mnemonics(window: MainWindow, seeded: TokenService) -> None:
+    bar = window.menuBar()
+    menus = [a.menu() for a in bar.actions() if a.menu() is not None]
+    assert_unique_mnemonics([a.text() for a in bar.actions()])
+    for menu in menus:
+        assert_unique_mnemonics([a.text() for a in menu.actions() if not a.isSeparator()])
+    ids = make_tokens(seeded, 1)
+    window.reload()
+    window.select_tokens(ids)
+    window.reveal_token()  # Reveal becomes Hide
+    for items in (window.context_menu_actions(), window.token_menu_actions()):
+        assert_unique_mnemonics([a.text() for a in items if a is not None])
+    window.conceal()
+
+
+def test_the_window_controls_have_keyboard_access(window: MainWindow) -> None:
+    buddies = [label for label in window.findChildren(QLabel) if label.buddy() is not None]
+    texts = [label.text() for label in buddies]
+    texts += [window.api_toggle.text(), window.keyring_retry.text()]
+    texts += [a.text() for a in window.menuBar().actions()]
+    assert_unique_mnemonics(texts)
+    assert any(label.buddy() is window.environment_selector for label in buddies)
+
+
 def test_find_focuses_the_filter(window: MainWindow, qtbot: QtBot) -> None:
     window.activateWindow()
     action(window, "actionFind").trigger()
     qtbot.waitUntil(lambda: window.filter_edit.hasFocus())
+
+
+def test_escape_in_the_filter_clears_it_and_returns_to_the_table(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    ids = make_tokens(seeded, 3)
+    window.reload()
+    window.activateWindow()
+    action(window, "actionFind").trigger()
+    qtbot.waitUntil(window.filter_edit.hasFocus)
+    qtbot.keyClicks(window.filter_edit, "job 01")
+    assert shown_ids(window) == [ids[1]]
+
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_Escape)
+
+    assert window.filter_edit.text() == ""
+    assert shown_ids(window) == ids
+    qtbot.waitUntil(lambda: table(window).hasFocus())
+
+
+def test_enter_in_the_filter_goes_to_the_first_match(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    ids = make_tokens(seeded, 3)
+    window.reload()
+    window.activateWindow()
+    action(window, "actionFind").trigger()
+    qtbot.waitUntil(window.filter_edit.hasFocus)
+    qtbot.keyClicks(window.filter_edit, "Gamma")
+
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_Return)
+
+    qtbot.waitUntil(lambda: table(window).hasFocus())
+    assert [t.id for t in window.selected_tokens()] == [ids[2]]
+    assert action(window, "actionCopyToken").isEnabled()
 
 
 def test_environment_selector_shows_that_environments_tokens(
@@ -141,12 +226,39 @@ def test_environment_selector_shows_that_environments_tokens(
 def test_status_bar_counts_and_next_rotation(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 3)
     seeded.set_status(ids[0], False)
-    seeded.set_rotation(ids[1], "weekly")
+    weekly = seeded.set_rotation(ids[1], "weekly")
     window.reload()
     assert window.counts_label.text() == "3 tokens, 1 inactive"
-    assert window.next_rotation_label.text().startswith("Next rotation: ")
+    assert window.next_rotation_label.text() == (
+        f"Next rotation in Production: {format_time(weekly.next_rotation_at)}"
+    )
     window.filter_edit.setText("job 01")
     assert window.counts_label.text() == "1 of 3 tokens shown, 1 inactive"
+
+
+def test_next_rotation_is_the_shown_environments(
+    window: MainWindow, seeded: TokenService, clock: FakeClock
+) -> None:
+    weekly = seeded.create_token("Production", "Alpha Bot", rotation="weekly").token
+    daily = seeded.create_token("Staging", "Beta Sync", rotation="daily").token
+    paused = seeded.create_token("Production", "Gamma ETL", rotation="12h").token
+    seeded.set_status(paused.id, False)  # inactive tokens are not rotated
+    window.reload()
+    # Staging's rotation comes first, but the table shows Production.
+    assert window.next_rotation_label.text() == (
+        f"Next rotation in Production: {format_time(weekly.next_rotation_at)}"
+    )
+    window.environment_selector.setCurrentIndex(window.environment_selector.findData("Staging"))
+    assert window.next_rotation_label.text() == (
+        f"Next rotation in Staging: {format_time(daily.next_rotation_at)}"
+    )
+    seeded.set_rotation(daily.id, None)
+    window.reload()
+    assert window.next_rotation_label.text() == "No rotation scheduled in Staging"
+    window.environment_selector.setCurrentIndex(window.environment_selector.findData("Production"))
+    clock.advance(timedelta(days=8))  # overdue (the scheduler is not running here)
+    window.reload()
+    assert window.next_rotation_label.text() == "Next rotation in Production: due now"
 
 
 def test_api_access_toggle_turns_every_token_into_401(
@@ -168,10 +280,14 @@ def test_api_access_toggle_turns_every_token_into_401(
         "API access is disabled for Production: every token in it answers 401"
     )
     assert seeded.verify("Production", issued.secret, "GET", "/Loans").status == 401
+    assert window.statusBar().currentMessage() == (
+        "API access turned off for Production: its tokens get 401"
+    )
     window.api_toggle.click()  # turning it on asks nothing
     assert len(answers.confirmations) == 1
     assert not window.api_banner.isVisible()
     assert seeded.verify("Production", issued.secret, "GET", "/Loans").status == 200
+    assert window.statusBar().currentMessage() == "API access turned on for Production"
 
 
 def test_api_access_stays_on_when_the_question_is_declined(
@@ -312,6 +428,32 @@ def test_keyring_banner_says_what_to_do_and_retry_recovers(locked_window: MainWi
     window.select_tokens([shown_ids(window)[0]])
     assert enabled(window)["actionCopyToken"]
     assert enabled(window)["actionCreateToken"]
+
+
+def test_keyring_retry_catches_up_on_rotations_that_waited(
+    qtbot: QtBot, data_dir: Path, keyring_store: secret_store.KeyringSecretStore, clock: FakeClock
+) -> None:
+    with_keyring = open_context(data_dir, store=keyring_store, clock=clock)
+    seed(with_keyring.service)
+    token_id = with_keyring.service.create_token(
+        "Production", "Alpha Bot", rotation="daily"
+    ).token.id
+    with_keyring.close()
+    clock.advance(timedelta(days=2))
+    context = open_context(data_dir, need_keyring=False, clock=clock)
+    context.keyring_problem = "the system keyring is locked; unlock it"
+    window = open_window(qtbot, context)
+    window.runner.start()  # the scheduler runs, but without a keyring it waits
+    with qtbot.assertNotEmitted(window.runner.started):
+        window.runner.tick()
+
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
+        assert window.retry_keyring()
+
+    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert window.service.token(token_id).generation == 1
+    window.close()
+    context.close()
 
 
 def test_keyring_retry_that_fails_keeps_the_banner(
@@ -467,6 +609,20 @@ def test_delete_asks_once_for_several_and_says_what_stops(
     assert [t.id for t in seeded.tokens("Production")] == [ids[2]]
 
 
+def test_after_a_delete_the_next_token_is_selected(
+    window: MainWindow, seeded: TokenService, answers: Answers
+) -> None:
+    ids = make_tokens(seeded, 4)
+    window.reload()
+    window.select_tokens([ids[1], ids[2]])
+    action(window, "actionDelete").trigger()
+    assert shown_ids(window) == [ids[0], ids[3]]
+    assert [t.id for t in window.selected_tokens()] == [ids[3]]
+    action(window, "actionDelete").trigger()  # the last row: the one before it is next
+    assert [t.id for t in window.selected_tokens()] == [ids[0]]
+    assert table(window).currentIndex().row() == 0
+
+
 def test_delete_declined_changes_nothing(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
@@ -476,9 +632,10 @@ def test_delete_declined_changes_nothing(
     answers.confirm = False
     action(window, "actionDelete").trigger()
     token = seeded.token(ids[0])
-    assert answers.confirmations[0][2].startswith(
-        f"Requests using token {token.masked} (agent Alpha Bot, label “job 00”) will get 401"
-    )
+    _title, text, informative = answers.confirmations[0]
+    assert text == f"Delete token {token.masked} (agent Alpha Bot, label “job 00”)?"
+    assert informative.startswith("Requests using this token will get 401 immediately.")
+    assert token.masked not in informative  # named once, in the question
     assert shown_ids(window) == ids
 
 
@@ -523,7 +680,10 @@ def test_refresh_confirms_with_the_grace_and_shows_the_new_secret_once(
     action(window, "actionRefresh").trigger()
     _, text, informative = answers.confirmations[0]
     assert old.token.masked in text
-    assert "keeps working for 1 hour" in informative
+    assert informative == (
+        "The old secret keeps working for 1 hour (the token's grace period), then requests "
+        "using it get 401. The new secret is shown once."
+    )
     assert len(answers.secrets) == 1
     _title, message, secret = answers.secrets[0]
     assert secret != old.secret
@@ -578,7 +738,7 @@ def test_reveal_shows_the_secret_and_hides_it_after_the_timer(
     cell = model(window).index(0, Column.TOKEN)
     assert cell.data() == issued.secret
     assert window.reveal_timer.isActive()
-    assert action(window, "actionRevealToken").text() == "&Hide"
+    assert action(window, "actionRevealToken").text() == "H&ide"
 
     window.reveal_timer.timeout.emit()
 
@@ -594,6 +754,29 @@ def test_new_token_action_opens_the_create_dialog(
     action(window, "actionCreateToken").trigger()
     assert seen
     assert seeded.tokens() == []
+
+
+def test_a_new_token_hidden_by_the_filter_is_shown_and_selected(
+    window: MainWindow, seeded: TokenService, modals: Modals
+) -> None:
+    make_tokens(seeded, 2)
+    window.reload()
+    window.filter_edit.setText("job 00")
+
+    def fill(dialog: QWidget) -> None:
+        label = dialog.findChild(QLineEdit, "labelEdit")
+        assert label is not None
+        label.setText("Brand new")
+        click_button(dialog, "createButton")
+
+    created = modals.when("CreateTokenDialog", fill)
+    shown = modals.when("SecretDialog", lambda d: click_button(d, "closeButton"))
+    action(window, "actionCreateToken").trigger()
+    assert created and shown
+    new = next(t for t in seeded.tokens("Production") if t.label == "Brand new")
+    assert window.filter_edit.text() == ""
+    assert new.id in shown_ids(window)
+    assert [t.id for t in window.selected_tokens()] == [new.id]
 
 
 @pytest.mark.parametrize(

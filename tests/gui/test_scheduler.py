@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import Context
 from desktop.gui.main_window import MainWindow
 from desktop.gui.token_model import Column
-from desktop.services.runner import RotationRunner
+from desktop.services.runner import NO_TOKEN, RotationRunner
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 from tests.gui.conftest import FaultyStore, open_window, seed
@@ -106,6 +106,7 @@ def test_failed_rotation_is_shown_and_notified(
     assert window.notification_banner.isVisible()
     assert "scheduled rotation" in window.notification_banner.text()
     assert "keyring is locked" in window.notification_banner.text()
+    assert "(agent Alpha Bot, label “job 0”) in Production" in window.notification_banner.text()
     assert window.notices()
     assert service.token(token_id).generation == 0
     assert service.audit(token_id)[0].action == "rotate-failed"
@@ -191,3 +192,73 @@ def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> Non
     assert RotationRunner(seeded).timer.interval() <= 60_000
     with pytest.raises(ValueError, match="once a minute"):
         RotationRunner(seeded, 24 * 3600 * 1000)
+
+
+def test_a_failure_of_the_whole_run_is_not_blamed_on_a_token(
+    window: MainWindow, seeded: TokenService
+) -> None:
+    # What the runner reports when the database itself failed (no token in particular).
+    window.runner.failed.emit(NO_TOKEN, "database is locked")
+    text = window.notification_banner.text()
+    assert window.notification_banner.isVisible()
+    assert text == "Scheduled rotations failed. Due tokens could not be rotated: database is locked"
+    assert "token 0" not in text
+
+
+def test_retrying_the_keyring_catches_up_despite_the_back_off(
+    qtbot: QtBot, faulty_context: tuple[Context, FaultyStore], clock: FakeClock
+) -> None:
+    context, store = faulty_context
+    service = seed(context.service)
+    token_id = rotating(service, 1)[0]
+    window = open_window(qtbot, context)
+    window.runner.start()
+    clock.advance(timedelta(days=2))
+    store.fail_put = True  # the keyring locks while the window is open
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000):
+        window.runner.tick()
+    assert service.token(token_id).last_error is not None
+    with qtbot.assertNotEmitted(window.runner.started):
+        window.runner.tick()  # backing off: the next attempt is a minute away
+    store.fail_put = False  # unlocked; the person presses Retry in the banner
+
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
+        assert window.retry_keyring()
+
+    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert service.token(token_id).generation == 1
+    assert service.token(token_id).last_error is None
+    window.close()
+
+
+def test_recovery_never_runs_beside_a_rotation_in_flight(
+    qtbot: QtBot,
+    window: MainWindow,
+    seeded: TokenService,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ids = rotating(seeded, 6)
+    clock.advance(timedelta(days=2))
+    window.runner.start()
+    assert window.runner.run_now()  # the worker thread is rotating
+    running_during_recovery: list[bool] = []
+    reconcile = seeded.reconcile
+
+    def observed_reconcile() -> object:
+        running_during_recovery.append(window.runner.is_running())
+        return reconcile()
+
+    monkeypatch.setattr(seeded, "reconcile", observed_reconcile)
+
+    assert window.retry_keyring()
+
+    assert running_during_recovery == [False]
+    assert window.runner.timer.isActive()  # the scheduler runs again
+    qtbot.waitUntil(
+        lambda: all(t.generation == 1 for t in seeded.tokens()) and not window.runner.is_running(),
+        timeout=20_000,
+    )
+    assert sorted(t.id for t in seeded.tokens()) == ids
+    assert all(t.last_error is None for t in seeded.tokens())
+    assert seeded.reconcile().waiting == ()

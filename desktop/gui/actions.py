@@ -1,0 +1,306 @@
+"""The main window's actions, kept as data: text, icon, shortcut, where each one appears (menu bar,
+toolbar, context menu) and when it is enabled.
+
+The menus are lists of actions (``None`` is a separator), so tests can check what a menu offers
+without opening it; :meth:`WindowActions.update` is the one place that decides what is enabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
+
+from desktop.gui import icons
+from desktop.services.views import TokenView
+
+if TYPE_CHECKING:
+    from desktop.gui.main_window import MainWindow
+
+MenuItems = list[QAction | None]  # None is a separator
+
+
+def shortcut_text(key: QKeySequence.StandardKey) -> str:
+    """How the platform writes a standard shortcut, e.g. ``Ctrl+F``."""
+    return QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def fill_menu(menu: QMenu, items: MenuItems) -> QMenu:
+    for item in items:
+        if item is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(item)
+    return menu
+
+
+@dataclass(frozen=True)
+class ActionState:
+    """What the enabled states depend on."""
+
+    selected: Sequence[TokenView]
+    keyring: bool  # secrets can be read and written
+    has_environments: bool
+    rotating: bool  # a run of scheduled rotations is going on
+    revealed: Collection[int]  # ids of the tokens whose secret is shown in the table
+
+
+class WindowActions:
+    """Every action of the main window, created once and parented to it."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+        key = QKeySequence.StandardKey
+        self.create = self._make(
+            "actionCreateToken",
+            "&New token…",
+            window.create_token,
+            icon="new",
+            shortcut=key.New,
+            tip="Create a token for an agent",
+        )
+        self.activate = self._make(
+            "actionActivate",
+            "&Activate",
+            lambda: window.set_status(True),
+            icon="activate",
+            tip="Let the selected tokens make requests again",
+        )
+        self.deactivate = self._make(
+            "actionDeactivate",
+            "&Deactivate",
+            lambda: window.set_status(False),
+            icon="deactivate",
+            tip="Make every request with the selected tokens get 401",
+        )
+        self.refresh = self._make(
+            "actionRefresh",
+            "Refresh &secret…",
+            window.refresh_secret,
+            icon="refresh",
+            tip="Issue a new secret for the selected tokens",
+        )
+        self.rotate = self._make(
+            "actionRotate",
+            "R&otation…",
+            window.edit_rotation,
+            icon="rotation",
+            tip="Set how often the selected token's secret is replaced",
+        )
+        self.copy = self._make(
+            "actionCopyToken",
+            "&Copy",
+            window.copy_token,
+            icon="copy",
+            shortcut=key.Copy,
+            tip="Copy the selected token's secret; the clipboard is cleared after a while",
+            table_only=True,
+        )
+        self.reveal = self._make(
+            "actionRevealToken",
+            "Re&veal",
+            window.reveal_token,
+            icon="reveal",
+            tip="Show the selected token's secret for a short while",
+        )
+        self.label = self._make(
+            "actionEditLabel",
+            "Edit la&bel…",
+            window.edit_label,
+            icon="label",
+            tip="Change what the selected token is for",
+        )
+        self.history = self._make(
+            "actionTokenHistory",
+            "&History…",
+            window.show_token_history,
+            icon="history",
+            tip="The audit log of the selected token",
+        )
+        self.delete = self._make(
+            "actionDelete",
+            "De&lete…",
+            window.delete_tokens,
+            icon="delete",
+            shortcut=key.Delete,
+            tip="Delete the selected tokens and their secrets",
+            table_only=True,
+        )
+        self.find = self._make(
+            "actionFind",
+            "&Find…",
+            window.focus_filter,
+            icon="find",
+            shortcut=key.Find,
+            tip="Filter the tokens",
+        )
+        self.directory = self._make(
+            "actionAgentsRoles",
+            "A&gents && roles…",
+            window.show_directory,
+            icon="directory",
+            tip="Agents, roles and environments",
+        )
+        self.audit = self._make(
+            "actionAuditLog",
+            "&Audit log…",
+            window.show_audit_log,
+            icon="audit",
+            tip="Every change, who made it and when",
+        )
+        self.try_request = self._make(
+            "actionTryRequest",
+            "&Try a request…",
+            window.try_request,
+            icon="try",
+            tip="See what the API would answer to a request with a token",
+        )
+        self.run_due = self._make(
+            "actionRunDueRotations",
+            "&Rotate due tokens now",
+            window.run_due_rotations,
+            tip="Rotate every token whose scheduled rotation is due",
+        )
+        self.quit = self._make("actionQuit", "&Quit", window.close, icon="quit", shortcut=key.Quit)
+        self.about = self._make("actionAbout", "&About TokenDesk", window.show_about, icon="about")
+
+    def _make(
+        self,
+        name: str,
+        text: str,
+        slot: Callable[[], object],
+        *,
+        icon: str | None = None,
+        shortcut: QKeySequence.StandardKey | None = None,
+        tip: str = "",
+        table_only: bool = False,
+    ) -> QAction:
+        action = QAction(text, self._window)
+        action.setObjectName(name)
+        if icon:
+            action.setIcon(icons.icon(icon))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if table_only:
+            # Only while the table has focus: elsewhere Ctrl+C and Delete edit text.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        if tip:
+            action.setStatusTip(tip)
+            # The toolbar shows the tooltip: name the shortcut there too.
+            action.setToolTip(f"{tip} ({shortcut_text(shortcut)})" if shortcut else tip)
+        action.triggered.connect(lambda _checked=False: slot())
+        return action
+
+    # ----------------------------------------------------------------- where they appear
+
+    def table_actions(self) -> list[QAction]:
+        """The actions whose shortcuts work only while the table has focus."""
+        return [self.copy, self.delete]
+
+    def token_menu(self) -> MenuItems:
+        return [
+            self.find,
+            None,
+            self.copy,
+            self.reveal,
+            None,
+            self.activate,
+            self.deactivate,
+            None,
+            self.refresh,
+            self.rotate,
+            self.label,
+            self.history,
+            None,
+            self.delete,
+        ]
+
+    def context_menu(self, has_selection: bool) -> MenuItems:
+        """A right click on the table: the token actions, or what makes sense on empty space."""
+        if not has_selection:
+            return [self.create, None, self.try_request]
+        return [
+            self.copy,
+            self.reveal,
+            None,
+            self.activate,
+            self.deactivate,
+            None,
+            self.refresh,
+            self.rotate,
+            self.label,
+            self.history,
+            self.try_request,
+            None,
+            self.delete,
+        ]
+
+    def menu_bar(self) -> list[tuple[str, str, MenuItems]]:
+        """(object name, title, items) of each menu in the menu bar."""
+        return [
+            ("menuFile", "&File", [self.create, None, self.quit]),
+            ("menuToken", "&Token", self.token_menu()),
+            (
+                "menuTools",
+                "T&ools",
+                [self.directory, self.audit, self.try_request, None, self.run_due],
+            ),
+            ("menuHelp", "&Help", [self.about]),
+        ]
+
+    def fill_menu_bar(self, bar: QMenuBar) -> None:
+        for name, title, items in self.menu_bar():
+            menu = bar.addMenu(title)
+            menu.setObjectName(name)
+            fill_menu(menu, items)
+
+    def build_toolbar(self, parent: QWidget) -> QToolBar:
+        toolbar = QToolBar("Main toolbar", parent)
+        toolbar.setObjectName("mainToolBar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setIconSize(QSize(22, 22))
+        groups = [
+            [self.create],
+            [self.activate, self.deactivate],
+            [self.refresh, self.rotate],
+            [self.copy, self.reveal],
+            [self.delete],
+        ]
+        for n, group in enumerate(groups):
+            if n:
+                toolbar.addSeparator()
+            for action in group:
+                toolbar.addAction(action)
+        spacer = QWidget(toolbar)
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        for action in (self.directory, self.audit):
+            toolbar.addAction(action)
+        return toolbar
+
+    # ----------------------------------------------------------------- enabled states
+
+    def update(self, state: ActionState) -> None:
+        """Enable each action only where it applies."""
+        selected = state.selected
+        count = len(selected)
+        keyring = state.keyring
+        self.create.setEnabled(keyring and state.has_environments)
+        self.activate.setEnabled(any(not t.active for t in selected))
+        self.deactivate.setEnabled(any(t.active for t in selected))
+        self.refresh.setEnabled(keyring and count >= 1)
+        self.delete.setEnabled(keyring and count >= 1)
+        self.rotate.setEnabled(count == 1)
+        self.copy.setEnabled(keyring and count == 1)
+        self.reveal.setEnabled(keyring and count == 1)
+        self.label.setEnabled(count == 1)
+        self.history.setEnabled(count == 1)
+        self.try_request.setEnabled(state.has_environments)
+        self.run_due.setEnabled(keyring and not state.rotating)
+        shown = count == 1 and selected[0].id in state.revealed
+        self.reveal.setText("H&ide" if shown else "Re&veal")

@@ -1,0 +1,85 @@
+"""Banner: a notice across the top of the window, with an icon, a message and optional buttons."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QWidget,
+)
+
+from desktop.gui import icons
+
+
+class Banner(QFrame):
+    """Hidden until :meth:`set_text` and ``show()``; the message is plain text, shown escaped."""
+
+    COLORS = {
+        "warning": ("#fff4ce", "#c9a227"),
+        "error": ("#fde7e9", "#c42b1c"),
+        "info": ("#e8f1fb", "#5b8ccc"),
+    }
+
+    def __init__(self, name: str, kind: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        background, border = self.COLORS[kind]
+        self.setStyleSheet(
+            f"#{name} {{ background: {background}; border: 1px solid {border}; "
+            "border-radius: 4px; } "
+            f"#{name} QLabel {{ color: #1f1f1f; background: transparent; border: none; }}"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        layout.setSpacing(8)
+        symbol = QLabel(self)
+        size = self.style().pixelMetric(self.style().PixelMetric.PM_SmallIconSize)
+        symbol.setPixmap(icons.icon(kind).pixmap(size, size))
+        symbol.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(symbol)
+        self.label = QLabel(self)
+        self.label.setObjectName(f"{name}Text")
+        self.label.setWordWrap(True)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        layout.addWidget(self.label, 1)
+        self._plain = ""
+        self._layout = layout
+        self.hide()
+
+    def text(self) -> str:
+        """The message as plain text."""
+        return self._plain
+
+    def set_text(self, text: str, heading: str = "") -> None:
+        """Show *text* after a bold *heading*; both are plain text (names are escaped)."""
+        self._plain = f"{heading} {text}".strip()
+        body = html.escape(text).replace("\n", "<br>")
+        self.label.setText(f"<b>{html.escape(heading)}</b> {body}" if heading else body)
+
+    def add_button(self, text: str, name: str, slot: Callable[[], object]) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        self._layout.addWidget(button, 0, Qt.AlignmentFlag.AlignVCenter)
+        return button
+
+    def add_close_button(self, name: str, slot: Callable[[], object]) -> QToolButton:
+        button = QToolButton(self)
+        button.setObjectName(name)
+        button.setAutoRaise(True)
+        button.setIcon(icons.icon("close"))
+        button.setToolTip("Dismiss")
+        button.setAccessibleName("Dismiss")
+        button.clicked.connect(slot)
+        self._layout.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
+        return button

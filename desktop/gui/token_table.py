@@ -1,0 +1,217 @@
+"""TokenTableView: the view of the token table.
+
+It keeps the selection by token id (so a reload, a sort or a filter never loses it), says what
+to do when there is nothing to show, widens the API Token column while a secret is revealed,
+and never copies a cell's text by itself: Copy goes through the window's action, which marks the
+secret for clipboard managers and clears it again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt
+from PySide6.QtGui import QFontMetrics, QKeyEvent, QKeySequence, QPalette
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
+
+from desktop.gui.token_model import TOKEN_ID_ROLE, Column, TokenTableModel
+from desktop.services.views import TokenView
+
+_PADDING = 28  # around a column's sample text
+_EMPTY_MARGIN = 24
+
+
+def _ranges(rows: list[int]) -> Iterator[tuple[int, int]]:
+    """Runs of consecutive numbers in a sorted list, as (first, last) pairs."""
+    start = previous = None
+    for row in rows:
+        if previous is not None and start is not None and row != previous + 1:
+            yield start, previous
+            start = None
+        if start is None:
+            start = row
+        previous = row
+    if start is not None and previous is not None:
+        yield start, previous
+
+
+class TokenTableView(QTableView):
+    def __init__(self, model: TokenTableModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tokenTable")
+        self._model = model
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAlternatingRowColors(True)
+        self.setShowGrid(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        vertical = self.verticalHeader()
+        vertical.hide()
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        header = self.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(False)
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.set_column_widths()
+        header.setSortIndicator(Column.CREATED, Qt.SortOrder.AscendingOrder)
+        self.setSortingEnabled(True)
+        self._token_width: int | None = None  # the column's width before a secret widened it
+        self.restoring = False  # True while a reload puts the selection back
+
+        # What to do when there is nothing to show: a label over the empty viewport.
+        self._empty = QLabel(self.viewport())
+        self._empty.setObjectName("emptyTableLabel")
+        self._empty.setWordWrap(True)
+        self._empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self._empty.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        palette = self._empty.palette()
+        palette.setBrush(
+            QPalette.ColorRole.WindowText,
+            palette.brush(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text),
+        )
+        self._empty.setPalette(palette)
+        self._empty.hide()
+        self.viewport().installEventFilter(self)
+        for signal in (
+            model.modelReset,
+            model.layoutChanged,
+            model.rowsInserted,
+            model.rowsRemoved,
+        ):
+            signal.connect(self._sync_empty)
+
+    # ----------------------------------------------------------------- empty state
+
+    def empty_text(self) -> str:
+        return self._empty.text()
+
+    def empty_text_shown(self) -> bool:
+        return self._empty.isVisible()
+
+    def set_empty_text(self, text: str) -> None:
+        """What the table says while it shows no row (plain text)."""
+        self._empty.setText(text)
+        self._sync_empty()
+
+    def _sync_empty(self) -> None:
+        self._empty.setVisible(self._model.rowCount() == 0 and bool(self._empty.text()))
+        self._place_empty()
+
+    def _place_empty(self) -> None:
+        area = (
+            self.viewport()
+            .rect()
+            .adjusted(_EMPTY_MARGIN, 2 * _EMPTY_MARGIN, -_EMPTY_MARGIN, -_EMPTY_MARGIN)
+        )
+        self._empty.setGeometry(area)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.viewport() and event.type() == QEvent.Type.Resize:
+            self._place_empty()
+        return super().eventFilter(watched, event)
+
+    # ----------------------------------------------------------------- keys
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # QAbstractItemView copies the current cell's text on Ctrl+C when no enabled action
+        # takes the shortcut first: a revealed secret would reach the clipboard unmarked and
+        # never be cleared. Copying is the Copy action's job alone.
+        if event.matches(QKeySequence.StandardKey.Copy):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # ----------------------------------------------------------------- columns
+
+    def set_column_widths(self) -> None:
+        metrics = self.fontMetrics()
+        mono = QFontMetrics(self._model.token_font())
+
+        def width(sample: str, fm: QFontMetrics = metrics) -> int:
+            return fm.horizontalAdvance(sample) + _PADDING
+
+        widths = {
+            Column.TOKEN: width("tdk_••••••••WWWW", mono),
+            Column.NAME: width("Partner Portal Sync Bot"),
+            Column.LABEL: width("Nightly payments import"),
+            Column.ROLE: width("Integrations admin"),
+            Column.STATUS: width("Inactive"),
+            Column.ROTATION: width("Every 30 days"),
+            Column.NEXT_ROTATION: width("2026-01-05 09:00 (paused)"),
+            Column.CREATED: width("2026-01-05 09:00"),
+        }
+        header = self.horizontalHeader()
+        for column, value in widths.items():
+            header.resizeSection(column, value)
+        header.setSectionResizeMode(Column.LABEL, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(metrics.horizontalAdvance("Status") + _PADDING)
+
+    def widen_token_column(self, text: str) -> None:
+        """Make the API Token column wide enough for *text* (a revealed secret)."""
+        header = self.horizontalHeader()
+        needed = QFontMetrics(self._model.token_font()).horizontalAdvance(text) + _PADDING
+        current = header.sectionSize(Column.TOKEN)
+        if current < needed:
+            if self._token_width is None:
+                self._token_width = current
+            header.resizeSection(Column.TOKEN, needed)
+
+    def restore_token_column(self) -> None:
+        """Give the API Token column back the width it had before :meth:`widen_token_column`."""
+        if self._token_width is not None:
+            self.horizontalHeader().resizeSection(Column.TOKEN, self._token_width)
+            self._token_width = None
+
+    def token_column_widened(self) -> bool:
+        return self._token_width is not None
+
+    # ----------------------------------------------------------------- selection by token
+
+    def selected_tokens(self) -> list[TokenView]:
+        rows = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        return [self._model.token_at(row) for row in rows if row < self._model.rowCount()]
+
+    def select_tokens(self, token_ids: list[int], current: int | None = None) -> None:
+        """Select these tokens (those shown), making *current* (or the first) current."""
+        model = self._model
+        selection_model = self.selectionModel()
+        rows = model.rows_of(token_ids)
+        selection = QItemSelection()
+        last = model.columnCount() - 1
+        for first, final in _ranges(rows):
+            selection.select(model.index(first, 0), model.index(final, last))
+        flags = QItemSelectionModel.SelectionFlag
+        selection_model.select(selection, flags.ClearAndSelect)
+        current_row = model.row_of(current) if current is not None else None
+        if current_row is None and rows:
+            current_row = rows[0]
+        if current_row is not None:
+            selection_model.setCurrentIndex(
+                model.index(current_row, max(self.currentIndex().column(), 0)), flags.NoUpdate
+            )
+
+    @contextmanager
+    def keeping_view(self) -> Iterator[None]:
+        """Selection (by token id), current token and scroll position survive a model reset."""
+        selected = [t.id for t in self.selected_tokens()]
+        current = self.currentIndex()
+        current_id = current.data(TOKEN_ID_ROLE) if current.isValid() else None
+        vertical = self.verticalScrollBar().value()
+        horizontal = self.horizontalScrollBar().value()
+        self.restoring = True
+        try:
+            yield
+            self.doItemsLayout()
+            if selected or current_id is not None:
+                self.select_tokens(selected, current_id)
+            self.verticalScrollBar().setValue(vertical)
+            self.horizontalScrollBar().setValue(horizontal)
+        finally:
+            self.restoring = False
