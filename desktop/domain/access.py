@@ -8,7 +8,7 @@ index (a dict) are guaranteed to answer alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from desktop.domain import tokens
@@ -73,6 +73,11 @@ class Grant:
     api_enabled: bool
     permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
     valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
+    # The answer when every check passes, made once per grant (a decision is an immutable value).
+    allowed_decision: Decision = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_decision", Decision(200, "allowed", self.token_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,21 +91,27 @@ class Decision:
         return self.status == 200
 
 
+_NO_TOKEN = Decision(401, "no token presented")
+_TOO_LONG = Decision(401, "token is too long")
+_MALFORMED = Decision(401, "token is malformed (bad format or checksum)")
+_UNKNOWN = Decision(401, "unknown token")
+
+
 def precheck(presented: str) -> Decision | None:
     """Reject what cannot be a token before any lookup: empty, oversized or malformed."""
     if not presented:
-        return Decision(401, "no token presented")
+        return _NO_TOKEN
     if len(presented) > tokens.MAX_PRESENTED_LENGTH:
-        return Decision(401, "token is too long")
+        return _TOO_LONG
     if not tokens.is_well_formed(presented):
-        return Decision(401, "token is malformed (bad format or checksum)")
+        return _MALFORMED
     return None
 
 
 def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
     """The API's answer once the presented token has been looked up by fingerprint."""
     if grant is None:
-        return Decision(401, "unknown token")
+        return _UNKNOWN
     if not grant.api_enabled:
         return Decision(401, "API access is disabled for this environment", grant.token_id)
     if not grant.active:
@@ -113,5 +124,5 @@ def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
         return Decision(403, f"no endpoint in path {path[:80]!r}", grant.token_id)
     permissions = grant.permissions
     if (method, segment) in permissions or (ANY_METHOD, segment) in permissions:
-        return Decision(200, "allowed", grant.token_id)
+        return grant.allowed_decision
     return Decision(403, f"role does not allow {method[:10]} on /{segment[:80]}", grant.token_id)

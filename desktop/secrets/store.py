@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import Protocol
 
 import keyring
@@ -21,6 +22,11 @@ import keyring.errors
 from desktop.domain.errors import SecretStoreUnavailable
 
 log = logging.getLogger(__name__)
+
+# Keyring calls from this process take turns: gnome-keyring 42 (Debian 12) can crash when two
+# calls overlap (two threads did it in tests), and D-Bus then starts a daemon without the login
+# keyring, so every later call fails. The window's thread and the scheduler's would overlap.
+_ONE_CALL_AT_A_TIME = threading.Lock()
 
 SERVICE = "TokenDesk"
 # The one fixed key the start-up check reads (read-only) and the self-test writes and deletes.
@@ -105,20 +111,23 @@ class KeyringSecretStore:
 
     def get(self, key: str) -> str | None:
         try:
-            value = self._backend.get_password(self._service, key)
+            with _ONE_CALL_AT_A_TIME:
+                value = self._backend.get_password(self._service, key)
         except Exception as error:
             raise _unavailable("read a secret", self.backend_name, error) from None
         return None if value is None else str(value)
 
     def put(self, key: str, secret: str) -> None:
         try:
-            self._backend.set_password(self._service, key, secret)
+            with _ONE_CALL_AT_A_TIME:
+                self._backend.set_password(self._service, key, secret)
         except Exception as error:
             raise _unavailable("store a secret", self.backend_name, error) from None
 
     def delete(self, key: str) -> None:
         try:
-            self._backend.delete_password(self._service, key)
+            with _ONE_CALL_AT_A_TIME:
+                self._backend.delete_password(self._service, key)
         except keyring.errors.PasswordDeleteError:
             return
         except Exception as error:

@@ -16,6 +16,7 @@ per token doubles as a lock: two processes can never change one token's secret a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -70,7 +71,7 @@ from desktop.storage.models import (
 log = logging.getLogger(__name__)
 
 MULTIPLE_TOKENS_WARNING = (
-    "agent {agent} already has {count} token(s); several tokens per agent are allowed but "
+    "agent {agent} already has {tokens}; several tokens per agent are allowed but "
     "discouraged, because the origin of requests becomes harder to determine"
 )
 # An intent whose owner is still alive is left alone, unless it is older than this.
@@ -403,7 +404,8 @@ class TokenService:
         agent = self._agent(agent_name)
         count = Token.select().where(Token.agent == agent, Token.phase == READY).count()
         if count:
-            return [MULTIPLE_TOKENS_WARNING.format(agent=agent.name, count=count)]
+            held = "a token" if count == 1 else f"{count} tokens"
+            return [MULTIPLE_TOKENS_WARNING.format(agent=agent.name, tokens=held)]
         return []
 
     # ----------------------------------------------------------------- token queries
@@ -497,6 +499,7 @@ class TokenService:
         interval, rotation_text = _as_interval(rotation)
         grace_value, _ = _as_interval(grace, grace=True)
         store = self._require_store()
+        store.check()  # fail before the intent, not after: a failed undo would leave it behind
         secret = tokens.generate()
         token_uuid = str(uuidlib.uuid4())
         with self._write():
@@ -784,6 +787,7 @@ class TokenService:
         self, token_id: int, action: str, grace: timedelta | None, actor: str
     ) -> IssuedSecret | None:
         store = self._require_store()
+        store.check()  # fail before the intent, not after: a failed undo would leave it behind
         secret = tokens.generate()
         with self._write():
             if action == "rotate":
@@ -957,15 +961,12 @@ class TokenService:
         if env is None:
             return Decision(401, f"unknown environment {environment.strip()[:80]!r}")
         fingerprint = tokens.fingerprint(presented)
-        row = (
-            Token.select()
-            .where(
-                Token.environment == env,
-                Token.phase == READY,
-                (Token.fingerprint == fingerprint) | (Token.previous_fingerprint == fingerprint),
-            )
-            .first()
+        # By fingerprint alone, then the environment: with the environment in the WHERE clause
+        # SQLite walks that environment's index, every token in it (10 ms at 100,000 tokens).
+        matches = Token.select().where(
+            (Token.fingerprint == fingerprint) | (Token.previous_fingerprint == fingerprint)
         )
+        row = next((r for r in matches if r.environment_id == env.id and r.phase == READY), None)
         grant = None
         if row is not None:
             agent = Agent.get_by_id(row.agent_id)
@@ -1023,6 +1024,9 @@ class TokenService:
         return AccessIndex(by_env, self._timestamp)
 
 
+_sha256 = hashlib.sha256
+
+
 class AccessIndex:
     """Decisions from an in-memory snapshot: a SHA-256 and two dict lookups per request."""
 
@@ -1033,17 +1037,23 @@ class AccessIndex:
     ) -> None:
         self._by_env = by_environment
         self._timestamp = timestamp
+        self._spellings: dict[str, dict[str, Grant]] = {}  # environment as given -> its grants
 
     def __len__(self) -> int:
         return sum(len(grants) for grants in self._by_env.values())
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
-        grants = self._by_env.get(environment.strip().lower())
+        grants = self._spellings.get(environment)
+        if grants is None:
+            grants = self._by_env.get(environment.strip().lower())
+            if grants is not None and len(self._spellings) < 1024:
+                self._spellings[environment] = grants
         if grants is None or len(presented) != tokens.TOKEN_LENGTH:
             rejected = access.precheck(presented)
             return rejected or Decision(401, f"unknown environment {environment.strip()[:80]!r}")
-        grant = grants.get(tokens.fingerprint(presented))
+        grant = grants.get(_sha256(presented.encode()).hexdigest())  # tokens.fingerprint, inlined
         if grant is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return access.precheck(presented) or access.decide(None, method, path, 0.0)
-        return access.decide(grant, method, path, self._timestamp(grant))
+        now = 0.0 if grant.valid_until is None else self._timestamp(grant)
+        return access.decide(grant, method, path, now)

@@ -1,0 +1,492 @@
+"""Kill a real process at every step of create, refresh, rotate and delete; then restart.
+
+Each case seeds a fresh data dir, runs :mod:`tests.helpers.crash_driver` in a process of its own
+that dies (``os._exit``) just before or just after one numbered event -- a keyring call or a
+database commit -- and then opens the data dir again the way the application starts: recovery
+runs, and the token must be wholly old or wholly new (exactly which one follows from how far the
+driver got), its keyring entry must match its fingerprint, and nothing may be left behind: no
+journal row, no stray generation in the keyring, no audit event for a change that was undone.
+Other tests pause the driver at a handshake point and send it a real SIGKILL, recover in a new
+process, and crash recovery itself.
+
+Drivers run one at a time: gnome-keyring 42 can crash when several clients call it at once.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from desktop.app import Context, open_context
+from desktop.domain import tokens
+from desktop.secrets.store import KeyringSecretStore
+from desktop.services.tokens import secret_key
+from desktop.services.views import ReconcileReport
+from desktop.storage.models import READY, AuditEvent, Intent, Token
+from tests.helpers.clock import FakeClock
+from tests.helpers.crash_driver import AGENT, CRASH_STATUS, ENVIRONMENT
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+DRIVER = [sys.executable, "-m", "tests.helpers.crash_driver"]
+TIMEOUT = 60  # a safety net against a hung driver, never a timing assertion
+OPERATIONS = ["create", "refresh", "rotate", "delete"]
+
+
+@dataclass(frozen=True)
+class Event:
+    index: int
+    kind: str
+    detail: str
+
+    @property
+    def key(self) -> str:
+        return self.detail.split(" ")[0]
+
+
+@dataclass
+class Run:
+    returncode: int
+    events: list[Event]
+    done: dict[str, Any] | None
+    output: str
+
+
+def parse(output: str, returncode: int) -> Run:
+    events: list[Event] = []
+    done = None
+    for line in output.splitlines():
+        if line.startswith("event "):
+            _, index, kind, *rest = line.split(" ", 3)
+            events.append(Event(int(index), kind, rest[0] if rest else ""))
+        elif line.startswith("done "):
+            done = json.loads(line[len("done ") :])
+    return Run(returncode, events, done, output)
+
+
+def readline(stream: IO[str]) -> str:
+    """One line from a child, or fail the test if none comes (a hung child)."""
+    ready, _, _ = select.select([stream], [], [], TIMEOUT)
+    assert ready, "the driver stopped answering"
+    return stream.readline()
+
+
+class Drivers:
+    """Runs drivers one at a time, each forked from a server that has imported everything."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._workdir = workdir
+        self._count = 0
+        self._server = subprocess.Popen(
+            [*DRIVER, "--serve"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def run(self, data_dir: Path, op: str, *options: str) -> Run:
+        assert self._server.stdin is not None and self._server.stdout is not None
+        output = self._workdir / f"driver-{self._count}.out"
+        self._count += 1
+        request = {"argv": [str(data_dir), op, *options], "output": str(output)}
+        self._server.stdin.write(json.dumps(request) + "\n")
+        self._server.stdin.flush()
+        reply = readline(self._server.stdout)
+        assert reply, "the fork server died"
+        return parse(output.read_text(), json.loads(reply)["status"])
+
+    def close(self) -> None:
+        assert self._server.stdin is not None and self._server.stdout is not None
+        self._server.stdin.close()
+        self._server.wait(timeout=TIMEOUT)
+        self._server.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def drivers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Drivers]:
+    server = Drivers(tmp_path_factory.mktemp("drivers"))
+    yield server
+    server.close()
+
+
+@dataclass
+class Seeded:
+    """A data dir ready for one operation, and what the test knows about its token."""
+
+    op: str
+    data_dir: Path
+    token_id: int | None = None
+    uuid: str | None = None
+    generation: int = 0
+    fingerprint: str | None = None
+    secret: str | None = None
+
+    def options(self) -> list[str]:
+        return ["--token", str(self.token_id)] if self.token_id is not None else []
+
+
+def seed(data_dir: Path, store: KeyringSecretStore, op: str) -> Seeded:
+    """An environment, a role, an eligible agent and (but for create) one token that is due
+    for rotation by the real clock, with a one-hour grace."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    yesterday = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
+    context = open_context(data_dir, store=store, clock=yesterday)
+    try:
+        service = context.service
+        service.add_environment(ENVIRONMENT)
+        service.add_role("Reader", ["GET /Loans"])
+        service.add_agent(AGENT, "Reader", has_logged_in=True, signed_agreement=True)
+        seeded = Seeded(op, data_dir)
+        if op != "create":
+            issued = service.create_token(ENVIRONMENT, AGENT, rotation="1h", grace="1h")
+            row = Token.get_by_id(issued.token.id)
+            seeded.token_id, seeded.uuid = row.id, row.uuid
+            seeded.generation, seeded.fingerprint = row.generation, row.fingerprint
+            seeded.secret = issued.secret
+    finally:
+        context.close()
+    return seeded
+
+
+def passed(crash: int, when: str, step: int) -> bool:
+    """Whether a driver that died at (crash, when) had completed event *step*."""
+    return crash > step or (crash == step and when == "after")
+
+
+def decisive_step(op: str, events: list[Event]) -> int:
+    """The event after which recovery must keep the change (roll forward)."""
+    kinds = [event.kind for event in events]
+    if op == "create":  # never shown to anyone before its final commit: undone until then
+        return max(i for i, kind in enumerate(kinds) if kind == "db.commit")
+    if op in {"refresh", "rotate"}:  # once the new secret is in the keyring, recovery can finish
+        return kinds.index("keyring.put")
+    assert op == "delete"  # the tombstone commit: from then on the token is going
+    return kinds.index("db.commit")
+
+
+def protocol_steps(op: str, events: list[Event]) -> list[tuple[str, str | None]]:
+    """The steps of DESIGN.md section 3 for *op*, in order."""
+    uuid = next(e.key.split(":")[0] for e in events if ":" in e.key)
+    g0, g1 = secret_key(uuid, 0), secret_key(uuid, 1)
+    commit = ("db.commit", None)
+    if op == "create":  # row + intent; write; read back; ready
+        return [commit, ("keyring.put", g0), ("keyring.get", g0), commit]
+    if op in {"refresh", "rotate"}:  # intent; write n+1; read back; commit n+1; drop n; done
+        return [
+            commit,
+            ("keyring.put", g1),
+            ("keyring.get", g1),
+            commit,
+            ("keyring.delete", g0),
+            commit,
+        ]
+    # keyring reachable; tombstone + intent; delete the entry; delete the row
+    return [("keyring.check", None), commit, ("keyring.delete", g0), commit]
+
+
+def assert_protocol(events: list[Event], steps: list[tuple[str, str | None]]) -> None:
+    position = 0
+    for kind, key in steps:
+        while position < len(events) and not (
+            events[position].kind == kind and (key is None or events[position].key == key)
+        ):
+            position += 1
+        assert position < len(events), f"step {kind} {key or ''} missing from {events}"
+        position += 1
+
+
+def key_generations(store: KeyringSecretStore, uuid: str, upto: int) -> dict[int, str | None]:
+    return {gen: store.get(secret_key(uuid, gen)) for gen in range(upto + 1)}
+
+
+def audit_actions(token_id: int | None) -> list[str]:
+    return [e.action for e in AuditEvent.select().where(AuditEvent.token_id == token_id)]
+
+
+def check_recovered(
+    context: Context,
+    store: KeyringSecretStore,
+    seeded: Seeded,
+    run: Run,
+    *,
+    expect_new: bool,
+    where: str,
+) -> None:
+    """The promises of DESIGN.md section 3, after a crash and a restart."""
+    service = context.service
+    report = context.recovery
+    assert report.waiting == (), where
+    assert report.problem is None, where
+    assert Intent.select().count() == 0, f"{where}: journal rows left"
+    assert Token.select().where(Token.phase != READY).count() == 0, f"{where}: half-made token"
+    assert service.reconcile() == ReconcileReport(), f"{where}: recovery is not idempotent"
+    if seeded.op == "create":
+        check_create(context, store, run, expect_new=expect_new, where=where)
+        return
+    assert seeded.token_id is not None and seeded.uuid is not None and seeded.secret is not None
+    token_id, uuid, old_gen = seeded.token_id, seeded.uuid, seeded.generation
+    own_actions = audit_actions(token_id)
+    row = Token.get_or_none(Token.id == token_id)
+    if seeded.op == "delete" and expect_new:
+        assert row is None, f"{where}: delete did not roll forward"
+        assert own_actions.count("delete") == 1, where
+        assert all(v is None for v in key_generations(store, uuid, old_gen + 1).values()), (
+            f"{where}: a deleted token left a secret in the keyring"
+        )
+        assert service.verify(ENVIRONMENT, seeded.secret, "GET", "/Loans").status == 401, where
+        return
+    assert row is not None, f"{where}: token lost"
+    new_gen, expected_fingerprint = old_gen, seeded.fingerprint
+    if seeded.op == "delete":
+        assert "delete" not in own_actions, where
+    else:
+        if expect_new:
+            put = next(e for e in run.events if e.kind == "keyring.put")
+            new_gen, expected_fingerprint = old_gen + 1, put.detail.split(" ")[1]
+            assert token_id not in report.rolled_back, where
+        else:
+            assert token_id not in report.rolled_forward, where
+        # The audit trail tells what happened: one event for a kept change, none for an undone one.
+        assert own_actions.count(seeded.op) == (1 if expect_new else 0), f"{where}: {own_actions}"
+    assert row.generation == new_gen, f"{where}: generation {row.generation}, want {new_gen}"
+    assert row.fingerprint == expected_fingerprint, f"{where}: not wholly old or wholly new"
+    entries = key_generations(store, uuid, old_gen + 2)
+    current = entries.pop(new_gen)
+    assert current is not None, f"{where}: the current secret is missing from the keyring"
+    assert tokens.fingerprint(current) == row.fingerprint, f"{where}: keyring and database differ"
+    assert all(value is None for value in entries.values()), f"{where}: orphan secrets left"
+    assert service.reveal(token_id) == current, where
+    assert service.verify(ENVIRONMENT, current, "GET", "/Loans").status == 200, where
+    if new_gen != old_gen:
+        # Rolled forward with the token's one-hour grace: the old secret still works.
+        assert row.previous_fingerprint == seeded.fingerprint, where
+        assert service.verify(ENVIRONMENT, seeded.secret, "GET", "/Loans").status == 200, where
+    else:
+        assert row.previous_fingerprint is None, where
+
+
+def check_create(
+    context: Context, store: KeyringSecretStore, run: Run, *, expect_new: bool, where: str
+) -> None:
+    actions = [e.action for e in AuditEvent.select()]
+    rows = list(Token.select())
+    if not expect_new:
+        assert rows == [], f"{where}: a crashed create left a token row"
+        for uuid in {e.key.split(":")[0] for e in run.events if ":" in e.key}:
+            assert store.get(secret_key(uuid, 0)) is None, f"{where}: orphan secret"
+        assert "create" not in actions, f"{where}: audit names a token that never was"
+        return
+    assert len(rows) == 1, where
+    row = rows[0]
+    assert row.id not in context.recovery.rolled_back, where
+    secret = store.get(secret_key(row.uuid, 0))
+    assert secret is not None, f"{where}: created token without its secret"
+    assert tokens.fingerprint(secret) == row.fingerprint, where
+    assert store.get(secret_key(row.uuid, 1)) is None, where
+    assert context.service.reveal(row.id) == secret, where
+    assert context.service.verify(ENVIRONMENT, secret, "GET", "/Loans").status == 200, where
+    assert actions.count("create") == 1, where
+
+
+def recover_and_check(
+    store: KeyringSecretStore, seeded: Seeded, run: Run, *, expect_new: bool, where: str
+) -> None:
+    """Restart: open the data dir like the application (recovery runs) and check."""
+    context = open_context(seeded.data_dir, store=store)
+    try:
+        check_recovered(context, store, seeded, run, expect_new=expect_new, where=where)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def protocol(
+    tmp_path_factory: pytest.TempPathFactory, keyring_store: KeyringSecretStore, drivers: Drivers
+) -> dict[str, list[Event]]:
+    """Every event of each operation, from one uncrashed run of the driver."""
+    base = tmp_path_factory.mktemp("dry")
+    events = {}
+    for op in OPERATIONS:
+        seeded = seed(base / op, keyring_store, op)
+        run = drivers.run(seeded.data_dir, op, *seeded.options())
+        assert run.returncode == 0, run.output
+        assert run.done is not None
+        events[op] = run.events
+    return events
+
+
+@pytest.mark.parametrize("op", OPERATIONS)
+def test_crash_at_every_step_recovers_wholly_old_or_wholly_new(
+    tmp_path: Path,
+    keyring_store: KeyringSecretStore,
+    drivers: Drivers,
+    protocol: dict[str, list[Event]],
+    op: str,
+) -> None:
+    events = protocol[op]
+    assert_protocol(events, protocol_steps(op, events))
+    decisive = decisive_step(op, events)
+    outcomes: set[bool] = set()
+    for i in range(len(events)):
+        for when in ("before", "after"):
+            where = f"{op} crashed {when} event {i} ({events[i].kind})"
+            case = seed(tmp_path / f"{i}-{when}", keyring_store, op)
+            run = drivers.run(case.data_dir, op, *case.options(), "--crash", str(i), "--when", when)
+            assert run.returncode == CRASH_STATUS, f"{where}: exit {run.returncode}: {run.output}"
+            assert [e.kind for e in run.events] == [e.kind for e in events[: i + 1]], where
+            expect_new = passed(i, when, decisive)
+            outcomes.add(expect_new)
+            recover_and_check(keyring_store, case, run, expect_new=expect_new, where=where)
+    assert outcomes == {True, False}  # both sides of the decisive step were exercised
+
+
+# Handshake points where the driver stops and the test sends a real SIGKILL: after the intent
+# is committed, after the new secret is written or read back, after the new generation or the
+# tombstone is committed. (op, event kind, which one of that kind, whether the change survives)
+SIGKILL_POINTS = [
+    ("create", "db.commit", 0, False),
+    ("create", "keyring.put", 0, False),
+    ("refresh", "db.commit", 0, False),
+    ("refresh", "keyring.put", 0, True),
+    ("refresh", "db.commit", 1, True),
+    ("rotate", "keyring.get", 1, True),
+    ("delete", "db.commit", 0, True),
+]
+
+
+@pytest.mark.parametrize(("op", "kind", "nth", "expect_new"), SIGKILL_POINTS)
+def test_sigkill_at_handshake_point(
+    tmp_path: Path,
+    keyring_store: KeyringSecretStore,
+    protocol: dict[str, list[Event]],
+    op: str,
+    kind: str,
+    nth: int,
+    expect_new: bool,
+) -> None:
+    seeded = seed(tmp_path / "data", keyring_store, op)
+    index = [e.index for e in protocol[op] if e.kind == kind][nth]
+    argv = [str(seeded.data_dir), op, *seeded.options(), "--pause", str(index), "--when", "after"]
+    process = subprocess.Popen(
+        [*DRIVER, *argv],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    lines: list[str] = []
+    try:
+        while not lines or not lines[-1].startswith(("paused ", "done ")):
+            line = readline(process.stdout)
+            assert line, "".join(lines)
+            lines.append(line)
+        assert lines[-1].startswith("paused "), "".join(lines)
+        # While the owner lives, a second process starting up leaves its change alone.
+        live = open_context(seeded.data_dir, store=keyring_store)
+        try:
+            assert len(live.recovery.waiting) == 1
+            if seeded.token_id is not None:
+                assert live.recovery.waiting == (seeded.token_id,)
+            assert live.recovery.rolled_forward == live.recovery.rolled_back == ()
+            assert Intent.select().count() == 1
+        finally:
+            live.close()
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stdin.close()
+    assert process.returncode == -signal.SIGKILL
+    run = parse("".join(lines), process.returncode)
+    where = f"{op} killed after {kind} #{nth}"
+    recover_and_check(keyring_store, seeded, run, expect_new=expect_new, where=where)
+
+
+def test_recovery_in_a_new_process_after_crash(
+    tmp_path: Path,
+    keyring_store: KeyringSecretStore,
+    drivers: Drivers,
+    protocol: dict[str, list[Event]],
+) -> None:
+    """The restart is a real process too: it finds the dead owner's intent and finishes it."""
+    seeded = seed(tmp_path / "data", keyring_store, "refresh")
+    put = next(e.index for e in protocol["refresh"] if e.kind == "keyring.put")
+    crashed = drivers.run(
+        seeded.data_dir, "refresh", *seeded.options(), "--crash", str(put), "--when", "after"
+    )
+    assert crashed.returncode == CRASH_STATUS, crashed.output
+    recovery = drivers.run(seeded.data_dir, "reconcile")
+    assert recovery.returncode == 0, recovery.output
+    assert recovery.done is not None
+    assert recovery.done["forward"] == [seeded.token_id]
+    assert recovery.done["back"] == recovery.done["waiting"] == []
+    context = open_context(seeded.data_dir, store=keyring_store)
+    try:
+        assert context.recovery == ReconcileReport()
+        check_recovered(
+            context, keyring_store, seeded, crashed, expect_new=True, where="new process"
+        )
+    finally:
+        context.close()
+
+
+# Crash recovery itself at each of its own steps, then recover again: recovery is idempotent.
+# (op, the event the first driver dies after, whether the change survives)
+RECOVERY_SCENARIOS = [
+    ("refresh", "keyring.put", True),  # recovery rolls forward
+    ("refresh", "db.commit", False),  # intent only: recovery rolls back
+    ("create", "keyring.put", False),  # recovery undoes the create
+    ("delete", "db.commit", True),  # recovery finishes the delete
+]
+
+
+@pytest.mark.parametrize(("op", "kind", "expect_new"), RECOVERY_SCENARIOS)
+def test_crash_during_recovery_then_recover_again(
+    tmp_path: Path,
+    keyring_store: KeyringSecretStore,
+    drivers: Drivers,
+    protocol: dict[str, list[Event]],
+    op: str,
+    kind: str,
+    expect_new: bool,
+) -> None:
+    first = next(e.index for e in protocol[op] if e.kind == kind)
+
+    def crashed_case(name: str) -> tuple[Seeded, Run]:
+        case = seed(tmp_path / name, keyring_store, op)
+        run = drivers.run(
+            case.data_dir, op, *case.options(), "--crash", str(first), "--when", "after"
+        )
+        assert run.returncode == CRASH_STATUS, run.output
+        return case, run
+
+    probe, _ = crashed_case("probe")
+    steps = drivers.run(probe.data_dir, "reconcile").events
+    assert steps, "recovery had nothing to do"
+    # After every step of recovery; before a commit too (inside its transaction). Before a
+    # keyring call is the same state as after the step that precedes it.
+    points = [(i, "after") for i in range(len(steps))]
+    points += [(e.index, "before") for e in steps if e.kind == "db.commit"]
+    for i, when in points:
+        where = f"{op}: recovery crashed {when} {steps[i].kind} #{i}"
+        case, first_run = crashed_case(f"{i}-{when}")
+        run = drivers.run(case.data_dir, "reconcile", "--crash", str(i), "--when", when)
+        assert run.returncode == CRASH_STATUS, f"{where}: {run.output}"
+        recover_and_check(keyring_store, case, first_run, expect_new=expect_new, where=where)

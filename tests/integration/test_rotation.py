@@ -1,0 +1,414 @@
+"""Rotation semantics, by time travel on the service clock (DESIGN.md section 5), against the
+real SQLite file and the real keyring; faults are injected by a thin wrapper around it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from desktop.app import Context
+from desktop.domain import tokens
+from desktop.domain.errors import SecretStoreUnavailable
+from desktop.secrets.store import SecretStore
+from desktop.services.tokens import TokenService, secret_key
+from desktop.services.views import IssuedSecret
+from desktop.storage.models import AuditEvent, Intent, Token
+from tests.helpers.clock import FakeClock
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+class FaultyStore:
+    """The real keyring, with faults switched on by the test.
+
+    ``down`` names operations that raise :class:`SecretStoreUnavailable` (for keys ``keys``
+    accepts); ``down_after_put`` takes the whole keyring away right after a successful write;
+    ``mangled`` keys read back as a different secret.
+    """
+
+    def __init__(self, inner: SecretStore) -> None:
+        self.inner = inner
+        self.down: set[str] = set()
+        self.keys: Callable[[str], bool] = lambda key: True
+        self.down_after_put = False
+        self.mangled: set[str] = set()
+
+    @property
+    def backend_name(self) -> str:
+        return self.inner.backend_name
+
+    def _maybe_fail(self, operation: str, key: str) -> None:
+        if operation in self.down and self.keys(key):
+            raise SecretStoreUnavailable(
+                f"cannot {operation}: the system keyring (test) is unavailable; try again"
+            )
+
+    def get(self, key: str) -> str | None:
+        self._maybe_fail("get", key)
+        value = self.inner.get(key)
+        if value is not None and key in self.mangled:
+            return tokens.generate()
+        return value
+
+    def put(self, key: str, secret: str) -> None:
+        self._maybe_fail("put", key)
+        self.inner.put(key, secret)
+        if self.down_after_put:
+            self.down = {"get", "put", "delete", "check"}
+
+    def delete(self, key: str) -> None:
+        self._maybe_fail("delete", key)
+        self.inner.delete(key)
+
+    def check(self) -> None:
+        self._maybe_fail("check", "")
+        self.inner.check()
+
+
+@pytest.fixture
+def service(context: Context) -> TokenService:
+    service = context.service
+    service.add_environment("Prod")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
+    return service
+
+
+@pytest.fixture
+def faulty(keyring_store: SecretStore) -> FaultyStore:
+    return FaultyStore(keyring_store)
+
+
+def with_store(context: Context, store: SecretStore, clock: FakeClock) -> TokenService:
+    return TokenService(context.database, store, clock=clock, actor="cli")
+
+
+def status(service: TokenService, secret: str) -> int:
+    return service.verify("Prod", secret, "GET", "/Loans").status
+
+
+def audit(token_id: int, action: str) -> list[AuditEvent]:
+    query = AuditEvent.select().where(AuditEvent.token_id == token_id, AuditEvent.action == action)
+    return list(query)
+
+
+def assert_keyring_matches(service: TokenService, store: SecretStore, token_id: int) -> None:
+    """The current generation is in the keyring and matches; its neighbours are gone."""
+    row = Token.get_by_id(token_id)
+    current = store.get(secret_key(row.uuid, row.generation))
+    assert current is not None and tokens.fingerprint(current) == row.fingerprint
+    for other in range(row.generation + 2):
+        if other != row.generation:
+            assert store.get(secret_key(row.uuid, other)) is None
+    assert service.reveal(token_id) == current
+    assert Intent.select().count() == 0
+
+
+def test_missed_rotations_coalesce_into_one(
+    service: TokenService, clock: FakeClock, keyring_store: SecretStore
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    clock.advance(5 * DAY + 3 * HOUR)  # five rotations missed while the app was closed
+    report = service.rotate_due()
+    assert report.rotated == (token_id,)
+    assert report.failed == () and report.skipped == ()
+    view = service.token(token_id)
+    assert view.generation == 1
+    assert len(audit(token_id, "rotate")) == 1
+    assert audit(token_id, "rotate")[0].actor == "scheduler"
+    # Next due one interval after the rotation completed, not after the missed schedule.
+    assert view.last_rotated_at == clock.now()
+    assert view.next_rotation_at == clock.now() + DAY
+    assert service.rotate_due().rotated == ()  # and nothing more now
+    assert status(service, issued.secret) == 401
+    assert_keyring_matches(service, keyring_store, token_id)
+
+
+def test_next_due_is_completion_plus_interval(service: TokenService, clock: FakeClock) -> None:
+    start = clock.now()
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    assert service.token(token_id).next_rotation_at == start + DAY
+    clock.advance(DAY - timedelta(seconds=1))
+    assert service.rotate_due().rotated == ()
+    clock.advance(timedelta(seconds=1))
+    assert service.rotate_due().rotated == (token_id,)
+    assert service.token(token_id).next_rotation_at == start + 2 * DAY
+    clock.advance(DAY + 3 * HOUR)  # late by three hours: the schedule moves with it
+    assert service.rotate_due().rotated == (token_id,)
+    assert service.token(token_id).next_rotation_at == start + 3 * DAY + 3 * HOUR
+    assert service.token(token_id).generation == 2
+
+
+def test_refresh_restarts_the_schedule(service: TokenService, clock: FakeClock) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    clock.advance(20 * HOUR)
+    service.refresh(token_id)
+    assert service.token(token_id).next_rotation_at == clock.now() + DAY
+    clock.advance(5 * HOUR)  # past the original due time, not past the new one
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+
+
+def test_inactive_token_is_not_rotated_until_activated(
+    service: TokenService, clock: FakeClock
+) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    service.set_status(token_id, False)
+    clock.advance(3 * DAY)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 0
+    service.set_status(token_id, True)
+    # The missed rotation happens at the next run after activation, once.
+    report = service.rotate_due()
+    assert report.rotated == (token_id,)
+    assert service.token(token_id).generation == 1
+    assert service.token(token_id).next_rotation_at == clock.now() + DAY
+    assert service.rotate_due().rotated == ()
+
+
+def test_clock_moved_backwards_does_not_rotate_again(
+    service: TokenService, clock: FakeClock
+) -> None:
+    start = clock.now()
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    clock.advance(30 * DAY)  # a wrong clock, far ahead
+    assert service.rotate_due().rotated == (token_id,)
+    clock.set(start + 2 * DAY)  # corrected: the clock goes back four weeks
+    assert service.rotate_due().rotated == ()
+    # Even a schedule set while the clock is behind the last rotation does not repeat it.
+    service.set_rotation(token_id, "1h")
+    clock.advance(2 * HOUR)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 1
+    # Once time is past the last rotation again, rotation resumes.
+    clock.set(start + 30 * DAY + HOUR)
+    assert service.rotate_due().rotated == (token_id,)
+    assert len(audit(token_id, "rotate")) == 2
+
+
+def test_set_rotation_none_stops_rotation(service: TokenService, clock: FakeClock) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    assert service.next_due_at() == clock.now() + DAY
+    view = service.set_rotation(token_id, None)
+    assert view.rotation is None and view.next_rotation_at is None
+    assert service.next_due_at() is None
+    clock.advance(10 * DAY)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 0
+    assert audit(token_id, "schedule")[-1].details == "rotation off"
+
+
+def test_refresh_uses_the_configured_grace_unless_one_is_given(
+    service: TokenService, clock: FakeClock
+) -> None:
+    first = service.create_token("Prod", "bot", grace="2h")
+    token_id = first.token.id
+    assert first.token.grace == 2 * HOUR
+    second = service.refresh(token_id)  # the token's own grace: two hours
+    assert second.token.grace_until == clock.now() + 2 * HOUR
+    assert status(service, first.secret) == 200
+    assert status(service, second.secret) == 200
+    clock.advance(2 * HOUR - timedelta(seconds=1))
+    assert status(service, first.secret) == 200
+    assert service.access_index().verify("Prod", first.secret, "GET", "/Loans").status == 200
+    clock.advance(timedelta(seconds=1))
+    decision = service.verify("Prod", first.secret, "GET", "/Loans")
+    assert decision.status == 401 and "grace" in decision.reason
+    assert service.access_index().verify("Prod", first.secret, "GET", "/Loans").status == 401
+    third = service.refresh(token_id, grace=timedelta(hours=5))  # given: overrides, once
+    assert third.token.grace_until == clock.now() + 5 * HOUR
+    assert third.token.grace == 2 * HOUR
+    clock.advance(4 * HOUR)
+    assert status(service, second.secret) == 200
+    assert status(service, first.secret) == 401  # only one previous secret is ever kept
+    fourth = service.refresh(token_id, grace="0")
+    assert status(service, third.secret) == 401
+    assert status(service, fourth.secret) == 200
+
+
+def test_grace_zero_invalidates_the_old_secret_at_once(
+    service: TokenService, clock: FakeClock
+) -> None:
+    first = service.create_token("Prod", "bot", rotation="1d")  # no grace configured: 0
+    assert first.token.grace == timedelta(0)
+    second = service.refresh(first.token.id)
+    assert second.token.grace_until is None
+    assert Token.get_by_id(first.token.id).previous_fingerprint is None
+    assert status(service, first.secret) == 401
+    assert status(service, second.secret) == 200
+    clock.advance(DAY)
+    service.rotate_due()  # a scheduled rotation follows the same rule
+    assert status(service, second.secret) == 401
+    assert service.reveal(first.token.id) != second.secret
+
+
+def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeClock) -> None:
+    first = service.create_token("Prod", "bot", rotation="1d", grace="3h")
+    clock.advance(DAY)
+    assert service.rotate_due().rotated == (first.token.id,)
+    new = service.reveal(first.token.id)
+    assert status(service, first.secret) == 200
+    assert status(service, new) == 200
+    clock.advance(3 * HOUR)
+    assert status(service, first.secret) == 401
+    assert status(service, new) == 200
+    assert "previous secret valid for 3h" in audit(first.token.id, "rotate")[0].details
+
+
+def three_due(service: TokenService, clock: FakeClock) -> list[IssuedSecret]:
+    """Three daily tokens, due in creation order."""
+    issued = []
+    for n in range(3):
+        issued.append(service.create_token("Prod", "bot", label=f"t{n}", rotation="1d"))
+        clock.advance(timedelta(minutes=1))
+    clock.advance(DAY)
+    return issued
+
+
+def test_rotate_due_reports_rotated_skipped_and_failed(
+    context: Context, service: TokenService, clock: FakeClock, faulty: FaultyStore
+) -> None:
+    a, b, c = three_due(service, clock)
+    c_uuid = Token.get_by_id(c.token.id).uuid
+    faulty.down = {"put"}
+    faulty.keys = lambda key: key.startswith(c_uuid)
+    scheduler = with_store(context, faulty, clock)
+    other = with_store(context, faulty, clock)  # another process, or the person in the window
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:  # while the pass runs, someone refreshes b: it is no longer due
+            other.refresh(b.token.id)
+
+    report = scheduler.rotate_due(progress=progress)
+    assert report.rotated == (a.token.id,)
+    assert report.skipped == (b.token.id,)
+    assert [token_id for token_id, _ in report.failed] == [c.token.id]
+    assert "keyring" in report.failed[0][1]
+    assert service.token(b.token.id).generation == 1
+    assert audit(b.token.id, "rotate") == [] and len(audit(b.token.id, "refresh")) == 1
+
+
+def test_keyring_failure_stops_the_pass_other_failures_do_not(
+    context: Context, service: TokenService, clock: FakeClock, faulty: FaultyStore
+) -> None:
+    a, b, c = three_due(service, clock)
+    a_uuid = Token.get_by_id(a.token.id).uuid
+    faulty.mangled = {secret_key(a_uuid, 1)}  # a's new secret reads back wrong
+    report = with_store(context, faulty, clock).rotate_due()
+    assert [token_id for token_id, _ in report.failed] == [a.token.id]
+    assert "keyring did not return" in report.failed[0][1]
+    assert report.rotated == (b.token.id, c.token.id)  # a mismatch is one token's problem
+    assert service.token(a.token.id).generation == 0
+    assert service.token(a.token.id).last_error is not None
+    faulty.mangled = set()
+    faulty.down = {"put"}
+    clock.advance(2 * DAY)
+    report = with_store(context, faulty, clock).rotate_due()
+    assert len(report.failed) == 1  # the keyring is down: the rest would fail alike; wait
+    assert report.rotated == report.skipped == ()
+
+
+def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
+    context: Context,
+    service: TokenService,
+    clock: FakeClock,
+    faulty: FaultyStore,
+    keyring_store: SecretStore,
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    before = Token.get_by_id(token_id)
+    clock.advance(DAY)
+    faulty.down = {"put"}
+    report = with_store(context, faulty, clock).rotate_due()
+    assert report.rotated == () and [t for t, _ in report.failed] == [token_id]
+    after = Token.get_by_id(token_id)
+    assert (after.generation, after.fingerprint, after.hint) == (
+        before.generation,
+        before.fingerprint,
+        before.hint,
+    )
+    assert after.previous_fingerprint is None
+    view = service.token(token_id)
+    assert view.last_error is not None and "keyring" in view.last_error
+    failures = audit(token_id, "rotate-failed")
+    assert len(failures) == 1 and failures[0].actor == "scheduler"
+    assert "keyring" in failures[0].details
+    assert audit(token_id, "rotate") == []
+    assert status(service, issued.secret) == 200
+    assert_keyring_matches(service, keyring_store, token_id)
+    # Still due: the next pass with the keyring back rotates it and clears the error.
+    assert service.rotate_due().rotated == (token_id,)
+    assert service.token(token_id).last_error is None
+    assert_keyring_matches(service, keyring_store, token_id)
+
+
+def test_keyring_lost_mid_rotation_is_finished_by_recovery_once_back(
+    context: Context,
+    service: TokenService,
+    clock: FakeClock,
+    faulty: FaultyStore,
+    keyring_store: SecretStore,
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    clock.advance(DAY)
+    faulty.down_after_put = True  # the new secret is written, then the keyring goes away
+    scheduler = with_store(context, faulty, clock)
+    report = scheduler.rotate_due()
+    assert [t for t, _ in report.failed] == [token_id]
+    assert service.token(token_id).generation == 0  # wholly old meanwhile
+    assert status(service, issued.secret) == 200
+    assert Intent.select().count() == 1  # journaled: recovery must decide, not guess
+    waiting = scheduler.reconcile()
+    assert waiting.waiting == (token_id,) and waiting.problem is not None
+    assert Intent.select().count() == 1 and service.token(token_id).generation == 0
+    faulty.down = set()
+    faulty.down_after_put = False
+    done = scheduler.reconcile()
+    assert done.rolled_forward == (token_id,)
+    view = service.token(token_id)
+    assert view.generation == 1 and view.last_error is None
+    assert len(audit(token_id, "rotate")) == 1
+    assert_keyring_matches(service, keyring_store, token_id)
+
+
+def test_old_secret_left_behind_by_a_lost_keyring_is_removed_by_recovery(
+    context: Context,
+    service: TokenService,
+    clock: FakeClock,
+    faulty: FaultyStore,
+    keyring_store: SecretStore,
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    clock.advance(DAY)
+    faulty.down = {"delete"}  # the new generation commits; removing the old one fails
+    scheduler = with_store(context, faulty, clock)
+    assert scheduler.rotate_due().rotated == (token_id,)
+    uuid = Token.get_by_id(token_id).uuid
+    assert keyring_store.get(secret_key(uuid, 0)) == issued.secret  # left for recovery
+    assert Intent.select().count() == 1
+    faulty.down = set()
+    assert scheduler.reconcile().rolled_forward == (token_id,)
+    assert keyring_store.get(secret_key(uuid, 0)) is None
+    assert len(audit(token_id, "rotate")) == 1
+    assert_keyring_matches(service, keyring_store, token_id)
+
+
+def test_cancelled_pass_stops_between_tokens(service: TokenService, clock: FakeClock) -> None:
+    a, b, c = three_due(service, clock)
+    seen: list[tuple[int, int]] = []
+    report = service.rotate_due(
+        progress=lambda done, total: seen.append((done, total)), cancelled=lambda: bool(seen)
+    )
+    assert report.rotated == (a.token.id,)
+    assert seen == [(1, 3)]
+    assert service.rotate_due().rotated == (b.token.id, c.token.id)
