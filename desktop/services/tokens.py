@@ -542,16 +542,22 @@ class TokenService:
             except BaseException:
                 self._abandon(claim)
                 raise
-            with self._write():
-                self._require_claim(claim)
-                Token.update(phase=READY).where(Token.id == row.id).execute()
-                Intent.delete().where(Intent.id == claim.intent_id).execute()
-                details = f"environment {env.name}, agent {agent_row.name}"
-                if label:
-                    details += f", label {label!r}"
-                if rotation_text:
-                    details += f", rotate {rotation_text}"
-                self._audit("create", row.id, details)
+            details = f"environment {env.name}, agent {agent_row.name}"
+            if label:
+                details += f", label {label!r}"
+            if rotation_text:
+                details += f", rotate {rotation_text}"
+            try:
+                with self._write():
+                    self._require_claim(claim)
+                    Token.update(phase=READY).where(Token.id == row.id).execute()
+                    Intent.delete().where(Intent.id == claim.intent_id).execute()
+                    self._audit("create", row.id, details)
+            except Conflict:
+                # Recovery in another process took this change for abandoned (a keyring prompt
+                # can keep a write waiting that long) and undid it: take our entry back out.
+                self._discard(store, secret_key(token_uuid, 0))
+                raise
         self._changed()
         return IssuedSecret(self.token(row.id), secret, tuple(warnings))
 
@@ -759,6 +765,15 @@ class TokenService:
                 "the keyring did not return the secret just stored; nothing changed"
             )
 
+    @staticmethod
+    def _discard(store: SecretStore, key: str) -> None:
+        """Best effort: an entry nothing points at. If the keyring is gone, it stays an orphan
+        that the next write of the same key replaces (see :meth:`_put_checked`)."""
+        try:
+            store.delete(key)
+        except SecretStoreUnavailable:
+            log.warning("could not remove an unused keyring entry (keyring unavailable)")
+
     def _abandon(self, claim: _Claim) -> None:
         """Undo a change that failed before its commit. If even that fails (keyring gone), the
         intent stays for :meth:`reconcile` and the token keeps its old state meanwhile."""
@@ -812,7 +827,16 @@ class TokenService:
             except BaseException:
                 self._abandon(claim)
                 raise
-            self._commit_refresh(claim.intent_id)
+            new_key = secret_key(claim.token_uuid, claim.to_generation)
+            try:
+                self._commit_refresh(claim.intent_id)
+            except Conflict:
+                # Recovery elsewhere finished or undid this change while the keyring write was
+                # still waiting. Finished: the new secret is current. Undone: take it back out.
+                current = Token.get_or_none(Token.id == token_id)
+                if current is None or current.fingerprint != tokens.fingerprint(secret):
+                    self._discard(store, new_key)
+                    raise
             self._finish_refresh(store, claim.intent_id)
         self._changed()
         return IssuedSecret(self.token(token_id), secret)

@@ -1,0 +1,129 @@
+"""A keyring write can wait a long time (an unlock prompt nobody answers). Meanwhile another
+process may take the change for abandoned and finish or undo it. Whichever it did, the slow
+writer must end consistent with it: no orphan secret, no second commit, a clear error."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+
+import pytest
+
+from desktop.app import Context
+from desktop.domain import tokens
+from desktop.domain.errors import Conflict
+from desktop.secrets.store import KeyringSecretStore
+from desktop.services.tokens import TokenService, secret_key
+from desktop.storage.models import Intent, Token
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+class RecoveryDuringPut:
+    """A store whose put lets "another process" run recovery first or last."""
+
+    def __init__(self, inner: KeyringSecretStore, when: str, recover: Callable[[], None]) -> None:
+        self._inner = inner
+        self._when = when
+        self._recover = recover
+        self.backend_name = inner.backend_name
+
+    def get(self, key: str) -> str | None:
+        return self._inner.get(key)
+
+    def delete(self, key: str) -> None:
+        self._inner.delete(key)
+
+    def check(self) -> None:
+        self._inner.check()
+
+    def put(self, key: str, secret: str) -> None:
+        if self._when == "before":
+            self._recover()
+        self._inner.put(key, secret)
+        if self._when == "after":
+            self._recover()
+
+
+def other_process_recovers(context: Context, store: KeyringSecretStore) -> Callable[[], None]:
+    def recover() -> None:
+        Intent.update(owner_pid=dead_pid()).execute()  # its owner looks gone to the other
+        TokenService(context.database, store, clock=context.service.clock).reconcile()
+
+    return recover
+
+
+@pytest.fixture
+def service(context: Context) -> TokenService:
+    service = context.service
+    service.add_environment("Production")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    return service
+
+
+def test_undone_refresh_takes_its_new_secret_back_out(
+    context: Context, service: TokenService, keyring_store: KeyringSecretStore
+) -> None:
+    issued = service.create_token("Production", "alice")
+    uuid = Token.get_by_id(issued.token.id).uuid
+    slow = TokenService(
+        context.database,
+        RecoveryDuringPut(keyring_store, "before", other_process_recovers(context, keyring_store)),
+        clock=service.clock,
+    )
+    with pytest.raises(Conflict, match="undone by recovery"):
+        slow.refresh(issued.token.id)
+    row = Token.get_by_id(issued.token.id)
+    assert (row.generation, row.fingerprint) == (0, tokens.fingerprint(issued.secret))
+    assert keyring_store.get(secret_key(uuid, 0)) == issued.secret
+    assert keyring_store.get(secret_key(uuid, 1)) is None
+    assert Intent.select().count() == 0
+    assert [e.action for e in service.audit(issued.token.id)] == ["create"]
+
+
+def test_refresh_finished_by_recovery_still_succeeds(
+    context: Context, service: TokenService, keyring_store: KeyringSecretStore
+) -> None:
+    issued = service.create_token("Production", "alice")
+    uuid = Token.get_by_id(issued.token.id).uuid
+    slow = TokenService(
+        context.database,
+        RecoveryDuringPut(keyring_store, "after", other_process_recovers(context, keyring_store)),
+        clock=service.clock,
+    )
+    fresh = slow.refresh(issued.token.id)
+    assert service.reveal(issued.token.id) == fresh.secret
+    assert Token.get_by_id(issued.token.id).generation == 1
+    assert keyring_store.get(secret_key(uuid, 0)) is None
+    assert Intent.select().count() == 0
+    assert [e.action for e in service.audit(issued.token.id)] == ["refresh", "create"]
+
+
+def test_undone_create_leaves_no_orphan_secret(
+    context: Context, service: TokenService, keyring_store: KeyringSecretStore
+) -> None:
+    written: list[str] = []
+
+    class Recording(RecoveryDuringPut):
+        def put(self, key: str, secret: str) -> None:
+            written.append(key)
+            super().put(key, secret)
+
+    slow = TokenService(
+        context.database,
+        Recording(keyring_store, "before", other_process_recovers(context, keyring_store)),
+        clock=service.clock,
+    )
+    with pytest.raises(Conflict, match="undone by recovery"):
+        slow.create_token("Production", "alice")
+    assert written
+    assert all(keyring_store.get(key) is None for key in written)
+    assert Token.select().count() == 0
+    assert Intent.select().count() == 0
