@@ -858,12 +858,25 @@ def _quiet_stdout() -> None:
         pass
 
 
+def _is_text(argument: str) -> bool:
+    """False for bytes that were not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``tokendesk`` command: returns the exit status."""
     _configure_logging()
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    if any(not _is_text(argument) for argument in arguments):
+        _error("an argument is not valid text (UTF-8): check the terminal's or script's encoding")
+        return EXIT_USAGE
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
     except SystemExit as exit_:  # --help, --version, or a usage error already printed
         return _exit_status(exit_.code)
     try:

@@ -10,13 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import unquote
 
 from desktop.domain import tokens
 from desktop.domain.errors import InvalidInput
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ANY_METHOD = "*"
-_ENDPOINT = re.compile(r"/?(?:odata\.svc/)?([A-Za-z0-9_.\-]+)(?:[/(?].*)?", re.IGNORECASE)
+_SEGMENT = r"[A-Za-z0-9_.\-]+"
+# ASCII: under IGNORECASE alone, [A-Za-z] also matches the Kelvin sign and the long s.
+_ENDPOINT = re.compile(rf"/?(?:odata\.svc/)?({_SEGMENT})(?:[/(?].*)?", re.IGNORECASE | re.ASCII)
+_PERMISSION_ENDPOINT = re.compile(_SEGMENT, re.ASCII)
+_DOT_SEGMENTS = frozenset({".", ".."})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +47,17 @@ class Permission:
         method, endpoint = parts[0].upper(), parts[1]
         if method != ANY_METHOD and method not in METHODS:
             raise InvalidInput(f"invalid method {parts[0]!r}: use one of {', '.join(METHODS)} or *")
-        segment = endpoint_segment(endpoint)
-        if segment is None or "/" in endpoint.strip("/") or "(" in endpoint:
+        name = endpoint.strip("/")
+        # Exactly one segment, as a request path would give it (a "?" or "(" never matches).
+        if (
+            _PERMISSION_ENDPOINT.fullmatch(name) is None
+            or name in _DOT_SEGMENTS
+            or endpoint_segment(name) is None
+        ):
             raise InvalidInput(
                 f"invalid endpoint {endpoint!r}: write one path segment such as /Loans"
             )
-        return cls(method, "/" + endpoint.strip("/"))
+        return cls(method, "/" + name)
 
 
 @lru_cache(maxsize=4096)
@@ -62,6 +72,15 @@ def endpoint_segment(path: str) -> str | None:
         return None
     segment = match.group(1).lower()
     return None if segment == "odata.svc" else segment
+
+
+def has_dot_segment(path: str) -> bool:
+    """True when a ``.`` or ``..`` segment (also percent-encoded, or with ``;params``) could
+    move the request off the endpoint its first segment names, as in ``/Loans/../Users``."""
+    if "." not in path and "%" not in path:
+        return False
+    route = unquote(path.split("?", 1)[0])
+    return any(part.split(";", 1)[0] in _DOT_SEGMENTS for part in route.split("/"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +141,8 @@ def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
     segment = endpoint_segment(path)
     if segment is None:
         return Decision(403, f"no endpoint in path {path[:80]!r}", grant.token_id)
+    if has_dot_segment(path):
+        return Decision(403, f"path {path[:80]!r} has a . or .. segment", grant.token_id)
     permissions = grant.permissions
     if (method, segment) in permissions or (ANY_METHOD, segment) in permissions:
         return grant.allowed_decision

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import string
 import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterator
@@ -1028,7 +1029,9 @@ class TokenService:
         for p in RolePermission.select():
             role_keys.setdefault(p.role_id, set()).add(Permission(p.method, p.endpoint).key)
         frozen = {role_id: frozenset(keys) for role_id, keys in role_keys.items()}
-        by_env: dict[str, dict[str, Grant]] = {env.name.lower(): {} for env in Environment.select()}
+        by_env: dict[str, dict[str, Grant]] = {
+            _nocase(env.name): {} for env in Environment.select()
+        }
         query = (
             Token.select(Token, Environment, Agent)
             .join(Environment, on=(Token.environment == Environment.id))
@@ -1037,7 +1040,7 @@ class TokenService:
             .where(Token.phase == READY)
         )
         for row in query:
-            grants = by_env[row.environment.name.lower()]
+            grants = by_env[_nocase(row.environment.name)]
             permissions = frozen.get(row.agent.role_id, frozenset())
             enabled = row.environment.api_enabled
             grants[row.fingerprint] = self._grant(row, enabled, permissions, previous=False)
@@ -1049,6 +1052,12 @@ class TokenService:
 
 
 _sha256 = hashlib.sha256
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _nocase(name: str) -> str:
+    """A name as SQLite's NOCASE collation compares it: only ASCII letters fold."""
+    return name.translate(_ASCII_LOWER)
 
 
 class AccessIndex:
@@ -1069,13 +1078,14 @@ class AccessIndex:
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
         grants = self._spellings.get(environment)
         if grants is None:
-            grants = self._by_env.get(environment.strip().lower())
+            grants = self._by_env.get(_nocase(environment.strip()))
             if grants is not None and len(self._spellings) < 1024:
                 self._spellings[environment] = grants
         if grants is None or len(presented) != tokens.TOKEN_LENGTH:
             rejected = access.precheck(presented)
             return rejected or Decision(401, f"unknown environment {environment.strip()[:80]!r}")
-        grant = grants.get(_sha256(presented.encode()).hexdigest())  # tokens.fingerprint, inlined
+        # tokens.fingerprint, inlined; "surrogatepass": odd text is malformed, not a crash
+        grant = grants.get(_sha256(presented.encode("utf-8", "surrogatepass")).hexdigest())
         if grant is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return access.precheck(presented) or access.decide(None, method, path, 0.0)

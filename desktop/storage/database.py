@@ -10,7 +10,7 @@ from pathlib import Path
 import peewee as pw
 
 from desktop.domain.errors import SchemaTooNew
-from desktop.storage.models import ALL_MODELS, db
+from desktop.storage.models import ALL_MODELS, Intent, db
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +29,31 @@ def _step_1_initial(database: pw.SqliteDatabase) -> None:
     database.create_tables(ALL_MODELS)
 
 
+def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
+    """Rebuild the journal table with AUTOINCREMENT ids (see ``Intent.id``)."""
+    sql = database.execute_sql(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'intent'"
+    ).fetchone()[0]
+    if "AUTOINCREMENT" in sql.upper():
+        return  # created by step 1 from the current models
+    columns = ", ".join(f'"{field.column_name}"' for field in Intent._meta.sorted_fields)
+    database.execute_sql('ALTER TABLE "intent" RENAME TO "intent_v1"')
+    for (index,) in database.execute_sql(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'intent_v1' "
+        "AND sql IS NOT NULL"
+    ).fetchall():
+        database.execute_sql(f'DROP INDEX "{index}"')
+    Intent.create_table(safe=False)
+    copy = f'INSERT INTO "intent" ({columns}) SELECT {columns} FROM "intent_v1"'  # noqa: S608
+    database.execute_sql(copy)
+    database.execute_sql('DROP TABLE "intent_v1"')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [_step_1_initial]
+MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
+    _step_1_initial,
+    _step_2_intent_ids_never_reused,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -101,6 +101,9 @@ class AuditEvent(BaseModel):
 class Intent(BaseModel):
     """The journal: one row per in-flight change that spans SQLite and the keyring."""
 
+    # AUTOINCREMENT: a process that finds its intent by id must never find another change's
+    # intent instead (recovery may have removed its own, and SQLite reuses a plain rowid).
+    id = AutoIncrementField()
     token = pw.ForeignKeyField(Token, unique=True, on_delete="CASCADE")  # one change at a time
     kind = pw.TextField()  # create | refresh | delete
     from_generation = pw.IntegerField()
