@@ -83,10 +83,15 @@ def _describe(backend: keyring.backend.KeyringBackend) -> str:
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def _unavailable(what: str, backend_name: str, error: BaseException) -> SecretStoreUnavailable:
     kind = type(error).__name__
     # keyring's messages name collections and services, never the secret being stored.
-    reason = str(error).splitlines()[0] if str(error) else kind
+    reason = _first_line(error)
     if isinstance(error, keyring.errors.KeyringLocked):
         reason = "the keyring is locked"
     return SecretStoreUnavailable(
@@ -162,7 +167,7 @@ def select_backend() -> keyring.backend.KeyringBackend:
             cls = getattr(importlib.import_module(module_name), class_name)
             priority = cls.priority  # raises when the backend cannot work here
         except Exception as error:
-            refusals.append(f"{module_name}.{class_name}: {str(error).splitlines()[0]}")
+            refusals.append(f"{module_name}.{class_name}: {_first_line(error)}")
             continue
         if priority > 0:
             return cls()  # type: ignore[no-any-return]

@@ -698,7 +698,12 @@ class TokenService:
             claim = self._claim(row, "delete", "delete", to_generation=row.generation)
             self._audit("delete", row.id, f"agent {row.agent.name}, label {row.label!r}")
         with self._carrying(claim):
-            self._finish_delete(store, claim)
+            try:
+                self._finish_delete(store, claim)
+            except SecretStoreUnavailable:
+                # The delete is committed (the token answers 401 and is gone from every list);
+                # recovery removes the keyring entry once the keyring is back.
+                log.warning("token %s deleted; its keyring entry is removed later", token_id)
         self._changed()
 
     # ----------------------------------------------------------------- the protocol
@@ -732,12 +737,15 @@ class TokenService:
             )
         except pw.IntegrityError:
             raise Conflict(f"token {row.id} is being changed elsewhere; try again") from None
+        # In flight from before the commit: recovery on another thread of this process must
+        # never see the intent without knowing it is being carried out.
+        with self._lock:
+            self._in_flight.add(intent.id)
         return _Claim(intent.id, row.id, row.uuid, row.generation, to_generation)
 
     @contextmanager
     def _carrying(self, claim: _Claim) -> Iterator[None]:
-        with self._lock:
-            self._in_flight.add(claim.intent_id)
+        """Until the block ends the claim counts as in flight (it has since :meth:`_claim`)."""
         try:
             yield
         finally:

@@ -52,10 +52,8 @@ def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
         # other token while the keyring refuses deletes: that change stays journaled.
         Intent.update(owner_pid=dead_pid()).execute()
         TokenService(context.database, keyring_store, clock=service.clock).reconcile()
-        with pytest.raises(SecretStoreUnavailable):
-            TokenService(context.database, DeleteDown(keyring_store), clock=service.clock).delete(
-                other
-            )
+        # (the delete itself stands: the token is gone from every list, the entry waits)
+        TokenService(context.database, DeleteDown(keyring_store), clock=service.clock).delete(other)
 
     slow = TokenService(
         context.database,
