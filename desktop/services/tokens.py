@@ -233,12 +233,7 @@ class TokenService:
         return EnvironmentView(env.id, env.name, env.api_enabled, count)
 
     def environments(self) -> list[EnvironmentView]:
-        counts: dict[int, int] = dict(
-            Token.select(Token.environment, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
-            .where(Token.phase == READY)
-            .group_by(Token.environment)
-            .tuples()
-        )
+        counts = self._token_counts(Token.environment)
         return [
             EnvironmentView(env.id, env.name, env.api_enabled, counts.get(env.id, 0))
             for env in Environment.select().order_by(Environment.name)
@@ -374,13 +369,15 @@ class TokenService:
 
     def agent(self, name: str) -> AgentView:
         agent = self._agent(name)
-        return self._agent_view(agent, self._token_counts().get(agent.id, 0))
+        return self._agent_view(agent, self._token_counts(Token.agent).get(agent.id, 0))
 
-    def _token_counts(self) -> dict[int, int]:
+    @staticmethod
+    def _token_counts(by: pw.ForeignKeyField) -> dict[int, int]:
+        """How many ready tokens each environment or agent (the foreign key *by*) holds."""
         return dict(
-            Token.select(Token.agent, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
+            Token.select(by, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
             .where(Token.phase == READY)
-            .group_by(Token.agent)
+            .group_by(by)
             .tuples()
         )
 
@@ -396,7 +393,7 @@ class TokenService:
         )
 
     def agents(self) -> list[AgentView]:
-        counts = self._token_counts()
+        counts = self._token_counts(Token.agent)
         query = Agent.select(Agent, Role).join(Role).order_by(Agent.name)
         return [self._agent_view(agent, counts.get(agent.id, 0)) for agent in query]
 
