@@ -19,6 +19,7 @@ from desktop.gui.main_window import MainWindow
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
+from tests.helpers.stores import DelegatingStore
 
 AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
 
@@ -105,19 +106,12 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     return given
 
 
-class FaultyStore:
+class FaultyStore(DelegatingStore):
     """Fault injection: the real keyring, except that writes fail while ``fail_put`` is set."""
 
     def __init__(self, inner: KeyringSecretStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.fail_put = False
-
-    @property
-    def backend_name(self) -> str:
-        return self.inner.backend_name
-
-    def get(self, key: str) -> str | None:
-        return self.inner.get(key)
 
     def put(self, key: str, secret: str) -> None:
         if self.fail_put:
@@ -126,12 +120,6 @@ class FaultyStore:
                 "keyring is locked); unlock it, then try again. Nothing was changed."
             )
         self.inner.put(key, secret)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def check(self) -> None:
-        self.inner.check()
 
 
 @pytest.fixture

@@ -9,32 +9,13 @@ from pathlib import Path
 import pytest
 
 from desktop.app import Context
-from desktop.domain.errors import Conflict, SecretStoreUnavailable
+from desktop.domain.errors import Conflict
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.database import DB_FILENAME, SCHEMA_VERSION, open_database
 from desktop.storage.models import DELETING, Intent, Token
+from tests.helpers.stores import DeleteDown
 from tests.integration.test_recovery_overtakes import RecoveryDuringPut, dead_pid
-
-
-class DeleteDown:
-    """The real keyring, except that removing an entry fails as if the keyring were locked."""
-
-    def __init__(self, inner: KeyringSecretStore) -> None:
-        self._inner = inner
-        self.backend_name = inner.backend_name
-
-    def get(self, key: str) -> str | None:
-        return self._inner.get(key)
-
-    def put(self, key: str, secret: str) -> None:
-        self._inner.put(key, secret)
-
-    def delete(self, key: str) -> None:
-        raise SecretStoreUnavailable("cannot delete a secret: the keyring is locked")
-
-    def check(self) -> None:
-        self._inner.check()
 
 
 def test_overtaken_create_does_not_take_a_later_intent_for_its_own(

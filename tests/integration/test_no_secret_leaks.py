@@ -28,6 +28,7 @@ from desktop.secrets.store import KeyringSecretStore, SecretStore
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.models import Token
 from tests.helpers.clock import FakeClock
+from tests.helpers.stores import DelegatingStore
 
 PIECE = 16  # no run of this many characters of a secret's body may appear anywhere
 
@@ -51,29 +52,16 @@ def debug_log(tmp_path: Path) -> Iterator[Path]:
         root.setLevel(previous)
 
 
-class MangledReadBack:
+class MangledReadBack(DelegatingStore):
     """The real keyring, except that reading back one key returns another secret."""
 
     def __init__(self, inner: SecretStore, key: str) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._key = key
 
-    @property
-    def backend_name(self) -> str:
-        return self._inner.backend_name
-
     def get(self, key: str) -> str | None:
-        value = self._inner.get(key)
+        value = self.inner.get(key)
         return tokens.generate() if key == self._key and value is not None else value
-
-    def put(self, key: str, secret: str) -> None:
-        self._inner.put(key, secret)
-
-    def delete(self, key: str) -> None:
-        self._inner.delete(key)
-
-    def check(self) -> None:
-        self._inner.check()
 
 
 def needles(secret: str) -> list[bytes]:

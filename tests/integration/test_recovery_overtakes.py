@@ -16,6 +16,7 @@ from desktop.domain.errors import Conflict
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.models import Intent, Token
+from tests.helpers.stores import DelegatingStore
 
 
 def dead_pid() -> int:
@@ -25,28 +26,18 @@ def dead_pid() -> int:
     return child.pid
 
 
-class RecoveryDuringPut:
+class RecoveryDuringPut(DelegatingStore):
     """A store whose put lets "another process" run recovery first or last."""
 
     def __init__(self, inner: KeyringSecretStore, when: str, recover: Callable[[], None]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._when = when
         self._recover = recover
-        self.backend_name = inner.backend_name
-
-    def get(self, key: str) -> str | None:
-        return self._inner.get(key)
-
-    def delete(self, key: str) -> None:
-        self._inner.delete(key)
-
-    def check(self) -> None:
-        self._inner.check()
 
     def put(self, key: str, secret: str) -> None:
         if self._when == "before":
             self._recover()
-        self._inner.put(key, secret)
+        self.inner.put(key, secret)
         if self._when == "after":
             self._recover()
 

@@ -10,6 +10,7 @@ from desktop.domain.errors import InvalidInput, SecretStoreUnavailable
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.models import Intent, Token
+from tests.helpers.stores import DeleteDown
 
 
 @pytest.fixture
@@ -40,32 +41,12 @@ def test_text_that_only_looks_like_a_token_is_a_fine_label(service: TokenService
     assert issued.token.label == f"see {lookalike}"
 
 
-class DeleteFails:
-    """The keyring answers the check, then is gone when the entry is to be removed."""
-
-    def __init__(self, inner: KeyringSecretStore) -> None:
-        self._inner = inner
-        self.backend_name = inner.backend_name
-
-    def get(self, key: str) -> str | None:
-        return self._inner.get(key)
-
-    def put(self, key: str, secret: str) -> None:
-        self._inner.put(key, secret)
-
-    def check(self) -> None:
-        self._inner.check()
-
-    def delete(self, key: str) -> None:
-        raise SecretStoreUnavailable("cannot delete a secret: the keyring is locked")
-
-
 def test_delete_committed_before_the_keyring_failed_is_finished_later(
     context: Context, service: TokenService, keyring_store: KeyringSecretStore
 ) -> None:
     issued = service.create_token("Production", "alice")
     uuid = Token.get_by_id(issued.token.id).uuid
-    failing = TokenService(context.database, DeleteFails(keyring_store), clock=service.clock)
+    failing = TokenService(context.database, DeleteDown(keyring_store), clock=service.clock)
     failing.delete(issued.token.id)  # the delete stands; only the clean-up waits
     assert service.tokens() == []
     assert service.verify("Production", issued.secret, "GET", "/Loans").status == 401

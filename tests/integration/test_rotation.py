@@ -16,12 +16,13 @@ from desktop.services.tokens import TokenService, secret_key
 from desktop.services.views import IssuedSecret
 from desktop.storage.models import AuditEvent, Intent, Token
 from tests.helpers.clock import FakeClock
+from tests.helpers.stores import DelegatingStore
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
 
-class FaultyStore:
+class FaultyStore(DelegatingStore):
     """The real keyring, with faults switched on by the test.
 
     ``down`` names operations that raise :class:`SecretStoreUnavailable` (for keys ``keys``
@@ -30,15 +31,11 @@ class FaultyStore:
     """
 
     def __init__(self, inner: SecretStore) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.down: set[str] = set()
         self.keys: Callable[[str], bool] = lambda key: True
         self.down_after_put = False
         self.mangled: set[str] = set()
-
-    @property
-    def backend_name(self) -> str:
-        return self.inner.backend_name
 
     def _maybe_fail(self, operation: str, key: str) -> None:
         if operation in self.down and self.keys(key):
