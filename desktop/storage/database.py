@@ -49,10 +49,48 @@ def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
     database.execute_sql('DROP TABLE "intent_v1"')
 
 
+def _step_3_change_log(database: pw.SqliteDatabase) -> None:
+    """A log of what changed, written by triggers, so a window showing 100,000 tokens reads
+    only the rows that changed (in this process or any other) instead of all of them.
+
+    Kinds: ``token`` (``token_id`` was inserted, updated or deleted), ``names`` (an agent's
+    role or a name shown beside many tokens changed) and ``directory`` (environments, roles,
+    permissions or agents changed, but no token's row). Ids are AUTOINCREMENT and writers are
+    serialised, so committed ids have no gaps: a reader that finds one knows entries were
+    pruned since it last looked, and reads everything again.
+    """
+    token_events = (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD"))
+    triggers = [("token", event, "'token'", f'{row}."id"') for event, row in token_events]
+    triggers += [
+        (table, event, "'names'", "NULL")
+        for table in ("agent", "role")
+        for event in ("UPDATE", "DELETE")
+    ]
+    triggers += [(table, "INSERT", "'directory'", "NULL") for table in ("agent", "role")]
+    triggers += [
+        (table, event, "'directory'", "NULL")
+        for table in ("environment", "role_permission")
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ]
+    database.execute_sql(
+        'CREATE TABLE IF NOT EXISTS "change_log" ('
+        '"id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "kind" TEXT NOT NULL, "token_id" INTEGER)'
+    )
+    # Every part is a literal from above.
+    for table, event, kind, token_id in triggers:
+        trigger = (
+            f'CREATE TRIGGER IF NOT EXISTS "change_log_{table}_{event.lower()}" AFTER {event} '  # noqa: S608
+            f'ON "{table}" BEGIN INSERT INTO "change_log" ("kind", "token_id") '
+            f"VALUES ({kind}, {token_id}); END"
+        )
+        database.execute_sql(trigger)
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
     _step_2_intent_ids_never_reused,
+    _step_3_change_log,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
