@@ -22,7 +22,7 @@ import os
 import string
 import threading
 import uuid as uuidlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,11 +46,14 @@ from desktop.secrets.store import SecretStore
 from desktop.services.views import (
     AgentView,
     AuditView,
+    Changes,
     EnvironmentView,
     IssuedSecret,
+    Names,
     ReconcileReport,
     RoleView,
     RotationReport,
+    TokenRow,
     TokenView,
 )
 from desktop.storage.models import (
@@ -77,6 +80,23 @@ MULTIPLE_TOKENS_WARNING = (
 )
 # An intent whose owner is still alive is left alone, unless it is older than this.
 STALE_INTENT = timedelta(minutes=10)
+# The change log keeps this many entries; a reader further behind reads everything again.
+CHANGES_KEPT = 20_000
+# Ids per "IN (...)" query, well below SQLite's limit on variables.
+_IDS_PER_QUERY = 500
+
+
+# The columns of a TokenRow (desktop.services.views.ROW_*), read without building models;
+# times as whole POSIX seconds.
+_ROW_SELECT = """
+    SELECT id, environment_id, agent_id, label, status = 'Active', hint, generation,
+        rotation, rotation_seconds, grace_seconds,
+        CAST(strftime('%s', next_rotation_at) AS INTEGER),
+        CAST(strftime('%s', last_rotated_at) AS INTEGER),
+        CAST(strftime('%s', grace_until) AS INTEGER),
+        last_error,
+        CAST(strftime('%s', created_at) AS INTEGER)
+    FROM token WHERE phase = 'ready'"""
 
 Interval = timedelta | str | None
 
@@ -457,6 +477,78 @@ class TokenService:
             raise NotFound(f"unknown token {token_id}")
         return row  # type: ignore[no-any-return]
 
+    # ----------------------------------------------------------------- the window's table
+
+    def names(self) -> Names:
+        """Environment, agent and role names for the ids in :class:`TokenRow`."""
+        environments = dict(self._db.execute_sql("SELECT id, name FROM environment").fetchall())
+        agents = {
+            agent_id: (agent, role)
+            for agent_id, agent, role in self._db.execute_sql(
+                "SELECT agent.id, agent.name, role.name FROM agent "
+                "JOIN role ON role.id = agent.role_id"
+            ).fetchall()
+        }
+        return Names(environments, agents)
+
+    def token_table(self, environment: str | None = None) -> tuple[int, Names, list[TokenRow]]:
+        """Every ready token (of one environment, or all) as rows, with their names and the
+        change cursor they are current at, read in one snapshot."""
+        with self._db.atomic():
+            cursor = self.change_cursor()
+            names = self.names()
+            if environment is None:
+                rows = self._db.execute_sql(_ROW_SELECT + " ORDER BY id").fetchall()
+            else:
+                env = self._environment(environment)
+                rows = self._db.execute_sql(
+                    _ROW_SELECT + " AND environment_id = ? ORDER BY id", (env.id,)
+                ).fetchall()
+        return cursor, names, rows
+
+    def token_rows(self, token_ids: Iterable[int]) -> list[TokenRow]:
+        """The rows of these tokens that exist and are ready (the others are gone)."""
+        ids = sorted(set(token_ids))
+        rows: list[TokenRow] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows += self._db.execute_sql(f"{_ROW_SELECT} AND id IN ({marks})", chunk).fetchall()
+        return rows
+
+    def change_cursor(self) -> int:
+        """The id of the newest change-log entry ever written (0 for none)."""
+        row = self._db.execute_sql(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'change_log'"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def changes_since(self, cursor: int) -> Changes:
+        """What committed since *cursor* (from :meth:`token_table` or an earlier call)."""
+        with self._db.atomic():
+            newest = self.change_cursor()
+            if newest == cursor:
+                return Changes(cursor)
+            entries = self._db.execute_sql(
+                "SELECT id, kind, token_id FROM change_log WHERE id > ? ORDER BY id", (cursor,)
+            ).fetchall()
+        if newest < cursor or not entries or entries[0][0] != cursor + 1:
+            return Changes(newest, complete=False)  # pruned past us (or another database)
+        kinds = {kind for _, kind, _ in entries}
+        return Changes(
+            newest,
+            frozenset(token_id for _, kind, token_id in entries if kind == "token"),
+            names="names" in kinds,
+            directory="directory" in kinds,
+        )
+
+    def prune_changes(self, keep: int = CHANGES_KEPT) -> None:
+        """Drop all but the newest *keep* change-log entries."""
+        with self._write():
+            self._db.execute_sql(
+                "DELETE FROM change_log WHERE id <= ?", (self.change_cursor() - keep,)
+            )
+
     def reveal(self, token_id: int) -> str:
         """The current secret, read from the keyring and checked against its fingerprint."""
         row = self._ready_row(token_id)
@@ -616,9 +708,12 @@ class TokenService:
             raise Conflict(f"token {token_id} is being changed elsewhere; try again")
         return issued
 
-    def rotate_if_due(self, token_id: int, *, actor: str = "scheduler") -> IssuedSecret | None:
-        """Rotate one token if it is still due; None when it no longer is (or never was)."""
-        return self._replace_secret(token_id, "rotate", None, actor)
+    def rotate_if_due(
+        self, token_id: int, *, actor: str = "scheduler", check: bool = True
+    ) -> IssuedSecret | None:
+        """Rotate one token if it is still due; None when it no longer is (or never was).
+        ``check=False`` skips the keyring check up front (a pass over many tokens checks once)."""
+        return self._replace_secret(token_id, "rotate", None, actor, check=check)
 
     def _due(self) -> pw.ModelSelect[Token]:
         """Active tokens past their rotation time. A clock that went backwards (now earlier
@@ -635,13 +730,15 @@ class TokenService:
     def due_token_ids(self) -> list[int]:
         return [row.id for row in self._due().order_by(Token.next_rotation_at)]
 
-    def next_due_at(self) -> datetime | None:
-        """The earliest scheduled rotation of an active token, for the window to show."""
-        value = (
-            Token.select(pw.fn.MIN(Token.next_rotation_at))
-            .where(Token.phase == READY, Token.status == ACTIVE)
-            .scalar()
+    def next_due_at(self, environment: str | None = None) -> datetime | None:
+        """The earliest scheduled rotation of an active token (in one environment, or in any),
+        for the window to show."""
+        query = Token.select(pw.fn.MIN(Token.next_rotation_at)).where(
+            Token.phase == READY, Token.status == ACTIVE
         )
+        if environment is not None:
+            query = query.where(Token.environment == self._environment(environment))
+        value = query.scalar()
         return utc(value) if value else None
 
     def rotate_due(
@@ -661,7 +758,7 @@ class TokenService:
             if cancelled is not None and cancelled():
                 break
             try:
-                result = self.rotate_if_due(token_id, actor=actor)
+                result = self.rotate_if_due(token_id, actor=actor, check=index == 0)
             except SecretStoreUnavailable as error:
                 # The keyring is down: every other rotation would fail the same way. Wait.
                 failed.append((token_id, str(error)))
@@ -675,6 +772,8 @@ class TokenService:
                 (rotated if result is not None else skipped).append(token_id)
             if progress is not None:
                 progress(index + 1, len(due))
+        if rotated:
+            self.prune_changes()
         return RotationReport(tuple(rotated), tuple(failed), tuple(skipped))
 
     def _record_failure(self, token_id: int, message: str, actor: str) -> None:
@@ -805,10 +904,11 @@ class TokenService:
         return token_id
 
     def _replace_secret(
-        self, token_id: int, action: str, grace: timedelta | None, actor: str
+        self, token_id: int, action: str, grace: timedelta | None, actor: str, *, check: bool = True
     ) -> IssuedSecret | None:
         store = self._require_store()
-        store.check()  # fail before the intent, not after: a failed undo would leave it behind
+        if check:  # fail before the intent, not after: a failed undo would leave it behind
+            store.check()
         secret = tokens.generate()
         with self._write():
             if action == "rotate":
