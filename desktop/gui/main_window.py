@@ -1,9 +1,12 @@
-"""The main window: the tokens of one environment, their actions, and what runs in the background.
+"""The main window: the tokens of one environment (or all), their actions, and what runs in the
+background.
 
-Everything the window changes goes through :class:`TokenService`; the window only reloads what
-the service reports. Changes made elsewhere (the command line, a cron ``rotate-due``) show up by
-polling SQLite's ``data_version``; changes made in this process (the scheduler's worker thread
-included) arrive through a service listener marshalled to the GUI thread.
+Everything the window changes goes through :class:`TokenService`. The window reads all tokens
+once, then only the rows the database's change log names: changes made elsewhere (the command
+line, a cron ``rotate-due``) show up by polling SQLite's ``data_version``; changes made in this
+process (the scheduler's worker thread included) through a service listener marshalled to the
+GUI thread. Either way a thousand rotations cost a thousand small updates, never a thousand
+reads of 100,000 rows.
 
 The actions and menus live in :mod:`desktop.gui.actions`, the table's view in
 :mod:`desktop.gui.token_table`.
@@ -51,7 +54,14 @@ from desktop.gui.token_table import TokenTableView
 from desktop.gui.widgets import plural
 from desktop.secrets import store as secret_store
 from desktop.services.runner import DEFAULT_CHECK_INTERVAL_MS, NO_TOKEN, RotationRunner
-from desktop.services.views import EnvironmentView, IssuedSecret, RotationReport, TokenView
+from desktop.services.views import (
+    ROW_ENVIRONMENT,
+    ROW_ID,
+    EnvironmentView,
+    IssuedSecret,
+    RotationReport,
+    TokenView,
+)
 
 if TYPE_CHECKING:
     from desktop.app import Context
@@ -59,6 +69,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 1_500
+# Item data of the environment selector's entry that shows every environment's tokens.
+ALL_ENVIRONMENTS = ""
 REVEAL_MS = 30_000
 STATUS_MESSAGE_MS = 10_000
 LIST_AT_MOST = 8  # tokens listed by name in a confirmation; the rest are counted
@@ -101,6 +113,7 @@ class MainWindow(QMainWindow):
         clear_after_ms: int = CLEAR_AFTER_MS,
         reveal_ms: int = REVEAL_MS,
         autostart: bool = True,
+        environment: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
@@ -108,8 +121,9 @@ class MainWindow(QMainWindow):
         self.service = context.service
         self.setWindowTitle(f"TokenDesk — {context.data_dir}")
         self._environments: list[EnvironmentView] = []
-        self._environment: str | None = None
+        self._environment: str | None = environment  # a name, ALL_ENVIRONMENTS or None
         self._data_version: int | None = None
+        self._change_cursor = 0
         self._failures: list[str] = []
         self._tray: QSystemTrayIcon | None = None
         self._open_dialogs: list[QDialog] = []
@@ -135,14 +149,14 @@ class MainWindow(QMainWindow):
         self._reload_timer = QTimer(self)
         self._reload_timer.setObjectName("reloadTimer")
         self._reload_timer.setSingleShot(True)
-        self._reload_timer.timeout.connect(self._scheduled_reload)
+        self._reload_timer.timeout.connect(self._scheduled_refresh)
         self.poll_timer = QTimer(self)
         self.poll_timer.setObjectName("pollTimer")
         self.poll_timer.setInterval(poll_interval_ms)
         self.poll_timer.timeout.connect(self.poll)
 
         self._relay = _ChangeRelay(self)
-        self._relay.changed.connect(self._schedule_reload)
+        self._relay.changed.connect(self._schedule_refresh)
         relay = self._relay
 
         def notify() -> None:
@@ -285,7 +299,12 @@ class MainWindow(QMainWindow):
         return self.service.store is not None and self.context.keyring_problem is None
 
     def current_environment(self) -> EnvironmentView | None:
+        """The environment shown; None when there is none, or when all are shown."""
         return next((e for e in self._environments if e.name == self._environment), None)
+
+    def showing_all(self) -> bool:
+        """True while the table shows the tokens of every environment."""
+        return self._environment == ALL_ENVIRONMENTS
 
     def selected_tokens(self) -> list[TokenView]:
         return self.table.selected_tokens()
@@ -303,9 +322,52 @@ class MainWindow(QMainWindow):
         self._environments = self.service.environments()
         self._fill_environments()
         environment = self.current_environment()
-        tokens = self.service.tokens(environment.name) if environment else []
+        if environment is not None or self.showing_all():
+            name = environment.name if environment is not None else None
+            cursor, names, rows = self.service.token_table(name)
+        else:
+            cursor, names, rows = self.service.change_cursor(), self.service.names(), []
+        self._change_cursor = cursor
         with self.table.keeping_view():
-            self.model.set_tokens(tokens)
+            self.model.load(names, rows, show_environment=self.showing_all())
+        self._shown_changed()
+
+    def refresh(self) -> None:
+        """Bring the window up to date with what committed since it last looked: only the
+        tokens the change log names are read again (everything, if the log says so)."""
+        self._reload_timer.stop()
+        self._data_version = self.service.data_version()
+        changes = self.service.changes_since(self._change_cursor)
+        if not changes.complete or changes.names:
+            self.reload()
+            return
+        self._change_cursor = changes.cursor
+        if changes.directory:
+            self._environments = self.service.environments()
+            self._fill_environments()
+        if changes.tokens:
+            environment = self.current_environment()
+            rows = [
+                row
+                for row in self.service.token_rows(changes.tokens)
+                if environment is None or row[ROW_ENVIRONMENT] == environment.id
+            ]
+            gone = changes.tokens - {row[ROW_ID] for row in rows}
+            shown = self.model.has_token
+            if any(not shown(row[ROW_ID]) for row in rows) or any(map(shown, gone)):
+                # Tokens appear or disappear: the model resets, the view keeps its selection.
+                with self.table.keeping_view():
+                    self.model.update_rows(rows, gone)
+                if not changes.directory:
+                    self._environments = self.service.environments()  # their token counts
+                    self._fill_environments()
+            else:
+                self.model.update_rows(rows)
+        if changes.tokens or changes.directory:
+            self._shown_changed()
+
+    def _shown_changed(self) -> None:
+        """Everything that depends on the tokens shown."""
         self._conceal_unless_selected()
         self._update_environment_state()
         self._update_status()
@@ -313,49 +375,65 @@ class MainWindow(QMainWindow):
         self._reload_dialogs()
 
     @Slot()
-    def _schedule_reload(self, delay_ms: int = 0) -> None:
+    def _schedule_refresh(self, delay_ms: int = 0) -> None:
         if self._shut_down:
             return
         if not self._reload_timer.isActive():
             self._reload_timer.start(delay_ms)
 
     @Slot()
-    def _scheduled_reload(self) -> None:
+    def _scheduled_refresh(self) -> None:
         try:
-            self.reload()
+            self.refresh()
         except Exception:  # keep the window alive; the next poll tries again
-            log.exception("reloading the tokens failed")
+            log.exception("reading the changed tokens failed")
 
     @Slot()
     def poll(self) -> None:
-        """Reload when another connection (process or thread) committed a change."""
+        """Catch up when another connection (process or thread) committed a change."""
         try:
             version = self.service.data_version()
         except Exception:
             log.exception("checking the database for changes failed")
             return
         if version != self._data_version:
-            self._scheduled_reload()
+            self._scheduled_refresh()
 
     def _fill_environments(self) -> None:
         combo = self.environment_selector
         names = [e.name for e in self._environments]
-        if self._environment not in names:
+        if self._environment not in names and not (names and self.showing_all()):
             self._environment = names[0] if names else None
+        # Every environment, then (with more than one) an entry showing all of them.
+        data = [*names, ALL_ENVIRONMENTS] if len(names) > 1 else names
         combo.blockSignals(True)
         try:
-            if [combo.itemData(i) for i in range(combo.count())] != names:
+            if [combo.itemData(i) for i in range(combo.count())] != data:
                 combo.clear()
                 for env in self._environments:
                     combo.addItem(env.name, env.name)
+                if len(names) > 1:
+                    combo.addItem("All environments", ALL_ENVIRONMENTS)
+            total = 0
             for i, env in enumerate(self._environments):
+                total += env.token_count
                 combo.setItemData(
                     i,
                     f"{plural(env.token_count, 'token')}; API access "
                     f"{'enabled' if env.api_enabled else 'disabled'}",
                     Qt.ItemDataRole.ToolTipRole,
                 )
-            combo.setCurrentIndex(names.index(self._environment) if self._environment else -1)
+            if len(names) > 1:
+                combo.setItemData(
+                    len(names),
+                    f"{plural(total, 'token')} in {len(names)} environments",
+                    Qt.ItemDataRole.ToolTipRole,
+                )
+            if self._environment not in data:
+                self._environment = names[0] if names else None
+            combo.setCurrentIndex(
+                data.index(self._environment) if self._environment in data else -1
+            )
         finally:
             combo.blockSignals(False)
         combo.setEnabled(bool(names))
@@ -397,11 +475,12 @@ class MainWindow(QMainWindow):
     def _update_next_rotation(self) -> None:
         """The next rotation in the environment shown (the scheduler serves every one)."""
         label = self.next_rotation_label
-        environment = self._environment
-        label.setVisible(environment is not None)
-        if environment is None:
+        shown = self.current_environment()
+        label.setVisible(shown is not None or self.showing_all())
+        if shown is None and not self.showing_all():
             return
-        due = self.model.next_rotation()
+        environment = shown.name if shown is not None else "any environment"
+        due = self.service.next_due_at(shown.name if shown is not None else None)
         if due is None:
             label.setText(f"No rotation scheduled in {environment}")
         elif due <= self.service.clock.now():
@@ -416,6 +495,13 @@ class MainWindow(QMainWindow):
     def _empty_text(self) -> str:
         """What the table says when it shows no token: why, and what to do."""
         environment = self.current_environment()
+        if self.showing_all():
+            if self.model.filter_text and self.model.counts()[0]:
+                return (
+                    f"No token matches “{self.filter_edit.text().strip()}”. Press Esc in the "
+                    "filter box to show them all."
+                )
+            return "There are no tokens in any environment yet."
         if environment is None:
             return (
                 "There are no environments yet. Add one on the Environments tab of "
@@ -529,7 +615,7 @@ class MainWindow(QMainWindow):
                 self.runner.start()  # checks at once: catches up on what waited for the keyring
         self.context.keyring_problem = report.problem
         self._update_keyring_banner()
-        self.reload()
+        self.refresh()
         if report.problem:
             self._status("The keyring is still unavailable")
             return False
@@ -584,7 +670,7 @@ class MainWindow(QMainWindow):
             return
         from desktop.gui.create_dialog import CreateTokenDialog
 
-        issued = CreateTokenDialog.ask(self.service, self, self._environment)
+        issued = CreateTokenDialog.ask(self.service, self, self._environment or None)
         if issued is None:
             return
         self._show_token(issued.token)
@@ -596,8 +682,11 @@ class MainWindow(QMainWindow):
     def _show_token(self, token: TokenView) -> None:
         """Switch to the token's environment, reload, and select it (clearing a filter that
         would hide it)."""
-        self._environment = token.environment
-        self.reload()
+        if not self.showing_all() and token.environment != self._environment:
+            self._environment = token.environment
+            self.reload()
+        else:
+            self.refresh()
         if self.model.row_of(token.id) is None and self.model.filter_text:
             self.filter_edit.clear()
         self.select_tokens([token.id])
@@ -671,7 +760,7 @@ class MainWindow(QMainWindow):
                 done.append(token)
 
         self._attempt("Activate" if active else "Deactivate", work)
-        self.reload()
+        self.refresh()
         if done:
             tokens = plural(len(done), "token")
             self._status(
@@ -708,7 +797,7 @@ class MainWindow(QMainWindow):
                 issued.append(self.service.refresh(token.id))
 
         self._attempt("Refresh secret", work)
-        self.reload()
+        self.refresh()
         for n, new in enumerate(issued, 1):
             title = "New secret" if len(issued) == 1 else f"New secret {n} of {len(issued)}"
             message = (
@@ -754,7 +843,7 @@ class MainWindow(QMainWindow):
                 deleted.append(token.id)
 
         self._attempt("Delete", work)
-        self.reload()
+        self.refresh()
         if deleted:
             self._status(f"Deleted {plural(len(deleted), 'token')}")
             if not self.selected_tokens() and self.model.rowCount():
@@ -769,7 +858,7 @@ class MainWindow(QMainWindow):
         from desktop.gui.rotation_dialog import RotationDialog
 
         if RotationDialog.ask(self.service, token.id, self):
-            self.reload()
+            self.refresh()
 
     def edit_label(self) -> None:
         token = self._single()
@@ -784,7 +873,7 @@ class MainWindow(QMainWindow):
         if label is None or label.strip() == token.label:
             return
         self._attempt("Edit label", lambda: self.service.set_label(token.id, label))
-        self.reload()
+        self.refresh()
 
     @Slot(QModelIndex)
     def _double_clicked(self, index: QModelIndex) -> None:
@@ -817,7 +906,7 @@ class MainWindow(QMainWindow):
         changed = self._attempt(
             "API access", lambda: self.service.set_api_enabled(environment.name, enabled)
         )
-        self.reload()
+        self.refresh()
         if changed:
             self._status(
                 f"API access turned on for {environment.name}"
@@ -842,7 +931,7 @@ class MainWindow(QMainWindow):
             dialog.exec()
         finally:
             dialog.deleteLater()
-        self.reload()
+        self.refresh()
 
     def show_audit_log(self) -> QDialog:
         from desktop.gui.audit_dialog import AuditDialog
@@ -864,7 +953,7 @@ class MainWindow(QMainWindow):
         dialog = TryRequestDialog(
             self.service,
             self,
-            environment=self._environment,
+            environment=self._environment or None,
             token_id=token.id if token else None,
         )
         try:
@@ -903,12 +992,12 @@ class MainWindow(QMainWindow):
     def _rotation_progress(self, done: int, total: int) -> None:
         self.progress_bar.setRange(0, total)
         self.progress_bar.setValue(done)
-        self._schedule_reload(200)
+        self._schedule_refresh(200)
 
     @Slot(object)
     def _rotation_finished(self, report: RotationReport) -> None:
         self.progress_bar.hide()
-        self.reload()
+        self.refresh()
         if report.rotated:
             self._status(f"Rotated {plural(len(report.rotated), 'token')} on schedule")
 
@@ -996,7 +1085,7 @@ class MainWindow(QMainWindow):
             self._settings.setValue(
                 "window/tokenTableHeader", self.table.horizontalHeader().saveState()
             )
-            if self._environment:
+            if self._environment is not None:
                 self._settings.setValue("window/environment", self._environment)
             self._settings.sync()
 

@@ -1,9 +1,17 @@
 """The token table: a plain QAbstractTableModel that sorts and filters in Python lists.
 
-No proxy model: QSortFilterProxyModel calls back into Python for every comparison and takes
-seconds on 100,000 rows; sorting a Python list with a key function and emitting
-``layoutChanged`` takes milliseconds (DESIGN.md §6). The model keeps every token of the shown
-environment (sorted) and the visible, filtered subset of it.
+It has to stay instant at 100,000 tokens, so (DESIGN.md §6):
+
+* No proxy model: QSortFilterProxyModel calls back into Python for every comparison and takes
+  seconds on 100,000 rows; sorting a Python list with a key function takes milliseconds.
+* Rows are the plain tuples SQLite returns (:data:`~desktop.services.views.TokenRow`). A row's
+  text is made only when a view asks for it; the lower-cased text the filter searches is built
+  in slices while the window is idle, or all at once when the filter needs it first.
+* One order is kept: every row ascending by the sort column, ties by token id. Descending is
+  that order read backwards, so a sort never copies rows it does not have to, and each column's
+  order is kept until the rows change.
+* Changes arrive as a handful of rows (:meth:`TokenTableModel.update_rows`): each moves to its
+  new place by bisection instead of the whole table being read and sorted again.
 
 What the table shows never includes a secret, except a secret the person chose to reveal,
 which the window hides again after a short while. Filtering never looks at a revealed secret.
@@ -12,8 +20,9 @@ which the window hides again after a short while. Filtering never looks at a rev
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any
@@ -23,12 +32,31 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
 )
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 
+from desktop.domain import tokens
 from desktop.domain.intervals import describe_interval
 from desktop.gui import icons
-from desktop.services.views import TokenView
+from desktop.services.views import (
+    ROW_ACTIVE,
+    ROW_AGENT,
+    ROW_CREATED,
+    ROW_ENVIRONMENT,
+    ROW_GENERATION,
+    ROW_GRACE_SECONDS,
+    ROW_HINT,
+    ROW_ID,
+    ROW_LABEL,
+    ROW_LAST_ERROR,
+    ROW_NEXT_ROTATION,
+    ROW_ROTATION_SECONDS,
+    Names,
+    TokenRow,
+    TokenView,
+    token_view,
+)
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -42,6 +70,7 @@ class Column(IntEnum):
     ROTATION = 5
     NEXT_ROTATION = 6
     CREATED = 7
+    ENVIRONMENT = 8  # shown when the table holds every environment's tokens
 
 
 HEADERS: tuple[str, ...] = (
@@ -53,6 +82,7 @@ HEADERS: tuple[str, ...] = (
     "Rotation",
     "Next rotation",
     "Created",
+    "Environment",
 )
 HEADER_TIPS: tuple[str, ...] = (
     "The token, masked: its prefix and last four characters",
@@ -63,33 +93,32 @@ HEADER_TIPS: tuple[str, ...] = (
     "How often the secret is replaced automatically",
     "When the secret is next replaced (local time)",
     "When the token was created (local time)",
+    "The environment the token lives in",
 )
 
 TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-_FOREVER = timedelta.max
+# Rows whose filter text is built per slice of idle time (about 10 ms each).
+HAYSTACK_SLICE = 2_000
 
 
-_LOCAL_OFFSETS: dict[tuple[int, int, int, int], timedelta] = {}
+# ----------------------------------------------------------------- text
 
 
-def _local_offset(value: datetime) -> timedelta:
-    """The local UTC offset at *value*, looked up once per hour of time (fast for big tables)."""
-    key = (value.year, value.month, value.day, value.hour)
-    offset = _LOCAL_OFFSETS.get(key)
-    if offset is None:
-        if len(_LOCAL_OFFSETS) > 200_000:
-            _LOCAL_OFFSETS.clear()
-        offset = value.astimezone().utcoffset() or timedelta(0)
-        _LOCAL_OFFSETS[key] = offset
-    return offset
+@lru_cache(maxsize=65_536)
+def _minute_text(minute: int) -> str:
+    """Local time to the minute of a POSIX minute number (cached: times repeat a lot)."""
+    return datetime.fromtimestamp(minute * 60).isoformat(" ", "minutes")
 
 
 def format_time(value: datetime | None) -> str:
     """Local time to the minute, or an em dash."""
     if value is None:
         return "—"
-    utc_value = value.astimezone(UTC) if value.tzinfo is not UTC else value
-    return (utc_value + _local_offset(utc_value)).isoformat(" ", "minutes")[:16]
+    return _minute_text(math.floor(value.timestamp()) // 60)
+
+
+def _epoch_text(seconds: int | None) -> str:
+    return "—" if seconds is None else _minute_text(seconds // 60)
 
 
 def format_duration(value: timedelta) -> str:
@@ -102,23 +131,12 @@ def format_duration(value: timedelta) -> str:
     return f"{seconds} seconds"
 
 
-def rotation_text(token: TokenView) -> str:
-    return _describe_rotation(token.rotation_interval)
-
-
 @lru_cache(maxsize=256)
-def _describe_rotation(interval: timedelta | None) -> str:
-    if interval is None:
+def _rotation_text(seconds: int | None) -> str:
+    if not seconds:
         return "Never"
-    text = describe_interval(interval)
+    text = describe_interval(timedelta(seconds=seconds))
     return text[:1].upper() + text[1:]
-
-
-def next_rotation_text(token: TokenView) -> str:
-    if token.next_rotation_at is None:
-        return "—"
-    text = format_time(token.next_rotation_at)
-    return text if token.active else f"{text} (paused)"
 
 
 def describe_token(token: TokenView) -> str:
@@ -127,72 +145,87 @@ def describe_token(token: TokenView) -> str:
     return f"{token.masked} (agent {token.agent}, {label})"
 
 
-def _display_texts(token: TokenView) -> tuple[str, ...]:
-    return (
-        token.masked,
-        token.agent,
-        token.label,
-        token.role,
-        token.status,
-        rotation_text(token),
-        next_rotation_text(token),
-        format_time(token.created_at),
-    )
-
-
 class _Row:
-    """One token and what the table shows of it (computed when first needed)."""
+    """One token: its row from the database, and what the table shows of it (made when first
+    needed, dropped when the row changes)."""
 
-    __slots__ = ("_haystack", "_texts", "token")
+    __slots__ = ("data", "hay", "texts")
 
-    def __init__(self, token: TokenView) -> None:
-        self.token = token
-        self._texts: tuple[str, ...] | None = None
-        self._haystack: str | None = None
-
-    @property
-    def texts(self) -> tuple[str, ...]:
-        if self._texts is None:
-            self._texts = _display_texts(self.token)
-        return self._texts
-
-    @property
-    def haystack(self) -> str:
-        if self._haystack is None:
-            self._haystack = "\n".join(self.texts).casefold()
-        return self._haystack
+    def __init__(self, data: TokenRow) -> None:
+        self.data = data
+        self.texts: tuple[str, ...] | None = None
+        self.hay: str | None = None
 
 
-def _optional_time(value: datetime | None) -> float:
-    return value.timestamp() if value is not None else math.inf
+def _dense_ranks(names: dict[int, str]) -> dict[int, int]:
+    """Each id's place among the names, case-insensitively (equal names share a place)."""
+    folded = {key: name.casefold() for key, name in names.items()}
+    places = {name: n for n, name in enumerate(sorted(set(folded.values())))}
+    return {key: places[name] for key, name in folded.items()}
 
 
-# Sort keys per column: plain Python values, so list.sort never calls back into Qt.
-_SORT_KEYS: dict[Column, Callable[[_Row], Any]] = {
-    Column.TOKEN: lambda row: row.token.hint,
-    Column.NAME: lambda row: row.token.agent.casefold(),
-    Column.LABEL: lambda row: row.token.label.casefold(),
-    Column.ROLE: lambda row: row.token.role.casefold(),
-    Column.STATUS: lambda row: row.token.status,
-    Column.ROTATION: lambda row: row.token.rotation_interval or _FOREVER,
-    Column.NEXT_ROTATION: lambda row: _optional_time(row.token.next_rotation_at),
-    Column.CREATED: lambda row: row.token.created_at,
-}
+def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
+    """Rows and names for token records (tests and small tables build the model from these)."""
+    environments: dict[str, int] = {}
+    agents: dict[tuple[str, str], int] = {}
+    rows: list[TokenRow] = []
+
+    def seconds(value: datetime | None) -> int | None:
+        return None if value is None else math.floor(value.timestamp())
+
+    for view in views:
+        environment = environments.setdefault(view.environment, len(environments) + 1)
+        agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
+        rows.append(
+            (
+                view.id,
+                environment,
+                agent,
+                view.label,
+                1 if view.active else 0,
+                view.hint,
+                view.generation,
+                view.rotation,
+                int(view.rotation_interval.total_seconds()) if view.rotation_interval else None,
+                int(view.grace.total_seconds()),
+                seconds(view.next_rotation_at),
+                seconds(view.last_rotated_at),
+                seconds(view.grace_until),
+                view.last_error,
+                seconds(view.created_at),
+            )
+        )
+    names = Names(
+        {number: name for name, number in environments.items()},
+        {number: pair for pair, number in agents.items()},
+    )
+    return names, rows
 
 
 class TokenTableModel(QAbstractTableModel):
-    """The tokens of one environment; sortable by any column, filtered on any column's text."""
+    """Tokens (of one environment, or of all); sortable by any column, filtered on any column's
+    text."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("tokenTableModel")
-        self._by_id: list[_Row] = []  # every token, by id
-        self._all: list[_Row] = []  # every token, in the current sort order
-        self._visible: list[_Row] = []  # those matching the filter, same order
+        self._names = Names({}, {})
+        self._show_environment = False
+        self._rows: dict[int, _Row] = {}  # every token, by id
+        self._order: list[_Row] = []  # every token, ascending by the sort column, ties by id
+        self._orders: dict[Column, list[_Row]] = {}  # each column's order, while rows last
+        self._filtered: list[_Row] | None = None  # those matching the filter, same order
         self._filter = ""
         self._sort_column = Column.CREATED
         self._sort_order = Qt.SortOrder.AscendingOrder
+        self._inactive = 0
+        self._ranks: dict[Column, dict[int, int]] = {}
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
+        self._unsearchable: list[_Row] = []  # rows without filter text yet
+        self._idle = QTimer(self)
+        self._idle.setObjectName("tokenModelIdleWork")
+        self._idle.setSingleShot(True)
+        self._idle.timeout.connect(self._idle_step)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._mono_italic = QFont(self._mono)
         self._mono_italic.setItalic(True)
@@ -226,94 +259,167 @@ class TokenTableModel(QAbstractTableModel):
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or index.row() >= len(self._visible):
             return None
-        row = self._visible[index.row()]
-        token = row.token
+        row = self._at(index.row())
+        data = row.data
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if column == Column.TOKEN:
-                revealed = self._revealed.get(token.id)
+                revealed = self._revealed.get(data[ROW_ID])
                 if revealed is not None:
                     return revealed[1]
-            return row.texts[column]
+            return self._texts(row)[column]
         if role == TOKEN_ID_ROLE:
-            return token.id
+            return data[ROW_ID]
+        active = data[ROW_ACTIVE]
         if role == Qt.ItemDataRole.FontRole:
             if column == Column.TOKEN:
-                return self._mono if token.active else self._mono_italic
-            return None if token.active else self._italic
+                return self._mono if active else self._mono_italic
+            return None if active else self._italic
         if role == Qt.ItemDataRole.ForegroundRole:
-            if token.active:
+            if active:
                 return None
             return QGuiApplication.palette().brush(
                 QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
             )
         if role == Qt.ItemDataRole.DecorationRole:
-            if column == Column.NEXT_ROTATION and token.last_error:
+            if column == Column.NEXT_ROTATION and data[ROW_LAST_ERROR]:
                 return icons.icon("warning")
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(token, Column(column))
+            return self._tooltip(row, Column(column))
         return None
 
-    def _tooltip(self, token: TokenView, column: Column) -> str | None:
+    def _tooltip(self, row: _Row, column: Column) -> str | None:
+        data = row.data
         if column == Column.TOKEN:
-            if token.id in self._revealed:
+            if data[ROW_ID] in self._revealed:
                 return "Revealed; it is hidden again shortly"
-            return f"{token.masked}: copy or reveal it from the Token menu"
-        if column == Column.STATUS and not token.active:
+            return f"{tokens.mask(data[ROW_HINT])}: copy or reveal it from the Token menu"
+        if column == Column.STATUS and not data[ROW_ACTIVE]:
             return "Inactive: every request with this token gets 401"
-        if column == Column.ROTATION and token.rotation_interval is not None:
-            if token.grace:
-                return (
-                    f"After each rotation the previous secret keeps working for "
-                    f"{format_duration(token.grace)}"
-                )
+        if column == Column.ROTATION and data[ROW_ROTATION_SECONDS]:
+            if data[ROW_GRACE_SECONDS]:
+                grace = format_duration(timedelta(seconds=data[ROW_GRACE_SECONDS]))
+                return f"After each rotation the previous secret keeps working for {grace}"
             return "After each rotation the previous secret stops working at once"
         if column == Column.NEXT_ROTATION:
-            if token.last_error:
+            if data[ROW_LAST_ERROR]:
                 return (
-                    f"The last scheduled rotation failed: {token.last_error}\n"
+                    f"The last scheduled rotation failed: {data[ROW_LAST_ERROR]}\n"
                     "It is tried again automatically."
                 )
-            if token.next_rotation_at is not None and not token.active:
+            if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
                 return "Inactive tokens are not rotated; it is due when activated again"
-        if column == Column.LABEL and token.label:
-            return token.label
+        if column == Column.LABEL and data[ROW_LABEL]:
+            return str(data[ROW_LABEL])
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(HEADERS):
             return
-        self._sort_column = Column(column)
-        self._sort_order = order
+        column = Column(column)
+        if column == self._sort_column and order == self._sort_order:
+            return
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
-        anchors = [(self._visible[index.row()].token.id, index.column()) for index in persistent]
-        self._all = self._sorted(self._by_id)
-        self._visible = self._matching(self._all)
-        rows = {row.token.id: n for n, row in enumerate(self._visible)}
+        anchors = [(self._at(index.row()), index.column()) for index in persistent]
+        if column != self._sort_column:
+            self._sort_column = column
+            self._order = self._orders.get(column) or self._sorted(self._rows_by_id())
+            self._orders[column] = self._order
+            if self._filtered is not None:
+                needle = self._filter
+                self._filtered = [row for row in self._order if needle in self._hay(row)]
+        self._sort_order = order
         self.changePersistentIndexList(
-            persistent,
-            [self.index(rows[token_id], column) for token_id, column in anchors],
+            persistent, [self._index_of(row, column) for row, column in anchors]
         )
         self.layoutChanged.emit()
 
     # ----------------------------------------------------------------- contents
 
-    def set_tokens(self, tokens: Iterable[TokenView]) -> None:
+    def load(self, names: Names, rows: Iterable[TokenRow], *, show_environment: bool) -> None:
         """Replace the contents (a reset: the view keeps selection by id, see MainWindow)."""
         self.beginResetModel()
-        self._by_id = sorted((_Row(token) for token in tokens), key=lambda row: row.token.id)
-        generations = {row.token.id: row.token.generation for row in self._by_id}
+        self._names = names
+        self._show_environment = show_environment
+        self._ranks = {
+            Column.NAME: _dense_ranks({key: agent for key, (agent, _) in names.agents.items()}),
+            Column.ROLE: _dense_ranks({key: role for key, (_, role) in names.agents.items()}),
+            Column.ENVIRONMENT: _dense_ranks(names.environments),
+        }
+        by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data[ROW_ID])
+        self._rows = {row.data[ROW_ID]: row for row in by_id}
         # A revealed secret is dropped once its token is gone or has a new secret.
         self._revealed = {
             token_id: value
             for token_id, value in self._revealed.items()
-            if generations.get(token_id) == value[0]
+            if token_id in self._rows and self._rows[token_id].data[ROW_GENERATION] == value[0]
         }
-        self._all = self._sorted(self._by_id)
-        self._visible = self._matching(self._all)
+        self._inactive = sum(1 for row in by_id if not row.data[ROW_ACTIVE])
+        self._order = self._sorted(by_id)
+        self._orders = {self._sort_column: self._order}
+        self._unsearchable = by_id
+        if self._filter:
+            self._filtered = [row for row in self._order if self._filter in self._hay(row)]
         self.endResetModel()
+        self._idle.start(0)
+
+    def set_tokens(self, tokens: Iterable[TokenView], *, show_environment: bool = False) -> None:
+        """Replace the contents with these token records."""
+        names, rows = _views_to_rows(tokens)
+        self.load(names, rows, show_environment=show_environment)
+
+    def update_rows(self, rows: Iterable[TokenRow], gone: Iterable[int] = ()) -> None:
+        """Take the current rows of changed tokens, and drop the tokens in *gone*. Rows that
+        change move to their new place; only a token appearing or disappearing resets the
+        model (the view keeps its selection by token id)."""
+        changes = [(self._rows.get(data[ROW_ID]), data) for data in rows]
+        removed = {token_id for token_id in gone if token_id in self._rows}
+        if removed or any(row is None for row, _ in changes):
+            kept = {token_id: row.data for token_id, row in self._rows.items()}
+            for token_id in removed:
+                del kept[token_id]
+            kept.update((data[ROW_ID], data) for _, data in changes)
+            self.load(self._names, kept.values(), show_environment=self._show_environment)
+            return
+        key = self._key(self._sort_column)
+        needle = self._filter
+        moves: list[tuple[_Row, TokenRow]] = []
+        touched: list[_Row] = []
+        for row, data in changes:
+            assert row is not None
+            if row.data == data:
+                continue
+            if row.data[ROW_GENERATION] != data[ROW_GENERATION]:
+                self._drop_revealed(data[ROW_ID])
+            self._inactive += (not data[ROW_ACTIVE]) - (not row.data[ROW_ACTIVE])
+            probe = _Row(data)
+            if key(probe) != key(row) or (
+                needle and (needle in self._hay(probe)) != (needle in self._hay(row))
+            ):
+                moves.append((row, data))
+            else:
+                self._replace(row, data)
+                touched.append(row)
+        if moves or touched:
+            self._orders = {self._sort_column: self._order}  # the others are stale now
+        if moves:
+            self.layoutAboutToBeChanged.emit()
+            persistent = self.persistentIndexList()
+            anchors = [(self._at(index.row()), index.column()) for index in persistent]
+            for row, data in moves:
+                self._move(row, data)
+            self.changePersistentIndexList(
+                persistent, [self._index_of(row, column) for row, column in anchors]
+            )
+            self.layoutChanged.emit()
+            return
+        places = [place for place in map(self._place, touched) if place is not None]
+        if places:
+            self.dataChanged.emit(
+                self.index(min(places), 0), self.index(max(places), len(HEADERS) - 1)
+            )
 
     def set_filter(self, text: str) -> None:
         """Show only tokens whose text in any column contains *text* (case-insensitive)."""
@@ -321,8 +427,16 @@ class TokenTableModel(QAbstractTableModel):
         if needle == self._filter:
             return
         self.beginResetModel()
+        if not needle:
+            self._filtered = None
+        else:
+            # Typing on narrows what already matched: search only that.
+            narrowing = self._filtered is not None and self._filter in needle
+            source = self._filtered if narrowing and self._filtered is not None else self._order
+            if not narrowing:
+                self._build_haystacks(len(self._unsearchable))
+            self._filtered = [row for row in source if needle in self._hay(row)]
         self._filter = needle
-        self._visible = self._matching(self._all)
         self.endResetModel()
 
     @property
@@ -337,19 +451,147 @@ class TokenTableModel(QAbstractTableModel):
     def sort_order(self) -> Qt.SortOrder:
         return self._sort_order
 
-    def _sorted(self, by_id: list[_Row]) -> list[_Row]:
-        # Python's sort is stable (also reversed): tokens with equal keys stay in id order.
-        return sorted(
-            by_id,
-            key=_SORT_KEYS[self._sort_column],
-            reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
-        )
+    @property
+    def shows_environment(self) -> bool:
+        return self._show_environment
 
-    def _matching(self, rows: list[_Row]) -> list[_Row]:
-        needle = self._filter
-        if not needle:
-            return list(rows)
-        return [row for row in rows if needle in row.haystack]
+    # ----------------------------------------------------------------- rows and places
+
+    @property
+    def _visible(self) -> list[_Row]:
+        return self._order if self._filtered is None else self._filtered
+
+    def _at(self, place: int) -> _Row:
+        visible = self._visible
+        if self._sort_order == Qt.SortOrder.DescendingOrder:
+            return visible[len(visible) - 1 - place]
+        return visible[place]
+
+    def _rows_by_id(self) -> list[_Row]:
+        return [self._rows[token_id] for token_id in sorted(self._rows)]
+
+    def _key(self, column: Column) -> Callable[[_Row], Any]:
+        """The sort key of *column*: plain Python values, so list.sort never calls into Qt."""
+        if column in self._ranks:
+            ranks = self._ranks[column]
+            field = ROW_ENVIRONMENT if column == Column.ENVIRONMENT else ROW_AGENT
+            return lambda row: ranks.get(row.data[field], -1)
+        if column == Column.TOKEN:
+            return lambda row: row.data[ROW_HINT]
+        if column == Column.LABEL:
+            return lambda row: row.data[ROW_LABEL].casefold()
+        if column == Column.STATUS:
+            return lambda row: not row.data[ROW_ACTIVE]
+        if column == Column.ROTATION:
+            return lambda row: row.data[ROW_ROTATION_SECONDS] or math.inf
+        if column == Column.NEXT_ROTATION:
+            return lambda row: (
+                math.inf if row.data[ROW_NEXT_ROTATION] is None else row.data[ROW_NEXT_ROTATION]
+            )
+        return lambda row: row.data[ROW_CREATED]
+
+    def _sorted(self, by_id: list[_Row]) -> list[_Row]:
+        # Python's sort is stable: rows with equal keys stay in id order.
+        return sorted(by_id, key=self._key(self._sort_column))
+
+    def _find(self, rows: list[_Row], row: _Row) -> int | None:
+        """Where *row* is in *rows* (in the current order), found by bisection."""
+        key = self._key(self._sort_column)
+        wanted = (key(row), row.data[ROW_ID])
+        place = bisect_left(rows, wanted, key=lambda other: (key(other), other.data[ROW_ID]))
+        return place if place < len(rows) and rows[place] is row else None
+
+    def _place(self, row: _Row) -> int | None:
+        """The view row showing *row*, or None when the filter hides it."""
+        visible = self._visible
+        place = self._find(visible, row)
+        if place is None:
+            return None
+        if self._sort_order == Qt.SortOrder.DescendingOrder:
+            return len(visible) - 1 - place
+        return place
+
+    def _index_of(self, row: _Row, column: int) -> QModelIndex:
+        place = self._place(row)
+        return QModelIndex() if place is None else self.index(place, column)
+
+    def _move(self, row: _Row, data: TokenRow) -> None:
+        """Give *row* new data and move it to its place in the order (and the filtered list)."""
+        key = self._key(self._sort_column)
+
+        def ordered(other: _Row) -> tuple[Any, int]:
+            return key(other), other.data[ROW_ID]
+
+        lists = [self._order] if self._filtered is None else [self._order, self._filtered]
+        was_in = [self._find(rows, row) is not None for rows in lists]
+        for rows, present in zip(lists, was_in, strict=True):
+            if present:
+                place = self._find(rows, row)
+                assert place is not None
+                del rows[place]
+        self._replace(row, data)
+        insort(self._order, row, key=ordered)
+        if self._filtered is not None and self._filter in self._hay(row):
+            insort(self._filtered, row, key=ordered)
+
+    def _replace(self, row: _Row, data: TokenRow) -> None:
+        searchable = row.hay is not None
+        row.data = data
+        row.texts = None
+        row.hay = None
+        if searchable:
+            self._hay(row)
+
+    # ----------------------------------------------------------------- text
+
+    def _texts(self, row: _Row) -> tuple[str, ...]:
+        texts = row.texts
+        if texts is None:
+            data = row.data
+            agent, role = self._names.agents.get(data[ROW_AGENT], ("?", "?"))
+            next_text = _epoch_text(data[ROW_NEXT_ROTATION])
+            if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
+                next_text += " (paused)"
+            texts = row.texts = (
+                tokens.mask(data[ROW_HINT]),
+                agent,
+                data[ROW_LABEL],
+                role,
+                "Active" if data[ROW_ACTIVE] else "Inactive",
+                _rotation_text(data[ROW_ROTATION_SECONDS]),
+                next_text,
+                _epoch_text(data[ROW_CREATED]),
+                self._names.environments.get(data[ROW_ENVIRONMENT], "?"),
+            )
+        return texts
+
+    def _hay(self, row: _Row) -> str:
+        """Everything the filter searches in a row, lower-cased (never a revealed secret)."""
+        hay = row.hay
+        if hay is None:
+            texts = self._texts(row)
+            shown = texts if self._show_environment else texts[: Column.ENVIRONMENT]
+            hay = row.hay = "\n".join(shown).casefold()
+            row.texts = None  # made again for the few rows on screen; saves memory
+        return hay
+
+    def _build_haystacks(self, count: int) -> None:
+        pending = self._unsearchable
+        start = max(len(pending) - count, 0)
+        for row in pending[start:]:
+            self._hay(row)
+        del pending[start:]
+
+    def _idle_step(self) -> None:
+        """Build the filter text of one slice of rows, then come back when idle again."""
+        if self._unsearchable:
+            self._build_haystacks(HAYSTACK_SLICE)
+        if self._unsearchable:
+            self._idle.start(0)
+
+    def searchable(self) -> bool:
+        """True once every row's filter text is built (the first keystroke needs no wait)."""
+        return not self._unsearchable
 
     # ----------------------------------------------------------------- lookups
 
@@ -358,64 +600,56 @@ class TokenTableModel(QAbstractTableModel):
         return QFont(self._mono)
 
     def token_at(self, row: int) -> TokenView:
-        return self._visible[row].token
+        return token_view(self._at(row).data, self._names)
+
+    def token_ids(self) -> list[int]:
+        """Every token shown, in view order."""
+        return [self._at(place).data[ROW_ID] for place in range(len(self._visible))]
 
     def visible_tokens(self) -> list[TokenView]:
-        return [row.token for row in self._visible]
+        return [self.token_at(place) for place in range(len(self._visible))]
 
     def all_tokens(self) -> list[TokenView]:
-        return [row.token for row in self._all]
+        return [token_view(row.data, self._names) for row in self._rows_by_id()]
+
+    def has_token(self, token_id: int) -> bool:
+        """True when the table holds this token (shown or hidden by the filter)."""
+        return token_id in self._rows
 
     def row_of(self, token_id: int) -> int | None:
-        for n, row in enumerate(self._visible):
-            if row.token.id == token_id:
-                return n
-        return None
+        row = self._rows.get(token_id)
+        return None if row is None else self._place(row)
 
     def rows_of(self, token_ids: Iterable[int]) -> list[int]:
-        wanted = set(token_ids)
-        if not wanted:
-            return []
-        return [n for n, row in enumerate(self._visible) if row.token.id in wanted]
-
-    def next_rotation(self) -> datetime | None:
-        """The earliest scheduled rotation of an active token shown here, whatever the filter
-        (inactive tokens are not rotated)."""
-        return min(
-            (
-                row.token.next_rotation_at
-                for row in self._all
-                if row.token.active and row.token.next_rotation_at is not None
-            ),
-            default=None,
-        )
+        places = (self.row_of(token_id) for token_id in set(token_ids))
+        return sorted(place for place in places if place is not None)
 
     def counts(self) -> tuple[int, int]:
-        """(tokens, inactive tokens) of the environment, whatever the filter."""
-        inactive = sum(1 for row in self._all if not row.token.active)
-        return len(self._all), inactive
+        """(tokens, inactive tokens) in the table, whatever the filter."""
+        return len(self._rows), self._inactive
 
     # ----------------------------------------------------------------- revealing
 
     def reveal(self, token_id: int, secret: str) -> None:
         """Show *secret* in the token's API Token cell until :meth:`conceal`."""
-        generation = next(
-            (row.token.generation for row in self._all if row.token.id == token_id), None
-        )
-        if generation is None:
+        row = self._rows.get(token_id)
+        if row is None:
             return
-        self._revealed[token_id] = (generation, secret)
+        self._revealed[token_id] = (row.data[ROW_GENERATION], secret)
         self._token_cell_changed(token_id)
 
     def conceal(self, token_ids: Sequence[int] | None = None) -> None:
         """Mask the given (or every) revealed secret again."""
         ids = list(self._revealed) if token_ids is None else list(token_ids)
         for token_id in ids:
-            if self._revealed.pop(token_id, None) is not None:
-                self._token_cell_changed(token_id)
+            self._drop_revealed(token_id)
 
     def revealed_ids(self) -> list[int]:
         return list(self._revealed)
+
+    def _drop_revealed(self, token_id: int) -> None:
+        if self._revealed.pop(token_id, None) is not None:
+            self._token_cell_changed(token_id)
 
     def _token_cell_changed(self, token_id: int) -> None:
         row = self.row_of(token_id)

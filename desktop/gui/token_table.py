@@ -86,6 +86,8 @@ class TokenTableView(QTableView):
             model.rowsRemoved,
         ):
             signal.connect(self._sync_empty)
+        model.modelReset.connect(self._sync_environment_column)
+        self._sync_environment_column()
 
     # ----------------------------------------------------------------- empty state
 
@@ -117,6 +119,10 @@ class TokenTableView(QTableView):
             self._place_empty()
         return super().eventFilter(watched, event)
 
+    def _sync_environment_column(self) -> None:
+        """The Environment column shows only while the table holds every environment."""
+        self.setColumnHidden(Column.ENVIRONMENT, not self._model.shows_environment)
+
     # ----------------------------------------------------------------- keys
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
@@ -146,6 +152,7 @@ class TokenTableView(QTableView):
             Column.ROTATION: width("Every 30 days"),
             Column.NEXT_ROTATION: width("2026-01-05 09:00 (paused)"),
             Column.CREATED: width("2026-01-05 09:00"),
+            Column.ENVIRONMENT: width("Production EU"),
         }
         header = self.horizontalHeader()
         for column, value in widths.items():

@@ -216,11 +216,39 @@ def test_environment_selector_shows_that_environments_tokens(
     staging = make_tokens(seeded, 1, "Staging")
     window.reload()
     selector = window.environment_selector
-    assert [selector.itemText(i) for i in range(selector.count())] == ["Production", "Staging"]
+    assert [selector.itemText(i) for i in range(selector.count())] == [
+        "Production",
+        "Staging",
+        "All environments",
+    ]
     assert shown_ids(window) == production
+    assert window.table.isColumnHidden(Column.ENVIRONMENT)
     selector.setCurrentIndex(1)
     assert shown_ids(window) == staging
     assert window.counts_label.text() == "1 token"
+
+
+def test_all_environments_shows_every_token_with_its_environment(
+    window: MainWindow, seeded: TokenService
+) -> None:
+    production = make_tokens(seeded, 2)
+    staging = make_tokens(seeded, 1, "Staging")
+    window.reload()
+    selector = window.environment_selector
+    selector.setCurrentIndex(selector.findText("All environments"))
+    assert window.showing_all()
+    assert sorted(shown_ids(window)) == sorted(production + staging)
+    assert not window.table.isColumnHidden(Column.ENVIRONMENT)
+    assert window.counts_label.text() == "3 tokens"
+    assert not window.api_toggle.isEnabled()  # API access is set per environment
+    window.filter_edit.setText("staging")  # the Environment column is searched too
+    assert shown_ids(window) == staging
+    window.filter_edit.clear()
+    # A token created elsewhere shows up here, whichever environment it is in.
+    extra = seeded.create_token("Staging", "Alpha Bot").token
+    window.refresh()
+    assert extra.id in shown_ids(window)
+    assert window.counts_label.text() == "4 tokens"
 
 
 def test_status_bar_counts_and_next_rotation(window: MainWindow, seeded: TokenService) -> None:

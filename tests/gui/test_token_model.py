@@ -139,7 +139,7 @@ def test_header_labels(model: TokenTableModel) -> None:
     ]
     assert labels[:5] == ["API Token", "Name", "Label", "Role", "Status"]
     assert labels == list(HEADERS)
-    assert labels[5:] == ["Rotation", "Next rotation", "Created"]
+    assert labels[5:] == ["Rotation", "Next rotation", "Created", "Environment"]
 
 
 def test_token_column_is_masked_and_never_the_secret(model: TokenTableModel) -> None:
@@ -206,6 +206,7 @@ EXPECTED_ORDER = {
     Column.ROTATION: [1, 3, 4, 2],  # 1 day, 1 week, 30 days, never
     Column.NEXT_ROTATION: [3, 1, 4, 2],  # earliest first, none last
     Column.CREATED: [4, 1, 3, 2],
+    Column.ENVIRONMENT: [1, 2, 3, 4],  # all in Production: ties by id
 }
 
 
