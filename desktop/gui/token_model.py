@@ -374,7 +374,8 @@ class TokenTableModel(QAbstractTableModel):
         """Take the current rows of changed tokens, and drop the tokens in *gone*. Rows that
         change move to their new place; only a token appearing or disappearing resets the
         model (the view keeps its selection by token id)."""
-        changes = [(self._rows.get(data[ROW_ID]), data) for data in rows]
+        latest = {data[ROW_ID]: data for data in rows}  # a token named twice: the later row
+        changes = [(self._rows.get(token_id), data) for token_id, data in latest.items()]
         removed = {token_id for token_id in gone if token_id in self._rows}
         if removed or any(row is None for row, _ in changes):
             kept = {token_id: row.data for token_id, row in self._rows.items()}

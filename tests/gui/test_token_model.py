@@ -6,15 +6,23 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QFont
 from pytestqt.modeltest import ModelTester
 
 from desktop.app import Context
 from desktop.domain import tokens
-from desktop.gui.token_model import HEADERS, TOKEN_ID_ROLE, Column, TokenTableModel
+from desktop.gui.token_model import (
+    HEADERS,
+    TOKEN_ID_ROLE,
+    Column,
+    TokenTableModel,
+    _views_to_rows,
+)
 from desktop.services.tokens import TokenService
-from desktop.services.views import TokenView
+from desktop.services.views import ROW_GENERATION, ROW_HINT, ROW_ID, Names, TokenRow, TokenView
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -351,3 +359,141 @@ def test_a_hundred_thousand_rows_sort_and_filter(qtmodeltester: ModelTester) -> 
     model.sort(Column.NEXT_ROTATION)
     assert model.rowCount() == 100_000
     assert model.index(99_999, Column.NEXT_ROTATION).data(DISPLAY) == "—"
+
+
+# ----------------------------------------------------------------- changes, row by row
+
+
+def texts_by_id(model: TokenTableModel) -> dict[int, tuple[str, ...]]:
+    return {
+        model.index(row, 0).data(TOKEN_ID_ROLE): tuple(
+            model.index(row, column).data(DISPLAY) for column in range(model.columnCount())
+        )
+        for row in range(model.rowCount())
+    }
+
+
+def test_a_change_that_keeps_the_order_repaints_only_its_row(model: TokenTableModel) -> None:
+    names, rows = _views_to_rows(SAMPLE)
+    model.load(names, rows, show_environment=False)
+    model.sort(Column.CREATED)
+    seen: list[str] = []
+    model.modelReset.connect(lambda: seen.append("reset"))
+    model.layoutChanged.connect(lambda: seen.append("layout"))
+    model.dataChanged.connect(lambda first, last: seen.append(f"data {first.row()}-{last.row()}"))
+    changed = list(rows[2])
+    changed[ROW_HINT] = "qq03"
+    changed[ROW_GENERATION] = 1
+    model.update_rows([tuple(changed)])
+    row = model.row_of(3)
+    assert seen == [f"data {row}-{row}"]
+    assert model.index(row, Column.TOKEN).data(DISPLAY) == tokens.mask("qq03")
+
+
+def test_a_change_of_the_sort_key_moves_the_row_and_its_selection(
+    model: TokenTableModel,
+) -> None:
+    names, rows = _views_to_rows(SAMPLE)
+    model.load(names, rows, show_environment=False)
+    model.sort(Column.TOKEN)  # AA02 < bb04 < mm03 < zz01
+    persistent = QPersistentModelIndex(model.index(model.row_of(3) or 0, Column.LABEL))
+    seen: list[str] = []
+    model.modelReset.connect(lambda: seen.append("reset"))
+    model.layoutChanged.connect(lambda: seen.append("layout"))
+    changed = list(rows[2])
+    changed[ROW_HINT] = "00aa"  # now first
+    model.update_rows([tuple(changed)])
+    assert seen == ["layout"]
+    assert ids(model) == [3, 2, 4, 1]
+    assert persistent.row() == 0 and persistent.column() == Column.LABEL
+
+
+def test_a_token_that_appears_or_goes_resets_the_model(model: TokenTableModel) -> None:
+    names, rows = _views_to_rows(SAMPLE)
+    model.load(names, rows, show_environment=False)
+    extra = list(rows[0])
+    extra[ROW_ID] = 9
+    model.update_rows([tuple(extra)], gone=[2])
+    assert sorted(ids(model)) == [1, 3, 4, 9]
+    assert model.counts() == (4, 0)
+
+
+@st.composite
+def table_histories(draw: st.DrawFn) -> tuple[list[TokenRow], list[list[TokenRow]], int, bool, str]:
+    """Rows of a table, then batches of changed rows, a sort column, an order and a filter."""
+    agents = [(name, role) for name in ("ada", "Bob", "cy") for role in ("Reader", "admin")]
+    id_numbers = draw(st.lists(st.integers(1, 60), min_size=1, max_size=25, unique=True))
+
+    def row(token_id: int) -> TokenRow:
+        return (
+            token_id,
+            draw(st.sampled_from([1, 2])),
+            draw(st.integers(1, len(agents))),
+            draw(st.sampled_from(["", "import", "Import job", "sync", "b"])),
+            draw(st.sampled_from([0, 1])),
+            draw(st.sampled_from(["aa01", "AA01", "zz99", "mm50", "bb02"])),
+            draw(st.integers(0, 3)),
+            None,
+            draw(st.sampled_from([None, 86_400, 604_800])),
+            0,
+            draw(st.sampled_from([None, 1_767_600_000, 1_767_700_000, 1_767_800_000])),
+            None,
+            None,
+            draw(st.sampled_from([None, "the keyring is locked"])),
+            draw(st.sampled_from([1_767_000_000, 1_767_000_060, 1_767_100_000])),
+        )
+
+    initial = [row(token_id) for token_id in id_numbers]
+    batches = [
+        [row(token_id) for token_id in draw(st.lists(st.sampled_from(id_numbers), max_size=4))]
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    column = draw(st.sampled_from(list(Column)))
+    descending = draw(st.booleans())
+    needle = draw(st.sampled_from(["", "import", "ada", "aa01", "inactive", "every"]))
+    return initial, batches, column, descending, needle
+
+
+NAMES = Names(
+    {1: "Production", 2: "staging"},
+    {
+        n + 1: pair
+        for n, pair in enumerate(
+            (name, role) for name in ("ada", "Bob", "cy") for role in ("Reader", "admin")
+        )
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(table_histories())
+def test_changes_row_by_row_end_where_a_fresh_load_does(
+    history: tuple[list[TokenRow], list[list[TokenRow]], int, bool, str],
+) -> None:
+    initial, batches, column, descending, needle = history
+    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+    model = TokenTableModel()
+    model.load(NAMES, initial, show_environment=True)
+    model.sort(column, order)
+    model.set_filter(needle)
+    current = {row[ROW_ID]: row for row in initial}
+    for batch in batches:
+        watched = {
+            token_id: QPersistentModelIndex(model.index(place, Column.LABEL))
+            for place, token_id in enumerate(model.token_ids())
+        }
+        model.update_rows(batch)
+        current.update((row[ROW_ID], row) for row in batch)
+        fresh = TokenTableModel()
+        fresh.load(NAMES, current.values(), show_environment=True)
+        fresh.sort(column, order)
+        fresh.set_filter(needle)
+        assert model.token_ids() == fresh.token_ids()
+        assert texts_by_id(model) == texts_by_id(fresh)
+        for token_id, index in watched.items():
+            # A selection follows its token; a token the filter now hides loses it.
+            place = model.row_of(token_id)
+            if place is None:
+                assert not index.isValid()
+            else:
+                assert index.row() == place and index.column() == Column.LABEL
