@@ -82,6 +82,33 @@ def test_progress_is_reported_for_each_token(
     assert "Rotated 3 tokens" in window.statusBar().currentMessage()
 
 
+def test_rotations_update_rows_in_place_without_reading_the_table_again(
+    window: MainWindow, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    due = rotating(seeded, 4)
+    idle = seeded.create_token("Production", "Alpha Bot", label="not scheduled").token.id
+    window.reload()
+    window.select_tokens([idle])
+    before = {token.id: token.masked for token in window.model.visible_tokens()}
+    full_reads: list[object] = []
+    read_table = window.service.token_table
+    window.service.token_table = lambda *args: full_reads.append(args) or read_table(*args)  # type: ignore[method-assign]
+    resets: list[bool] = []
+    window.model.modelReset.connect(lambda: resets.append(True))
+    clock.advance(timedelta(days=1, hours=1))
+
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000):
+        assert window.runner.run_now()
+    window.refresh()
+
+    after = {token.id: token for token in window.model.visible_tokens()}
+    assert all(after[token_id].masked != before[token_id] for token_id in due)
+    assert all(after[token_id].generation == 1 for token_id in due)
+    assert after[idle].masked == before[idle]
+    assert full_reads == [] and resets == []
+    assert [token.id for token in window.selected_tokens()] == [idle]
+
+
 def test_failed_rotation_is_shown_and_notified(
     qtbot: QtBot, faulty_context: tuple[Context, FaultyStore], clock: FakeClock
 ) -> None:
