@@ -63,11 +63,12 @@ def open_context(
     return Context(data_dir, database, service, problem, recovery)
 
 
-def build_main_window(data_dir: Path | str) -> MainWindow:
-    """The fully wired, not yet shown main window for *data_dir* (a QApplication must exist)."""
+def build_main_window(data_dir: Path | str, *, environment: str | None = None) -> MainWindow:
+    """The fully wired, not yet shown main window for *data_dir* (a QApplication must exist),
+    showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists."""
     import getpass
 
     from desktop.gui.main_window import MainWindow
 
     context = open_context(Path(data_dir), actor=getpass.getuser())
-    return MainWindow(context)
+    return MainWindow(context, environment=environment)
