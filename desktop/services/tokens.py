@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -42,7 +43,6 @@ from desktop.domain.errors import (
 )
 from desktop.domain.intervals import format_interval, parse_grace, parse_interval
 from desktop.domain.validation import clean_label, clean_name
-from desktop.secrets.store import SecretStore
 from desktop.services.views import (
     AgentView,
     AuditView,
@@ -72,6 +72,9 @@ from desktop.storage.models import (
     naive,
 )
 
+if TYPE_CHECKING:
+    from desktop.secrets.store import SecretStore
+
 log = logging.getLogger(__name__)
 
 MULTIPLE_TOKENS_WARNING = (
@@ -85,6 +88,11 @@ CHANGES_KEPT = 20_000
 # Ids per "IN (...)" query, well below SQLite's limit on variables.
 _IDS_PER_QUERY = 500
 
+
+_COUNT_BY_ENVIRONMENT = (
+    "SELECT environment_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY environment_id"
+)
+_COUNT_BY_AGENT = "SELECT agent_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY agent_id"
 
 # The columns of a TokenRow (desktop.services.views.ROW_*), read without building models;
 # times as whole POSIX seconds.
@@ -391,15 +399,12 @@ class TokenService:
         agent = self._agent(name)
         return self._agent_view(agent, self._token_counts(Token.agent).get(agent.id, 0))
 
-    @staticmethod
-    def _token_counts(by: pw.ForeignKeyField) -> dict[int, int]:
+    def _token_counts(self, by: pw.ForeignKeyField) -> dict[int, int]:
         """How many ready tokens each environment or agent (the foreign key *by*) holds."""
-        return dict(
-            Token.select(by, pw.fn.COUNT(Token.id))  # type: ignore[arg-type]
-            .where(Token.phase == READY)
-            .group_by(by)
-            .tuples()
-        )
+        # "+phase": count from the (environment or agent, phase) index alone, 6 ms at 100,000
+        # tokens, instead of looking up every ready token's row through the phase index.
+        sql = _COUNT_BY_ENVIRONMENT if by is Token.environment else _COUNT_BY_AGENT
+        return dict(self._db.execute_sql(sql).fetchall())
 
     @staticmethod
     def _agent_view(agent: Agent, count: int) -> AgentView:

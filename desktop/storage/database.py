@@ -76,6 +76,11 @@ def _step_3_change_log(database: pw.SqliteDatabase) -> None:
         'CREATE TABLE IF NOT EXISTS "change_log" ('
         '"id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "kind" TEXT NOT NULL, "token_id" INTEGER)'
     )
+    # Tokens per environment and per agent, counted from the index alone.
+    for column in ("environment_id", "agent_id"):
+        database.execute_sql(
+            f'CREATE INDEX IF NOT EXISTS "token_{column}_phase" ON "token" ("{column}", "phase")'
+        )
     # Every part is a literal from above.
     for table, event, kind, token_id in triggers:
         trigger = (
