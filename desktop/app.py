@@ -31,6 +31,7 @@ class Context:
     service: TokenService
     keyring_problem: str | None  # why the keyring cannot be used, or None
     recovery: ReconcileReport
+    keyring_tried: bool = True  # False: opened without trying the keyring (the window does)
 
     def close(self) -> None:
         self.database.close()
@@ -58,9 +59,12 @@ def open_context(
             problem = str(error)
     service = TokenService(database, store, clock=clock, actor=actor)
     recovery = service.reconcile()
-    if recovery.problem and problem is None:
+    tried = store is not None or need_keyring
+    if recovery.problem and problem is None and tried:
         problem = recovery.problem
-    return Context(data_dir, database, service, problem, recovery)
+    return Context(
+        data_dir, database, service, problem, recovery, store is not None or need_keyring
+    )
 
 
 def build_main_window(data_dir: Path | str, *, environment: str | None = None) -> MainWindow:
@@ -70,5 +74,7 @@ def build_main_window(data_dir: Path | str, *, environment: str | None = None) -
 
     from desktop.gui.main_window import MainWindow
 
-    context = open_context(Path(data_dir), actor=getpass.getuser())
+    # The keyring is opened once the window has painted: reaching it takes a D-Bus round trip
+    # and importing keyring, and nothing on the first screen needs a secret.
+    context = open_context(Path(data_dir), actor=getpass.getuser(), need_keyring=False)
     return MainWindow(context, environment=environment)

@@ -69,6 +69,13 @@ def _seed_demo(data_dir: Path) -> str | None:
 def _remove_demo(context: Context, data_dir: Path) -> None:
     """Take the demo's secrets out of the keyring again, then its data dir."""
     service = context.service
+    if service.store is None:  # the window may close before it reached the keyring
+        from desktop.secrets.store import open_secret_store
+
+        try:
+            service.set_store(open_secret_store())
+        except TokenDeskError as error:
+            log.warning("the demo's secrets stay in the keyring: %s", error)
     if service.store is not None:
         for token in service.tokens():
             try:
@@ -99,17 +106,21 @@ def run_window(data_dir: Path, demo: bool) -> int:
                 problem,
             )
             return 1
+    settings = None if demo else QSettings(APP_NAME, APP_NAME)
+    remembered = settings.value("window/environment") if settings is not None else None
     try:
-        window = build_main_window(data_dir)
+        window = build_main_window(
+            data_dir, environment=remembered if isinstance(remembered, str) else None
+        )
     except TokenDeskError as error:
         messages.error(None, "TokenDesk", "TokenDesk cannot open its data.", str(error))
         if demo:
             shutil.rmtree(data_dir, ignore_errors=True)
         return 1
-    if demo:
+    if settings is None:
         window.setWindowTitle(f"TokenDesk — demo data ({data_dir})")
     else:
-        window.use_settings(QSettings(APP_NAME, APP_NAME))
+        window.use_settings(settings)
     window.show()
     code = app.exec()
     window.shutdown()

@@ -20,7 +20,17 @@ from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING
 
 import shiboken6
-from PySide6.QtCore import QModelIndex, QObject, QPoint, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QObject,
+    QPoint,
+    QSettings,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -103,6 +113,10 @@ class _ChangeRelay(QObject):
 class MainWindow(QMainWindow):
     """The tokens of the selected environment, their actions, the scheduler and notices."""
 
+    # After each try to reach the keyring (the first one right after the first paint): whether
+    # secrets can be used now.
+    keyringChecked = Signal(bool)
+
     def __init__(
         self,
         context: Context,
@@ -175,12 +189,29 @@ class MainWindow(QMainWindow):
         self.runner.failed.connect(self._rotation_failed)
 
         self.resize(1180, 640)
+        # Opened without trying the keyring (to paint sooner): try it right after the first
+        # paint; until then it counts as unavailable, without the banner.
+        self._keyring_pending = not context.keyring_tried and context.keyring_problem is None
         self._update_keyring_banner()
         self.reload()
         self.table.setFocus()
+        self.table.viewport().installEventFilter(self)
         if autostart:
             self.poll_timer.start()
             self.runner.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, self, self._after_first_paint)
+        return super().eventFilter(watched, event)
+
+    @Slot()
+    def _after_first_paint(self) -> None:
+        """What the first screen does not need waits until it is painted."""
+        if self._keyring_pending and not self._shut_down:
+            self._keyring_pending = False
+            self.retry_keyring(quiet=True)
 
     # ----------------------------------------------------------------- construction
 
@@ -576,7 +607,7 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- keyring
 
     def _update_keyring_banner(self) -> None:
-        if self.keyring_available():
+        if self.keyring_available() or self._keyring_pending:
             self.keyring_banner.hide()
             return
         problem = self.context.keyring_problem or (
@@ -590,15 +621,18 @@ class MainWindow(QMainWindow):
         )
         self.keyring_banner.show()
 
-    def retry_keyring(self) -> bool:
+    def retry_keyring(self, *, quiet: bool = False) -> bool:
         """Try the keyring again; on success use it, finish interrupted changes and catch up
-        on the rotations that waited for it."""
+        on the rotations that waited for it. ``quiet``: no status message (the first try)."""
         try:
             store = secret_store.open_secret_store()
         except SecretStoreUnavailable as error:
             self.context.keyring_problem = str(error)
             self._update_keyring_banner()
-            self._status("The keyring is still unavailable")
+            self._update_actions()
+            if not quiet:
+                self._status("The keyring is still unavailable")
+            self.keyringChecked.emit(False)
             return False
         # Recovery takes every journaled change of this process that is not in flight for
         # abandoned: it must not run while the scheduler's worker thread is between writing
@@ -616,14 +650,21 @@ class MainWindow(QMainWindow):
         self.context.keyring_problem = report.problem
         self._update_keyring_banner()
         self.refresh()
+        self._update_actions()
         if report.problem:
-            self._status("The keyring is still unavailable")
+            if not quiet:
+                self._status("The keyring is still unavailable")
+            self.keyringChecked.emit(False)
             return False
         finished = len(report.rolled_forward) + len(report.rolled_back)
-        message = "The keyring is available again"
+        message = "The keyring is available again" if not quiet else ""
         if finished:
-            message += f"; {plural(finished, 'interrupted change')} finished"
-        self._status(message)
+            message = f"{plural(finished, 'interrupted change')} finished"
+            if not quiet:
+                message = f"The keyring is available again; {message}"
+        if message:
+            self._status(message)
+        self.keyringChecked.emit(True)
         return True
 
     def _keyring_failed(self, error: SecretStoreUnavailable) -> None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import Protocol
-
-import keyring
-import keyring.backend
-import keyring.errors
+from typing import TYPE_CHECKING, Protocol
 
 from desktop.domain.errors import SecretStoreUnavailable
+
+if TYPE_CHECKING:
+    # keyring itself is imported when a store is opened: the window paints before that.
+    import keyring.backend
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,8 @@ def _first_line(error: BaseException) -> str:
 
 
 def _unavailable(what: str, backend_name: str, error: BaseException) -> SecretStoreUnavailable:
+    import keyring.errors
+
     kind = type(error).__name__
     # keyring's messages name collections and services, never the secret being stored.
     reason = _first_line(error)
@@ -130,6 +132,8 @@ class KeyringSecretStore:
             raise _unavailable("store a secret", self.backend_name, error) from None
 
     def delete(self, key: str) -> None:
+        import keyring.errors
+
         try:
             with _ONE_CALL_AT_A_TIME:
                 self._backend.delete_password(self._service, key)

@@ -410,6 +410,7 @@ def locked_window(
     with_keyring.service.set_status(ids[2], False)
     with_keyring.close()
     context = open_context(data_dir, need_keyring=False)
+    context.keyring_tried = True  # and it failed:
     context.keyring_problem = (
         "the system keyring (SecretService) is unavailable (KeyringLocked: the keyring is "
         "locked); start and unlock your desktop's keyring, then try again. Nothing was changed."
@@ -911,3 +912,23 @@ def test_labels_and_status_never_show_a_secret(
     assert all(issued.secret not in text for text in texts)
     assert QApplication.clipboard().text() == issued.secret
     window.clipboard.clear_if_ours()
+
+
+def test_the_window_paints_before_it_reaches_the_keyring(
+    qtbot: QtBot, context: Context, seeded: TokenService
+) -> None:
+    ids = make_tokens(seeded, 2)
+    from desktop.app import build_main_window
+
+    window = build_main_window(context.data_dir)
+    qtbot.addWidget(window)
+    assert window.service.store is None  # not yet: the first paint comes first
+    assert not window.keyring_banner.isVisible()
+    with qtbot.waitSignal(window.keyringChecked, timeout=10_000) as checked:
+        window.show()
+    assert checked.args == [True]
+    assert window.keyring_available()
+    assert not window.keyring_banner.isVisible()
+    window.select_tokens([ids[0]])
+    assert action(window, "actionCopyToken").isEnabled()
+    window.close()
