@@ -96,15 +96,34 @@ _COUNT_BY_AGENT = "SELECT agent_id, COUNT(*) FROM token WHERE +phase = 'ready' G
 
 # The columns of a TokenRow (desktop.services.views.ROW_*), read without building models;
 # times as whole POSIX seconds.
-_ROW_SELECT = """
-    SELECT id, environment_id, agent_id, label, status = 'Active', hint, generation,
-        rotation, rotation_seconds, grace_seconds,
-        CAST(strftime('%s', next_rotation_at) AS INTEGER),
-        CAST(strftime('%s', last_rotated_at) AS INTEGER),
-        CAST(strftime('%s', grace_until) AS INTEGER),
-        last_error,
-        CAST(strftime('%s', created_at) AS INTEGER)
-    FROM token WHERE phase = 'ready'"""
+_ROW_COLUMNS = """
+    t.id, t.environment_id, t.agent_id, t.label, t.status = 'Active', t.hint, t.generation,
+    t.rotation, t.rotation_seconds, t.grace_seconds,
+    CAST(strftime('%s', t.next_rotation_at) AS INTEGER),
+    CAST(strftime('%s', t.last_rotated_at) AS INTEGER),
+    CAST(strftime('%s', t.grace_until) AS INTEGER),
+    t.last_error,
+    CAST(strftime('%s', t.created_at) AS INTEGER)"""
+_ROW_SELECT = f"SELECT {_ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
+_PAGE_SELECT = (
+    f"SELECT {_ROW_COLUMNS} FROM token t "  # noqa: S608
+    "JOIN agent a ON a.id = t.agent_id JOIN role r ON r.id = a.role_id "
+    # "+": SQLite would rather use the (unselective) phase index than walk the order's index.
+    "JOIN environment e ON e.id = t.environment_id WHERE +t.phase = 'ready'"
+)
+# The table's orders, as SQL (each term ascending; ties by id). They follow the window's sort
+# keys (desktop.gui.token_model), closely enough for its first screen.
+TABLE_ORDERS: tuple[tuple[str, ...], ...] = (
+    ("t.hint",),  # API Token
+    ("a.name COLLATE NOCASE",),  # Name
+    ("t.label COLLATE NOCASE",),  # Label
+    ("r.name COLLATE NOCASE",),  # Role
+    ("t.status = 'Inactive'",),  # Status: active first
+    ("t.rotation_seconds IS NULL", "t.rotation_seconds"),  # Rotation: never last
+    ("t.next_rotation_at IS NULL", "t.next_rotation_at"),  # Next rotation: none last
+    ("t.created_at",),  # Created
+    ("e.name COLLATE NOCASE",),  # Environment
+)
 
 Interval = timedelta | str | None
 
@@ -503,13 +522,41 @@ class TokenService:
             cursor = self.change_cursor()
             names = self.names()
             if environment is None:
-                rows = self._db.execute_sql(_ROW_SELECT + " ORDER BY id").fetchall()
+                rows = self._db.execute_sql(_ROW_SELECT + " ORDER BY t.id").fetchall()
             else:
                 env = self._environment(environment)
                 rows = self._db.execute_sql(
-                    _ROW_SELECT + " AND environment_id = ? ORDER BY id", (env.id,)
+                    _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id", (env.id,)
                 ).fetchall()
         return cursor, names, rows
+
+    def token_count(self, environment: str | None = None) -> int:
+        """How many ready tokens there are (in one environment, or in all)."""
+        if environment is None:
+            row = self._db.execute_sql("SELECT COUNT(*) FROM token WHERE phase = 'ready'")
+        else:
+            row = self._db.execute_sql(
+                "SELECT COUNT(*) FROM token WHERE phase = 'ready' AND environment_id = ?",
+                (self._environment(environment).id,),
+            )
+        return int(row.fetchone()[0])
+
+    def token_page(
+        self, environment: str | None, column: int, *, descending: bool, limit: int
+    ) -> tuple[Names, list[TokenRow]]:
+        """The first *limit* rows in the table's order by *column* (see :data:`TABLE_ORDERS`),
+        read without reading the others: what the window paints first."""
+        direction = " DESC" if descending else ""
+        terms = [*TABLE_ORDERS[column], "t.id"]
+        order = ", ".join(term + direction for term in terms)
+        where, args = "", [limit]
+        if environment is not None:
+            where, args = " AND t.environment_id = ?", [self._environment(environment).id, limit]
+        rows = self._db.execute_sql(
+            f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?",
+            args,
+        ).fetchall()
+        return self.names(), rows
 
     def token_rows(self, token_ids: Iterable[int]) -> list[TokenRow]:
         """The rows of these tokens that exist and are ready (the others are gone)."""
@@ -518,7 +565,10 @@ class TokenService:
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
-            rows += self._db.execute_sql(f"{_ROW_SELECT} AND id IN ({marks})", chunk).fetchall()
+            rows += self._db.execute_sql(
+                f"{_ROW_SELECT} AND t.id IN ({marks})",
+                chunk,
+            ).fetchall()
         return rows
 
     def change_cursor(self) -> int:
@@ -738,13 +788,21 @@ class TokenService:
     def next_due_at(self, environment: str | None = None) -> datetime | None:
         """The earliest scheduled rotation of an active token (in one environment, or in any),
         for the window to show."""
-        query = Token.select(pw.fn.MIN(Token.next_rotation_at)).where(
-            Token.phase == READY, Token.status == ACTIVE
+        # Walks the next_rotation_at index from its start ("+" keeps SQLite from choosing
+        # the phase index instead, which means reading every ready token).
+        sql = (
+            "SELECT next_rotation_at FROM token WHERE next_rotation_at IS NOT NULL "
+            "AND +phase = 'ready' AND +status = 'Active'"
         )
+        args: tuple[int, ...] = ()
         if environment is not None:
-            query = query.where(Token.environment == self._environment(environment))
-        value = query.scalar()
-        return utc(value) if value else None
+            sql += " AND +environment_id = ?"
+            args = (self._environment(environment).id,)
+        row = self._db.execute_sql(sql + " ORDER BY next_rotation_at LIMIT 1", args).fetchone()
+        if row is None:
+            return None
+        value = Token.next_rotation_at.python_value(row[0])
+        return utc(value) if isinstance(value, datetime) else None
 
     def rotate_due(
         self,

@@ -81,6 +81,8 @@ def _step_3_change_log(database: pw.SqliteDatabase) -> None:
         database.execute_sql(
             f'CREATE INDEX IF NOT EXISTS "token_{column}_phase" ON "token" ("{column}", "phase")'
         )
+    # The window's first screen in its default order (oldest first) without sorting them all.
+    database.execute_sql('CREATE INDEX IF NOT EXISTS "token_created_at" ON "token" ("created_at")')
     # Every part is a literal from above.
     for table, event, kind, token_id in triggers:
         trigger = (
