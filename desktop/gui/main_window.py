@@ -53,6 +53,7 @@ from desktop.gui import messages
 from desktop.gui.actions import ActionState, MenuItems, WindowActions, fill_menu, shortcut_text
 from desktop.gui.banner import Banner
 from desktop.gui.clipboard import CLEAR_AFTER_MS, SecretClipboard
+from desktop.gui.table_reader import Request, TableReader
 from desktop.gui.token_model import (
     Column,
     TokenTableModel,
@@ -81,6 +82,9 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL_MS = 1_500
 # Item data of the environment selector's entry that shows every environment's tokens.
 ALL_ENVIRONMENTS = ""
+# Above this many tokens the table paints its first screen first and reads the rest in a thread.
+READ_IN_BACKGROUND_ABOVE = 5_000
+FIRST_SCREEN_ROWS = 300  # more than any screen shows
 REVEAL_MS = 30_000
 STATUS_MESSAGE_MS = 10_000
 LIST_AT_MOST = 8  # tokens listed by name in a confirmation; the rest are counted
@@ -116,6 +120,8 @@ class MainWindow(QMainWindow):
     # After each try to reach the keyring (the first one right after the first paint): whether
     # secrets can be used now.
     keyringChecked = Signal(bool)
+    # Every token shown has been read (after a read in the background; see wait_until_loaded).
+    tableLoaded = Signal()
 
     def __init__(
         self,
@@ -128,6 +134,7 @@ class MainWindow(QMainWindow):
         reveal_ms: int = REVEAL_MS,
         autostart: bool = True,
         environment: str | None = None,
+        read_in_background_above: int = READ_IN_BACKGROUND_ABOVE,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
@@ -138,6 +145,10 @@ class MainWindow(QMainWindow):
         self._environment: str | None = environment  # a name, ALL_ENVIRONMENTS or None
         self._data_version: int | None = None
         self._change_cursor = 0
+        self._read_in_background_above = read_in_background_above
+        self._reads = 0  # reads of the table started; a newer one makes older results stale
+        self._unread: Request | None = None  # a read waiting for the first paint
+        self._painted = False
         self._failures: list[str] = []
         self._tray: QSystemTrayIcon | None = None
         self._open_dialogs: list[QDialog] = []
@@ -182,6 +193,9 @@ class MainWindow(QMainWindow):
 
         self.service.add_listener(notify)
 
+        self.reader = TableReader(self.service, self)
+        self.reader.done.connect(self._read_done)
+
         self.runner = RotationRunner(self.service, check_interval_ms, self)
         self.runner.started.connect(self._rotation_started)
         self.runner.progress.connect(self._rotation_progress)
@@ -209,6 +223,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def _after_first_paint(self) -> None:
         """What the first screen does not need waits until it is painted."""
+        self._painted = True
+        if self._unread is not None:
+            self._start_reading()
         if self._keyring_pending and not self._shut_down:
             self._keyring_pending = False
             self.retry_keyring(quiet=True)
@@ -346,31 +363,83 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- reloading
 
-    def reload(self) -> None:
-        """Read everything shown again, keeping selection and scroll position."""
+    def reload(self, *, in_background: bool = True) -> None:
+        """Read everything shown again, keeping selection and scroll position. A big table
+        (and ``in_background``) shows its first screen at once and reads the rest in a thread:
+        see :meth:`wait_until_loaded`."""
         self._reload_timer.stop()
+        self._reads += 1
+        self._unread = None
         self._data_version = self.service.data_version()
         self._environments = self.service.environments()
         self._fill_environments()
         environment = self.current_environment()
-        if environment is not None or self.showing_all():
-            name = environment.name if environment is not None else None
-            cursor, names, rows = self.service.token_table(name)
+        name = environment.name if environment is not None else None
+        shown = environment is not None or self.showing_all()
+        total = self.service.token_count(name) if shown else 0
+        if in_background and total > self._read_in_background_above:
+            names, first = self.service.token_page(
+                name,
+                self.model.sort_column,
+                descending=self.model.sort_order == Qt.SortOrder.DescendingOrder,
+                limit=FIRST_SCREEN_ROWS,
+            )
+            with self.table.keeping_view():
+                self.model.show_first_rows(names, first, total, show_environment=self.showing_all())
+            self._unread = Request(self._reads, name, self.showing_all(), self.model.sort_column)
+            if self._painted:
+                self._start_reading()
         else:
-            cursor, names, rows = self.service.change_cursor(), self.service.names(), []
-        self._change_cursor = cursor
-        with self.table.keeping_view():
-            self.model.load(names, rows, show_environment=self.showing_all())
+            if shown:
+                cursor, names, rows = self.service.token_table(name)
+            else:
+                cursor, names, rows = self.service.change_cursor(), self.service.names(), []
+            self._change_cursor = cursor
+            with self.table.keeping_view():
+                self.model.load(names, rows, show_environment=self.showing_all())
         self._shown_changed()
+        if not self.model.loading:
+            self.tableLoaded.emit()
+
+    def _start_reading(self) -> None:
+        request, self._unread = self._unread, None
+        if request is not None and not self._shut_down:
+            self.reader.read(request)
+
+    def wait_until_loaded(self) -> None:
+        """Block until every token shown has been read (at once, if the first paint has not
+        happened yet); a no-op when they are."""
+        if not self.model.loading:
+            return
+        if self._unread is not None:
+            self._start_reading()
+        self._read_done(self._reads)
+
+    @Slot(int)
+    def _read_done(self, number: int) -> None:
+        if number != self._reads or not self.model.loading:
+            return  # a newer read is coming, or this one was taken already
+        result = self.reader.result()
+        if result is None or result.request.number != number:
+            self.reload(in_background=False)  # the thread failed (it logged why): read here
+            return
+        with self.table.keeping_view():
+            self.model.adopt(result.prepared)
+        self._change_cursor = result.cursor
+        self._shown_changed()
+        self.refresh()  # what committed while the thread read
+        self.tableLoaded.emit()
 
     def refresh(self) -> None:
         """Bring the window up to date with what committed since it last looked: only the
         tokens the change log names are read again (everything, if the log says so)."""
         self._reload_timer.stop()
+        if self.model.loading:
+            return  # the table is being read; it catches up once it is (see _read_done)
         self._data_version = self.service.data_version()
         changes = self.service.changes_since(self._change_cursor)
         if not changes.complete or changes.names:
-            self.reload()
+            self.reload(in_background=False)  # keeps the selection, wherever it is
             return
         self._change_cursor = changes.cursor
         if changes.directory:
@@ -492,7 +561,7 @@ class MainWindow(QMainWindow):
             self.api_banner.hide()
 
     def _update_status(self) -> None:
-        total, inactive = self.model.counts()
+        total, inactive = self.model.counts()  # inactive: None while the table is read
         shown = self.model.rowCount()
         text = "No tokens" if total == 0 else plural(total, "token")
         if self.model.filter_text:
@@ -1114,6 +1183,8 @@ class MainWindow(QMainWindow):
         self._reload_timer.stop()
         self.conceal()
         self.runner.stop()
+        self._unread = None
+        self.reader.wait()
         self.clipboard.clear_if_ours()
         for dialog in self._open_dialogs:
             if shiboken6.isValid(dialog):

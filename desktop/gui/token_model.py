@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import IntEnum
 from functools import lru_cache
@@ -29,6 +30,7 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -164,6 +166,57 @@ def _dense_ranks(names: dict[int, str]) -> dict[int, int]:
     return {key: places[name] for key, name in folded.items()}
 
 
+def _key_function(column: Column, ranks: dict[Column, dict[int, int]]) -> Callable[[_Row], Any]:
+    """The sort key of *column*: plain Python values, so list.sort never calls into Qt."""
+    if column in ranks:
+        ranked = ranks[column]
+        field = ROW_ENVIRONMENT if column == Column.ENVIRONMENT else ROW_AGENT
+        return lambda row: ranked.get(row.data[field], -1)
+    if column == Column.TOKEN:
+        return lambda row: row.data[ROW_HINT]
+    if column == Column.LABEL:
+        return lambda row: row.data[ROW_LABEL].casefold()
+    if column == Column.STATUS:
+        return lambda row: not row.data[ROW_ACTIVE]
+    if column == Column.ROTATION:
+        return lambda row: row.data[ROW_ROTATION_SECONDS] or math.inf
+    if column == Column.NEXT_ROTATION:
+        return lambda row: (
+            math.inf if row.data[ROW_NEXT_ROTATION] is None else row.data[ROW_NEXT_ROTATION]
+        )
+    return lambda row: row.data[ROW_CREATED]
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRows:
+    """A table's rows, indexed and sorted: built by :func:`prepare_rows` on any thread, then
+    taken over by :meth:`TokenTableModel.adopt` in the GUI thread."""
+
+    names: Names
+    show_environment: bool
+    column: Column
+    by_id: list[_Row]
+    order: list[_Row]
+    ranks: dict[Column, dict[int, int]]
+    inactive: int
+
+
+def prepare_rows(
+    names: Names, rows: Iterable[TokenRow], *, show_environment: bool, column: Column
+) -> PreparedRows:
+    """Everything the model needs from *rows*, made without touching Qt."""
+    ranks = {
+        Column.NAME: _dense_ranks({key: agent for key, (agent, _) in names.agents.items()}),
+        Column.ROLE: _dense_ranks({key: role for key, (_, role) in names.agents.items()}),
+        Column.ENVIRONMENT: _dense_ranks(names.environments),
+    }
+    by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data[ROW_ID])
+    inactive = sum(1 for row in by_id if not row.data[ROW_ACTIVE])
+    # Python's sort is stable: rows with equal keys stay in id order.
+    order = sorted(by_id, key=_key_function(column, ranks))
+    return PreparedRows(names, show_environment, column, by_id, order, ranks, inactive)
+
+
 def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
     """Rows and names for token records (tests and small tables build the model from these)."""
     environments: dict[str, int] = {}
@@ -222,6 +275,10 @@ class TokenTableModel(QAbstractTableModel):
         self._ranks: dict[Column, dict[int, int]] = {}
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
         self._unsearchable: list[_Row] = []  # rows without filter text yet
+        # While the rows are being read: the first screen's rows (in view order) and how many
+        # rows there are in all (see show_first_rows).
+        self._first: list[_Row] | None = None
+        self._first_total = 0
         self._idle = QTimer(self)
         self._idle.setObjectName("tokenModelIdleWork")
         self._idle.setSingleShot(True)
@@ -235,7 +292,9 @@ class TokenTableModel(QAbstractTableModel):
     # ----------------------------------------------------------------- Qt model API
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._visible)
+        if parent.isValid():
+            return 0
+        return self._first_total if self._first is not None else len(self._visible)
 
     def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(HEADERS)
@@ -257,9 +316,11 @@ class TokenTableModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._visible):
+        if not index.isValid():
             return None
-        row = self._at(index.row())
+        row = self._row_at(index.row())
+        if row is None:
+            return None  # past the first screen while the rows are still being read
         data = row.data
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
@@ -320,12 +381,17 @@ class TokenTableModel(QAbstractTableModel):
         column = Column(column)
         if column == self._sort_column and order == self._sort_order:
             return
+        if self._first is not None:  # applied when the rows arrive (see adopt)
+            self._sort_column, self._sort_order = column, order
+            return
         self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         anchors = [(self._at(index.row()), index.column()) for index in persistent]
         if column != self._sort_column:
             self._sort_column = column
-            self._order = self._orders.get(column) or self._sorted(self._rows_by_id())
+            self._order = self._orders.get(column) or sorted(
+                self._rows_by_id(), key=self._key(column)
+            )
             self._orders[column] = self._order
             if self._filtered is not None:
                 needle = self._filter
@@ -340,30 +406,58 @@ class TokenTableModel(QAbstractTableModel):
 
     def load(self, names: Names, rows: Iterable[TokenRow], *, show_environment: bool) -> None:
         """Replace the contents (a reset: the view keeps selection by id, see MainWindow)."""
+        self.adopt(
+            prepare_rows(names, rows, show_environment=show_environment, column=self._sort_column)
+        )
+
+    def adopt(self, prepared: PreparedRows) -> None:
+        """Take over rows made by :func:`prepare_rows` (a reset, like :meth:`load`); the sort
+        and filter asked for meanwhile apply."""
         self.beginResetModel()
-        self._names = names
-        self._show_environment = show_environment
-        self._ranks = {
-            Column.NAME: _dense_ranks({key: agent for key, (agent, _) in names.agents.items()}),
-            Column.ROLE: _dense_ranks({key: role for key, (_, role) in names.agents.items()}),
-            Column.ENVIRONMENT: _dense_ranks(names.environments),
-        }
-        by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data[ROW_ID])
-        self._rows = {row.data[ROW_ID]: row for row in by_id}
+        self._first = None
+        self._names = prepared.names
+        self._show_environment = prepared.show_environment
+        self._ranks = prepared.ranks
+        self._rows = {row.data[ROW_ID]: row for row in prepared.by_id}
         # A revealed secret is dropped once its token is gone or has a new secret.
         self._revealed = {
             token_id: value
             for token_id, value in self._revealed.items()
             if token_id in self._rows and self._rows[token_id].data[ROW_GENERATION] == value[0]
         }
-        self._inactive = sum(1 for row in by_id if not row.data[ROW_ACTIVE])
-        self._order = self._sorted(by_id)
+        self._inactive = prepared.inactive
+        self._order = prepared.order
+        if prepared.column != self._sort_column:
+            self._order = sorted(prepared.by_id, key=self._key(self._sort_column))
         self._orders = {self._sort_column: self._order}
-        self._unsearchable = by_id
+        self._unsearchable = list(prepared.by_id)
+        self._filtered = None
         if self._filter:
             self._filtered = [row for row in self._order if self._filter in self._hay(row)]
         self.endResetModel()
-        self._idle.start(0)
+        if QCoreApplication.instance() is not None:
+            self._idle.start(0)
+
+    def show_first_rows(
+        self, names: Names, rows: Sequence[TokenRow], total: int, *, show_environment: bool
+    ) -> None:
+        """Show the first screen's *rows* (already in view order) of *total* while all of them
+        are read; :meth:`adopt` takes over then. Meanwhile rows past these show empty, and a
+        sort or filter asked for waits for the rows."""
+        self.beginResetModel()
+        self._names = names
+        self._show_environment = show_environment
+        self._first = [_Row(data) for data in rows]
+        self._first_total = max(total, len(rows))
+        self._rows, self._order, self._orders, self._filtered = {}, [], {}, None
+        self._inactive = 0
+        self._unsearchable = []
+        self.endResetModel()
+
+    @property
+    def loading(self) -> bool:
+        """True while only the first screen's rows are here (see :meth:`show_first_rows`)."""
+        return self._first is not None
 
     def set_tokens(self, tokens: Iterable[TokenView], *, show_environment: bool = False) -> None:
         """Replace the contents with these token records."""
@@ -373,7 +467,10 @@ class TokenTableModel(QAbstractTableModel):
     def update_rows(self, rows: Iterable[TokenRow], gone: Iterable[int] = ()) -> None:
         """Take the current rows of changed tokens, and drop the tokens in *gone*. Rows that
         change move to their new place; only a token appearing or disappearing resets the
-        model (the view keeps its selection by token id)."""
+        model (the view keeps its selection by token id). Ignored while the rows are being
+        read: the reader started after these changes, or its caller catches up after."""
+        if self._first is not None:
+            return
         latest = {data[ROW_ID]: data for data in rows}  # a token named twice: the later row
         changes = [(self._rows.get(token_id), data) for token_id, data in latest.items()]
         removed = {token_id for token_id in gone if token_id in self._rows}
@@ -427,6 +524,9 @@ class TokenTableModel(QAbstractTableModel):
         needle = text.strip().casefold()
         if needle == self._filter:
             return
+        if self._first is not None:  # applied when the rows arrive (see adopt)
+            self._filter = needle
+            return
         self.beginResetModel()
         if not needle:
             self._filtered = None
@@ -462,7 +562,14 @@ class TokenTableModel(QAbstractTableModel):
     def _visible(self) -> list[_Row]:
         return self._order if self._filtered is None else self._filtered
 
+    def _row_at(self, place: int) -> _Row | None:
+        if self._first is not None:
+            return self._first[place] if 0 <= place < len(self._first) else None
+        return self._at(place) if 0 <= place < len(self._visible) else None
+
     def _at(self, place: int) -> _Row:
+        if self._first is not None:
+            return self._first[place]
         visible = self._visible
         if self._sort_order == Qt.SortOrder.DescendingOrder:
             return visible[len(visible) - 1 - place]
@@ -472,28 +579,7 @@ class TokenTableModel(QAbstractTableModel):
         return [self._rows[token_id] for token_id in sorted(self._rows)]
 
     def _key(self, column: Column) -> Callable[[_Row], Any]:
-        """The sort key of *column*: plain Python values, so list.sort never calls into Qt."""
-        if column in self._ranks:
-            ranks = self._ranks[column]
-            field = ROW_ENVIRONMENT if column == Column.ENVIRONMENT else ROW_AGENT
-            return lambda row: ranks.get(row.data[field], -1)
-        if column == Column.TOKEN:
-            return lambda row: row.data[ROW_HINT]
-        if column == Column.LABEL:
-            return lambda row: row.data[ROW_LABEL].casefold()
-        if column == Column.STATUS:
-            return lambda row: not row.data[ROW_ACTIVE]
-        if column == Column.ROTATION:
-            return lambda row: row.data[ROW_ROTATION_SECONDS] or math.inf
-        if column == Column.NEXT_ROTATION:
-            return lambda row: (
-                math.inf if row.data[ROW_NEXT_ROTATION] is None else row.data[ROW_NEXT_ROTATION]
-            )
-        return lambda row: row.data[ROW_CREATED]
-
-    def _sorted(self, by_id: list[_Row]) -> list[_Row]:
-        # Python's sort is stable: rows with equal keys stay in id order.
-        return sorted(by_id, key=self._key(self._sort_column))
+        return _key_function(column, self._ranks)
 
     def _find(self, rows: list[_Row], row: _Row) -> int | None:
         """Where *row* is in *rows* (in the current order), found by bisection."""
@@ -504,6 +590,8 @@ class TokenTableModel(QAbstractTableModel):
 
     def _place(self, row: _Row) -> int | None:
         """The view row showing *row*, or None when the filter hides it."""
+        if self._first is not None:
+            return next((n for n, first in enumerate(self._first) if first is row), None)
         visible = self._visible
         place = self._find(visible, row)
         if place is None:
@@ -603,37 +691,49 @@ class TokenTableModel(QAbstractTableModel):
     def token_at(self, row: int) -> TokenView:
         return token_view(self._at(row).data, self._names)
 
+    def _shown_count(self) -> int:
+        return len(self._first) if self._first is not None else len(self._visible)
+
     def token_ids(self) -> list[int]:
-        """Every token shown, in view order."""
-        return [self._at(place).data[ROW_ID] for place in range(len(self._visible))]
+        """Every token shown, in view order (while loading: those of the first screen)."""
+        return [self._at(place).data[ROW_ID] for place in range(self._shown_count())]
 
     def visible_tokens(self) -> list[TokenView]:
-        return [self.token_at(place) for place in range(len(self._visible))]
+        return [self.token_at(place) for place in range(self._shown_count())]
 
     def all_tokens(self) -> list[TokenView]:
-        return [token_view(row.data, self._names) for row in self._rows_by_id()]
+        rows = self._first if self._first is not None else self._rows_by_id()
+        return [token_view(row.data, self._names) for row in rows]
 
     def has_token(self, token_id: int) -> bool:
         """True when the table holds this token (shown or hidden by the filter)."""
-        return token_id in self._rows
+        return self._row_of_id(token_id) is not None
+
+    def _row_of_id(self, token_id: int) -> _Row | None:
+        if self._first is not None:
+            return next((row for row in self._first if row.data[ROW_ID] == token_id), None)
+        return self._rows.get(token_id)
 
     def row_of(self, token_id: int) -> int | None:
-        row = self._rows.get(token_id)
+        row = self._row_of_id(token_id)
         return None if row is None else self._place(row)
 
     def rows_of(self, token_ids: Iterable[int]) -> list[int]:
         places = (self.row_of(token_id) for token_id in set(token_ids))
         return sorted(place for place in places if place is not None)
 
-    def counts(self) -> tuple[int, int]:
-        """(tokens, inactive tokens) in the table, whatever the filter."""
+    def counts(self) -> tuple[int, int | None]:
+        """(tokens, inactive tokens) in the table, whatever the filter; the inactive ones are
+        not known (None) while the rows are being read."""
+        if self._first is not None:
+            return self._first_total, None
         return len(self._rows), self._inactive
 
     # ----------------------------------------------------------------- revealing
 
     def reveal(self, token_id: int, secret: str) -> None:
         """Show *secret* in the token's API Token cell until :meth:`conceal`."""
-        row = self._rows.get(token_id)
+        row = self._row_of_id(token_id)
         if row is None:
             return
         self._revealed[token_id] = (row.data[ROW_GENERATION], secret)

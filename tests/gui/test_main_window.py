@@ -932,3 +932,61 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     window.select_tokens([ids[0]])
     assert action(window, "actionCopyToken").isEnabled()
     window.close()
+
+
+# ----------------------------------------------------------------- big tables: first screen first
+
+
+def test_a_big_table_paints_its_first_screen_then_reads_the_rest(
+    qtbot: QtBot, context: Context, seeded: TokenService
+) -> None:
+    ids = make_tokens(seeded, 6)
+    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    qtbot.addWidget(window)
+    # Before the first paint: the first rows (of 6) in the current order, and a total.
+    assert window.model.loading
+    assert window.model.rowCount() == 6
+    assert window.model.token_ids() == ids  # oldest first, from one small query
+    assert window.counts_label.text() == "6 tokens"
+    with qtbot.waitSignal(window.tableLoaded, timeout=10_000):
+        window.show()
+    assert not window.model.loading
+    assert shown_ids(window) == ids
+    assert window.counts_label.text() == "6 tokens"
+    window.close()
+
+
+def test_sorting_and_filtering_while_reading_apply_once_read(
+    qtbot: QtBot, context: Context, seeded: TokenService
+) -> None:
+    ids = make_tokens(seeded, 6)
+    seeded.set_label(ids[4], "the only nightly job")
+    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    qtbot.addWidget(window)
+    assert window.model.loading
+    window.table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
+    window.filter_edit.setText("nightly")
+    # A change committed while the table is read is caught up afterwards.
+    seeded.set_status(ids[4], False)
+    window.wait_until_loaded()
+    assert shown_ids(window) == [ids[4]]
+    assert model(window).token_at(0).status == "Inactive"
+    window.filter_edit.clear()
+    assert shown_ids(window) == list(reversed(ids))
+    window.close()
+
+
+def test_switching_environments_while_reading_shows_the_latest_choice(
+    qtbot: QtBot, context: Context, seeded: TokenService
+) -> None:
+    production = make_tokens(seeded, 5)
+    staging = make_tokens(seeded, 6, "Staging")
+    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    qtbot.addWidget(window)
+    window.show()
+    window.environment_selector.setCurrentIndex(window.environment_selector.findText("Staging"))
+    window.wait_until_loaded()
+    QApplication.processEvents()  # the Production read's report arrives late: it is ignored
+    assert shown_ids(window) == staging
+    assert not set(production) & set(shown_ids(window))
+    window.close()
