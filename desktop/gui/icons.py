@@ -8,30 +8,29 @@ from pathlib import Path
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-SP = QStyle.StandardPixmap
-
-# name → (freedesktop theme icons, best first; the style's fallback)
-_ICONS: dict[str, tuple[tuple[str, ...], QStyle.StandardPixmap]] = {
-    "new": (("document-new",), SP.SP_FileIcon),
-    "activate": (("media-playback-start",), SP.SP_MediaPlay),
-    "deactivate": (("media-playback-pause",), SP.SP_MediaPause),
-    "refresh": (("view-refresh",), SP.SP_BrowserReload),
-    "rotation": (("appointment-new", "x-office-calendar"), SP.SP_FileDialogDetailedView),
-    "copy": (("edit-copy",), SP.SP_DialogSaveButton),
-    "reveal": (("view-visible", "view-reveal-symbolic"), SP.SP_FileDialogContentsView),
-    "label": (("document-edit", "accessories-text-editor"), SP.SP_FileDialogListView),
-    "delete": (("edit-delete",), SP.SP_TrashIcon),
-    "directory": (("system-users",), SP.SP_DirHomeIcon),
-    "audit": (("document-open-recent",), SP.SP_FileDialogInfoView),
-    "try": (("network-transmit",), SP.SP_ArrowForward),
-    "history": (("document-open-recent",), SP.SP_FileDialogInfoView),
-    "quit": (("application-exit",), SP.SP_DialogCloseButton),
-    "about": (("help-about",), SP.SP_MessageBoxInformation),
-    "warning": (("dialog-warning",), SP.SP_MessageBoxWarning),
-    "error": (("dialog-error",), SP.SP_MessageBoxCritical),
-    "info": (("dialog-information",), SP.SP_MessageBoxInformation),
-    "close": (("window-close",), SP.SP_TitleBarCloseButton),
-    "find": (("edit-find",), SP.SP_FileDialogContentsView),
+# name → (freedesktop theme icons, best first; the style's standard pixmap as a fallback).
+# The fallbacks are named, not looked up: QStyle's enums cost milliseconds to create at start.
+_ICONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "new": (("document-new",), "SP_FileIcon"),
+    "activate": (("media-playback-start",), "SP_MediaPlay"),
+    "deactivate": (("media-playback-pause",), "SP_MediaPause"),
+    "refresh": (("view-refresh",), "SP_BrowserReload"),
+    "rotation": (("appointment-new", "x-office-calendar"), "SP_FileDialogDetailedView"),
+    "copy": (("edit-copy",), "SP_DialogSaveButton"),
+    "reveal": (("view-visible", "view-reveal-symbolic"), "SP_FileDialogContentsView"),
+    "label": (("document-edit", "accessories-text-editor"), "SP_FileDialogListView"),
+    "delete": (("edit-delete",), "SP_TrashIcon"),
+    "directory": (("system-users",), "SP_DirHomeIcon"),
+    "audit": (("document-open-recent",), "SP_FileDialogInfoView"),
+    "try": (("network-transmit",), "SP_ArrowForward"),
+    "history": (("document-open-recent",), "SP_FileDialogInfoView"),
+    "quit": (("application-exit",), "SP_DialogCloseButton"),
+    "about": (("help-about",), "SP_MessageBoxInformation"),
+    "warning": (("dialog-warning",), "SP_MessageBoxWarning"),
+    "error": (("dialog-error",), "SP_MessageBoxCritical"),
+    "info": (("dialog-information",), "SP_MessageBoxInformation"),
+    "close": (("window-close",), "SP_TitleBarCloseButton"),
+    "find": (("edit-find",), "SP_FileDialogContentsView"),
 }
 
 # Themes that carry full-colour action icons, in order of preference.
@@ -45,7 +44,9 @@ def icon(name: str) -> QIcon:
         if not found.isNull():
             return found
     style = QApplication.style()
-    return style.standardIcon(fallback) if style is not None else QIcon()
+    if style is None:
+        return QIcon()
+    return style.standardIcon(getattr(QStyle.StandardPixmap, fallback))
 
 
 def install_theme_fallback() -> str | None:
