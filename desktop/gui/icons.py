@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtWidgets import QApplication
 
 # name → (freedesktop theme icons, best first; the style's standard pixmap as a fallback).
-# The fallbacks are named, not looked up: QStyle's enums cost milliseconds to create at start.
+# The fallbacks are named, not looked up, so QStyle is touched only when a theme lacks an icon.
 _ICONS: dict[str, tuple[tuple[str, ...], str]] = {
     "new": (("document-new",), "SP_FileIcon"),
     "activate": (("media-playback-start",), "SP_MediaPlay"),
@@ -43,6 +43,8 @@ def icon(name: str) -> QIcon:
         found = QIcon.fromTheme(theme_name)
         if not found.isNull():
             return found
+    from PySide6.QtWidgets import QStyle  # only here: its enums take milliseconds to create
+
     style = QApplication.style()
     if style is None:
         return QIcon()
