@@ -1192,30 +1192,35 @@ class TokenService:
         return Grant(row.id, row.status == ACTIVE, api_enabled, permissions, valid_until)
 
     def access_index(self) -> AccessIndex:
-        """A snapshot of every grant, for many decisions in-process (the window, benchmarks)."""
+        """A snapshot of every grant, for many decisions in-process (the window, benchmarks).
+        Read as plain rows: 100,000 tokens take a fraction of a second."""
         role_keys: dict[int, set[tuple[str, str]]] = {}
-        for p in RolePermission.select():
-            role_keys.setdefault(p.role_id, set()).add(Permission(p.method, p.endpoint).key)
+        for role_id, method, endpoint in self._db.execute_sql(
+            "SELECT role_id, method, endpoint FROM role_permission"
+        ).fetchall():
+            role_keys.setdefault(role_id, set()).add(Permission(method, endpoint).key)
         frozen = {role_id: frozenset(keys) for role_id, keys in role_keys.items()}
-        by_env: dict[str, dict[str, Grant]] = {
-            _nocase(env.name): {} for env in Environment.select()
-        }
-        query = (
-            Token.select(Token, Environment, Agent)
-            .join(Environment, on=(Token.environment == Environment.id))
-            .switch(Token)
-            .join(Agent, on=(Token.agent == Agent.id))
-            .where(Token.phase == READY)
-        )
-        for row in query:
-            grants = by_env[_nocase(row.environment.name)]
-            permissions = frozen.get(row.agent.role_id, frozenset())
-            enabled = row.environment.api_enabled
-            grants[row.fingerprint] = self._grant(row, enabled, permissions, previous=False)
-            if row.previous_fingerprint:
-                grants[row.previous_fingerprint] = self._grant(
-                    row, enabled, permissions, previous=True
-                )
+        environments = self._db.execute_sql(
+            "SELECT id, name, api_enabled FROM environment"
+        ).fetchall()
+        by_env: dict[str, dict[str, Grant]] = {}
+        by_id: dict[int, tuple[dict[str, Grant], bool]] = {}
+        for env_id, name, api_enabled in environments:
+            grants = by_env.setdefault(_nocase(name), {})
+            by_id[env_id] = grants, bool(api_enabled)
+        rows = self._db.execute_sql(
+            "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
+            "t.previous_fingerprint, t.grace_until, a.role_id "
+            "FROM token t JOIN agent a ON a.id = t.agent_id WHERE t.phase = 'ready'"
+        ).fetchall()
+        for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
+            grants, enabled = by_id[env_id]
+            permissions = frozen.get(role_id, frozenset())
+            grants[fingerprint] = Grant(token_id, bool(active), enabled, permissions, None)
+            if previous:
+                ends = Token.grace_until.python_value(grace_until) if grace_until else None
+                valid_until = utc(ends).timestamp() if isinstance(ends, datetime) else 0.0
+                grants[previous] = Grant(token_id, bool(active), enabled, permissions, valid_until)
         return AccessIndex(by_env, self._timestamp)
 
 
