@@ -5,8 +5,9 @@ It has to stay instant at 100,000 tokens, so (DESIGN.md §6):
 * No proxy model: QSortFilterProxyModel calls back into Python for every comparison and takes
   seconds on 100,000 rows; sorting a Python list with a key function takes milliseconds.
 * Rows are the plain tuples SQLite returns (:data:`~desktop.services.views.TokenRow`). A row's
-  text is made only when a view asks for it; the lower-cased text the filter searches is built
-  in slices while the window is idle, or all at once when the filter needs it first.
+  display text is made only when a view asks for it; the lower-cased text the filter searches
+  is made with the rows (by :func:`prepare_rows`, in the table reader's thread for big tables),
+  one compact string per row.
 * One order is kept: every row ascending by the sort column, ties by token id. Descending is
   that order read backwards, so a sort never copies rows it does not have to, and each column's
   order is kept until the rows change.
@@ -24,18 +25,16 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
-    QTimer,
 )
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 
@@ -107,9 +106,8 @@ _FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _DECORATION = Qt.ItemDataRole.DecorationRole.value
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
 _TOKEN_ID = int(TOKEN_ID_ROLE)
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _ROLES = frozenset((_FONT, _FOREGROUND, _DECORATION, _TOOLTIP, _TOKEN_ID))
-# Rows whose filter text is built per slice of idle time (about 10 ms each).
-HAYSTACK_SLICE = 2_000
 # From this many rows on, the rows are kept out of the cycle collector's way (see adopt).
 FREEZE_AT = 20_000
 
@@ -117,10 +115,40 @@ FREEZE_AT = 20_000
 # ----------------------------------------------------------------- text
 
 
-@lru_cache(maxsize=8_192)
+_DAYS: dict[int, str] = {}  # local day number → "YYYY-MM-DD"
+_OFFSETS: dict[int, int | None] = {}  # UTC hour → local offset in minutes (None: it changes)
+
+
+def _offset_minutes(minute: int) -> int:
+    """The local UTC offset, in minutes, at a POSIX minute; looked up once per hour of time."""
+    hour = minute // 60
+    offset = _OFFSETS.get(hour, -1)
+    if offset == -1:
+        start = datetime.fromtimestamp(hour * 3600).astimezone().utcoffset()
+        end = datetime.fromtimestamp(hour * 3600 + 3599).astimezone().utcoffset()
+        offset = int(start.total_seconds()) // 60 if start == end and start is not None else None
+        if len(_OFFSETS) > 100_000:
+            _OFFSETS.clear()
+        _OFFSETS[hour] = offset
+    if offset is None:  # the clocks change within this hour: ask for this very minute
+        exact = datetime.fromtimestamp(minute * 60).astimezone().utcoffset()
+        return int(exact.total_seconds()) // 60 if exact is not None else 0
+    return offset
+
+
 def _minute_text(minute: int) -> str:
-    """Local time to the minute of a POSIX minute number (cached: times repeat a lot)."""
-    return datetime.fromtimestamp(minute * 60).isoformat(" ", "minutes")
+    """Local time to the minute ("2026-01-05 09:00") of a POSIX minute number. 100,000 rows
+    need it twice each for the filter's text, so it works from cached days and offsets."""
+    local = minute + _offset_minutes(minute)
+    day, in_day = divmod(local, 1440)
+    text = _DAYS.get(day)
+    if text is None:
+        text = _DAYS[day] = (_EPOCH_DAY + timedelta(days=day)).isoformat()
+    hours, minutes = divmod(in_day, 60)
+    return f"{text} {hours:02d}:{minutes:02d}"
+
+
+_EPOCH_DAY = date(1970, 1, 1)
 
 
 def format_time(value: datetime | None) -> str:
@@ -157,6 +185,45 @@ def _folded_rotation_text(seconds: int | None) -> str:
     return _rotation_text(seconds).casefold()
 
 
+def _haystack(
+    data: TokenRow,
+    agents: dict[int, tuple[str, str]],
+    environments: dict[int, str] | None,
+) -> str:
+    """Everything the filter searches in a row: each column's text, lower-cased (*agents* and
+    *environments* hold names already lower-cased; None: no Environment column), with the two
+    non-Latin-1 marks swapped as _FILTER_MARKS says. Never a revealed secret."""
+    agent, role = agents.get(data[ROW_AGENT], ("?", "?"))
+    next_rotation = data[ROW_NEXT_ROTATION]
+    if next_rotation is None:
+        next_text = "\x02"
+    else:
+        next_text = _minute_text(next_rotation // 60)
+        if not data[ROW_ACTIVE]:
+            next_text += " (paused)"
+    hay = (
+        f"tdk_\x01\x01\x01\x01\x01\x01\x01\x01{data[ROW_HINT].casefold()}\n{agent}\n"
+        f"{data[ROW_LABEL].casefold()}\n{role}\n"
+        f"{'active' if data[ROW_ACTIVE] else 'inactive'}\n"
+        f"{_folded_rotation_text(data[ROW_ROTATION_SECONDS])}\n{next_text}\n"
+        f"{_minute_text(data[ROW_CREATED] // 60)}"
+    )
+    if environments is not None:
+        hay += "\n" + environments.get(data[ROW_ENVIRONMENT], "?")
+    return hay
+
+
+def _folded_names(
+    names: Names, show_environment: bool
+) -> tuple[dict[int, tuple[str, str]], dict[int, str] | None]:
+    agents = {
+        key: (agent.casefold(), role.casefold()) for key, (agent, role) in names.agents.items()
+    }
+    if not show_environment:
+        return agents, None
+    return agents, {key: name.casefold() for key, name in names.environments.items()}
+
+
 # The filter's text keeps to Latin-1 (one byte a character, half the memory of 100,000 rows'
 # text): the masked token's dots and the dash of "no next rotation" become control characters,
 # in the text searched and in what is searched for alike. No label or name holds one.
@@ -173,12 +240,13 @@ class _Row:
     """One token: its row from the database, and what the table shows of it (made when first
     needed, dropped when the row changes)."""
 
-    __slots__ = ("data", "hay", "texts")
+    __slots__ = ("data", "hay", "slot", "texts")
 
     def __init__(self, data: TokenRow) -> None:
         self.data = data
         self.texts: tuple[str, ...] | None = None
         self.hay: str | None = None
+        self.slot = -1  # its place among the rows by id (see prepare_rows)
 
 
 def _dense_ranks(names: dict[int, str]) -> dict[int, int]:
@@ -209,6 +277,15 @@ def _key_function(column: Column, ranks: dict[Column, dict[int, int]]) -> Callab
     return lambda row: row.data[ROW_CREATED]
 
 
+def _with_id(key: Callable[[_Row], Any]) -> Callable[[_Row], tuple[Any, int]]:
+    """*key*, ties broken by token id: the full order every list of rows is kept in."""
+
+    def ordered(row: _Row) -> tuple[Any, int]:
+        return key(row), row.data[ROW_ID]
+
+    return ordered
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedRows:
     """A table's rows, indexed and sorted: built by :func:`prepare_rows` on any thread, then
@@ -218,7 +295,8 @@ class PreparedRows:
     show_environment: bool
     column: Column
     by_id: list[_Row]
-    order: list[_Row]
+    hays: list[str]  # each row's filter text, by id (row.slot)
+    orders: dict[Column, list[_Row]]  # every row, ascending by each column, ties by id
     ranks: dict[Column, dict[int, int]]
     inactive: int
 
@@ -233,10 +311,20 @@ def prepare_rows(
         Column.ENVIRONMENT: _dense_ranks(names.environments),
     }
     by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data[ROW_ID])
+    # Each row's filter text, made here (off the GUI thread when a TableReader calls this) in
+    # one pass, so the strings lie in memory in id order; the filter reads them in that order
+    # (half the time of reading them in a sort order, which jumps all over memory).
+    agents, environments = _folded_names(names, show_environment)
+    hays: list[str] = []
+    for slot, row in enumerate(by_id):
+        row.slot = slot
+        row.hay = _haystack(row.data, agents, environments)
+        hays.append(row.hay)
     inactive = sum(1 for row in by_id if not row.data[ROW_ACTIVE])
-    # Python's sort is stable: rows with equal keys stay in id order.
-    order = sorted(by_id, key=_key_function(column, ranks))
-    return PreparedRows(names, show_environment, column, by_id, order, ranks, inactive)
+    # Every column's order, so that sorting by any of them later costs nothing. Python's sort
+    # is stable: rows with equal keys stay in id order.
+    orders = {each: sorted(by_id, key=_key_function(each, ranks)) for each in Column}
+    return PreparedRows(names, show_environment, column, by_id, hays, orders, ranks, inactive)
 
 
 def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
@@ -287,8 +375,9 @@ class TokenTableModel(QAbstractTableModel):
         self._names = Names({}, {})
         self._show_environment = False
         self._rows: dict[int, _Row] = {}  # every token, by id
+        self._hays: list[str] = []  # their filter texts, in id order (row.slot)
         self._order: list[_Row] = []  # every token, ascending by the sort column, ties by id
-        self._orders: dict[Column, list[_Row]] = {}  # each column's order, while rows last
+        self._orders: dict[Column, list[_Row]] = {}  # every column's order, kept up to date
         self._filtered: list[_Row] | None = None  # those matching the filter, same order
         self._filter = ""
         self._sort_column = Column.CREATED
@@ -297,17 +386,12 @@ class TokenTableModel(QAbstractTableModel):
         self._inactive = 0
         self._ranks: dict[Column, dict[int, int]] = {}
         self._folded_agents: dict[int, tuple[str, str]] = {}  # agent id → (agent, role)
-        self._folded_environments: dict[int, str] = {}
+        self._folded_environments: dict[int, str] | None = None
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
-        self._unsearchable: list[_Row] = []  # rows without filter text yet
         # While the rows are being read: the first screen's rows (in view order) and how many
         # rows there are in all (see show_first_rows).
         self._first: list[_Row] | None = None
         self._first_total = 0
-        self._idle = QTimer(self)
-        self._idle.setObjectName("tokenModelIdleWork")
-        self._idle.setSingleShot(True)
-        self._idle.timeout.connect(self._idle_step)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._mono_italic = QFont(self._mono)
         self._mono_italic.setItalic(True)
@@ -336,9 +420,7 @@ class TokenTableModel(QAbstractTableModel):
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         # Called for every role of every cell painted: plain ints and few calls (DESIGN.md §6).
@@ -418,13 +500,10 @@ class TokenTableModel(QAbstractTableModel):
         anchors = [(self._at(index.row()), index.column()) for index in persistent]
         if column != self._sort_column:
             self._sort_column = column
-            self._order = self._orders.get(column) or sorted(
-                self._rows_by_id(), key=self._key(column)
-            )
-            self._orders[column] = self._order
+            self._order = self._orders[column]
             if self._filtered is not None:
                 needle = self._filter
-                self._filtered = [row for row in self._order if needle in self._hay(row)]
+                self._filtered = self._matching(self._order, needle)
         self._sort_order = order
         self._descending = order == Qt.SortOrder.DescendingOrder
         self.changePersistentIndexList(
@@ -445,10 +524,10 @@ class TokenTableModel(QAbstractTableModel):
         and filter asked for meanwhile apply."""
         self.beginResetModel()
         self._first = None
-        self._use_names(prepared.names)
-        self._show_environment = prepared.show_environment
+        self._use_names(prepared.names, prepared.show_environment)
         self._ranks = prepared.ranks
         self._rows = {row.data[ROW_ID]: row for row in prepared.by_id}
+        self._hays = prepared.hays
         # A revealed secret is dropped once its token is gone or has a new secret.
         self._revealed = {
             token_id: value
@@ -456,22 +535,17 @@ class TokenTableModel(QAbstractTableModel):
             if token_id in self._rows and self._rows[token_id].data[ROW_GENERATION] == value[0]
         }
         self._inactive = prepared.inactive
-        self._order = prepared.order
-        if prepared.column != self._sort_column:
-            self._order = sorted(prepared.by_id, key=self._key(self._sort_column))
-        self._orders = {self._sort_column: self._order}
-        self._unsearchable = list(prepared.by_id)
+        self._orders = prepared.orders
+        self._order = self._orders[self._sort_column]
         self._filtered = None
         if self._filter:
-            self._filtered = [row for row in self._order if self._filter in self._hay(row)]
+            self._filtered = self._matching(self._order, self._filter)
         self.endResetModel()
         if len(self._rows) >= FREEZE_AT:
             # 100,000 rows live as long as the window: keep Python's cycle collector from
             # walking them over and over (a full pass took 100 ms, a visible stall). They hold
             # no cycles, so reference counting still frees them when they are replaced.
             gc.freeze()
-        if QCoreApplication.instance() is not None:
-            self._idle.start(0)
 
     def show_first_rows(
         self, names: Names, rows: Sequence[TokenRow], total: int, *, show_environment: bool
@@ -480,23 +554,18 @@ class TokenTableModel(QAbstractTableModel):
         are read; :meth:`adopt` takes over then. Meanwhile rows past these show empty, and a
         sort or filter asked for waits for the rows."""
         self.beginResetModel()
-        self._use_names(names)
-        self._show_environment = show_environment
+        self._use_names(names, show_environment)
         self._first = [_Row(data) for data in rows]
         self._first_total = max(total, len(rows))
         self._rows, self._order, self._orders, self._filtered = {}, [], {}, None
+        self._hays = []
         self._inactive = 0
-        self._unsearchable = []
         self.endResetModel()
 
-    def _use_names(self, names: Names) -> None:
+    def _use_names(self, names: Names, show_environment: bool) -> None:
         self._names = names
-        self._folded_agents = {
-            key: (agent.casefold(), role.casefold()) for key, (agent, role) in names.agents.items()
-        }
-        self._folded_environments = {
-            key: name.casefold() for key, name in names.environments.items()
-        }
+        self._show_environment = show_environment
+        self._folded_agents, self._folded_environments = _folded_names(names, show_environment)
 
     @property
     def loading(self) -> bool:
@@ -527,8 +596,7 @@ class TokenTableModel(QAbstractTableModel):
             return
         key = self._key(self._sort_column)
         needle = self._filter
-        moves: list[tuple[_Row, TokenRow]] = []
-        touched: list[_Row] = []
+        updates: list[tuple[_Row, TokenRow, bool]] = []  # row, new data, moves on screen
         for row, data in changes:
             assert row is not None
             if row.data == data:
@@ -537,31 +605,57 @@ class TokenTableModel(QAbstractTableModel):
                 self._drop_revealed(data[ROW_ID])
             self._inactive += (not data[ROW_ACTIVE]) - (not row.data[ROW_ACTIVE])
             probe = _Row(data)
-            if key(probe) != key(row) or (
+            moves = key(probe) != key(row) or bool(
                 needle and (needle in self._hay(probe)) != (needle in self._hay(row))
-            ):
-                moves.append((row, data))
-            else:
-                self._replace(row, data)
-                touched.append(row)
-        if moves or touched:
-            self._orders = {self._sort_column: self._order}  # the others are stale now
-        if moves:
+            )
+            updates.append((row, data, moves))
+        if not updates:
+            return
+        moving = any(moves for _, _, moves in updates)
+        if moving:
             self.layoutAboutToBeChanged.emit()
             persistent = self.persistentIndexList()
             anchors = [(self._at(index.row()), index.column()) for index in persistent]
-            for row, data in moves:
-                self._move(row, data)
+        for row, data, moves in updates:
+            self._update(row, data, moves)
+        if moving:
             self.changePersistentIndexList(
                 persistent, [self._index_of(row, column) for row, column in anchors]
             )
             self.layoutChanged.emit()
             return
-        places = [place for place in map(self._place, touched) if place is not None]
+        shown = (self._place(row) for row, _, _ in updates)
+        places = [place for place in shown if place is not None]
         if places:
             self.dataChanged.emit(
                 self.index(min(places), 0), self.index(max(places), len(HEADERS) - 1)
             )
+
+    def _update(self, row: _Row, data: TokenRow, moves: bool) -> None:
+        """Give *row* its new data, moving it to its new place in every column's order (and
+        the filtered rows) where that changes; the shown order only when *moves*."""
+        probe = _Row(data)
+        relocated: list[tuple[list[_Row], Callable[[_Row], Any]]] = []
+        for column, rows in self._orders.items():
+            key = self._key(column)
+            if rows is self._order and not moves:
+                continue
+            if rows is not self._order and key(probe) == key(row):
+                continue
+            place = self._find(rows, row, key)
+            assert place is not None
+            del rows[place]
+            relocated.append((rows, key))
+        filtered = self._filtered
+        if moves and filtered is not None:
+            place = self._find(filtered, row)
+            if place is not None:
+                del filtered[place]
+        self._replace(row, data)
+        for rows, key in relocated:
+            insort(rows, row, key=_with_id(key))
+        if moves and filtered is not None and self._filter in self._hay(row):
+            insort(filtered, row, key=_with_id(self._key(self._sort_column)))
 
     def set_filter(self, text: str) -> None:
         """Show only tokens whose text in any column contains *text* (case-insensitive)."""
@@ -578,10 +672,7 @@ class TokenTableModel(QAbstractTableModel):
             # Typing on narrows what already matched: search only that.
             narrowing = self._filtered is not None and self._filter in needle
             source = self._filtered if narrowing and self._filtered is not None else self._order
-            if not narrowing:
-                self._build_haystacks(len(self._unsearchable))
-            # Every row searched has its text now: read it straight from the rows.
-            self._filtered = [row for row in source if needle in row.hay]  # type: ignore[operator]
+            self._filtered = self._matching(source, needle)
         self._filter = needle
         self.endResetModel()
 
@@ -629,11 +720,12 @@ class TokenTableModel(QAbstractTableModel):
     def _key(self, column: Column) -> Callable[[_Row], Any]:
         return _key_function(column, self._ranks)
 
-    def _find(self, rows: list[_Row], row: _Row) -> int | None:
-        """Where *row* is in *rows* (in the current order), found by bisection."""
-        key = self._key(self._sort_column)
-        wanted = (key(row), row.data[ROW_ID])
-        place = bisect_left(rows, wanted, key=lambda other: (key(other), other.data[ROW_ID]))
+    def _find(
+        self, rows: list[_Row], row: _Row, key: Callable[[_Row], Any] | None = None
+    ) -> int | None:
+        """Where *row* is in *rows*, ordered by *key* (the sort column's), by bisection."""
+        ordered = _with_id(key or self._key(self._sort_column))
+        place = bisect_left(rows, ordered(row), key=ordered)
         return place if place < len(rows) and rows[place] is row else None
 
     def _place(self, row: _Row) -> int | None:
@@ -652,32 +744,20 @@ class TokenTableModel(QAbstractTableModel):
         place = self._place(row)
         return QModelIndex() if place is None else self.index(place, column)
 
-    def _move(self, row: _Row, data: TokenRow) -> None:
-        """Give *row* new data and move it to its place in the order (and the filtered list)."""
-        key = self._key(self._sort_column)
-
-        def ordered(other: _Row) -> tuple[Any, int]:
-            return key(other), other.data[ROW_ID]
-
-        lists = [self._order] if self._filtered is None else [self._order, self._filtered]
-        was_in = [self._find(rows, row) is not None for rows in lists]
-        for rows, present in zip(lists, was_in, strict=True):
-            if present:
-                place = self._find(rows, row)
-                assert place is not None
-                del rows[place]
-        self._replace(row, data)
-        insort(self._order, row, key=ordered)
-        if self._filtered is not None and self._filter in self._hay(row):
-            insort(self._filtered, row, key=ordered)
-
     def _replace(self, row: _Row, data: TokenRow) -> None:
-        searchable = row.hay is not None
         row.data = data
         row.texts = None
-        row.hay = None
-        if searchable:
-            self._hay(row)
+        row.hay = _haystack(data, self._folded_agents, self._folded_environments)
+        if 0 <= row.slot < len(self._hays):
+            self._hays[row.slot] = row.hay
+
+    def _matching(self, rows: list[_Row], needle: str) -> list[_Row]:
+        """Those of *rows* (in their order) whose filter text contains *needle*."""
+        if len(rows) < len(self._hays) // 4:
+            return [row for row in rows if needle in self._hay(row)]
+        # Most rows: search the texts in memory order, then pick the matches in *rows*' order.
+        found = [needle in hay for hay in self._hays]
+        return [row for row in rows if found[row.slot]]
 
     # ----------------------------------------------------------------- text
 
@@ -703,49 +783,10 @@ class TokenTableModel(QAbstractTableModel):
         return texts
 
     def _hay(self, row: _Row) -> str:
-        """Everything the filter searches in a row: each column's text, lower-cased, with the
-        two non-Latin-1 marks swapped for control characters (see _FILTER_MARKS). Never a
-        revealed secret. Made in one go, without the row's display texts."""
         hay = row.hay
         if hay is None:
-            data = row.data
-            agent, role = self._folded_agents.get(data[ROW_AGENT], ("?", "?"))
-            next_rotation = data[ROW_NEXT_ROTATION]
-            if next_rotation is None:
-                next_text = "\x02"
-            else:
-                next_text = _minute_text(next_rotation // 60)
-                if not data[ROW_ACTIVE]:
-                    next_text += " (paused)"
-            hay = (
-                f"tdk_\x01\x01\x01\x01\x01\x01\x01\x01{data[ROW_HINT].casefold()}\n{agent}\n"
-                f"{data[ROW_LABEL].casefold()}\n{role}\n"
-                f"{'active' if data[ROW_ACTIVE] else 'inactive'}\n"
-                f"{_folded_rotation_text(data[ROW_ROTATION_SECONDS])}\n{next_text}\n"
-                f"{_minute_text(data[ROW_CREATED] // 60)}"
-            )
-            if self._show_environment:
-                hay += "\n" + self._folded_environments.get(data[ROW_ENVIRONMENT], "?")
-            row.hay = hay
+            hay = row.hay = _haystack(row.data, self._folded_agents, self._folded_environments)
         return hay
-
-    def _build_haystacks(self, count: int) -> None:
-        pending = self._unsearchable
-        start = max(len(pending) - count, 0)
-        for row in pending[start:]:
-            self._hay(row)
-        del pending[start:]
-
-    def _idle_step(self) -> None:
-        """Build the filter text of one slice of rows, then come back when idle again."""
-        if self._unsearchable:
-            self._build_haystacks(HAYSTACK_SLICE)
-        if self._unsearchable:
-            self._idle.start(0)
-
-    def searchable(self) -> bool:
-        """True once every row's filter text is built (the first keystroke needs no wait)."""
-        return not self._unsearchable
 
     # ----------------------------------------------------------------- lookups
 

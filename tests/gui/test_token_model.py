@@ -497,3 +497,39 @@ def test_changes_row_by_row_end_where_a_fresh_load_does(
                 assert not index.isValid()
             else:
                 assert index.row() == place and index.column() == Column.LABEL
+        # Every other column's order was kept up to date too.
+        for other in Column:
+            model.sort(other, order)
+            fresh.sort(other, order)
+            assert model.token_ids() == fresh.token_ids(), other
+        model.sort(column, order)
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu"]
+)
+def test_local_minutes_match_the_standard_library(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's own local-time formatting (fast, cached) says what datetime says, across
+    daylight-saving changes, half-hour zones and Lord Howe's half-hour shift."""
+    import time as clock
+
+    from desktop.gui import token_model
+
+    monkeypatch.setenv("TZ", zone)
+    clock.tzset()
+    monkeypatch.setattr(token_model, "_DAYS", {})
+    monkeypatch.setattr(token_model, "_OFFSETS", {})
+    try:
+        generator = random.Random(zone)
+        minutes = [generator.randrange(0, 40_000_000) for _ in range(5_000)]
+        # Every minute around the 2026 changes in the southern and northern hemispheres.
+        for start in (29_540_000, 29_560_000, 29_830_000, 29_880_000):
+            minutes += range(start, start + 60 * 24 * 40, 7)
+        for minute in minutes:
+            expected = datetime.fromtimestamp(minute * 60).isoformat(" ", "minutes")
+            assert token_model._minute_text(minute) == expected, minute
+    finally:
+        monkeypatch.undo()
+        clock.tzset()
