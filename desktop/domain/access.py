@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote
 
 from desktop.domain import tokens
@@ -77,10 +78,24 @@ def endpoint_segment(path: str) -> str | None:
 def has_dot_segment(path: str) -> bool:
     """True when a ``.`` or ``..`` segment (also percent-encoded, or with ``;params``) could
     move the request off the endpoint its first segment names, as in ``/Loans/../Users``."""
-    if "." not in path and "%" not in path:
+    # A dot segment starts the path or follows a "/"; without one, and with nothing
+    # percent-encoded, there is none (the quick answer for "/odata.svc/Loans(5)").
+    if "/." not in path and not path.startswith(".") and "%" not in path:
         return False
     route = unquote(path.split("?", 1)[0])
     return any(part.split(";", 1)[0] in _DOT_SEGMENTS for part in route.split("/"))
+
+
+class Decision(NamedTuple):
+    """The API's answer. A named tuple: made millions of times a second, it must be cheap."""
+
+    status: int
+    reason: str
+    token_id: int | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +107,18 @@ class Grant:
     api_enabled: bool
     permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
     valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
-    # The answer when every check passes, made once per grant (a decision is an immutable value).
+    # Answers that depend on the grant alone, made once per grant (decisions are values).
     allowed_decision: Decision = field(init=False, repr=False, compare=False)
+    refusal: Decision | None = field(init=False, repr=False, compare=False)  # whatever the call
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_decision", Decision(200, "allowed", self.token_id))
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    status: int
-    reason: str
-    token_id: int | None = None
-
-    @property
-    def allowed(self) -> bool:
-        return self.status == 200
+        refusal = None
+        if not self.api_enabled:
+            refusal = Decision(401, "API access is disabled for this environment", self.token_id)
+        elif not self.active:
+            refusal = Decision(401, "token is inactive", self.token_id)
+        object.__setattr__(self, "refusal", refusal)
 
 
 _NO_TOKEN = Decision(401, "no token presented")
@@ -127,23 +138,50 @@ def precheck(presented: str) -> Decision | None:
     return None
 
 
+class Route(NamedTuple):
+    """What a method and path ask for, worked out once per distinct pair (see :func:`route`)."""
+
+    wanted: tuple[str, str] | None  # (METHOD, endpoint segment); None: the path is refused
+    any_method: tuple[str, str] | None  # ("*", endpoint segment)
+    refusal: str  # why, when wanted is None; else what a role that lacks it is told
+
+
+_ROUTES: dict[tuple[str, str], Route] = {}
+_ROUTES_KEPT = 8192
+
+
+def route(method: str, path: str) -> Route:
+    """The permission a request needs, or why its path can never be allowed. Cached: an API
+    sees the same few methods and paths again and again."""
+    key = (method, path)
+    found = _ROUTES.get(key)
+    if found is not None:
+        return found
+    method = method.upper()
+    segment = endpoint_segment(path)
+    if segment is None:
+        found = Route(None, None, f"no endpoint in path {path[:80]!r}")
+    elif has_dot_segment(path):
+        found = Route(None, None, f"path {path[:80]!r} has a . or .. segment")
+    else:
+        reason = f"role does not allow {method[:10]} on /{segment[:80]}"
+        found = Route((method, segment), (ANY_METHOD, segment), reason)
+    if len(_ROUTES) >= _ROUTES_KEPT:
+        _ROUTES.clear()
+    _ROUTES[key] = found
+    return found
+
+
 def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
     """The API's answer once the presented token has been looked up by fingerprint."""
     if grant is None:
         return _UNKNOWN
-    if not grant.api_enabled:
-        return Decision(401, "API access is disabled for this environment", grant.token_id)
-    if not grant.active:
-        return Decision(401, "token is inactive", grant.token_id)
+    if grant.refusal is not None:  # API access disabled, or the token inactive
+        return grant.refusal
     if grant.valid_until is not None and now >= grant.valid_until:
         return Decision(401, "token was replaced and its grace period has ended", grant.token_id)
-    method = method.upper()
-    segment = endpoint_segment(path)
-    if segment is None:
-        return Decision(403, f"no endpoint in path {path[:80]!r}", grant.token_id)
-    if has_dot_segment(path):
-        return Decision(403, f"path {path[:80]!r} has a . or .. segment", grant.token_id)
+    wanted, any_method, refusal = _ROUTES.get((method, path)) or route(method, path)
     permissions = grant.permissions
-    if (method, segment) in permissions or (ANY_METHOD, segment) in permissions:
+    if wanted is not None and (wanted in permissions or any_method in permissions):
         return grant.allowed_decision
-    return Decision(403, f"role does not allow {method[:10]} on /{segment[:80]}", grant.token_id)
+    return Decision(403, refusal, grant.token_id)

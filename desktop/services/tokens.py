@@ -1203,8 +1203,9 @@ class TokenService:
         environments = self._db.execute_sql(
             "SELECT id, name, api_enabled FROM environment"
         ).fetchall()
-        by_env: dict[str, dict[str, Grant]] = {}
-        by_id: dict[int, tuple[dict[str, Grant], bool]] = {}
+        # Keyed by the raw SHA-256 digest: quicker to make and to hash than its hex text.
+        by_env: dict[str, dict[bytes, Grant]] = {}
+        by_id: dict[int, tuple[dict[bytes, Grant], bool]] = {}
         for env_id, name, api_enabled in environments:
             grants = by_env.setdefault(_nocase(name), {})
             by_id[env_id] = grants, bool(api_enabled)
@@ -1216,15 +1217,21 @@ class TokenService:
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
             grants, enabled = by_id[env_id]
             permissions = frozen.get(role_id, frozenset())
-            grants[fingerprint] = Grant(token_id, bool(active), enabled, permissions, None)
+            grant = Grant(token_id, bool(active), enabled, permissions, None)
+            grants[bytes.fromhex(fingerprint)] = grant
             if previous:
                 ends = Token.grace_until.python_value(grace_until) if grace_until else None
                 valid_until = utc(ends).timestamp() if isinstance(ends, datetime) else 0.0
-                grants[previous] = Grant(token_id, bool(active), enabled, permissions, valid_until)
+                previous_grant = Grant(token_id, bool(active), enabled, permissions, valid_until)
+                grants[bytes.fromhex(previous)] = previous_grant
         return AccessIndex(by_env, self._timestamp)
 
 
 _sha256 = hashlib.sha256
+_decide = access.decide
+_UNKNOWN = access.decide(None, "GET", "/", 0.0)  # what decide answers for no grant
+_ROUTES = access._ROUTES  # routes seen already (access.route)
+_TOKEN_LENGTH = tokens.TOKEN_LENGTH
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -1238,12 +1245,12 @@ class AccessIndex:
 
     def __init__(
         self,
-        by_environment: dict[str, dict[str, Grant]],
+        by_environment: dict[str, dict[bytes, Grant]],
         timestamp: Callable[[Grant | None], float],
     ) -> None:
         self._by_env = by_environment
         self._timestamp = timestamp
-        self._spellings: dict[str, dict[str, Grant]] = {}  # environment as given -> its grants
+        self._spellings: dict[str, dict[bytes, Grant]] = {}  # environment as given -> its grants
 
     def __len__(self) -> int:
         return sum(len(grants) for grants in self._by_env.values())
@@ -1254,13 +1261,25 @@ class AccessIndex:
             grants = self._by_env.get(_nocase(environment.strip()))
             if grants is not None and len(self._spellings) < 1024:
                 self._spellings[environment] = grants
-        if grants is None or len(presented) != tokens.TOKEN_LENGTH:
+        if grants is None or len(presented) != _TOKEN_LENGTH:
             rejected = access.precheck(presented)
             return rejected or Decision(401, f"unknown environment {environment.strip()[:80]!r}")
-        # tokens.fingerprint, inlined; "surrogatepass": odd text is malformed, not a crash
-        grant = grants.get(_sha256(presented.encode("utf-8", "surrogatepass")).hexdigest())
+        try:  # tokens.fingerprint, inlined, as raw bytes (see access_index)
+            grant = grants.get(_sha256(presented.encode()).digest())
+        except UnicodeEncodeError:  # a lone surrogate: not a token, and never a crash
+            grant = None
         if grant is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
-            return access.precheck(presented) or access.decide(None, method, path, 0.0)
-        now = 0.0 if grant.valid_until is None else self._timestamp(grant)
-        return access.decide(grant, method, path, now)
+            return access.precheck(presented) or _UNKNOWN
+        if grant.valid_until is not None:
+            return _decide(grant, method, path, self._timestamp(grant))
+        if grant.refusal is not None:  # what access.decide answers first, too
+            return grant.refusal
+        # The common answer, "allowed", without a further call: exactly when access.decide
+        # would give it (nothing refuses the grant, the route is known and granted).
+        route = _ROUTES.get((method, path))
+        if route is not None and route.wanted is not None:
+            permissions = grant.permissions
+            if route.wanted in permissions or route.any_method in permissions:
+                return grant.allowed_decision
+        return _decide(grant, method, path, 0.0)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from desktop.domain.access import Grant, Permission, decide, endpoint_segment
+from desktop.domain.access import Grant, Permission, decide, endpoint_segment, has_dot_segment
 from desktop.domain.errors import InvalidInput
 
 LOANS_ONLY = Grant(7, True, True, frozenset({("GET", "loans")}))
@@ -48,3 +50,17 @@ def test_only_ascii_letters_fold() -> None:
     keys = Grant(7, True, True, frozenset({("GET", Permission.parse("GET /Keys").key[1])}))
     assert decide(keys, "GET", "/\u212aeys", 0).status == 403
     assert decide(keys, "GET", "/KEYS", 0).status == 200
+
+
+def _dot_segment_reference(path: str) -> bool:
+    """The plain definition: decode, cut the query, look at every segment."""
+    from urllib.parse import unquote
+
+    route = unquote(path.split("?", 1)[0])
+    return any(part.split(";", 1)[0] in {".", ".."} for part in route.split("/"))
+
+
+@settings(max_examples=2_000)
+@given(st.text(alphabet="/.%2eE;?aL(1)", max_size=14))
+def test_the_quick_dot_segment_check_agrees_with_the_definition(path: str) -> None:
+    assert has_dot_segment(path) == _dot_segment_reference(path)
