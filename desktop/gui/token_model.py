@@ -522,7 +522,7 @@ class TokenTableModel(QAbstractTableModel):
         anchors = [(self._at(index.row()), index.column()) for index in persistent]
         if column != self._sort_column:
             self._sort_column = column
-            self._order = self._orders[column]
+            self._order = self._orders.get(column, [])  # (none before the first load)
             if self._filtered is not None:
                 needle = self._filter
                 self._filtered = self._matching(self._order, needle)

@@ -124,6 +124,7 @@ TABLE_ORDERS: tuple[tuple[str, ...], ...] = (
     ("t.created_at",),  # Created
     ("e.name COLLATE NOCASE",),  # Environment
 )
+_CREATED_ORDER = 7  # TABLE_ORDERS' column with an index (token_created_at)
 
 Interval = timedelta | str | None
 
@@ -279,8 +280,10 @@ class TokenService:
         count = Token.select().where(Token.environment == env, Token.phase == READY).count()
         return EnvironmentView(env.id, env.name, env.api_enabled, count)
 
-    def environments(self) -> list[EnvironmentView]:
-        counts = self._token_counts(Token.environment)
+    def environments(self, *, counted: bool = True) -> list[EnvironmentView]:
+        """Every environment, by name; ``counted=False`` skips counting their tokens (each
+        ``token_count`` is then 0): a scan of every token, which a window's first paint skips."""
+        counts = self._token_counts(Token.environment) if counted else {}
         return [
             EnvironmentView(env.id, env.name, env.api_enabled, counts.get(env.id, 0))
             for env in Environment.select().order_by(Environment.name)
@@ -551,7 +554,13 @@ class TokenService:
         order = ", ".join(term + direction for term in terms)
         where, args = "", [limit]
         if environment is not None:
-            where, args = " AND t.environment_id = ?", [self._environment(environment).id, limit]
+            # By creation, walk the created_at index and skip other environments' tokens ("+"
+            # keeps SQLite from sorting the whole environment instead: 40 ms at 40,000 tokens).
+            # Other orders have no index to walk: read the environment's tokens, keep the best.
+            environment_term = (
+                "+t.environment_id" if column == _CREATED_ORDER else "t.environment_id"
+            )
+            where, args = f" AND {environment_term} = ?", [self._environment(environment).id, limit]
         rows = self._db.execute_sql(
             f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?",
             args,

@@ -533,3 +533,42 @@ def test_local_minutes_match_the_standard_library(
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("environment", [None, "Production"])
+def test_the_first_screen_query_matches_the_models_order(
+    context: Context, clock: object, descending: bool, environment: str | None
+) -> None:
+    """The window paints its first screen from TokenService.token_page; once every row is read
+    the model shows the same tokens first, in every column's order."""
+    from datetime import timedelta as days_apart
+
+    service: TokenService = context.service
+    service.add_environment("Production")
+    service.add_environment("staging")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_role("admin", ["* /Loans"])
+    for name, role in (("Ada", "Reader"), ("bob", "admin"), ("Cy", "Reader")):
+        service.add_agent(name, role, has_logged_in=True, signed_agreement=True)
+    plan = [
+        ("Production", "Ada", "nightly", "weekly"),
+        ("staging", "bob", "Alpha", None),
+        ("Production", "Cy", "beta", "daily"),
+        ("Production", "bob", "", "30d"),
+        ("staging", "Ada", "gamma", "12h"),
+        ("Production", "Ada", "Delta", None),
+    ]
+    for n, (env, agent, label, rotation) in enumerate(plan):
+        token = service.create_token(env, agent, label=label, rotation=rotation).token
+        if n % 3 == 1:
+            service.set_status(token.id, False)
+        clock.advance(days_apart(minutes=3))  # type: ignore[attr-defined]
+    order = Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
+    _, names, rows = service.token_table(environment)
+    for column in Column:
+        model = TokenTableModel()
+        model.sort(column, order)
+        model.load(names, list(rows), show_environment=environment is None)
+        _, first = service.token_page(environment, column, descending=descending, limit=4)
+        assert [row[ROW_ID] for row in first] == model.token_ids()[:4], column.name
