@@ -41,7 +41,9 @@ class Banner(QFrame):
         layout.setContentsMargins(10, 6, 6, 6)
         layout.setSpacing(8)
         symbol = QLabel(self)
-        size = self.style().pixelMetric(self.style().PixelMetric.PM_SmallIconSize)
+        # As tall as a line of the message. (Asking the style for its small icon size would
+        # create QStyle's Python enums, milliseconds of start-up, for one number.)
+        size = self.fontMetrics().height()
         symbol.setPixmap(icons.icon(kind).pixmap(size, size))
         symbol.setAlignment(Qt.AlignmentFlag.AlignTop)
         layout.addWidget(symbol)

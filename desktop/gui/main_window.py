@@ -149,6 +149,7 @@ class MainWindow(QMainWindow):
         self._reads = 0  # reads of the table started; a newer one makes older results stale
         self._unread: Request | None = None  # a read waiting for the first paint
         self._painted = False
+        self._counted = False  # the environments' token counts are known
         self._failures: list[str] = []
         self._tray: QSystemTrayIcon | None = None
         self._open_dialogs: list[QDialog] = []
@@ -226,6 +227,10 @@ class MainWindow(QMainWindow):
         self._painted = True
         if self._unread is not None:
             self._start_reading()
+        if not self._counted:
+            self._environments = self.service.environments()
+            self._counted = True
+            self._fill_environments()
         if self._keyring_pending and not self._shut_down:
             self._keyring_pending = False
             self.retry_keyring(quiet=True)
@@ -371,7 +376,9 @@ class MainWindow(QMainWindow):
         self._reads += 1
         self._unread = None
         self._data_version = self.service.data_version()
-        self._environments = self.service.environments()
+        # Before the first paint the environments' token counts (only in tooltips) wait.
+        self._environments = self.service.environments(counted=self._painted)
+        self._counted = self._painted
         self._fill_environments()
         environment = self.current_environment()
         name = environment.name if environment is not None else None
@@ -517,18 +524,14 @@ class MainWindow(QMainWindow):
             total = 0
             for i, env in enumerate(self._environments):
                 total += env.token_count
-                combo.setItemData(
-                    i,
-                    f"{plural(env.token_count, 'token')}; API access "
-                    f"{'enabled' if env.api_enabled else 'disabled'}",
-                    Qt.ItemDataRole.ToolTipRole,
-                )
+                access = f"API access {'enabled' if env.api_enabled else 'disabled'}"
+                tip = f"{plural(env.token_count, 'token')}; {access}" if self._counted else access
+                combo.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
             if len(names) > 1:
-                combo.setItemData(
-                    len(names),
-                    f"{plural(total, 'token')} in {len(names)} environments",
-                    Qt.ItemDataRole.ToolTipRole,
-                )
+                tip = f"{len(names)} environments"
+                if self._counted:
+                    tip = f"{plural(total, 'token')} in {tip}"
+                combo.setItemData(len(names), tip, Qt.ItemDataRole.ToolTipRole)
             if self._environment not in data:
                 self._environment = names[0] if names else None
             combo.setCurrentIndex(
@@ -1006,7 +1009,8 @@ class MainWindow(QMainWindow):
             self,
             "Turn off API access",
             f"Turn off API access for {environment.name}?",
-            f"Every token in {environment.name} ({plural(environment.token_count, 'token')}) "
+            f"Every token in {environment.name} "
+            f"({plural(self.service.environment(environment.name).token_count, 'token')}) "
             "will answer 401 until API access is turned on again.",
             accept="Turn off",
             destructive=True,

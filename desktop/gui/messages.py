@@ -8,8 +8,15 @@ meets standard QMessageBox dialogs whose accept button is named ``confirmButton`
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMessageBox
+
+# QMessageBox and QInputDialog are imported where a question is asked: making their Python
+# types (and enums) costs milliseconds the window's first paint does not need.
 
 
 def _box(
@@ -19,6 +26,8 @@ def _box(
     text: str,
     informative: str,
 ) -> QMessageBox:
+    from PySide6.QtWidgets import QMessageBox
+
     box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, parent)
     box.setObjectName("messageBox")
     if informative:
@@ -37,6 +46,8 @@ def confirm(
 ) -> bool:
     """Ask before acting. *accept* names the action on its button (``Delete``, ``Refresh``);
     for a destructive action the safe answer, Cancel, is the default."""
+    from PySide6.QtWidgets import QMessageBox
+
     box = _box(
         parent,
         QMessageBox.Icon.Warning if destructive else QMessageBox.Icon.Question,
@@ -55,12 +66,16 @@ def confirm(
 
 
 def inform(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     box = _box(parent, QMessageBox.Icon.Information, title, text, informative)
     box.addButton(QMessageBox.StandardButton.Ok).setObjectName("confirmButton")
     box.exec()
 
 
 def error(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
+    from PySide6.QtWidgets import QMessageBox
+
     box = _box(parent, QMessageBox.Icon.Critical, title, text, informative)
     box.addButton(QMessageBox.StandardButton.Ok).setObjectName("confirmButton")
     box.exec()
@@ -68,6 +83,8 @@ def error(parent: QWidget | None, title: str, text: str, informative: str = "") 
 
 def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
     """One line of text, or None when the person cancels."""
+    from PySide6.QtWidgets import QInputDialog, QLineEdit
+
     value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, text)
     return value if ok else None
 
