@@ -1,8 +1,8 @@
 """How fast are access decisions? ``AccessIndex.verify`` against SHA-256 plus one dict lookup.
 
-Builds a database of 100,000 tokens in a temporary directory (rows inserted directly in one
-transaction: deciding needs only fingerprints, never the keyring), takes the in-memory index,
-and times, over the same presented tokens:
+Seeds a temporary data dir with 100,000 tokens (:mod:`tests.benchmarks.seed`: rows inserted
+directly in one transaction; deciding needs only fingerprints, never the keyring), takes the
+in-memory index, and times, over the same presented tokens:
 
 * ``raw``    ``hashlib.sha256(token.encode()).hexdigest()`` and one dict lookup, the floor;
 * ``index``  :meth:`AccessIndex.verify`, the full decision (the goal: at least half the floor);
@@ -11,6 +11,8 @@ and times, over the same presented tokens:
 Each figure is the best of several runs (``time.perf_counter``). Run it on demand::
 
     .venv/bin/python tests/benchmarks/bench_verify.py [--tokens N] [--requests N] [--repeat N]
+
+:func:`measure` is what ``tests/benchmarks/run.py`` reuses for its verify figure.
 """
 
 from __future__ import annotations
@@ -24,115 +26,45 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from desktop.app import Context, open_context
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: find tests.*
+
+from desktop.app import open_context
 from desktop.domain import tokens
-from desktop.services.tokens import AccessIndex
-from desktop.storage.models import ACTIVE, INACTIVE, READY, Environment, Token, naive
+from desktop.services.tokens import AccessIndex, TokenService
+from tests.benchmarks.seed import REQUESTS, SeededToken, fake_secret, seed
 
 Request = tuple[str, str, str, str]  # environment, presented token, method, path
 
-ENVIRONMENTS = ["Production", "Staging"]
-ROLES = {
-    "Reader": ["GET /Loans", "GET /Customers"],
-    "Collections": ["GET /Loans", "POST /Payments", "GET /Payments", "PUT /Customers"],
-    "Admin": ["* /Loans", "* /Customers", "* /Payments", "GET /Reports"],
-}
-ALLOWED = {  # a request each role may make, and one it may not
-    "Reader": (("GET", "/Loans(42)"), ("DELETE", "/Loans(42)")),
-    "Collections": (("POST", "/odata.svc/Payments"), ("DELETE", "/Payments(7)")),
-    "Admin": (("PATCH", "/Customers/9"), ("POST", "/Reports")),
-}
-
-
-def fake_secret(rng: random.Random) -> str:
-    """A well-formed token, quicker than :func:`tokens.generate` (a benchmark needs no CSPRNG)."""
-    body = "".join(rng.choices(tokens.ALPHABET, k=tokens.BODY_LENGTH))
-    return tokens.PREFIX + body + tokens.checksum(body)
-
-
-@dataclass(frozen=True)
-class Issued:
-    environment: str
-    secret: str
-    role: str
-    previous: str | None  # a replaced secret still in its grace period
-
-
-def build(data_dir: Path, count: int, rng: random.Random) -> tuple[Context, list[Issued]]:
-    """The database: *count* tokens spread over two environments and 60 agents in three roles;
-    about 1 in 100 inactive, 1 in 50 with a previous secret in its grace."""
-    context = open_context(data_dir, store=None, need_keyring=False)
-    service = context.service
-    for env in ENVIRONMENTS:
-        service.add_environment(env)
-    agents: list[tuple[int, str]] = []
-    for role, permissions in ROLES.items():
-        service.add_role(role, permissions)
-        for n in range(20):
-            view = service.add_agent(
-                f"{role} agent {n}", role, has_logged_in=True, signed_agreement=True
-            )
-            agents.append((view.id, role))
-    env_ids = {env.name: env.id for env in Environment.select()}
-    now = naive(datetime.now(UTC))
-    rows = []
-    issued: list[Issued] = []
-    for n in range(count):
-        secret = fake_secret(rng)
-        previous = fake_secret(rng) if n % 50 == 0 else None
-        env = rng.choice(ENVIRONMENTS)
-        agent_id, role = rng.choice(agents)
-        rows.append(
-            {
-                "uuid": f"{rng.getrandbits(128):032x}",
-                "environment": env_ids[env],
-                "agent": agent_id,
-                "label": "",
-                "status": INACTIVE if n % 100 == 99 else ACTIVE,
-                "phase": READY,
-                "generation": 1 if previous else 0,
-                "fingerprint": tokens.fingerprint(secret),
-                "hint": tokens.hint(secret),
-                "previous_fingerprint": tokens.fingerprint(previous) if previous else None,
-                "grace_until": now + timedelta(hours=1) if previous else None,
-                "grace_seconds": 3600 if previous else 0,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        issued.append(Issued(env, secret, role, previous))
-    with context.database.atomic():
-        for start in range(0, len(rows), 5000):
-            Token.insert_many(rows[start : start + 5000]).execute()
-    return context, issued
+REQUESTS_DEFAULT = 200_000
+SQL_REQUESTS_DEFAULT = 2_000
+REPEAT_DEFAULT = 5
+CHECKED = 2_000  # requests both paths must answer alike before speeds mean anything
 
 
 def workload(
-    known: list[Issued], size: int, rng: random.Random
+    known: Sequence[SeededToken], size: int, rng: random.Random
 ) -> tuple[list[Request], Counter[str]]:
     """Mostly allowed requests, some forbidden, some with tokens nobody issued, a few with a
     previous secret still in its grace."""
     requests: list[Request] = []
     kinds: Counter[str] = Counter()
-    replaced = [token for token in known if token.previous is not None]
+    replaced = [token for token in known if token.previous is not None] or list(known)
     for _ in range(size):
         draw = rng.random()
         token = rng.choice(replaced if draw >= 0.98 else known)
-        allowed, refused = ALLOWED[token.role]
+        allowed, refused = REQUESTS[token.role]
         if draw < 0.80:
             requests.append((token.environment, token.secret, *allowed))
             kinds["allowed"] += 1
         elif draw < 0.90:
             requests.append((token.environment, token.secret, *refused))
             kinds["refused"] += 1
-        elif draw < 0.98:
+        elif draw < 0.98 or token.previous is None:
             requests.append((token.environment, fake_secret(rng), *allowed))
             kinds["unknown"] += 1
         else:
-            assert token.previous is not None
             requests.append((token.environment, token.previous, *allowed))
             kinds["previous"] += 1
     return requests, kinds
@@ -171,41 +103,96 @@ def index_lookup(requests: Sequence[Request], index: AccessIndex) -> Callable[[]
     return run
 
 
+@dataclass(frozen=True)
+class VerifyResult:
+    grants: int
+    index_seconds: float  # building the index
+    requests: int
+    kinds: Counter[str]
+    statuses: Counter[int]
+    raw: float  # decisions per second: sha256 + dict lookup
+    index: float  # AccessIndex.verify
+    sql: float  # TokenService.verify
+    sql_requests: int
+
+    @property
+    def ratio(self) -> float:
+        return self.index / self.raw
+
+
+def measure(
+    service: TokenService,
+    known: Sequence[SeededToken],
+    *,
+    requests: int = REQUESTS_DEFAULT,
+    sql_requests: int = SQL_REQUESTS_DEFAULT,
+    repeat: int = REPEAT_DEFAULT,
+    rng: random.Random | None = None,
+) -> VerifyResult:
+    """Rates of the raw floor, the in-memory index and the SQL path over one workload."""
+    rng = rng or random.Random(20260105)
+    started = time.perf_counter()
+    index = service.access_index()
+    index_seconds = time.perf_counter() - started
+    work, kinds = workload(known, requests, rng)
+    statuses = Counter(index.verify(*request).status for request in work)
+    for request in work[:CHECKED]:
+        if index.verify(*request) != service.verify(*request):
+            raise AssertionError("AccessIndex.verify and TokenService.verify disagree")
+    # The floor's dict holds as many entries as the index: every current and previous secret.
+    table: dict[str, object] = {}
+    for token in known:
+        table[tokens.fingerprint(token.secret)] = token
+        if token.previous is not None:
+            table[tokens.fingerprint(token.previous)] = token
+    raw = best_rate(raw_lookup(work, table), len(work), repeat)
+    fast = best_rate(index_lookup(work, index), len(work), repeat)
+    sample = work[:sql_requests]
+    sql = best_rate(lambda: [service.verify(*request) for request in sample], len(sample), repeat)
+    return VerifyResult(
+        grants=len(index),
+        index_seconds=index_seconds,
+        requests=len(work),
+        kinds=kinds,
+        statuses=statuses,
+        raw=raw,
+        index=fast,
+        sql=sql,
+        sql_requests=len(sample),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--tokens", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200_000)
-    parser.add_argument("--sql-requests", type=int, default=2_000)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--requests", type=int, default=REQUESTS_DEFAULT)
+    parser.add_argument("--sql-requests", type=int, default=SQL_REQUESTS_DEFAULT)
+    parser.add_argument("--repeat", type=int, default=REPEAT_DEFAULT)
     args = parser.parse_args(argv)
-    rng = random.Random(20260105)
     with tempfile.TemporaryDirectory(prefix="tokendesk-bench-") as tmp:
-        started = time.perf_counter()
-        context, known = build(Path(tmp), args.tokens, rng)
-        service = context.service
-        print(f"database: {args.tokens:,} tokens in {time.perf_counter() - started:.1f} s")
-        started = time.perf_counter()
-        index = service.access_index()
-        print(f"index:    {len(index):,} grants in {time.perf_counter() - started:.2f} s")
-        requests, kinds = workload(known, args.requests, rng)
-        statuses = Counter(index.verify(*request).status for request in requests)
-        print(f"requests: {args.requests:,} ({dict(kinds)}) -> statuses {dict(statuses)}")
-        # The two paths must agree before their speeds mean anything.
-        for request in requests[:2000]:
-            assert index.verify(*request) == service.verify(*request), request
-        table: dict[str, object] = {}
-        for env in ENVIRONMENTS:
-            table.update(index._by_env[env.lower()])
-        raw = best_rate(raw_lookup(requests, table), len(requests), args.repeat)
-        fast = best_rate(index_lookup(requests, index), len(requests), args.repeat)
-        sample = requests[: args.sql_requests]
-        sql = best_rate(
-            lambda: [service.verify(*request) for request in sample], len(sample), args.repeat
-        )
-        print(f"raw sha256 + dict lookup: {raw:12,.0f} /s")
-        print(f"AccessIndex.verify:       {fast:12,.0f} /s   ratio {fast / raw:.2f} (goal >= 0.5)")
-        print(f"TokenService.verify (SQL):{sql:12,.0f} /s   ratio {sql / raw:.3f}")
-        context.close()
+        seeded = seed(Path(tmp), args.tokens)
+        print(f"database: {args.tokens:,} tokens in {seeded.seconds:.1f} s")
+        context = open_context(Path(tmp), store=None, need_keyring=False)
+        try:
+            result = measure(
+                context.service,
+                seeded.tokens,
+                requests=args.requests,
+                sql_requests=args.sql_requests,
+                repeat=args.repeat,
+            )
+        finally:
+            context.close()
+    print(f"index:    {result.grants:,} grants in {result.index_seconds:.2f} s")
+    print(
+        f"requests: {result.requests:,} ({dict(result.kinds)}) -> statuses {dict(result.statuses)}"
+    )
+    print(f"raw sha256 + dict lookup: {result.raw:12,.0f} /s")
+    print(
+        f"AccessIndex.verify:       {result.index:12,.0f} /s   ratio {result.ratio:.2f} "
+        "(goal >= 0.5)"
+    )
+    print(f"TokenService.verify (SQL):{result.sql:12,.0f} /s   ratio {result.sql / result.raw:.3f}")
     return 0
 
 
