@@ -792,7 +792,17 @@ class TokenService:
         )
 
     def due_token_ids(self) -> list[int]:
-        return [row.id for row in self._due().order_by(Token.next_rotation_at)]
+        """The tokens :meth:`_due` selects, earliest first, read from the next_rotation_at
+        index (a few rows) rather than through every ready token (25 ms at 100,000): the
+        window asks at every scheduler tick."""
+        now = Token.next_rotation_at.db_value(self._now())
+        rows = self._db.execute_sql(
+            "SELECT id FROM token WHERE next_rotation_at <= ? AND +phase = 'ready' "
+            "AND +status = 'Active' AND rotation_seconds IS NOT NULL "
+            "AND (last_rotated_at IS NULL OR last_rotated_at <= ?) ORDER BY next_rotation_at",
+            (now, now),
+        ).fetchall()
+        return [token_id for (token_id,) in rows]
 
     def next_due_at(self, environment: str | None = None) -> datetime | None:
         """The earliest scheduled rotation of an active token (in one environment, or in any),
