@@ -228,9 +228,7 @@ class MainWindow(QMainWindow):
         if self._unread is not None:
             self._start_reading()
         if not self._counted:
-            self._environments = self.service.environments()
-            self._counted = True
-            self._fill_environments()
+            self._read_environments()
         if self._keyring_pending and not self._shut_down:
             self._keyring_pending = False
             self.retry_keyring(quiet=True)
@@ -377,9 +375,7 @@ class MainWindow(QMainWindow):
         self._unread = None
         self._data_version = self.service.data_version()
         # Before the first paint the environments' token counts (only in tooltips) wait.
-        self._environments = self.service.environments(counted=self._painted)
-        self._counted = self._painted
-        self._fill_environments()
+        self._read_environments(counted=self._painted)
         environment = self.current_environment()
         name = environment.name if environment is not None else None
         shown = environment is not None or self.showing_all()
@@ -407,6 +403,11 @@ class MainWindow(QMainWindow):
         self._shown_changed()
         if not self.model.loading:
             self.tableLoaded.emit()
+
+    def _read_environments(self, *, counted: bool = True) -> None:
+        self._environments = self.service.environments(counted=counted)
+        self._counted = counted
+        self._fill_environments()
 
     def _start_reading(self) -> None:
         request, self._unread = self._unread, None
@@ -450,8 +451,7 @@ class MainWindow(QMainWindow):
             return
         self._change_cursor = changes.cursor
         if changes.directory:
-            self._environments = self.service.environments()
-            self._fill_environments()
+            self._read_environments()
         if changes.tokens:
             environment = self.current_environment()
             rows = [
@@ -466,8 +466,7 @@ class MainWindow(QMainWindow):
                 with self.table.keeping_view():
                     self.model.update_rows(rows, gone)
                 if not changes.directory:
-                    self._environments = self.service.environments()  # their token counts
-                    self._fill_environments()
+                    self._read_environments()  # their token counts
             else:
                 self.model.update_rows(rows)
         if changes.tokens or changes.directory:
