@@ -1297,8 +1297,9 @@ class AccessIndex:
         # The common answer, "allowed", without a further call: exactly when access.decide
         # would give it (nothing refuses the grant, the route is known and granted).
         route = _ROUTES.get((method, path))
-        if route is not None and route.wanted is not None:
+        if route is not None:
+            wanted, any_method, _ = route
             permissions = grant.permissions
-            if route.wanted in permissions or route.any_method in permissions:
+            if wanted is not None and (wanted in permissions or any_method in permissions):
                 return grant.allowed_decision
         return _decide(grant, method, path, 0.0)
