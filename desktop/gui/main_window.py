@@ -567,9 +567,9 @@ class MainWindow(QMainWindow):
         shown = self.model.rowCount()
         text = "No tokens" if total == 0 else plural(total, "token")
         if self.model.filter_text:
-            text = f"{shown} of {plural(total, 'token')} shown"
+            text = f"{shown:,} of {plural(total, 'token')} shown"
         if inactive:
-            text += f", {inactive} inactive"
+            text += f", {inactive:,} inactive"
         self.counts_label.setText(text)
         self._update_next_rotation()
         self.table.set_empty_text(self._empty_text())

@@ -67,8 +67,8 @@ class FormGrid(QGridLayout):
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
-    """``1 token``, ``3 tokens``; *plural_form* for irregular words."""
-    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+    """``1 token``, ``3 tokens``, ``100,000 tokens``; *plural_form* for irregular words."""
+    return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
 def sentence(text: str) -> str:

@@ -990,3 +990,10 @@ def test_switching_environments_while_reading_shows_the_latest_choice(
     assert shown_ids(window) == staging
     assert not set(production) & set(shown_ids(window))
     window.close()
+
+
+def test_big_counts_are_easy_to_read() -> None:
+    from desktop.gui.widgets import plural
+
+    assert plural(1, "token") == "1 token"
+    assert plural(100_000, "token") == "100,000 tokens"
