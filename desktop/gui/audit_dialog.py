@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.clock import utc
+from desktop.gui.token_choices import TokenChoices, offer
 from desktop.services.tokens import TokenService
-from desktop.services.views import AuditView, TokenView
+from desktop.services.views import ROW_ID, ROW_LABEL, AuditView, Names, TokenRow, TokenView
 
 # The newest events shown at most; older ones remain in the database (and the command line).
 LIMIT = 10_000
@@ -32,6 +33,10 @@ def format_when(event: AuditView) -> str:
 def token_choice_text(token: TokenView) -> str:
     """How a token is named in the filter, e.g. ``#3 — Ada Servicing Bot — Dashboard``."""
     return f"#{token.id} — {token.agent} — {token.label or '(no label)'}"
+
+
+def _row_choice_text(row: TokenRow, names: Names) -> str:
+    return f"#{row[ROW_ID]} — {names.agent(row)} — {row[ROW_LABEL] or '(no label)'}"
 
 
 class AuditTableModel(QAbstractTableModel):
@@ -171,16 +176,17 @@ class AuditDialog(QDialog):
         return value if isinstance(value, int) else None
 
     def set_token_filter(self, token_id: int | None) -> None:
-        index = self._token_filter.findData(token_id) if token_id is not None else 0
-        if index < 0:
-            self._token_filter.addItem(f"#{token_id} (deleted)", token_id)
-            index = self._token_filter.count() - 1
+        index = self._choices.row_of(token_id)
+        if index is None:
+            index = self._choices.add_trailing(f"#{token_id} (deleted)", token_id)
         self._token_filter.setCurrentIndex(index)
 
     def _load_token_choices(self, selected: int | None) -> None:
-        self._token_filter.addItem("All tokens", None)
-        for token in self._service.tokens():
-            self._token_filter.addItem(token_choice_text(token), token.id)
+        _, names, rows = self._service.token_table()
+        self._choices = TokenChoices(
+            names, rows, _row_choice_text, leading=[("All tokens", None)], parent=self
+        )
+        offer(self._token_filter, self._choices)
         if selected is not None:
             self.set_token_filter(selected)
 

@@ -24,10 +24,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain import tokens
 from desktop.domain.access import METHODS, Decision
 from desktop.domain.errors import TokenDeskError
+from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
 from desktop.services.tokens import TokenService
+from desktop.services.views import ROW_ACTIVE, ROW_HINT, ROW_ID, ROW_LABEL, Names, TokenRow
 
 OUTCOME_STYLES = {
     "allowed": "color: #1b7f3b; font-weight: bold;",
@@ -35,6 +38,13 @@ OUTCOME_STYLES = {
     "forbidden": "color: #a04000; font-weight: bold;",
     "error": "color: #b3261e;",
 }
+
+
+def _choice_text(row: TokenRow, names: Names) -> str:
+    """``#3 — Ada — Dashboard (tdk_••••••••AbCd, inactive)``: never the secret."""
+    state = "" if row[ROW_ACTIVE] else ", inactive"
+    label = f" — {row[ROW_LABEL]}" if row[ROW_LABEL] else ""
+    return f"#{row[ROW_ID]} — {names.agent(row)}{label} ({tokens.mask(row[ROW_HINT])}{state})"
 
 
 def answer_text(decision: Decision) -> str:
@@ -173,22 +183,18 @@ class TryRequestDialog(QDialog):
     # ----------------------------------------------------------------- choices
 
     def _load_tokens(self, selected: int | None = None) -> None:
-        self._token.clear()
         environment = self.environment()
-        if environment is None:
-            return
-        try:
-            tokens = self._service.tokens(environment)
-        except TokenDeskError:
-            tokens = []
-        for token in tokens:
-            state = "" if token.active else ", inactive"
-            label = f" — {token.label}" if token.label else ""
-            self._token.addItem(
-                f"#{token.id} — {token.agent}{label} ({token.masked}{state})", token.id
-            )
-        if selected is not None:
-            self._token.setCurrentIndex(max(0, self._token.findData(selected)))
+        rows: list[TokenRow] = []
+        names = Names({}, {})
+        if environment is not None:
+            try:
+                _, names, rows = self._service.token_table(environment)
+            except TokenDeskError:
+                rows = []
+        choices = TokenChoices(names, rows, _choice_text, parent=self)
+        offer(self._token, choices)
+        if choices.rowCount():
+            self._token.setCurrentIndex(choices.row_of(selected) or 0)
 
     def environment(self) -> str | None:
         value = self._environment.currentData()
