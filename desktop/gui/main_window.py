@@ -410,9 +410,12 @@ class MainWindow(QMainWindow):
         self._fill_environments()
 
     def _start_reading(self) -> None:
+        if self._unread is None or self._shut_down:
+            return
+        if self.reader.isRunning():
+            return  # a read for an earlier choice: this one starts when it reports (_read_done)
         request, self._unread = self._unread, None
-        if request is not None and not self._shut_down:
-            self.reader.read(request)
+        self.reader.read(request)
 
     def wait_until_loaded(self) -> None:
         """Block until every token shown has been read (at once, if the first paint has not
@@ -420,13 +423,18 @@ class MainWindow(QMainWindow):
         if not self.model.loading:
             return
         if self._unread is not None:
+            self.reader.wait()  # a read for an earlier choice may still be going
             self._start_reading()
         self._read_done(self._reads)
 
     @Slot(int)
     def _read_done(self, number: int) -> None:
-        if number != self._reads or not self.model.loading:
-            return  # a newer read is coming, or this one was taken already
+        if number != self._reads:
+            if self._painted:
+                self._start_reading()  # the read that waited for this stale one to end
+            return
+        if not self.model.loading:
+            return  # taken already (wait_until_loaded)
         result = self.reader.result()
         if result is None or result.request.number != number:
             self.reload(in_background=False)  # the thread failed (it logged why): read here

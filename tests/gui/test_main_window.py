@@ -997,3 +997,41 @@ def test_big_counts_are_easy_to_read() -> None:
 
     assert plural(1, "token") == "1 token"
     assert plural(100_000, "token") == "100,000 tokens"
+
+
+def test_a_read_for_an_earlier_choice_ends_before_the_next_starts(
+    qtbot: QtBot, context: Context, seeded: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    make_tokens(seeded, 5)
+    staging = make_tokens(seeded, 6, "Staging")
+    release = threading.Event()
+    reading = threading.Event()
+    gave_up = threading.Event()
+    read_table = seeded.token_table
+
+    def slow_first_read(environment: str | None = None) -> object:
+        if environment == "Production" and not release.is_set():
+            reading.set()
+            # The Production read is still going when Staging is chosen. A window that
+            # waited for it here would only get on after this times out.
+            if not release.wait(10):
+                gave_up.set()
+        return read_table(environment)
+
+    monkeypatch.setattr(seeded, "token_table", slow_first_read)
+    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(reading.is_set, timeout=10_000)
+    # Chosen while Production is being read: the window does not wait for that read; the
+    # Staging read follows once it has reported, and only Staging's rows are taken.
+    window.environment_selector.setCurrentIndex(window.environment_selector.findText("Staging"))
+    assert not gave_up.is_set()  # choosing did not wait for the earlier read
+    assert window.model.loading and window.reader.isRunning()
+    with qtbot.waitSignal(window.tableLoaded, timeout=10_000):
+        release.set()
+    assert not window.model.loading
+    assert shown_ids(window) == staging
+    window.close()
