@@ -125,6 +125,15 @@ TABLE_ORDERS: tuple[tuple[str, ...], ...] = (
     ("e.name COLLATE NOCASE",),  # Environment
 )
 _CREATED_ORDER = 7  # TABLE_ORDERS' column with an index (token_created_at)
+# Due for rotation: active tokens past their rotation time. A clock that went backwards (now
+# earlier than the last rotation) makes nothing due: a rotation is never repeated for it.
+# Parameters: now, now (TokenService._due_at). "+" keeps SQLite on the next_rotation_at index.
+_DUE = (
+    "next_rotation_at <= ? AND +phase = 'ready' AND +status = 'Active' "
+    "AND rotation_seconds IS NOT NULL AND (last_rotated_at IS NULL OR last_rotated_at <= ?)"
+)
+_DUE_IDS = f"SELECT id FROM token WHERE {_DUE} ORDER BY next_rotation_at"  # noqa: S608
+_IS_DUE = f"SELECT 1 FROM token WHERE id = ? AND {_DUE}"  # noqa: S608
 
 Interval = timedelta | str | None
 
@@ -779,29 +788,16 @@ class TokenService:
         ``check=False`` skips the keyring check up front (a pass over many tokens checks once)."""
         return self._replace_secret(token_id, "rotate", None, actor, check=check)
 
-    def _due(self) -> pw.ModelSelect[Token]:
-        """Active tokens past their rotation time. A clock that went backwards (now earlier
-        than the last rotation) makes nothing due: a rotation is never repeated for it."""
-        now = self._now()
-        return Token.select(Token.id).where(
-            Token.phase == READY,
-            Token.status == ACTIVE,
-            Token.rotation_seconds.is_null(False),
-            Token.next_rotation_at <= now,
-            Token.last_rotated_at.is_null() | (Token.last_rotated_at <= now),
-        )
+    def _due_at(self) -> tuple[object, object]:
+        """The parameters of :data:`_DUE`: now, as the database keeps times."""
+        now = Token.next_rotation_at.db_value(self._now())
+        return now, now
 
     def due_token_ids(self) -> list[int]:
-        """The tokens :meth:`_due` selects, earliest first, read from the next_rotation_at
-        index (a few rows) rather than through every ready token (25 ms at 100,000): the
-        window asks at every scheduler tick."""
-        now = Token.next_rotation_at.db_value(self._now())
-        rows = self._db.execute_sql(
-            "SELECT id FROM token WHERE next_rotation_at <= ? AND +phase = 'ready' "
-            "AND +status = 'Active' AND rotation_seconds IS NOT NULL "
-            "AND (last_rotated_at IS NULL OR last_rotated_at <= ?) ORDER BY next_rotation_at",
-            (now, now),
-        ).fetchall()
+        """The due tokens (:data:`_DUE`), earliest first, read from the next_rotation_at index
+        (a few rows) rather than through every ready token (25 ms at 100,000): the window asks
+        at every scheduler tick."""
+        rows = self._db.execute_sql(_DUE_IDS, self._due_at()).fetchall()
         return [token_id for (token_id,) in rows]
 
     def next_due_at(self, environment: str | None = None) -> datetime | None:
@@ -994,7 +990,7 @@ class TokenService:
         secret = tokens.generate()
         with self._write():
             if action == "rotate":
-                if not self._due().where(Token.id == token_id).exists():
+                if not self._db.execute_sql(_IS_DUE, (token_id, *self._due_at())).fetchone():
                     return None
                 if Intent.get_or_none(Intent.token == token_id) is not None:
                     return None  # another process is rotating it right now
@@ -1183,9 +1179,11 @@ class TokenService:
         if row is not None:
             agent = Agent.get_by_id(row.agent_id)
             grant = self._grant(
-                row,
+                row.id,
+                row.status == ACTIVE,
                 env.api_enabled,
                 self._permission_keys(agent.role_id),
+                row.grace_until if row.fingerprint != fingerprint else None,
                 previous=row.fingerprint != fingerprint,
             )
         return access.decide(grant, method, path, self._timestamp(grant))
@@ -1203,12 +1201,19 @@ class TokenService:
 
     @staticmethod
     def _grant(
-        row: Token, api_enabled: bool, permissions: frozenset[tuple[str, str]], *, previous: bool
+        token_id: int,
+        active: bool,
+        api_enabled: bool,
+        permissions: frozenset[tuple[str, str]],
+        grace_until: datetime | None,
+        *,
+        previous: bool,
     ) -> Grant:
+        """What a matching secret grants; a *previous* secret only until *grace_until*."""
         valid_until = None
         if previous:
-            valid_until = utc(row.grace_until).timestamp() if row.grace_until else 0.0
-        return Grant(row.id, row.status == ACTIVE, api_enabled, permissions, valid_until)
+            valid_until = utc(grace_until).timestamp() if grace_until else 0.0
+        return Grant(token_id, active, api_enabled, permissions, valid_until)
 
     def access_index(self) -> AccessIndex:
         """A snapshot of every grant, for many decisions in-process (the window, benchmarks).
@@ -1236,13 +1241,14 @@ class TokenService:
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
             grants, enabled = by_id[env_id]
             permissions = frozen.get(role_id, frozenset())
-            grant = Grant(token_id, bool(active), enabled, permissions, None)
-            grants[bytes.fromhex(fingerprint)] = grant
+            grants[bytes.fromhex(fingerprint)] = self._grant(
+                token_id, bool(active), enabled, permissions, None, previous=False
+            )
             if previous:
-                ends = Token.grace_until.python_value(grace_until) if grace_until else None
-                valid_until = utc(ends).timestamp() if isinstance(ends, datetime) else 0.0
-                previous_grant = Grant(token_id, bool(active), enabled, permissions, valid_until)
-                grants[bytes.fromhex(previous)] = previous_grant
+                ends = Token.grace_until.python_value(grace_until)
+                grants[bytes.fromhex(previous)] = self._grant(
+                    token_id, bool(active), enabled, permissions, ends, previous=True
+                )
         return AccessIndex(by_env, self._timestamp)
 
 
