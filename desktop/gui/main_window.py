@@ -389,7 +389,7 @@ class MainWindow(QMainWindow):
             )
             with self.table.keeping_view():
                 self.model.show_first_rows(names, first, total, show_environment=self.showing_all())
-            self._unread = Request(self._reads, name, self.showing_all(), self.model.sort_column)
+            self._unread = Request(self._reads, name, self.showing_all())
             if self._painted:
                 self._start_reading()
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from desktop.gui.token_model import Column, PreparedRows, prepare_rows
+from desktop.gui.token_model import PreparedRows, prepare_rows
 from desktop.services.tokens import TokenService
 from desktop.storage.models import db
 
@@ -25,7 +25,6 @@ class Request:
     number: int  # the window's count of reads; a newer read makes an older result stale
     environment: str | None  # None: every environment
     show_environment: bool
-    column: Column
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +64,7 @@ class TableReader(QThread):
             return
         try:
             cursor, names, rows = self._service.token_table(request.environment)
-            prepared = prepare_rows(
-                names, rows, show_environment=request.show_environment, column=request.column
-            )
+            prepared = prepare_rows(names, rows, show_environment=request.show_environment)
             self._result = Result(request, cursor, prepared)
         except Exception:
             log.exception("reading the tokens failed")

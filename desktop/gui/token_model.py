@@ -163,6 +163,14 @@ def _epoch_text(seconds: int | None) -> str:
     return "—" if seconds is None else _minute_text(seconds // 60)
 
 
+def _next_rotation_text(data: TokenRow) -> str:
+    """The Next rotation cell: local time, "(paused)" while inactive, or an em dash."""
+    text = _epoch_text(data[ROW_NEXT_ROTATION])
+    if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
+        text += " (paused)"
+    return text
+
+
 def format_duration(value: timedelta) -> str:
     """``1 hour``, ``3 days``, ``2 weeks``."""
     seconds = int(value.total_seconds())
@@ -186,6 +194,14 @@ def _folded_rotation_text(seconds: int | None) -> str:
     return _rotation_text(seconds).casefold()
 
 
+# The filter's text keeps to Latin-1 (one byte a character, half the memory of 100,000 rows'
+# text): the masked token's dots and the dash of "no next rotation" become control characters,
+# in the text searched and in what is searched for alike. No label or name holds one.
+_FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
+_MASK_PREFIX = tokens.mask("").casefold().translate(_FILTER_MARKS)  # what precedes the hint
+_NO_NEXT = "—".translate(_FILTER_MARKS)  # the Next rotation cell without one
+
+
 def _haystack(
     data: TokenRow,
     agents: dict[int, tuple[str, str]],
@@ -195,15 +211,9 @@ def _haystack(
     *environments* hold names already lower-cased; None: no Environment column), with the two
     non-Latin-1 marks swapped as _FILTER_MARKS says. Never a revealed secret."""
     agent, role = agents.get(data[ROW_AGENT], ("?", "?"))
-    next_rotation = data[ROW_NEXT_ROTATION]
-    if next_rotation is None:
-        next_text = "\x02"
-    else:
-        next_text = _minute_text(next_rotation // 60)
-        if not data[ROW_ACTIVE]:
-            next_text += " (paused)"
+    next_text = _NO_NEXT if data[ROW_NEXT_ROTATION] is None else _next_rotation_text(data)
     hay = (
-        f"tdk_\x01\x01\x01\x01\x01\x01\x01\x01{data[ROW_HINT].casefold()}\n{agent}\n"
+        f"{_MASK_PREFIX}{data[ROW_HINT].casefold()}\n{agent}\n"
         f"{data[ROW_LABEL].casefold()}\n{role}\n"
         f"{'active' if data[ROW_ACTIVE] else 'inactive'}\n"
         f"{_folded_rotation_text(data[ROW_ROTATION_SECONDS])}\n{next_text}\n"
@@ -223,12 +233,6 @@ def _folded_names(
     if not show_environment:
         return agents, None
     return agents, {key: name.casefold() for key, name in names.environments.items()}
-
-
-# The filter's text keeps to Latin-1 (one byte a character, half the memory of 100,000 rows'
-# text): the masked token's dots and the dash of "no next rotation" become control characters,
-# in the text searched and in what is searched for alike. No label or name holds one.
-_FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
 
 
 def describe_token(token: TokenView) -> str:
@@ -294,7 +298,6 @@ class PreparedRows:
 
     names: Names
     show_environment: bool
-    column: Column
     by_id: list[_Row]
     hays: list[str]  # each row's filter text, by id (row.slot)
     orders: dict[Column, list[_Row]]  # every row, ascending by each column, ties by id
@@ -302,9 +305,7 @@ class PreparedRows:
     inactive: int
 
 
-def prepare_rows(
-    names: Names, rows: Iterable[TokenRow], *, show_environment: bool, column: Column
-) -> PreparedRows:
+def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bool) -> PreparedRows:
     """Everything the model needs from *rows*, made without touching Qt. A list of rows is
     taken over: its rows are replaced in place."""
     ranks = {
@@ -346,7 +347,7 @@ def prepare_rows(
     # Every column's order, so that sorting by any of them later costs nothing. Python's sort
     # is stable: rows with equal keys stay in id order.
     orders = {each: sorted(by_id, key=_key_function(each, ranks)) for each in Column}
-    return PreparedRows(names, show_environment, column, by_id, hays, orders, ranks, inactive)
+    return PreparedRows(names, show_environment, by_id, hays, orders, ranks, inactive)
 
 
 def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
@@ -537,9 +538,7 @@ class TokenTableModel(QAbstractTableModel):
 
     def load(self, names: Names, rows: Iterable[TokenRow], *, show_environment: bool) -> None:
         """Replace the contents (a reset: the view keeps selection by id, see MainWindow)."""
-        self.adopt(
-            prepare_rows(names, rows, show_environment=show_environment, column=self._sort_column)
-        )
+        self.adopt(prepare_rows(names, rows, show_environment=show_environment))
 
     def adopt(self, prepared: PreparedRows) -> None:
         """Take over rows made by :func:`prepare_rows` (a reset, like :meth:`load`); the sort
@@ -824,9 +823,6 @@ class TokenTableModel(QAbstractTableModel):
         if texts is None:
             data = row.data
             agent, role = self._names.agents.get(data[ROW_AGENT], ("?", "?"))
-            next_text = _epoch_text(data[ROW_NEXT_ROTATION])
-            if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
-                next_text += " (paused)"
             texts = row.texts = (
                 tokens.mask(data[ROW_HINT]),
                 agent,
@@ -834,7 +830,7 @@ class TokenTableModel(QAbstractTableModel):
                 role,
                 "Active" if data[ROW_ACTIVE] else "Inactive",
                 _rotation_text(data[ROW_ROTATION_SECONDS]),
-                next_text,
+                _next_rotation_text(data),
                 _epoch_text(data[ROW_CREATED]),
                 self._names.environments.get(data[ROW_ENVIRONMENT], "?"),
             )

@@ -248,6 +248,7 @@ def test_sort_moves_persistent_indexes_with_their_tokens(model: TokenTableModel)
     ("needle", "expected"),
     [
         ("ZZ01", [1]),  # API Token (masked text, any case)
+        ("tdk_••••••••zz01", [1]),  # the whole masked text, dots included
         ("beta", [3]),  # Name
         ("DASHBOARD", [2]),  # Label
         ("collections", [3]),  # Role
