@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.clock import utc
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.services.tokens import TokenService
-from desktop.services.views import ROW_ID, ROW_LABEL, AuditView, Names, TokenRow, TokenView
+from desktop.services.views import ROW_ID, ROW_LABEL, AuditView, Names, TokenRow
 
 # The newest events shown at most; older ones remain in the database (and the command line).
 LIMIT = 10_000
@@ -30,12 +30,8 @@ def format_when(event: AuditView) -> str:
     return f"{utc(event.at).astimezone():%Y-%m-%d %H:%M:%S}"
 
 
-def token_choice_text(token: TokenView) -> str:
+def token_choice_text(row: TokenRow, names: Names) -> str:
     """How a token is named in the filter, e.g. ``#3 — Ada Servicing Bot — Dashboard``."""
-    return f"#{token.id} — {token.agent} — {token.label or '(no label)'}"
-
-
-def _row_choice_text(row: TokenRow, names: Names) -> str:
     return f"#{row[ROW_ID]} — {names.agent(row)} — {row[ROW_LABEL] or '(no label)'}"
 
 
@@ -184,7 +180,7 @@ class AuditDialog(QDialog):
     def _load_token_choices(self, selected: int | None) -> None:
         _, names, rows = self._service.token_table()
         self._choices = TokenChoices(
-            names, rows, _row_choice_text, leading=[("All tokens", None)], parent=self
+            names, rows, token_choice_text, leading=[("All tokens", None)], parent=self
         )
         offer(self._token_filter, self._choices)
         if selected is not None:
