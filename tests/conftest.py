@@ -16,6 +16,7 @@ import pytest
 
 from desktop.app import Context, open_context
 from desktop.domain.errors import SecretStoreUnavailable
+from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
 from desktop.storage.models import db
 from tests.helpers import keyring_session
@@ -23,10 +24,16 @@ from tests.helpers.clock import FakeClock
 
 _session: keyring_session.KeyringSession | None = None
 _session_error: str | None = None
+_session_tried = False
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    global _session, _session_error
+def _start_private_keyring() -> None:
+    """Start the run's private D-Bus session and unlocked gnome-keyring, once, when the first
+    test that needs them runs: the unit tests never start them."""
+    global _session, _session_error, _session_tried
+    if _session_tried:
+        return
+    _session_tried = True
     if os.environ.get("TOKENDESK_TEST_KEYRING") == "system":
         return  # the developer asked to test against the keyring already running
     if not keyring_session.tools_available():
@@ -44,9 +51,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    if _session is not None:
-        return f"keyring: private gnome-keyring on {_session.address}"
-    return f"keyring: no private session ({_session_error or 'using the running one'})"
+    return "keyring: a private gnome-keyring, started for the first test that needs one"
 
 
 def _keyring_missing(reason: str) -> None:
@@ -57,7 +62,15 @@ def _keyring_missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def keyring_store() -> KeyringSecretStore:
+def private_keyring() -> str | None:
+    """The private Secret Service's bus address (exported as DBUS_SESSION_BUS_ADDRESS for this
+    process and its children), or None when the tests use the running keyring."""
+    _start_private_keyring()
+    return _session.address if _session is not None else None
+
+
+@pytest.fixture(scope="session")
+def keyring_store(private_keyring: str | None) -> KeyringSecretStore:
     """The real keyring backend (Secret Service on Linux), checked once per run."""
     try:
         return open_secret_store()
@@ -84,6 +97,22 @@ def context(
 ) -> Iterator[Context]:
     """A service on a fresh SQLite file and the real keyring, with a fake clock."""
     ctx = open_context(data_dir, store=keyring_store, clock=clock)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def memory_store() -> InMemorySecretStore:
+    """A fresh in-memory secret store: for unit tests, which never reach a keyring."""
+    return InMemorySecretStore()
+
+
+@pytest.fixture
+def memory_context(
+    data_dir: Path, memory_store: InMemorySecretStore, clock: FakeClock
+) -> Iterator[Context]:
+    """A service on a fresh SQLite file and an in-memory secret store, with a fake clock."""
+    ctx = open_context(data_dir, store=memory_store, clock=clock)
     yield ctx
     ctx.close()
 

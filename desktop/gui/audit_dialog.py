@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.clock import utc
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.services.tokens import TokenService
-from desktop.services.views import ROW_ID, ROW_LABEL, AuditView, Names, TokenRow
+from desktop.services.views import AuditView, Names, TokenRow
 
 # The newest events shown at most; older ones remain in the database (and the command line).
 LIMIT = 10_000
@@ -32,7 +32,7 @@ def format_when(event: AuditView) -> str:
 
 def token_choice_text(row: TokenRow, names: Names) -> str:
     """How a token is named in the filter, e.g. ``#3 — Ada Servicing Bot — Dashboard``."""
-    return f"#{row[ROW_ID]} — {names.agent(row)} — {row[ROW_LABEL] or '(no label)'}"
+    return f"#{row.id} — {names.agent(row)} — {row.label or '(no label)'}"
 
 
 class AuditTableModel(QAbstractTableModel):

@@ -66,8 +66,6 @@ from desktop.gui.widgets import plural
 from desktop.secrets import store as secret_store
 from desktop.services.runner import DEFAULT_CHECK_INTERVAL_MS, NO_TOKEN, RotationRunner
 from desktop.services.views import (
-    ROW_ENVIRONMENT,
-    ROW_ID,
     EnvironmentView,
     IssuedSecret,
     RotationReport,
@@ -465,11 +463,11 @@ class MainWindow(QMainWindow):
             rows = [
                 row
                 for row in self.service.token_rows(changes.tokens)
-                if environment is None or row[ROW_ENVIRONMENT] == environment.id
+                if environment is None or row.environment_id == environment.id
             ]
-            gone = changes.tokens - {row[ROW_ID] for row in rows}
+            gone = changes.tokens - {row.id for row in rows}
             shown = self.model.has_token
-            if any(not shown(row[ROW_ID]) for row in rows) or any(map(shown, gone)):
+            if any(not shown(row.id) for row in rows) or any(map(shown, gone)):
                 # Tokens appear or disappear: the model resets, the view keeps its selection.
                 with self.table.keeping_view():
                     self.model.update_rows(rows, gone)

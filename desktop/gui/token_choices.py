@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QListView
 
-from desktop.services.views import ROW_ID, Names, TokenRow
+from desktop.services.views import Names, TokenRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 Entry = tuple[str, int | None]  # text, token id (None: not a token, like "All tokens")
@@ -33,8 +33,8 @@ class TokenChoices(QAbstractListModel):
     ) -> None:
         super().__init__(parent)
         self._names = names
-        self._rows = sorted(rows, key=lambda row: row[ROW_ID])
-        self._ids = [row[ROW_ID] for row in self._rows]
+        self._rows = sorted(rows, key=lambda row: row.id)
+        self._ids = [row.id for row in self._rows]
         self._describe = describe
         self._leading = list(leading or [])
         self._trailing: list[Entry] = []
@@ -55,7 +55,7 @@ class TokenChoices(QAbstractListModel):
         elif place < len(self._leading) + len(self._rows):
             row = self._rows[place - len(self._leading)]
             if role == Qt.ItemDataRole.UserRole:
-                return row[ROW_ID]
+                return row.id
             return self._describe(row, self._names)
         else:
             text, token_id = self._trailing[place - len(self._leading) - len(self._rows)]

@@ -42,19 +42,6 @@ from desktop.domain import tokens
 from desktop.domain.intervals import describe_interval
 from desktop.gui import icons
 from desktop.services.views import (
-    ROW_ACTIVE,
-    ROW_AGENT,
-    ROW_CREATED,
-    ROW_ENVIRONMENT,
-    ROW_GENERATION,
-    ROW_GRACE_SECONDS,
-    ROW_HINT,
-    ROW_ID,
-    ROW_LABEL,
-    ROW_LAST_ERROR,
-    ROW_NEXT_ROTATION,
-    ROW_ROTATION,
-    ROW_ROTATION_SECONDS,
     Names,
     TokenRow,
     TokenView,
@@ -165,8 +152,8 @@ def _epoch_text(seconds: int | None) -> str:
 
 def _next_rotation_text(data: TokenRow) -> str:
     """The Next rotation cell: local time, "(paused)" while inactive, or an em dash."""
-    text = _epoch_text(data[ROW_NEXT_ROTATION])
-    if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
+    text = _epoch_text(data.next_rotation)
+    if data.next_rotation is not None and not data.active:
         text += " (paused)"
     return text
 
@@ -210,17 +197,17 @@ def _haystack(
     """Everything the filter searches in a row: each column's text, lower-cased (*agents* and
     *environments* hold names already lower-cased; None: no Environment column), with the two
     non-Latin-1 marks swapped as _FILTER_MARKS says. Never a revealed secret."""
-    agent, role = agents.get(data[ROW_AGENT], ("?", "?"))
-    next_text = _NO_NEXT if data[ROW_NEXT_ROTATION] is None else _next_rotation_text(data)
+    agent, role = agents.get(data.agent_id, ("?", "?"))
+    next_text = _NO_NEXT if data.next_rotation is None else _next_rotation_text(data)
     hay = (
-        f"{_MASK_PREFIX}{data[ROW_HINT].casefold()}\n{agent}\n"
-        f"{data[ROW_LABEL].casefold()}\n{role}\n"
-        f"{'active' if data[ROW_ACTIVE] else 'inactive'}\n"
-        f"{_folded_rotation_text(data[ROW_ROTATION_SECONDS])}\n{next_text}\n"
-        f"{_minute_text(data[ROW_CREATED] // 60)}"
+        f"{_MASK_PREFIX}{data.hint.casefold()}\n{agent}\n"
+        f"{data.label.casefold()}\n{role}\n"
+        f"{'active' if data.active else 'inactive'}\n"
+        f"{_folded_rotation_text(data.rotation_seconds)}\n{next_text}\n"
+        f"{_minute_text(data.created // 60)}"
     )
     if environments is not None:
-        hay += "\n" + environments.get(data[ROW_ENVIRONMENT], "?")
+        hay += "\n" + environments.get(data.environment_id, "?")
     return hay
 
 
@@ -265,28 +252,27 @@ def _key_function(column: Column, ranks: dict[Column, dict[int, int]]) -> Callab
     """The sort key of *column*: plain Python values, so list.sort never calls into Qt."""
     if column in ranks:
         ranked = ranks[column]
-        field = ROW_ENVIRONMENT if column == Column.ENVIRONMENT else ROW_AGENT
-        return lambda row: ranked.get(row.data[field], -1)
+        if column == Column.ENVIRONMENT:
+            return lambda row: ranked.get(row.data.environment_id, -1)
+        return lambda row: ranked.get(row.data.agent_id, -1)
     if column == Column.TOKEN:
-        return lambda row: row.data[ROW_HINT]
+        return lambda row: row.data.hint
     if column == Column.LABEL:
-        return lambda row: row.data[ROW_LABEL].casefold()
+        return lambda row: row.data.label.casefold()
     if column == Column.STATUS:
-        return lambda row: not row.data[ROW_ACTIVE]
+        return lambda row: not row.data.active
     if column == Column.ROTATION:
-        return lambda row: row.data[ROW_ROTATION_SECONDS] or math.inf
+        return lambda row: row.data.rotation_seconds or math.inf
     if column == Column.NEXT_ROTATION:
-        return lambda row: (
-            math.inf if row.data[ROW_NEXT_ROTATION] is None else row.data[ROW_NEXT_ROTATION]
-        )
-    return lambda row: row.data[ROW_CREATED]
+        return lambda row: math.inf if row.data.next_rotation is None else row.data.next_rotation
+    return lambda row: row.data.created
 
 
 def _with_id(key: Callable[[_Row], Any]) -> Callable[[_Row], tuple[Any, int]]:
     """*key*, ties broken by token id: the full order every list of rows is kept in."""
 
     def ordered(row: _Row) -> tuple[Any, int]:
-        return key(row), row.data[ROW_ID]
+        return key(row), row.data.id
 
     return ordered
 
@@ -320,20 +306,25 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
     shared: dict[Any, Any] = {}
     same = shared.setdefault
     for n, data in enumerate(rows):
-        rows[n] = (
-            *data[:ROW_AGENT],
-            same(data[ROW_AGENT], data[ROW_AGENT]),
-            same(data[ROW_LABEL], data[ROW_LABEL]),
-            *data[ROW_ACTIVE:ROW_ROTATION],
-            same(data[ROW_ROTATION], data[ROW_ROTATION]),
-            same(data[ROW_ROTATION_SECONDS], data[ROW_ROTATION_SECONDS]),
-            same(data[ROW_GRACE_SECONDS], data[ROW_GRACE_SECONDS]),
-            *data[ROW_NEXT_ROTATION:ROW_LAST_ERROR],
-            same(data[ROW_LAST_ERROR], data[ROW_LAST_ERROR]),
-            *data[ROW_CREATED:],
+        rows[n] = TokenRow(
+            data.id,
+            data.environment_id,
+            same(data.agent_id, data.agent_id),
+            same(data.label, data.label),
+            data.active,
+            data.hint,
+            data.generation,
+            same(data.rotation, data.rotation),
+            same(data.rotation_seconds, data.rotation_seconds),
+            same(data.grace_seconds, data.grace_seconds),
+            data.next_rotation,
+            data.last_rotated,
+            data.grace_until,
+            same(data.last_error, data.last_error),
+            data.created,
         )
     del shared
-    by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data[ROW_ID])
+    by_id = sorted((_Row(data) for data in rows), key=lambda row: row.data.id)
     # Each row's filter text, made here (off the GUI thread when a TableReader calls this) in
     # one pass, so the strings lie in memory in id order; the filter reads them in that order
     # (half the time of reading them in a sort order, which jumps all over memory).
@@ -343,7 +334,7 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
         row.slot = slot
         row.hay = _haystack(row.data, agents, environments)
         hays.append(row.hay)
-    inactive = sum(1 for row in by_id if not row.data[ROW_ACTIVE])
+    inactive = sum(1 for row in by_id if not row.data.active)
     # Every column's order, so that sorting by any of them later costs nothing. Python's sort
     # is stable: rows with equal keys stay in id order.
     orders = {each: sorted(by_id, key=_key_function(each, ranks)) for each in Column}
@@ -363,7 +354,7 @@ def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
         environment = environments.setdefault(view.environment, len(environments) + 1)
         agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
         rows.append(
-            (
+            TokenRow(
                 view.id,
                 environment,
                 agent,
@@ -378,7 +369,7 @@ def _views_to_rows(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
                 seconds(view.last_rotated_at),
                 seconds(view.grace_until),
                 view.last_error,
-                seconds(view.created_at),
+                seconds(view.created_at) or 0,
             )
         )
     names = Names(
@@ -453,7 +444,7 @@ class TokenTableModel(QAbstractTableModel):
                 return None  # (or past the first screen while the rows are being read)
             column = index.column()
             if column == Column.TOKEN and self._revealed:
-                revealed = self._revealed.get(row.data[ROW_ID])
+                revealed = self._revealed.get(row.data.id)
                 if revealed is not None:
                     return revealed[1]
             return (row.texts or self._texts(row))[column]
@@ -464,8 +455,8 @@ class TokenTableModel(QAbstractTableModel):
             return None
         data = row.data
         if role == _TOKEN_ID:
-            return data[ROW_ID]
-        active = data[ROW_ACTIVE]
+            return data.id
+        active = data.active
         column = index.column()
         if role == _FONT:
             if column == Column.TOKEN:
@@ -478,7 +469,7 @@ class TokenTableModel(QAbstractTableModel):
                 QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
             )
         if role == _DECORATION:
-            if column == Column.NEXT_ROTATION and data[ROW_LAST_ERROR]:
+            if column == Column.NEXT_ROTATION and data.last_error:
                 return icons.icon("warning")
             return None
         return self._tooltip(row, Column(column))  # the tooltip role
@@ -486,26 +477,26 @@ class TokenTableModel(QAbstractTableModel):
     def _tooltip(self, row: _Row, column: Column) -> str | None:
         data = row.data
         if column == Column.TOKEN:
-            if data[ROW_ID] in self._revealed:
+            if data.id in self._revealed:
                 return "Revealed; it is hidden again shortly"
-            return f"{tokens.mask(data[ROW_HINT])}: copy or reveal it from the Token menu"
-        if column == Column.STATUS and not data[ROW_ACTIVE]:
+            return f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
+        if column == Column.STATUS and not data.active:
             return "Inactive: every request with this token gets 401"
-        if column == Column.ROTATION and data[ROW_ROTATION_SECONDS]:
-            if data[ROW_GRACE_SECONDS]:
-                grace = format_duration(timedelta(seconds=data[ROW_GRACE_SECONDS]))
+        if column == Column.ROTATION and data.rotation_seconds:
+            if data.grace_seconds:
+                grace = format_duration(timedelta(seconds=data.grace_seconds))
                 return f"After each rotation the previous secret keeps working for {grace}"
             return "After each rotation the previous secret stops working at once"
         if column == Column.NEXT_ROTATION:
-            if data[ROW_LAST_ERROR]:
+            if data.last_error:
                 return (
-                    f"The last scheduled rotation failed: {data[ROW_LAST_ERROR]}\n"
+                    f"The last scheduled rotation failed: {data.last_error}\n"
                     "It is tried again automatically."
                 )
-            if data[ROW_NEXT_ROTATION] is not None and not data[ROW_ACTIVE]:
+            if data.next_rotation is not None and not data.active:
                 return "Inactive tokens are not rotated; it is due when activated again"
-        if column == Column.LABEL and data[ROW_LABEL]:
-            return str(data[ROW_LABEL])
+        if column == Column.LABEL and data.label:
+            return str(data.label)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -547,13 +538,13 @@ class TokenTableModel(QAbstractTableModel):
         self._first = None
         self._use_names(prepared.names, prepared.show_environment)
         self._ranks = prepared.ranks
-        self._rows = {row.data[ROW_ID]: row for row in prepared.by_id}
+        self._rows = {row.data.id: row for row in prepared.by_id}
         self._hays = prepared.hays
         # A revealed secret is dropped once its token is gone or has a new secret.
         self._revealed = {
             token_id: value
             for token_id, value in self._revealed.items()
-            if token_id in self._rows and self._rows[token_id].data[ROW_GENERATION] == value[0]
+            if token_id in self._rows and self._rows[token_id].data.generation == value[0]
         }
         self._inactive = prepared.inactive
         self._orders = prepared.orders
@@ -605,7 +596,7 @@ class TokenTableModel(QAbstractTableModel):
         read: the reader started after these changes, or its caller catches up after."""
         if self._first is not None:
             return
-        latest = {data[ROW_ID]: data for data in rows}  # a token named twice: the later row
+        latest = {data.id: data for data in rows}  # a token named twice: the later row
         changes = [(self._rows.get(token_id), data) for token_id, data in latest.items()]
         removed = [self._rows[token_id] for token_id in set(gone) if token_id in self._rows]
         if removed or any(row is None for row, _ in changes):
@@ -618,9 +609,9 @@ class TokenTableModel(QAbstractTableModel):
                 if known is None:
                     self._insert(data)
                 elif known.data != data:
-                    if known.data[ROW_GENERATION] != data[ROW_GENERATION]:
-                        self._revealed.pop(data[ROW_ID], None)
-                    self._inactive += (not data[ROW_ACTIVE]) - (not known.data[ROW_ACTIVE])
+                    if known.data.generation != data.generation:
+                        self._revealed.pop(data.id, None)
+                    self._inactive += (not data.active) - (not known.data.active)
                     self._update(known, data, moves=True)
             self.endResetModel()
             return
@@ -631,9 +622,9 @@ class TokenTableModel(QAbstractTableModel):
             assert row is not None
             if row.data == data:
                 continue
-            if row.data[ROW_GENERATION] != data[ROW_GENERATION]:
-                self._drop_revealed(data[ROW_ID])
-            self._inactive += (not data[ROW_ACTIVE]) - (not row.data[ROW_ACTIVE])
+            if row.data.generation != data.generation:
+                self._drop_revealed(data.id)
+            self._inactive += (not data.active) - (not row.data.active)
             probe = _Row(data)
             moves = key(probe) != key(row) or bool(
                 needle and (needle in self._hay(probe)) != (needle in self._hay(row))
@@ -666,8 +657,8 @@ class TokenTableModel(QAbstractTableModel):
         row = _Row(data)
         row.slot = len(self._hays)
         self._hays.append(self._hay(row))
-        self._rows[data[ROW_ID]] = row
-        self._inactive += not data[ROW_ACTIVE]
+        self._rows[data.id] = row
+        self._inactive += not data.active
         for column, rows in self._orders.items():
             insort(rows, row, key=_with_id(self._key(column)))
         if self._filtered is not None and self._filter in self._hay(row):
@@ -683,10 +674,10 @@ class TokenTableModel(QAbstractTableModel):
             place = self._find(self._filtered, row)
             if place is not None:
                 del self._filtered[place]
-        del self._rows[row.data[ROW_ID]]
+        del self._rows[row.data.id]
         self._hays[row.slot] = ""  # the slot stays taken: the other rows keep theirs
-        self._inactive -= not row.data[ROW_ACTIVE]
-        self._revealed.pop(row.data[ROW_ID], None)
+        self._inactive -= not row.data.active
+        self._revealed.pop(row.data.id, None)
 
     def _update(self, row: _Row, data: TokenRow, moves: bool) -> None:
         """Give *row* its new data, moving it to its new place in every column's order (and
@@ -822,17 +813,17 @@ class TokenTableModel(QAbstractTableModel):
         texts = row.texts
         if texts is None:
             data = row.data
-            agent, role = self._names.agents.get(data[ROW_AGENT], ("?", "?"))
+            agent, role = self._names.agents.get(data.agent_id, ("?", "?"))
             texts = row.texts = (
-                tokens.mask(data[ROW_HINT]),
+                tokens.mask(data.hint),
                 agent,
-                data[ROW_LABEL],
+                data.label,
                 role,
-                "Active" if data[ROW_ACTIVE] else "Inactive",
-                _rotation_text(data[ROW_ROTATION_SECONDS]),
+                "Active" if data.active else "Inactive",
+                _rotation_text(data.rotation_seconds),
                 _next_rotation_text(data),
-                _epoch_text(data[ROW_CREATED]),
-                self._names.environments.get(data[ROW_ENVIRONMENT], "?"),
+                _epoch_text(data.created),
+                self._names.environments.get(data.environment_id, "?"),
             )
         return texts
 
@@ -856,7 +847,7 @@ class TokenTableModel(QAbstractTableModel):
 
     def token_ids(self) -> list[int]:
         """Every token shown, in view order (while loading: those of the first screen)."""
-        return [self._at(place).data[ROW_ID] for place in range(self._shown_count())]
+        return [self._at(place).data.id for place in range(self._shown_count())]
 
     def visible_tokens(self) -> list[TokenView]:
         return [self.token_at(place) for place in range(self._shown_count())]
@@ -871,7 +862,7 @@ class TokenTableModel(QAbstractTableModel):
 
     def _row_of_id(self, token_id: int) -> _Row | None:
         if self._first is not None:
-            return next((row for row in self._first if row.data[ROW_ID] == token_id), None)
+            return next((row for row in self._first if row.data.id == token_id), None)
         return self._rows.get(token_id)
 
     def row_of(self, token_id: int) -> int | None:
@@ -896,7 +887,7 @@ class TokenTableModel(QAbstractTableModel):
         row = self._row_of_id(token_id)
         if row is None:
             return
-        self._revealed[token_id] = (row.data[ROW_GENERATION], secret)
+        self._revealed[token_id] = (row.data.generation, secret)
         self._token_cell_changed(token_id)
 
     def conceal(self, token_ids: Sequence[int] | None = None) -> None:

@@ -30,7 +30,7 @@ from desktop.domain.errors import TokenDeskError
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
 from desktop.services.tokens import TokenService
-from desktop.services.views import ROW_ACTIVE, ROW_HINT, ROW_ID, ROW_LABEL, Names, TokenRow
+from desktop.services.views import Names, TokenRow
 
 OUTCOME_STYLES = {
     "allowed": "color: #1b7f3b; font-weight: bold;",
@@ -42,9 +42,9 @@ OUTCOME_STYLES = {
 
 def _choice_text(row: TokenRow, names: Names) -> str:
     """``#3 — Ada — Dashboard (tdk_••••••••AbCd, inactive)``: never the secret."""
-    state = "" if row[ROW_ACTIVE] else ", inactive"
-    label = f" — {row[ROW_LABEL]}" if row[ROW_LABEL] else ""
-    return f"#{row[ROW_ID]} — {names.agent(row)}{label} ({tokens.mask(row[ROW_HINT])}{state})"
+    state = "" if row.active else ", inactive"
+    label = f" — {row.label}" if row.label else ""
+    return f"#{row.id} — {names.agent(row)}{label} ({tokens.mask(row.hint)}{state})"
 
 
 def answer_text(decision: Decision) -> str:

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import peewee as pw
 
@@ -42,6 +42,7 @@ from desktop.domain.errors import (
     SecretStoreUnavailable,
 )
 from desktop.domain.intervals import format_interval, parse_grace, parse_interval
+from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow
 from desktop.domain.validation import clean_label, clean_name
 from desktop.services.views import (
     AgentView,
@@ -53,7 +54,6 @@ from desktop.services.views import (
     ReconcileReport,
     RoleView,
     RotationReport,
-    TokenRow,
     TokenView,
 )
 from desktop.storage.models import (
@@ -94,16 +94,26 @@ _COUNT_BY_ENVIRONMENT = (
 )
 _COUNT_BY_AGENT = "SELECT agent_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY agent_id"
 
-# The columns of a TokenRow (desktop.services.views.ROW_*), read without building models;
-# times as whole POSIX seconds.
-_ROW_COLUMNS = """
-    t.id, t.environment_id, t.agent_id, t.label, t.status = 'Active', t.hint, t.generation,
-    t.rotation, t.rotation_seconds, t.grace_seconds,
-    CAST(strftime('%s', t.next_rotation_at) AS INTEGER),
-    CAST(strftime('%s', t.last_rotated_at) AS INTEGER),
-    CAST(strftime('%s', t.grace_until) AS INTEGER),
-    t.last_error,
-    CAST(strftime('%s', t.created_at) AS INTEGER)"""
+# Each TokenRow field as SQL (desktop.domain.table), read without building models; times as
+# whole POSIX seconds.
+_ROW_SQL = {
+    "id": "t.id",
+    "environment_id": "t.environment_id",
+    "agent_id": "t.agent_id",
+    "label": "t.label",
+    "active": "t.status = 'Active'",
+    "hint": "t.hint",
+    "generation": "t.generation",
+    "rotation": "t.rotation",
+    "rotation_seconds": "t.rotation_seconds",
+    "grace_seconds": "t.grace_seconds",
+    "next_rotation": "CAST(strftime('%s', t.next_rotation_at) AS INTEGER)",
+    "last_rotated": "CAST(strftime('%s', t.last_rotated_at) AS INTEGER)",
+    "grace_until": "CAST(strftime('%s', t.grace_until) AS INTEGER)",
+    "last_error": "t.last_error",
+    "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
+}
+_ROW_COLUMNS = ", ".join(_ROW_SQL[name] for name in TokenRow._fields)
 _ROW_SELECT = f"SELECT {_ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
 _PAGE_SELECT = (
     f"SELECT {_ROW_COLUMNS} FROM token t "  # noqa: S608
@@ -111,20 +121,38 @@ _PAGE_SELECT = (
     # "+": SQLite would rather use the (unselective) phase index than walk the order's index.
     "JOIN environment e ON e.id = t.environment_id WHERE +t.phase = 'ready'"
 )
-# The table's orders, as SQL (each term ascending; ties by id). They follow the window's sort
-# keys (desktop.gui.token_model), closely enough for its first screen.
-TABLE_ORDERS: tuple[tuple[str, ...], ...] = (
-    ("t.hint",),  # API Token
-    ("a.name COLLATE NOCASE",),  # Name
-    ("t.label COLLATE NOCASE",),  # Label
-    ("r.name COLLATE NOCASE",),  # Role
-    ("t.status = 'Inactive'",),  # Status: active first
-    ("t.rotation_seconds IS NULL", "t.rotation_seconds"),  # Rotation: never last
-    ("t.next_rotation_at IS NULL", "t.next_rotation_at"),  # Next rotation: none last
-    ("t.created_at",),  # Created
-    ("e.name COLLATE NOCASE",),  # Environment
-)
-_CREATED_ORDER = 7  # TABLE_ORDERS' column with an index (token_created_at)
+# What each sort source (desktop.domain.table.SortTerm) orders by in _PAGE_SELECT: the stored
+# columns themselves, so an order can walk their index.
+_ORDER_SQL = {
+    "hint": "t.hint",
+    "agent": "a.name",
+    "label": "t.label",
+    "role": "r.name",
+    "active": "t.status = 'Active'",
+    "rotation_seconds": "t.rotation_seconds",
+    "next_rotation": "t.next_rotation_at",
+    "created": "t.created_at",
+    "environment": "e.name",
+}
+
+
+def _order_terms(terms: tuple[SortTerm, ...]) -> tuple[str, ...]:
+    """One column's order (desktop.domain.table.ORDERS) as SQL terms, each ascending."""
+    sql: list[str] = []
+    for term in terms:
+        expression = _ORDER_SQL[term.source]
+        if term.nulls_last:
+            sql.append(f"{expression} IS NULL")
+        if term.negate:
+            expression = f"NOT ({expression})"
+        sql.append(f"{expression} COLLATE NOCASE" if term.nocase else expression)
+    return tuple(sql)
+
+
+# The table's orders, as SQL (ties by id). They follow desktop.domain.table.ORDERS, as the
+# window's in-memory sort does; NOCASE folds ASCII letters only, close enough for a first screen.
+TABLE_ORDERS: tuple[tuple[str, ...], ...] = tuple(_order_terms(ORDERS[column]) for column in Column)
+_CREATED_ORDER = Column.CREATED  # the order with an index to walk (token_created_at)
 # Due for rotation: active tokens past their rotation time. A clock that went backwards (now
 # earlier than the last rotation) makes nothing due: a rotation is never repeated for it.
 # Parameters: now, now (TokenService._due_at). "+" keeps SQLite on the next_rotation_at index.
@@ -136,6 +164,11 @@ _DUE_IDS = f"SELECT id FROM token WHERE {_DUE} ORDER BY next_rotation_at"  # noq
 _IS_DUE = f"SELECT 1 FROM token WHERE id = ? AND {_DUE}"  # noqa: S608
 
 Interval = timedelta | str | None
+
+
+def _rows(cursor: Any) -> list[TokenRow]:
+    """A cursor over _ROW_SELECT's columns, as typed rows."""
+    return list(map(TokenRow._make, cursor.fetchall()))
 
 
 def secret_key(token_uuid: str, generation: int) -> str:
@@ -534,12 +567,14 @@ class TokenService:
             cursor = self.change_cursor()
             names = self.names()
             if environment is None:
-                rows = self._db.execute_sql(_ROW_SELECT + " ORDER BY t.id").fetchall()
+                rows = _rows(self._db.execute_sql(_ROW_SELECT + " ORDER BY t.id"))
             else:
                 env = self._environment(environment)
-                rows = self._db.execute_sql(
-                    _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id", (env.id,)
-                ).fetchall()
+                rows = _rows(
+                    self._db.execute_sql(
+                        _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id", (env.id,)
+                    )
+                )
         return cursor, names, rows
 
     def token_count(self, environment: str | None = None) -> int:
@@ -570,10 +605,7 @@ class TokenService:
                 "+t.environment_id" if column == _CREATED_ORDER else "t.environment_id"
             )
             where, args = f" AND {environment_term} = ?", [self._environment(environment).id, limit]
-        rows = self._db.execute_sql(
-            f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?",
-            args,
-        ).fetchall()
+        rows = _rows(self._db.execute_sql(f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?", args))
         return self.names(), rows
 
     def token_rows(self, token_ids: Iterable[int]) -> list[TokenRow]:
@@ -583,10 +615,7 @@ class TokenService:
         for start in range(0, len(ids), _IDS_PER_QUERY):
             chunk = ids[start : start + _IDS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
-            rows += self._db.execute_sql(
-                f"{_ROW_SELECT} AND t.id IN ({marks})",
-                chunk,
-            ).fetchall()
+            rows += _rows(self._db.execute_sql(f"{_ROW_SELECT} AND t.id IN ({marks})", chunk))
         return rows
 
     def change_cursor(self) -> int:

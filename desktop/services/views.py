@@ -9,6 +9,8 @@ from typing import Any
 
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
+from desktop.domain.table import Names as Names
+from desktop.domain.table import TokenRow as TokenRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,44 +115,6 @@ class TokenView:
         }
 
 
-# The window reads tokens as plain tuples: 100,000 of them load in a fraction of a second, and
-# only the rows on screen are ever turned into text. Times are whole POSIX seconds (UTC).
-ROW_ID = 0
-ROW_ENVIRONMENT = 1  # environment id
-ROW_AGENT = 2  # agent id
-ROW_LABEL = 3
-ROW_ACTIVE = 4  # 1 or 0
-ROW_HINT = 5
-ROW_GENERATION = 6
-ROW_ROTATION = 7  # the interval as given, or None
-ROW_ROTATION_SECONDS = 8
-ROW_GRACE_SECONDS = 9
-ROW_NEXT_ROTATION = 10
-ROW_LAST_ROTATED = 11
-ROW_GRACE_UNTIL = 12
-ROW_LAST_ERROR = 13
-ROW_CREATED = 14
-
-TokenRow = tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Names:
-    """What the rows' ids stand for: environment names, and agents with their role."""
-
-    environments: dict[int, str]
-    agents: dict[int, tuple[str, str]]  # agent id → (agent name, role name)
-
-    def environment(self, row: TokenRow) -> str:
-        return self.environments.get(row[ROW_ENVIRONMENT], "?")
-
-    def agent(self, row: TokenRow) -> str:
-        return self.agents.get(row[ROW_AGENT], ("?", "?"))[0]
-
-    def role(self, row: TokenRow) -> str:
-        return self.agents.get(row[ROW_AGENT], ("?", "?"))[1]
-
-
 def _time(seconds: int | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
@@ -158,24 +122,24 @@ def _time(seconds: int | None) -> datetime | None:
 def token_view(row: TokenRow, names: Names) -> TokenView:
     """The full record of one table row (built only for the rows someone acts on)."""
     return TokenView(
-        id=row[ROW_ID],
+        id=row.id,
         environment=names.environment(row),
         agent=names.agent(row),
-        label=row[ROW_LABEL],
+        label=row.label,
         role=names.role(row),
-        status="Active" if row[ROW_ACTIVE] else "Inactive",
-        hint=row[ROW_HINT],
-        generation=row[ROW_GENERATION],
-        rotation=row[ROW_ROTATION],
+        status="Active" if row.active else "Inactive",
+        hint=row.hint,
+        generation=row.generation,
+        rotation=row.rotation,
         rotation_interval=(
-            timedelta(seconds=row[ROW_ROTATION_SECONDS]) if row[ROW_ROTATION_SECONDS] else None
+            timedelta(seconds=row.rotation_seconds) if row.rotation_seconds else None
         ),
-        grace=timedelta(seconds=row[ROW_GRACE_SECONDS]),
-        next_rotation_at=_time(row[ROW_NEXT_ROTATION]),
-        last_rotated_at=_time(row[ROW_LAST_ROTATED]),
-        grace_until=_time(row[ROW_GRACE_UNTIL]),
-        last_error=row[ROW_LAST_ERROR],
-        created_at=_time(row[ROW_CREATED]) or datetime.fromtimestamp(0, UTC),
+        grace=timedelta(seconds=row.grace_seconds),
+        next_rotation_at=_time(row.next_rotation),
+        last_rotated_at=_time(row.last_rotated),
+        grace_until=_time(row.grace_until),
+        last_error=row.last_error,
+        created_at=_time(row.created) or datetime.fromtimestamp(0, UTC),
     )
 
 

@@ -24,6 +24,11 @@ from tests.helpers.stores import DelegatingStore
 AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
 
 
+@pytest.fixture(autouse=True)
+def _real_keyring(private_keyring: str | None) -> None:
+    """The window's tests meet the real Secret Service (started once, for the first of them)."""
+
+
 def seed(service: TokenService) -> TokenService:
     """Two environments, a role and three eligible agents; no tokens."""
     service.add_environment("Production")

@@ -7,17 +7,17 @@ from PySide6.QtWidgets import QApplication, QComboBox
 from pytestqt.modeltest import ModelTester
 
 from desktop.gui.token_choices import TokenChoices, offer
-from desktop.services.views import ROW_ID, ROW_LABEL, Names, TokenRow
+from desktop.services.views import Names, TokenRow
 
 NAMES = Names({1: "Production"}, {1: ("Ada", "Reader")})
 
 
 def row(token_id: int, label: str = "") -> TokenRow:
-    return (token_id, 1, 1, label, 1, "abcd", 0, None, None, 0, None, None, None, None, 0)
+    return TokenRow(token_id, 1, 1, label, 1, "abcd", 0, None, None, 0, None, None, None, None, 0)
 
 
 def describe(data: TokenRow, names: Names) -> str:
-    return f"#{data[ROW_ID]} {names.agent(data)} {data[ROW_LABEL]}".strip()
+    return f"#{data.id} {names.agent(data)} {data.label}".strip()
 
 
 def test_entries_come_in_order_with_their_ids(

@@ -22,7 +22,7 @@ from desktop.gui.token_model import (
     _views_to_rows,
 )
 from desktop.services.tokens import TokenService
-from desktop.services.views import ROW_GENERATION, ROW_HINT, ROW_ID, Names, TokenRow, TokenView
+from desktop.services.views import Names, TokenRow, TokenView
 
 DISPLAY = Qt.ItemDataRole.DisplayRole
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -382,10 +382,8 @@ def test_a_change_that_keeps_the_order_repaints_only_its_row(model: TokenTableMo
     model.modelReset.connect(lambda: seen.append("reset"))
     model.layoutChanged.connect(lambda: seen.append("layout"))
     model.dataChanged.connect(lambda first, last: seen.append(f"data {first.row()}-{last.row()}"))
-    changed = list(rows[2])
-    changed[ROW_HINT] = "qq03"
-    changed[ROW_GENERATION] = 1
-    model.update_rows([tuple(changed)])
+    changed = rows[2]._replace(hint="qq03", generation=1)
+    model.update_rows([changed])
     row = model.row_of(3)
     assert seen == [f"data {row}-{row}"]
     assert model.index(row, Column.TOKEN).data(DISPLAY) == tokens.mask("qq03")
@@ -401,9 +399,8 @@ def test_a_change_of_the_sort_key_moves_the_row_and_its_selection(
     seen: list[str] = []
     model.modelReset.connect(lambda: seen.append("reset"))
     model.layoutChanged.connect(lambda: seen.append("layout"))
-    changed = list(rows[2])
-    changed[ROW_HINT] = "00aa"  # now first
-    model.update_rows([tuple(changed)])
+    changed = rows[2]._replace(hint="00aa")  # now first
+    model.update_rows([changed])
     assert seen == ["layout"]
     assert ids(model) == [3, 2, 4, 1]
     assert persistent.row() == 0 and persistent.column() == Column.LABEL
@@ -412,9 +409,8 @@ def test_a_change_of_the_sort_key_moves_the_row_and_its_selection(
 def test_a_token_that_appears_or_goes_resets_the_model(model: TokenTableModel) -> None:
     names, rows = _views_to_rows(SAMPLE)
     model.load(names, rows, show_environment=False)
-    extra = list(rows[0])
-    extra[ROW_ID] = 9
-    model.update_rows([tuple(extra)], gone=[2])
+    extra = rows[0]._replace(id=9)
+    model.update_rows([extra], gone=[2])
     assert sorted(ids(model)) == [1, 3, 4, 9]
     assert model.counts() == (4, 0)
 
@@ -428,7 +424,7 @@ def table_histories(
     id_numbers = draw(st.lists(st.integers(1, 60), min_size=1, max_size=25, unique=True))
 
     def row(token_id: int) -> TokenRow:
-        return (
+        return TokenRow(
             token_id,
             draw(st.sampled_from([1, 2])),
             draw(st.integers(1, len(agents))),
@@ -486,18 +482,18 @@ def test_changes_row_by_row_end_where_a_fresh_load_does(
     model.load(NAMES, initial, show_environment=True)
     model.sort(column, order)
     model.set_filter(needle)
-    current = {row[ROW_ID]: row for row in initial}
+    current = {row.id: row for row in initial}
     resets: list[bool] = []
     model.modelReset.connect(lambda: resets.append(True))
     for batch, deleted in batches:
-        gone = [token_id for token_id in deleted if token_id not in {r[ROW_ID] for r in batch}]
+        gone = [token_id for token_id in deleted if token_id not in {r.id for r in batch}]
         watched = {
             token_id: QPersistentModelIndex(model.index(place, Column.LABEL))
             for place, token_id in enumerate(model.token_ids())
         }
         resets.clear()
         model.update_rows(batch, gone)
-        current.update((row[ROW_ID], row) for row in batch)
+        current.update((row.id, row) for row in batch)
         for token_id in gone:
             current.pop(token_id, None)
         fresh = TokenTableModel()
@@ -590,4 +586,4 @@ def test_the_first_screen_query_matches_the_models_order(
         model.sort(column, order)
         model.load(names, list(rows), show_environment=environment is None)
         _, first = service.token_page(environment, column, descending=descending, limit=4)
-        assert [row[ROW_ID] for row in first] == model.token_ids()[:4], column.name
+        assert [row.id for row in first] == model.token_ids()[:4], column.name

@@ -12,7 +12,7 @@ import peewee as pw
 
 from desktop.app import Context
 from desktop.services.tokens import TokenService
-from desktop.services.views import ROW_ACTIVE, ROW_HINT, ROW_ID, ROW_LABEL, Changes
+from desktop.services.views import Changes
 from desktop.storage.database import DB_FILENAME, MIGRATIONS, SCHEMA_VERSION, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,9 +41,9 @@ def test_token_changes_name_the_token_and_nothing_else(context: Context) -> None
     service.set_label(second, "renamed")
     changes = service.changes_since(cursor)
     assert changes.tokens == {first, second}
-    rows = {row[ROW_ID]: row for row in service.token_rows(changes.tokens)}
-    assert rows[first][ROW_ACTIVE] == 0
-    assert rows[second][ROW_LABEL] == "renamed"
+    rows = {row.id: row for row in service.token_rows(changes.tokens)}
+    assert rows[first].active == 0
+    assert rows[second].label == "renamed"
 
     cursor = changes.cursor
     refreshed = service.refresh(second)
@@ -51,8 +51,8 @@ def test_token_changes_name_the_token_and_nothing_else(context: Context) -> None
     changes = service.changes_since(cursor)
     assert changes.tokens == {first, second}
     # A deleted token has no row any more: the reader drops it.
-    assert [row[ROW_ID] for row in service.token_rows(changes.tokens)] == [second]
-    assert service.token_rows([second])[0][ROW_HINT] == refreshed.token.hint
+    assert [row.id for row in service.token_rows(changes.tokens)] == [second]
+    assert service.token_rows([second])[0].hint == refreshed.token.hint
 
 
 def test_nothing_new_is_reported_as_nothing(context: Context) -> None:
@@ -96,7 +96,7 @@ def test_a_change_by_another_process_is_logged(context: Context) -> None:
     )
     changes = service.changes_since(cursor)
     assert changes.tokens == {token} and changes.complete
-    assert service.token_rows([token])[0][ROW_LABEL] == "from elsewhere"
+    assert service.token_rows([token])[0].label == "from elsewhere"
 
 
 def test_a_reader_behind_the_pruned_log_is_told_to_read_everything(context: Context) -> None:
@@ -123,12 +123,12 @@ def test_the_table_snapshot_and_its_cursor_agree(context: Context) -> None:
     production = service.create_token("Production", "alice").token.id
     staging = service.create_token("Staging", "alice").token.id
     cursor, names, rows = service.token_table("Production")
-    assert [row[ROW_ID] for row in rows] == [production]
+    assert [row.id for row in rows] == [production]
     assert names.environment(rows[0]) == "Production"
     assert names.agent(rows[0]) == "alice" and names.role(rows[0]) == "Reader"
     assert cursor == service.change_cursor()
     _, _, every = service.token_table()
-    assert [row[ROW_ID] for row in every] == [production, staging]
+    assert [row.id for row in every] == [production, staging]
 
 
 def test_rows_and_records_agree(context: Context) -> None:
@@ -141,7 +141,7 @@ def test_rows_and_records_agree(context: Context) -> None:
 
     for row in rows:
         view = token_view(row, names)
-        record = service.token(row[ROW_ID])
+        record = service.token(row.id)
         assert view.id == record.id and view.label == record.label
         assert (view.environment, view.agent, view.role) == (
             record.environment,

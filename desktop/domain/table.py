@@ -1,0 +1,93 @@
+"""The token table's rows and orders, defined once for every layer that reads them.
+
+Storage selects exactly :class:`TokenRow`'s fields (its SELECT list is generated from them),
+services and the window read them by name, and both the SQL that paints a first screen and the
+in-memory sort follow :data:`ORDERS`. Times are whole POSIX seconds (UTC): 100,000 rows load
+in a fraction of a second, and only the rows on screen are ever turned into text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+
+class TokenRow(NamedTuple):
+    """One ready token as the table reads it: plain values, no names (see :class:`Names`)."""
+
+    id: int
+    environment_id: int
+    agent_id: int
+    label: str
+    active: int  # 1 or 0
+    hint: str
+    generation: int
+    rotation: str | None  # the interval as given, or None
+    rotation_seconds: int | None
+    grace_seconds: int
+    next_rotation: int | None
+    last_rotated: int | None
+    grace_until: int | None
+    last_error: str | None
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """What the rows' ids stand for: environment names, and agents with their role."""
+
+    environments: dict[int, str]
+    agents: dict[int, tuple[str, str]]  # agent id → (agent name, role name)
+
+    def environment(self, row: TokenRow) -> str:
+        return self.environments.get(row.environment_id, "?")
+
+    def agent(self, row: TokenRow) -> str:
+        return self.agents.get(row.agent_id, ("?", "?"))[0]
+
+    def role(self, row: TokenRow) -> str:
+        return self.agents.get(row.agent_id, ("?", "?"))[1]
+
+
+class Column(IntEnum):
+    """The table's columns, in the window's order."""
+
+    TOKEN = 0
+    NAME = 1
+    LABEL = 2
+    ROLE = 3
+    STATUS = 4
+    ROTATION = 5
+    NEXT_ROTATION = 6
+    CREATED = 7
+    ENVIRONMENT = 8  # shown when the table holds every environment's tokens
+
+
+class SortTerm(NamedTuple):
+    """One term of a column's order, ascending; ties are broken by token id.
+
+    *source* is a :class:`TokenRow` field, or one of the names ``agent``, ``role`` and
+    ``environment`` (looked up through :class:`Names`). ``nocase`` compares text without case;
+    ``nulls_last`` puts rows without a value after all others; ``negate`` orders true first.
+    """
+
+    source: str
+    nocase: bool = False
+    nulls_last: bool = False
+    negate: bool = False
+
+
+NAME_SOURCES = frozenset({"agent", "role", "environment"})
+
+ORDERS: dict[Column, tuple[SortTerm, ...]] = {
+    Column.TOKEN: (SortTerm("hint"),),
+    Column.NAME: (SortTerm("agent", nocase=True),),
+    Column.LABEL: (SortTerm("label", nocase=True),),
+    Column.ROLE: (SortTerm("role", nocase=True),),
+    Column.STATUS: (SortTerm("active", negate=True),),  # active first
+    Column.ROTATION: (SortTerm("rotation_seconds", nulls_last=True),),  # never last
+    Column.NEXT_ROTATION: (SortTerm("next_rotation", nulls_last=True),),  # none last
+    Column.CREATED: (SortTerm("created"),),
+    Column.ENVIRONMENT: (SortTerm("environment", nocase=True),),
+}
