@@ -11,6 +11,7 @@ dialog. The details are masked before they are shown, so copying them cannot cop
 from __future__ import annotations
 
 import logging
+import platform
 import sys
 import traceback
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QVBoxLayout, QWidget
 
-from desktop import logs
+from desktop import __version__, logs
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,15 @@ class ErrorDialog(QDialog):
         self._details = f"{self._details}\n\n{details}"
         self._view.setPlainText(self._details)
 
+    def report(self) -> str:
+        """What *Copy details* copies: which TokenDesk on what, then the details."""
+        system = f"{platform.system()} {platform.release()}".strip()
+        about = f"TokenDesk {__version__}, Python {platform.python_version()}, {system}"
+        return f"{about}\n\n{self._details}"
+
     def copy_details(self) -> None:
-        """Put the details on the clipboard as plain text (masked: nothing secret in them)."""
-        QGuiApplication.clipboard().setText(self._details)
+        """Put :meth:`report` on the clipboard as plain text (masked: nothing secret in it)."""
+        QGuiApplication.clipboard().setText(self.report())
 
 
 class ExceptionHook:

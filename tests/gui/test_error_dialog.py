@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtWidgets import QApplication, QLabel, QPlainTextEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop import logs
+from desktop import __version__, logs
 from desktop.domain import tokens
 from desktop.gui.error_dialog import ErrorDialog, ExceptionHook
 
@@ -74,8 +74,11 @@ def test_an_exception_in_a_slot_shows_the_dialog_and_copies_masked_details(
     assert copy is not None
     copy.click()
     copied = QApplication.clipboard().text()
-    assert copied == dialog.details()
-    assert copied.startswith("Traceback (most recent call last):")
+    assert copied == dialog.report()
+    about, blank, trace = copied.split("\n", 2)
+    assert about.startswith(f"TokenDesk {__version__}, Python ") and blank == ""
+    assert trace == dialog.details()
+    assert trace.startswith("Traceback (most recent call last):")
     assert "in fail" in copied and "ValueError: could not use tdk_[masked]" in copied
     assert secret not in copied
     assert dialog.isVisible()  # copying leaves it open
