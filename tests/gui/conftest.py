@@ -12,7 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Context, open_context
+from desktop.app import Context, main_window_for, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui import messages
 from desktop.gui.main_window import MainWindow
@@ -47,7 +47,7 @@ def seeded(context: Context) -> TokenService:
 def open_window(qtbot: QtBot, context: Context, **options: Any) -> MainWindow:
     """The window with its background timers stopped unless asked for: tests drive them."""
     options.setdefault("autostart", False)
-    window = MainWindow(context, **options)
+    window = main_window_for(context, **options)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Context, open_context
+from desktop.app import Context, main_window_for, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui.main_window import MainWindow
 from desktop.gui.token_model import Column, TokenTableModel, format_time
@@ -151,12 +151,12 @@ def test_every_menu_has_distinct_mnemonics(window: MainWindow, seeded: TokenServ
     for menu in menus:
         assert_unique_mnemonics([a.text() for a in menu.actions() if not a.isSeparator()])
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
-    window.reveal_token()  # Reveal becomes Hide
+    window.commands.reveal_token()  # Reveal becomes Hide
     for items in (window.context_menu_actions(), window.token_menu_actions()):
         assert_unique_mnemonics([a.text() for a in items if a is not None])
-    window.conceal()
+    window.commands.conceal()
 
 
 def test_the_window_controls_have_keyboard_access(window: MainWindow) -> None:
@@ -178,7 +178,7 @@ def test_escape_in_the_filter_clears_it_and_returns_to_the_table(
     window: MainWindow, seeded: TokenService, qtbot: QtBot
 ) -> None:
     ids = make_tokens(seeded, 3)
-    window.reload()
+    window.sync.reload()
     window.activateWindow()
     action(window, "actionFind").trigger()
     qtbot.waitUntil(window.filter_edit.hasFocus)
@@ -196,7 +196,7 @@ def test_enter_in_the_filter_goes_to_the_first_match(
     window: MainWindow, seeded: TokenService, qtbot: QtBot
 ) -> None:
     ids = make_tokens(seeded, 3)
-    window.reload()
+    window.sync.reload()
     window.activateWindow()
     action(window, "actionFind").trigger()
     qtbot.waitUntil(window.filter_edit.hasFocus)
@@ -214,7 +214,7 @@ def test_environment_selector_shows_that_environments_tokens(
 ) -> None:
     production = make_tokens(seeded, 2)
     staging = make_tokens(seeded, 1, "Staging")
-    window.reload()
+    window.sync.reload()
     selector = window.environment_selector
     assert [selector.itemText(i) for i in range(selector.count())] == [
         "Production",
@@ -233,7 +233,7 @@ def test_all_environments_shows_every_token_with_its_environment(
 ) -> None:
     production = make_tokens(seeded, 2)
     staging = make_tokens(seeded, 1, "Staging")
-    window.reload()
+    window.sync.reload()
     selector = window.environment_selector
     selector.setCurrentIndex(selector.findText("All environments"))
     assert window.showing_all()
@@ -246,7 +246,7 @@ def test_all_environments_shows_every_token_with_its_environment(
     window.filter_edit.clear()
     # A token created elsewhere shows up here, whichever environment it is in.
     extra = seeded.create_token("Staging", "Alpha Bot").token
-    window.refresh()
+    window.sync.catch_up()
     assert extra.id in shown_ids(window)
     assert window.counts_label.text() == "4 tokens"
 
@@ -255,7 +255,7 @@ def test_status_bar_counts_and_next_rotation(window: MainWindow, seeded: TokenSe
     ids = make_tokens(seeded, 3)
     seeded.set_status(ids[0], False)
     weekly = seeded.set_rotation(ids[1], "weekly")
-    window.reload()
+    window.sync.reload()
     assert window.counts_label.text() == "3 tokens, 1 inactive"
     assert window.next_rotation_label.text() == (
         f"Next rotation in Production: {format_time(weekly.next_rotation_at)}"
@@ -271,7 +271,7 @@ def test_next_rotation_is_the_shown_environments(
     daily = seeded.create_token("Staging", "Beta Sync", rotation="daily").token
     paused = seeded.create_token("Production", "Gamma ETL", rotation="12h").token
     seeded.set_status(paused.id, False)  # inactive tokens are not rotated
-    window.reload()
+    window.sync.reload()
     # Staging's rotation comes first, but the table shows Production.
     assert window.next_rotation_label.text() == (
         f"Next rotation in Production: {format_time(weekly.next_rotation_at)}"
@@ -281,11 +281,11 @@ def test_next_rotation_is_the_shown_environments(
         f"Next rotation in Staging: {format_time(daily.next_rotation_at)}"
     )
     seeded.set_rotation(daily.id, None)
-    window.reload()
+    window.sync.reload()
     assert window.next_rotation_label.text() == "No rotation scheduled in Staging"
     window.environment_selector.setCurrentIndex(window.environment_selector.findData("Production"))
     clock.advance(timedelta(days=8))  # overdue (the scheduler is not running here)
-    window.reload()
+    window.sync.reload()
     assert window.next_rotation_label.text() == "Next rotation in Production: due now"
 
 
@@ -293,7 +293,7 @@ def test_api_access_toggle_turns_every_token_into_401(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     assert window.api_toggle.isChecked()
     assert not window.api_banner.isVisible()
     assert seeded.verify("Production", issued.secret, "GET", "/Loans").status == 200
@@ -332,7 +332,7 @@ def test_api_access_stays_on_when_the_question_is_declined(
 
 def test_actions_with_nothing_selected(window: MainWindow, seeded: TokenService) -> None:
     make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     assert enabled(window) == {
         "actionCreateToken": True,
         "actionActivate": False,
@@ -348,7 +348,7 @@ def test_actions_with_nothing_selected(window: MainWindow, seeded: TokenService)
 
 def test_actions_with_one_active_token(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     window.select_tokens([ids[0]])
     assert enabled(window) == {
         "actionCreateToken": True,
@@ -366,7 +366,7 @@ def test_actions_with_one_active_token(window: MainWindow, seeded: TokenService)
 def test_actions_with_one_inactive_token(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 2)
     seeded.set_status(ids[1], False)
-    window.reload()
+    window.sync.reload()
     window.select_tokens([ids[1]])
     states = enabled(window)
     assert states["actionActivate"] and not states["actionDeactivate"]
@@ -375,7 +375,7 @@ def test_actions_with_one_inactive_token(window: MainWindow, seeded: TokenServic
 def test_actions_with_several_mixed_tokens(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 3)
     seeded.set_status(ids[2], False)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     assert len(window.selected_tokens()) == 3
     assert enabled(window) == {
@@ -393,7 +393,7 @@ def test_actions_with_several_mixed_tokens(window: MainWindow, seeded: TokenServ
 
 def test_actions_with_several_active_tokens(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     states = enabled(window)
     assert not states["actionActivate"] and states["actionDeactivate"]
@@ -453,7 +453,7 @@ def test_keyring_banner_says_what_to_do_and_retry_recovers(locked_window: MainWi
 
     assert not banner.isVisible()
     assert window.service.store is not None
-    assert window.context.keyring_problem is None
+    assert window.keyring.problem is None
     window.select_tokens([shown_ids(window)[0]])
     assert enabled(window)["actionCopyToken"]
     assert enabled(window)["actionCreateToken"]
@@ -510,7 +510,7 @@ def names(actions: list[QAction | None]) -> list[str | None]:
 
 def test_context_menu_is_built_from_data(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     assert names(window.context_menu_actions()) == [
         "actionCreateToken",
         None,
@@ -547,7 +547,7 @@ def test_selection_and_scroll_survive_reload(
 ) -> None:
     window.resize(900, 320)
     ids = make_tokens(seeded, 30)
-    window.reload()
+    window.sync.reload()
     view = table(window)
     qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 5)
     wanted = [ids[20], ids[21], ids[25]]
@@ -556,7 +556,7 @@ def test_selection_and_scroll_survive_reload(
 
     seeded.set_label(ids[0], "changed elsewhere")  # something to reload
     extra = seeded.create_token("Production", "Alpha Bot", label="new").token.id
-    window.reload()
+    window.sync.reload()
 
     assert [t.id for t in window.selected_tokens()] == wanted
     assert view.currentIndex().row() == model(window).row_of(ids[21])
@@ -566,7 +566,7 @@ def test_selection_and_scroll_survive_reload(
 
 def test_selection_survives_sorting_and_filtering(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 6)
-    window.reload()
+    window.sync.reload()
     window.select_tokens([ids[1], ids[4]])
     table(window).sortByColumn(Column.LABEL, Qt.SortOrder.DescendingOrder)
     assert shown_ids(window) == list(reversed(ids))
@@ -581,7 +581,7 @@ def test_selection_survives_sorting_and_filtering(window: MainWindow, seeded: To
 
 def test_clicking_a_header_sorts(window: MainWindow, seeded: TokenService, qtbot: QtBot) -> None:
     ids = make_tokens(seeded, 4)
-    window.reload()
+    window.sync.reload()
     header = table(window).horizontalHeader()
     x = header.sectionViewportPosition(Column.LABEL) + 10
     qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 5))
@@ -595,7 +595,7 @@ def test_clicking_a_header_sorts(window: MainWindow, seeded: TokenService, qtbot
 def test_filter_box_matches_any_column(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 3)  # agents Alpha, Beta, Gamma
     seeded.set_status(ids[2], False)
-    window.reload()
+    window.sync.reload()
     window.filter_edit.setText("beta sync")
     assert shown_ids(window) == [ids[1]]
     window.filter_edit.setText("INACTIVE")
@@ -611,7 +611,7 @@ def test_filter_box_matches_any_column(window: MainWindow, seeded: TokenService)
 
 def test_deactivate_and_activate_several_at_once(window: MainWindow, seeded: TokenService) -> None:
     ids = make_tokens(seeded, 3)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     action(window, "actionDeactivate").trigger()
     assert [seeded.token(i).status for i in ids] == ["Inactive"] * 3
@@ -626,7 +626,7 @@ def test_delete_asks_once_for_several_and_says_what_stops(
 ) -> None:
     ids = make_tokens(seeded, 3)
     masked = seeded.token(ids[0]).masked
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids[:2])
     action(window, "actionDelete").trigger()
     assert len(answers.confirmations) == 1
@@ -642,7 +642,7 @@ def test_after_a_delete_the_next_token_is_selected(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     ids = make_tokens(seeded, 4)
-    window.reload()
+    window.sync.reload()
     window.select_tokens([ids[1], ids[2]])
     action(window, "actionDelete").trigger()
     assert shown_ids(window) == [ids[0], ids[3]]
@@ -656,7 +656,7 @@ def test_delete_declined_changes_nothing(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     answers.confirm = False
     action(window, "actionDelete").trigger()
@@ -672,7 +672,7 @@ def test_delete_confirmed_in_a_real_message_box(
     window: MainWindow, seeded: TokenService, modals: Modals
 ) -> None:
     ids = make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     window.select_tokens([ids[0]])
     texts: list[str] = []
 
@@ -692,7 +692,7 @@ def test_cancel_in_a_real_message_box_keeps_the_token(
     window: MainWindow, seeded: TokenService, modals: Modals
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     seen = modals.when("messageBox", lambda box: click_button(box, "cancelButton"))
     action(window, "actionRefresh").trigger()
@@ -704,7 +704,7 @@ def test_refresh_confirms_with_the_grace_and_shows_the_new_secret_once(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     old = seeded.create_token("Production", "Alpha Bot", label="graceful", grace="1h")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([old.token.id])
     action(window, "actionRefresh").trigger()
     _, text, informative = answers.confirmations[0]
@@ -726,7 +726,7 @@ def test_refresh_without_grace_says_the_old_secret_stops_now(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     ids = make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     action(window, "actionRefresh").trigger()
     assert len(answers.confirmations) == 1
@@ -736,7 +736,7 @@ def test_refresh_without_grace_says_the_old_secret_stops_now(
 
 def test_edit_label(window: MainWindow, seeded: TokenService, answers: Answers) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     answers.text = "Renamed job"
     action(window, "actionEditLabel").trigger()
@@ -748,7 +748,7 @@ def test_an_invalid_label_is_reported(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     answers.text = "x" * 300
     action(window, "actionEditLabel").trigger()
@@ -760,19 +760,19 @@ def test_reveal_shows_the_secret_and_hides_it_after_the_timer(
     window: MainWindow, seeded: TokenService
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([issued.token.id])
-    assert window.reveal_timer.interval() == 30_000
+    assert window.commands.reveal_timer.interval() == 30_000
     action(window, "actionRevealToken").trigger()
     cell = model(window).index(0, Column.TOKEN)
     assert cell.data() == issued.secret
-    assert window.reveal_timer.isActive()
+    assert window.commands.reveal_timer.isActive()
     assert action(window, "actionRevealToken").text() == "H&ide"
 
-    window.reveal_timer.timeout.emit()
+    window.commands.reveal_timer.timeout.emit()
 
     assert cell.data() == issued.token.masked
-    assert not window.reveal_timer.isActive()
+    assert not window.commands.reveal_timer.isActive()
     assert issued.secret not in window.statusBar().currentMessage()
 
 
@@ -789,7 +789,7 @@ def test_a_new_token_hidden_by_the_filter_is_shown_and_selected(
     window: MainWindow, seeded: TokenService, modals: Modals
 ) -> None:
     make_tokens(seeded, 2)
-    window.reload()
+    window.sync.reload()
     window.filter_edit.setText("job 00")
 
     def fill(dialog: QWidget) -> None:
@@ -820,7 +820,7 @@ def test_tool_actions_open_their_dialogs(
     window: MainWindow, seeded: TokenService, modals: Modals, action_name: str, dialog_name: str
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     window.select_tokens(ids)
     seen = modals.when(dialog_name, lambda d: d.reject())  # type: ignore[attr-defined]
     action(window, action_name).trigger()
@@ -831,12 +831,12 @@ def test_audit_log_opens_beside_the_window_and_follows_changes(
     window: MainWindow, seeded: TokenService
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
-    dialog = window.show_audit_log()
+    window.sync.reload()
+    dialog = window.commands.show_audit_log()
     assert dialog.objectName() == "AuditDialog"
     assert dialog.isVisible() and not dialog.isModal()
     window.select_tokens(ids)
-    history = window.show_token_history()
+    history = window.commands.show_token_history()
     assert history is not None and history.isVisible()
     dialog.close()
     history.close()
@@ -850,7 +850,7 @@ def test_a_change_by_another_process_appears(
 ) -> None:
     ids = make_tokens(seeded, 2)
     window = open_window(qtbot, context, poll_interval_ms=200)
-    window.poll_timer.start()
+    window.sync.poll_timer.start()
     script = (
         "import sys; from pathlib import Path; from desktop.app import open_context; "
         "ctx = open_context(Path(sys.argv[1]), need_keyring=False); "
@@ -871,7 +871,7 @@ def test_a_change_from_another_thread_appears(
     window: MainWindow, seeded: TokenService, qtbot: QtBot
 ) -> None:
     ids = make_tokens(seeded, 1)
-    window.reload()
+    window.sync.reload()
     from desktop.storage.models import db
 
     def elsewhere() -> None:
@@ -891,20 +891,20 @@ def test_a_change_from_another_thread_appears(
 
 def test_closing_stops_the_timers(qtbot: QtBot, context: Context, seeded: TokenService) -> None:
     window = open_window(qtbot, context, autostart=True)
-    assert window.poll_timer.isActive()
+    assert window.sync.poll_timer.isActive()
     assert window.runner.timer.isActive()
     window.close()
-    assert not window.poll_timer.isActive()
+    assert not window.sync.poll_timer.isActive()
     assert not window.runner.timer.isActive()
     assert not window.clipboard.timer.isActive()
-    assert not window.reveal_timer.isActive()
+    assert not window.commands.reveal_timer.isActive()
 
 
 def test_labels_and_status_never_show_a_secret(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([issued.token.id])
     action(window, "actionCopyToken").trigger()
     texts = [label.text() for label in window.findChildren(QLabel)]
@@ -941,7 +941,7 @@ def test_a_big_table_paints_its_first_screen_then_reads_the_rest(
     qtbot: QtBot, context: Context, seeded: TokenService
 ) -> None:
     ids = make_tokens(seeded, 6)
-    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    window = main_window_for(context, autostart=False, read_in_background_above=4)
     qtbot.addWidget(window)
     # Before the first paint: the first rows (of 6) in the current order, and a total.
     assert window.model.loading
@@ -961,7 +961,7 @@ def test_sorting_and_filtering_while_reading_apply_once_read(
 ) -> None:
     ids = make_tokens(seeded, 6)
     seeded.set_label(ids[4], "the only nightly job")
-    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    window = main_window_for(context, autostart=False, read_in_background_above=4)
     qtbot.addWidget(window)
     assert window.model.loading
     window.table.sortByColumn(Column.CREATED, Qt.SortOrder.DescendingOrder)
@@ -981,7 +981,7 @@ def test_switching_environments_while_reading_shows_the_latest_choice(
 ) -> None:
     production = make_tokens(seeded, 5)
     staging = make_tokens(seeded, 6, "Staging")
-    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    window = main_window_for(context, autostart=False, read_in_background_above=4)
     qtbot.addWidget(window)
     window.show()
     window.environment_selector.setCurrentIndex(window.environment_selector.findText("Staging"))
@@ -1021,7 +1021,7 @@ def test_a_read_for_an_earlier_choice_ends_before_the_next_starts(
         return read_table(environment)
 
     monkeypatch.setattr(seeded, "token_table", slow_first_read)
-    window = MainWindow(context, autostart=False, read_in_background_above=4)
+    window = main_window_for(context, autostart=False, read_in_background_above=4)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitUntil(reading.is_set, timeout=10_000)
