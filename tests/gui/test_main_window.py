@@ -28,6 +28,7 @@ from tests.gui.conftest import (
     assert_unique_mnemonics,
     make_tokens,
     model,
+    open_locked_window,
     open_window,
     seed,
     shown_ids,
@@ -216,4 +217,16 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     assert not window.keyring_banner.isVisible()
     window.select_tokens([ids[0]])
     assert action(window, "actionCopyToken").isEnabled()
+    window.close()
+
+
+def test_reconnecting_leaves_the_context_as_it_was_handed_in(
+    qtbot: QtBot, data_dir: Path, keyring_store: secret_store.KeyringSecretStore
+) -> None:
+    window = open_locked_window(qtbot, data_dir, keyring_store)
+    problem = window.context.keyring_problem
+    assert window.retry_keyring()
+    assert window.keyring.problem is None  # the keyring session keeps the problem now
+    assert window.context.keyring_problem == problem  # the composition root's, unchanged
+    assert window.context.keyring_tried
     window.close()
