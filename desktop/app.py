@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import peewee as pw
 
@@ -18,7 +18,9 @@ from desktop.services.views import ReconcileReport
 from desktop.storage.database import DB_FILENAME, open_database
 
 if TYPE_CHECKING:
-    from desktop.gui.main_window import MainWindow
+    from typing_extensions import Unpack
+
+    from desktop.gui.main_window import MainWindow, WindowOptions
     from desktop.services.keyring_session import Opener
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ def main_window_for(
     opener: Opener | None = None,
     check_interval_ms: int | None = None,
     clear_after_ms: int | None = None,
-    **options: Any,
+    **options: Unpack[WindowOptions],
 ) -> MainWindow:
     """The main window on an open *context*, with the parts that run beside it built here and
     handed in: the keyring session (reaching the store through *opener*, the system keyring by

@@ -15,7 +15,7 @@ handed in; the window owns them from then on and stops them when it closes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -44,6 +44,16 @@ from desktop.services.views import EnvironmentView, TokenView
 
 if TYPE_CHECKING:
     from desktop.app import Context
+
+
+class WindowOptions(TypedDict, total=False):
+    """What the composition root passes through to :class:`MainWindow` as it is."""
+
+    environment: str | None
+    poll_interval_ms: int
+    reveal_ms: int
+    read_in_background_above: int
+    autostart: bool
 
 
 class MainWindow(QMainWindow):
@@ -423,4 +433,4 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "WindowOptions"]
