@@ -22,6 +22,9 @@ from desktop.storage.models import db
 from tests.helpers import keyring_session
 from tests.helpers.clock import FakeClock
 
+# Set by .ci/run for the unit tests: asking for the real keyring then fails the test.
+NO_KEYRING = "TOKENDESK_TEST_NO_KEYRING"
+
 _session: keyring_session.KeyringSession | None = None
 _session_error: str | None = None
 _session_tried = False
@@ -31,6 +34,11 @@ def _start_private_keyring() -> None:
     """Start the run's private D-Bus session and unlocked gnome-keyring, once, when the first
     test that needs them runs: the unit tests never start them."""
     global _session, _session_error, _session_tried
+    if os.environ.get(NO_KEYRING):
+        pytest.fail(
+            f"{NO_KEYRING} is set: this run proves its tests need no keyring, and this test "
+            "asked for one (a unit test must use the in-memory store)"
+        )
     if _session_tried:
         return
     _session_tried = True
