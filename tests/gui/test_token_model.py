@@ -19,8 +19,8 @@ from desktop.gui.token_model import (
     TOKEN_ID_ROLE,
     Column,
     TokenTableModel,
-    _views_to_rows,
 )
+from desktop.services.token_index import rows_from_views as _views_to_rows
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenRow, TokenView
 
@@ -530,7 +530,7 @@ def test_local_minutes_match_the_standard_library(
     daylight-saving changes, half-hour zones and Lord Howe's half-hour shift."""
     import time as clock
 
-    from desktop.gui import token_model
+    from desktop.services import display as token_model
 
     monkeypatch.setenv("TZ", zone)
     clock.tzset()
@@ -544,7 +544,7 @@ def test_local_minutes_match_the_standard_library(
             minutes += range(start, start + 60 * 24 * 40, 7)
         for minute in minutes:
             expected = datetime.fromtimestamp(minute * 60).isoformat(" ", "minutes")
-            assert token_model._minute_text(minute) == expected, minute
+            assert token_model.minute_text(minute) == expected, minute
     finally:
         monkeypatch.undo()
         clock.tzset()
