@@ -30,10 +30,15 @@ from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 from desktop.domain import tokens
 from desktop.domain.table import Column as Column
 from desktop.gui import icons
+from desktop.services.display import (
+    INACTIVE_TIP,
+    PAUSED_TIP,
+    grace_text,
+    rotation_failed_text,
+)
 from desktop.services.display import describe_token as describe_token
 from desktop.services.display import format_duration as format_duration
 from desktop.services.display import format_time as format_time
-from desktop.services.display import grace_text
 from desktop.services.token_index import PreparedRows as PreparedRows
 from desktop.services.token_index import Row, TokenIndex, filter_needle, rows_from_views
 from desktop.services.token_index import prepare_rows as prepare_rows
@@ -159,17 +164,14 @@ class TokenTableModel(QAbstractTableModel):
                 return "Revealed; it is hidden again shortly"
             return f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
         if column == Column.STATUS and not data.active:
-            return "Inactive: every request with this token gets 401"
+            return INACTIVE_TIP
         if column == Column.ROTATION and data.rotation_seconds:
             return grace_text(data.grace_seconds)
         if column == Column.NEXT_ROTATION:
             if data.last_error:
-                return (
-                    f"The last scheduled rotation failed: {data.last_error}\n"
-                    "It is tried again automatically."
-                )
+                return rotation_failed_text(data.last_error)
             if data.next_rotation is not None and not data.active:
-                return "Inactive tokens are not rotated; it is due when activated again"
+                return PAUSED_TIP
         if column == Column.LABEL and data.label:
             return str(data.label)
         return None

@@ -143,6 +143,15 @@ def status_text(active: bool | int) -> str:
     return ACTIVE if active else INACTIVE
 
 
+INACTIVE_TIP = "Inactive: every request with this token gets 401"
+PAUSED_TIP = "Inactive tokens are not rotated; it is due when activated again"
+
+
+def rotation_failed_text(error: str) -> str:
+    """Why the next rotation is shown with a warning."""
+    return f"The last scheduled rotation failed: {error}\nIt is tried again automatically."
+
+
 def next_rotation_text(row: TokenRow) -> str:
     """The Next rotation cell: local time, "(paused)" while inactive, or an em dash."""
     text = epoch_text(row.next_rotation)

@@ -118,6 +118,10 @@ def test_statuses() -> None:
         "2026-01-05 10:00 (paused)"
     )
     assert display.next_rotation_text(row(active=0)) == "—"
+    assert display.rotation_failed_text("the keyring is locked") == (
+        "The last scheduled rotation failed: the keyring is locked\n"
+        "It is tried again automatically."
+    )
 
 
 @pytest.mark.usefixtures("zone")
