@@ -75,6 +75,7 @@ def test_the_next_read_starts_once_the_one_before_has_ended(
     assert adopted(reader) == staging  # only the last result is kept
 
 
+@pytest.mark.expect_log("reading the tokens failed", level="ERROR", logger="desktop.gui")
 def test_a_failed_read_reports_its_number_without_a_result(
     reader: TableReader,
     service: TokenService,
