@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import EXIT_OK, Subparsers, command, one_line, positive, token_id
-from desktop.cli.output import cell, emit, table, when
+from desktop.cli.output import cell, emit, table
+from desktop.services import display
 from desktop.services.tokens import TokenService
 from desktop.services.views import AuditView
 
@@ -20,7 +21,7 @@ def register(commands: Subparsers) -> None:
 
 def _row(event: AuditView) -> list[str]:
     return [
-        when(event.at),
+        display.format_utc(event.at),
         cell(event.actor, 20),
         event.action,
         "-" if event.token_id is None else str(event.token_id),

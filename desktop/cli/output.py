@@ -9,10 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Sequence
-from datetime import datetime
 
 from desktop.cli.common import PROG, one_line
-from desktop.domain.clock import isoformat
 from desktop.services.views import IssuedSecret
 
 CELL_WIDTH = 40  # table cells longer than this are shortened with an ellipsis
@@ -45,11 +43,6 @@ def cell(text: str, width: int = CELL_WIDTH) -> str:
     """One line, shortened with an ellipsis to *width* characters."""
     text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def when(value: datetime | None) -> str:
-    """A time as ISO 8601 in UTC, or ``-``."""
-    return isoformat(value) or "-"
 
 
 def yes_no(value: bool) -> str:

@@ -20,9 +20,10 @@ from desktop.cli.common import (
     token_id_argument,
     warn,
 )
-from desktop.cli.output import cell, emit, fields, secret_text, table, when
+from desktop.cli.output import cell, emit, fields, secret_text, table
 from desktop.domain.errors import InvalidInput
-from desktop.domain.intervals import describe_interval, format_interval
+from desktop.domain.intervals import format_interval
+from desktop.services import display
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
 
@@ -98,13 +99,6 @@ def register(commands: Subparsers) -> None:
     p.add_argument("--yes", action="store_true", help="confirm: deleting cannot be undone")
 
 
-def rotation_text(view: TokenView) -> str:
-    """``never``, or the schedule's name and what it means (``monthly (every 30 days)``)."""
-    if view.rotation is None:
-        return "never"
-    return f"{view.rotation} ({describe_interval(view.rotation_interval)})"
-
-
 def create(service: TokenService, args: argparse.Namespace) -> int:
     issued = service.create_token(
         args.env, args.agent, label=args.label, rotation=args.rotate, grace=args.grace
@@ -131,7 +125,7 @@ def _row(view: TokenView) -> list[str]:
         view.status,
         view.masked,
         view.rotation or "never",
-        when(view.next_rotation_at),
+        display.format_utc(view.next_rotation_at),
     ]
 
 
@@ -153,15 +147,15 @@ def _details(view: TokenView, secret: str | None) -> str:
         ("label", view.label or "-"),
         ("status", view.status),
         ("token", view.masked),
-        ("rotation", rotation_text(view)),
-        ("next rotation", when(view.next_rotation_at)),
+        ("rotation", display.rotation_phrase(view.rotation, view.rotation_interval)),
+        ("next rotation", display.format_utc(view.next_rotation_at)),
         ("grace", format_interval(view.grace)),
-        ("last rotated", when(view.last_rotated_at)),
+        ("last rotated", display.format_utc(view.last_rotated_at)),
         ("generation", str(view.generation)),
-        ("created", when(view.created_at)),
+        ("created", display.format_utc(view.created_at)),
     ]
     if view.grace_until is not None:
-        pairs.append(("previous secret valid until", when(view.grace_until)))
+        pairs.append(("previous secret valid until", display.format_utc(view.grace_until)))
     if view.last_error:
         pairs.append(("last rotation error", one_line(view.last_error)))
     if secret is not None:
@@ -192,7 +186,7 @@ def refresh(service: TokenService, args: argparse.Namespace) -> int:
     issued = service.refresh(args.id, grace=args.grace)
     view = issued.token
     if view.grace_until is not None:
-        previous = f"the previous secret stays valid until {when(view.grace_until)}"
+        previous = f"the previous secret stays valid until {display.format_utc(view.grace_until)}"
     else:
         previous = "the previous secret is no longer valid"
     emit(
@@ -210,9 +204,10 @@ def rotate(service: TokenService, args: argparse.Namespace) -> int:
     if view.rotation is None:
         text = f"Token {view.id} is no longer rotated automatically."
     else:
+        schedule = display.rotation_phrase(view.rotation, view.rotation_interval)
         text = (
-            f"Token {view.id} rotates {rotation_text(view)}; next rotation at "
-            f"{when(view.next_rotation_at)}, grace {format_interval(view.grace)}."
+            f"Token {view.id} rotates {schedule}; next rotation at "
+            f"{display.format_utc(view.next_rotation_at)}, grace {format_interval(view.grace)}."
         )
     emit(args, view.to_json(), text)
     return EXIT_OK

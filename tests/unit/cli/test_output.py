@@ -57,9 +57,7 @@ def test_cell_is_one_line_shortened_with_an_ellipsis() -> None:
     assert output.cell("abcdef", 4) == "abc…"
 
 
-def test_when_and_yes_no() -> None:
-    assert output.when(None) == "-"
-    assert output.when(datetime(2026, 1, 5, 9, 0, 1, 500, tzinfo=UTC)) == "2026-01-05T09:00:01Z"
+def test_yes_no() -> None:
     assert (output.yes_no(True), output.yes_no(False)) == ("yes", "no")
 
 

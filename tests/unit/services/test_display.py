@@ -81,6 +81,8 @@ def test_other_spellings_of_a_time() -> None:
     assert display.format_seconds(START + timedelta(seconds=7)) == "2026-01-05 10:00:07"
     assert display.format_utc(START + timedelta(seconds=7)) == "2026-01-05T09:00:07Z"
     assert display.format_utc(None) == "-"
+    # to the second: microseconds are dropped, not rounded
+    assert display.format_utc(START.replace(second=1, microsecond=500)) == "2026-01-05T09:00:01Z"
     assert display.format_utc(None, missing="never") == "never"
 
 
