@@ -158,7 +158,7 @@ def check_database(data_dir: Path) -> Result:
     """The database in the data folder opens, migrates and passes SQLite's quick check."""
     import peewee as pw
 
-    from desktop.domain.errors import SchemaTooNew
+    from desktop.domain.errors import DatabaseError, SchemaTooNew
     from desktop.storage.database import DB_FILENAME, SCHEMA_VERSION, open_database, user_version
 
     name = "database"
@@ -167,7 +167,7 @@ def check_database(data_dir: Path) -> Result:
         database = open_database(path)
     except SchemaTooNew as error:
         return Result(name, False, str(error))
-    except (pw.DatabaseError, OSError) as error:
+    except (DatabaseError, OSError) as error:
         return Result(
             name,
             False,

@@ -8,6 +8,7 @@ index (a dict) are guaranteed to answer alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -149,6 +150,11 @@ class Route(NamedTuple):
 _ROUTES: dict[tuple[str, str], Route] = {}
 _ROUTES_KEPT = 8192
 
+cached_route: Callable[[tuple[str, str]], Route | None] = _ROUTES.get
+"""``cached_route((method, path))``: the :class:`Route` already worked out for this pair, or None
+when :func:`route` has not seen it yet (or has since forgotten it). The lookup alone, with no call
+around it: for a caller deciding millions of requests, such as the in-process index."""
+
 
 def route(method: str, path: str) -> Route:
     """The permission a request needs, or why its path can never be allowed. Cached: an API
@@ -170,6 +176,15 @@ def route(method: str, path: str) -> Route:
         _ROUTES.clear()
     _ROUTES[key] = found
     return found
+
+
+def allows(grant: Grant, found: Route) -> bool:
+    """True when *grant*'s permissions cover what *found* asks for (a refused path: never).
+    Only the permissions: whether the grant may be used at all is :func:`decide`'s first question
+    (see :attr:`Grant.refusal` and :attr:`Grant.valid_until`)."""
+    wanted, any_method, _ = found
+    permissions = grant.permissions
+    return wanted is not None and (wanted in permissions or any_method in permissions)
 
 
 def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
