@@ -44,8 +44,6 @@ from desktop.services.views import (
 )
 
 if TYPE_CHECKING:
-    import peewee as pw
-
     from desktop.secrets.store import SecretStore
 
 __all__ = [
@@ -64,7 +62,7 @@ class TokenService:
 
     def __init__(
         self,
-        database: pw.SqliteDatabase | storage.Database,
+        database: storage.Handle | storage.Database,
         store: SecretStore | None,
         *,
         clock: Clock | None = None,

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import peewee as pw
 
@@ -18,6 +18,9 @@ from desktop.storage.errors import translated
 from desktop.storage.models import ALL_MODELS, Intent, db
 
 log = logging.getLogger(__name__)
+
+# What open_database returns; services name it through this alias and never import Peewee.
+Handle: TypeAlias = pw.SqliteDatabase
 
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS: dict[str, str | int] = {
