@@ -217,7 +217,10 @@ def migrate(database: pw.SqliteDatabase, path: Path) -> None:
             # Re-read inside the lock: another process may have migrated meanwhile.
             if user_version(database) != version:
                 continue
-            MIGRATIONS[version](database)
+            # The steps build tables from the models: on this database, whichever they are
+            # bound to.
+            with database.bind_ctx(ALL_MODELS, bind_refs=False, bind_backrefs=False):
+                MIGRATIONS[version](database)
             database.execute_sql(f"PRAGMA user_version = {version + 1}")
         log.info("database migrated to schema version %d", version + 1)
 
