@@ -118,7 +118,6 @@ _sha256 = hashlib.sha256
 _decide = access.decide
 _precheck = access.precheck
 _cached_route = access.cached_route
-_allows = access.allows
 _UNKNOWN = access.decide(None, "GET", "/", 0.0)  # what decide answers for no grant
 _TOKEN_LENGTH = tokens.TOKEN_LENGTH
 
@@ -160,9 +159,9 @@ class AccessIndex:
             return _decide(found, method, path, self._timestamp(found))
         if found.refusal is not None:  # what access.decide answers first, too
             return found.refusal
-        # The common answer, "allowed", from a route decided before: exactly when decide would
-        # give it (nothing refuses the grant, and its permissions cover the route).
+        # The common answer, "allowed", from a route worked out before: exactly when decide
+        # gives it (nothing refuses the grant, and one of its permissions grants the route).
         route = _cached_route((method, path))
-        if route is not None and _allows(found, route):
+        if route is not None and not route.granted_by.isdisjoint(found.permissions):
             return found.allowed_decision
         return _decide(found, method, path, 0.0)
