@@ -178,15 +178,16 @@ class Database:
         with translated(), self.handle.atomic():
             yield
 
-    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
-        """Run one statement; returns the cursor (rows are read with ``fetchall``)."""
+    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
+        """Run one statement that returns no rows."""
         with translated():
-            return self.handle.execute_sql(sql, params)
+            self.handle.execute_sql(sql, params)
 
     def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row one statement returns."""
         with translated():
-            return list(self.handle.execute_sql(sql, params).fetchall())
+            rows: list[tuple[Any, ...]] = self.handle.execute_sql(sql, params).fetchall()
+        return rows
 
     def first(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
         """The first row one statement returns, or None."""

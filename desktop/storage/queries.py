@@ -104,9 +104,11 @@ _NEXT_DUE = (
 )
 
 
-def _token_rows(cursor: Any) -> list[TokenRow]:
-    """A cursor over ROW_COLUMNS, as typed rows."""
-    return list(map(TokenRow._make, cursor.fetchall()))
+def _token_rows(
+    database: Database, sql: str, params: list[Any] | tuple[Any, ...] = ()
+) -> list[TokenRow]:
+    """What a SELECT of ROW_COLUMNS returns, as typed rows."""
+    return list(map(TokenRow._make, database.rows(sql, params)))
 
 
 def data_version(database: Database) -> int:
@@ -133,9 +135,9 @@ def names(database: Database) -> Names:
 def token_rows(database: Database, environment_id: int | None = None) -> list[TokenRow]:
     """Every ready token (of one environment, or of all), by id."""
     if environment_id is None:
-        return _token_rows(database.execute(_ROW_SELECT + " ORDER BY t.id"))
+        return _token_rows(database, _ROW_SELECT + " ORDER BY t.id")
     sql = _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id"
-    return _token_rows(database.execute(sql, (environment_id,)))
+    return _token_rows(database, sql, (environment_id,))
 
 
 def token_rows_by_id(database: Database, token_ids: Iterable[int]) -> list[TokenRow]:
@@ -145,7 +147,7 @@ def token_rows_by_id(database: Database, token_ids: Iterable[int]) -> list[Token
     for start in range(0, len(ids), IDS_PER_QUERY):
         chunk = ids[start : start + IDS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
-        rows += _token_rows(database.execute(f"{_ROW_SELECT} AND t.id IN ({marks})", chunk))
+        rows += _token_rows(database, f"{_ROW_SELECT} AND t.id IN ({marks})", chunk)
     return rows
 
 
@@ -170,7 +172,7 @@ def token_page(
         term = "+t.environment_id" if column == Column.CREATED else "t.environment_id"
         where, args = f" AND {term} = ?", [environment_id, limit]
     sql = f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?"
-    return _token_rows(database.execute(sql, args))
+    return _token_rows(database, sql, args)
 
 
 def token_count(database: Database, environment_id: int | None = None) -> int:

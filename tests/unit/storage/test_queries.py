@@ -33,7 +33,7 @@ def plan(database: Database, sql: str, params: list[object]) -> str:
 
 
 def test_the_select_list_is_the_row_type(database: Database) -> None:
-    cursor = database.execute(f"SELECT {queries.ROW_COLUMNS} FROM token t")  # noqa: S608
+    cursor = database.handle.execute_sql(f"SELECT {queries.ROW_COLUMNS} FROM token t")  # noqa: S608
     assert len(cursor.description) == len(TokenRow._fields)
     assert set(queries.TABLE_ORDERS) == set(Column) == set(ORDERS)
     assert queries.TABLE_ORDERS[Column.CREATED] == ("t.created_at",)
