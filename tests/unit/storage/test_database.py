@@ -7,11 +7,20 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import peewee as pw
 import pytest
 
 from desktop.app import Context, open_context
 from desktop.domain.errors import DatabaseError, DatabaseUnavailable, SchemaTooNew
-from desktop.storage.database import DB_FILENAME, SCHEMA_VERSION, Database, open_database
+from desktop.services.tokens import TokenService
+from desktop.storage.database import (
+    DB_FILENAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+    open_database,
+)
+from desktop.storage.models import ALL_MODELS
 
 
 def test_database_newer_than_the_code_is_refused(data_dir: Path) -> None:
@@ -94,3 +103,25 @@ def test_connection_is_per_thread_and_closed_after(memory_context: Context) -> N
     thread.join()
     assert states == [True, False, True]
     assert not database.handle.is_closed()  # this thread's connection is untouched
+
+
+def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    old = pw.SqliteDatabase(str(path))
+    old.connect()
+    # Build schema version 2 exactly as that release did.
+    with old.bind_ctx(ALL_MODELS):
+        for version, step in enumerate(MIGRATIONS[:2]):
+            step(old)
+            old.execute_sql(f"PRAGMA user_version = {version + 1}")
+    old.close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    connection.close()
+
+    database = open_database(path)
+    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+    assert (tmp_path / f"{DB_FILENAME}.v2.bak").exists()
+    service = TokenService(database, None)
+    service.add_environment("Production")
+    assert service.changes_since(0).directory
