@@ -1,4 +1,5 @@
-"""The composition root: database, secret store and services for one data dir."""
+"""The composition root: database, secret store and services for one data dir, and the main
+window with what runs beside it (keyring session, rotation runner, table reader, clipboard)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ from desktop.services.views import ReconcileReport
 from desktop.storage.database import DB_FILENAME, open_database
 
 if TYPE_CHECKING:
-    from desktop.gui.main_window import MainWindow
+    from typing_extensions import Unpack
+
+    from desktop.gui.main_window import MainWindow, WindowOptions
+    from desktop.services.keyring_session import Opener
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +76,46 @@ def build_main_window(data_dir: Path | str, *, environment: str | None = None) -
     showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists."""
     import getpass
 
-    from desktop.gui.main_window import MainWindow
-
     # The keyring is opened once the window has painted: reaching it takes a D-Bus round trip
     # and importing keyring, and nothing on the first screen needs a secret.
     context = open_context(Path(data_dir), actor=getpass.getuser(), need_keyring=False)
-    return MainWindow(context, environment=environment)
+    return main_window_for(context, environment=environment)
+
+
+def main_window_for(
+    context: Context,
+    *,
+    opener: Opener | None = None,
+    check_interval_ms: int | None = None,
+    clear_after_ms: int | None = None,
+    **options: Unpack[WindowOptions],
+) -> MainWindow:
+    """The main window on an open *context*, with the parts that run beside it built here and
+    handed in: the keyring session (reaching the store through *opener*, the system keyring by
+    default), the rotation runner (checking every *check_interval_ms*), the table's reader
+    thread and the clipboard (cleared after *clear_after_ms*). *options* go to the window
+    (``environment``, ``autostart``, ``poll_interval_ms``, ``reveal_ms``,
+    ``read_in_background_above``). The window reads *context*; its owner closes it."""
+    from desktop.gui.clipboard import CLEAR_AFTER_MS, SecretClipboard
+    from desktop.gui.main_window import MainWindow
+    from desktop.gui.table_reader import TableReader
+    from desktop.services.keyring_session import KeyringSession
+    from desktop.services.runner import DEFAULT_CHECK_INTERVAL_MS, RotationRunner
+
+    service = context.service
+    runner = RotationRunner(service, check_interval_ms or DEFAULT_CHECK_INTERVAL_MS)
+    session = KeyringSession(
+        service,
+        runner,
+        problem=context.keyring_problem,
+        tried=context.keyring_tried,
+        opener=opener,
+    )
+    return MainWindow(
+        context,
+        keyring=session,
+        runner=runner,
+        reader=TableReader(service),
+        clipboard=SecretClipboard(None, clear_after_ms or CLEAR_AFTER_MS),
+        **options,
+    )

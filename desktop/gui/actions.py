@@ -9,17 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
 from desktop.gui import icons
 from desktop.services.views import TokenView
-
-if TYPE_CHECKING:
-    from desktop.gui.main_window import MainWindow
 
 MenuItems = list[QAction | None]  # None is a separator
 
@@ -49,16 +46,43 @@ class ActionState:
     revealed: Collection[int]  # ids of the tokens whose secret is shown in the table
 
 
-class WindowActions:
-    """Every action of the main window, created once and parented to it."""
+class TokenHandlers(Protocol):
+    """What the token and tool actions call (``TokenCommands`` is one)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self._window = window
+    def create_token(self) -> object: ...
+    def set_status(self, active: bool) -> object: ...
+    def refresh_secret(self) -> object: ...
+    def edit_rotation(self) -> object: ...
+    def copy_token(self) -> object: ...
+    def reveal_token(self) -> object: ...
+    def edit_label(self) -> object: ...
+    def show_token_history(self) -> object: ...
+    def delete_tokens(self) -> object: ...
+    def show_directory(self) -> object: ...
+    def show_audit_log(self) -> object: ...
+    def try_request(self) -> object: ...
+    def run_due_rotations(self) -> object: ...
+
+
+class WindowActions:
+    """Every action of the main window, created once and parented to *parent*. The token and
+    tool actions call *handlers*; Find, Quit and About call the three window callbacks."""
+
+    def __init__(
+        self,
+        handlers: TokenHandlers,
+        *,
+        find: Callable[[], object],
+        quit: Callable[[], object],
+        about: Callable[[], object],
+        parent: QObject,
+    ) -> None:
+        self._parent = parent
         key = QKeySequence.StandardKey
         self.create = self._make(
             "actionCreateToken",
             "&New token…",
-            window.create_token,
+            handlers.create_token,
             icon="new",
             shortcut=key.New,
             tip="Create a token for an agent",
@@ -66,35 +90,35 @@ class WindowActions:
         self.activate = self._make(
             "actionActivate",
             "&Activate",
-            lambda: window.set_status(True),
+            lambda: handlers.set_status(True),
             icon="activate",
             tip="Let the selected tokens make requests again",
         )
         self.deactivate = self._make(
             "actionDeactivate",
             "&Deactivate",
-            lambda: window.set_status(False),
+            lambda: handlers.set_status(False),
             icon="deactivate",
             tip="Make every request with the selected tokens get 401",
         )
         self.refresh = self._make(
             "actionRefresh",
             "Refresh &secret…",
-            window.refresh_secret,
+            handlers.refresh_secret,
             icon="refresh",
             tip="Issue a new secret for the selected tokens",
         )
         self.rotate = self._make(
             "actionRotate",
             "R&otation…",
-            window.edit_rotation,
+            handlers.edit_rotation,
             icon="rotation",
             tip="Set how often the selected token's secret is replaced",
         )
         self.copy = self._make(
             "actionCopyToken",
             "&Copy",
-            window.copy_token,
+            handlers.copy_token,
             icon="copy",
             shortcut=key.Copy,
             tip="Copy the selected token's secret; the clipboard is cleared after a while",
@@ -103,28 +127,28 @@ class WindowActions:
         self.reveal = self._make(
             "actionRevealToken",
             "Re&veal",
-            window.reveal_token,
+            handlers.reveal_token,
             icon="reveal",
             tip="Show the selected token's secret for a short while",
         )
         self.label = self._make(
             "actionEditLabel",
             "Edit la&bel…",
-            window.edit_label,
+            handlers.edit_label,
             icon="label",
             tip="Change what the selected token is for",
         )
         self.history = self._make(
             "actionTokenHistory",
             "&History…",
-            window.show_token_history,
+            handlers.show_token_history,
             icon="history",
             tip="The audit log of the selected token",
         )
         self.delete = self._make(
             "actionDelete",
             "De&lete…",
-            window.delete_tokens,
+            handlers.delete_tokens,
             icon="delete",
             shortcut=key.Delete,
             tip="Delete the selected tokens and their secrets",
@@ -133,7 +157,7 @@ class WindowActions:
         self.find = self._make(
             "actionFind",
             "&Find…",
-            window.focus_filter,
+            find,
             icon="find",
             shortcut=key.Find,
             tip="Filter the tokens",
@@ -141,32 +165,32 @@ class WindowActions:
         self.directory = self._make(
             "actionAgentsRoles",
             "A&gents && roles…",
-            window.show_directory,
+            handlers.show_directory,
             icon="directory",
             tip="Agents, roles and environments",
         )
         self.audit = self._make(
             "actionAuditLog",
             "&Audit log…",
-            window.show_audit_log,
+            handlers.show_audit_log,
             icon="audit",
             tip="Every change, who made it and when",
         )
         self.try_request = self._make(
             "actionTryRequest",
             "&Try a request…",
-            window.try_request,
+            handlers.try_request,
             icon="try",
             tip="See what the API would answer to a request with a token",
         )
         self.run_due = self._make(
             "actionRunDueRotations",
             "&Rotate due tokens now",
-            window.run_due_rotations,
+            handlers.run_due_rotations,
             tip="Rotate every token whose scheduled rotation is due",
         )
-        self.quit = self._make("actionQuit", "&Quit", window.close, icon="quit", shortcut=key.Quit)
-        self.about = self._make("actionAbout", "&About TokenDesk", window.show_about, icon="about")
+        self.quit = self._make("actionQuit", "&Quit", quit, icon="quit", shortcut=key.Quit)
+        self.about = self._make("actionAbout", "&About TokenDesk", about, icon="about")
 
     def _make(
         self,
@@ -179,7 +203,7 @@ class WindowActions:
         tip: str = "",
         table_only: bool = False,
     ) -> QAction:
-        action = QAction(text, self._window)
+        action = QAction(text, self._parent)
         action.setObjectName(name)
         if icon:
             action.setIcon(icons.icon(icon))

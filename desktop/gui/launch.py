@@ -122,7 +122,11 @@ def run_window(data_dir: Path, demo: bool) -> int:
     else:
         window.use_settings(settings)
     window.show()
+    from desktop.gui.error_dialog import ExceptionHook
+
+    hook = ExceptionHook.install()  # an exception in a slot is logged and shown, not lost
     code = app.exec()
+    hook.uninstall()
     window.shutdown()
     if demo:
         _remove_demo(window.context, data_dir)

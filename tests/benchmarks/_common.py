@@ -86,12 +86,11 @@ def bench_window(data_dir: Path) -> Iterator[Shown]:
     from PySide6.QtCore import QCoreApplication, QEvent
     from PySide6.QtTest import QTest
 
-    from desktop.app import open_context
-    from desktop.gui.main_window import MainWindow
+    from desktop.app import main_window_for, open_context
 
     app()
     context = open_context(data_dir, actor="bench")
-    window = MainWindow(context, autostart=False)
+    window = main_window_for(context, autostart=False)
     try:
         window.resize(*WINDOW_SIZE)
         window.show()

@@ -105,7 +105,7 @@ def _rotate(
         service = window.service
         real = service.store
         if real is None:
-            raise RuntimeError(f"the window has no keyring: {window.context.keyring_problem}")
+            raise RuntimeError(f"the window has no keyring: {window.keyring.problem}")
         counting = CountingStore(real)
         loop = QEventLoop()
         run = _Run()

@@ -34,13 +34,20 @@ class ChildRun:
 
 
 def run_child(
-    kind: str, data_dir: Path | None, bytecode: Path, timeout: float = TIMEOUT
+    kind: str,
+    data_dir: Path | None,
+    bytecode: Path,
+    timeout: float = TIMEOUT,
+    environment: str | None = None,
 ) -> ChildRun:
     """One child; *bytecode* is where it caches compiled modules (as an installed app has
-    them), whatever PYTHONDONTWRITEBYTECODE says here."""
+    them), whatever PYTHONDONTWRITEBYTECODE says here. TokenDesk opens on *environment* ('' for
+    All environments), or on the one it chooses when None."""
     argv = [sys.executable, str(CHILD), kind]
     if data_dir is not None:
         argv.append(str(data_dir))
+    if environment is not None:
+        argv.append(f"--environment={environment}")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=str(bytecode))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryFile("w+") as errors:
@@ -82,22 +89,22 @@ def run_child(
 
 
 def measure(
-    data_dir: Path, runs: int, say: Callable[[str], None]
+    data_dir: Path, runs: int, say: Callable[[str], None], environment: str | None = None
 ) -> tuple[list[ChildRun], list[ChildRun]]:
     """*runs* timed children of each kind, alternating which goes first, after one untimed
     warm-up of each (it fills the page cache with Qt's libraries and the database, and the
-    bytecode cache)."""
+    bytecode cache). TokenDesk opens on *environment* (see :func:`run_child`)."""
     bytecode = data_dir.parent / "bytecode"
     say("  warm-up: one child of each kind")
     run_child("baseline", None, bytecode)
-    run_child("tokendesk", data_dir, bytecode)
+    run_child("tokendesk", data_dir, bytecode, environment=environment)
     ours: list[ChildRun] = []
     theirs: list[ChildRun] = []
     for n in range(runs):
         order = ("tokendesk", "baseline") if n % 2 == 0 else ("baseline", "tokendesk")
         for kind in order:
             if kind == "tokendesk":
-                ours.append(run_child(kind, data_dir, bytecode))
+                ours.append(run_child(kind, data_dir, bytecode, environment=environment))
             else:
                 theirs.append(run_child(kind, None, bytecode))
         say(

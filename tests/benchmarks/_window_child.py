@@ -1,10 +1,12 @@
 """One window in a process of its own, for the start-up and peak-memory figures of ``run.py``.
 
-    python tests/benchmarks/_window_child.py tokendesk DATA_DIR [--settle-ms MS]
+    python tests/benchmarks/_window_child.py tokendesk DATA_DIR [--environment NAME]
+        [--settle-ms MS]
     python tests/benchmarks/_window_child.py baseline [--settle-ms MS]
 
 ``tokendesk`` opens the real main window on DATA_DIR (``build_main_window``: database, keyring,
-recovery, scheduler); ``baseline`` an empty QMainWindow whose central widget is an empty
+recovery, scheduler), on the environment it chooses itself or on ``--environment`` (an empty
+name: All environments); ``baseline`` an empty QMainWindow whose central widget is an empty
 QTableView, and nothing else is imported for it. Both run offscreen and print, on stdout:
 
 ``painted ROWS ENVIRONMENT``
@@ -95,7 +97,7 @@ def _show_all_environments(window: MainWindow) -> None:
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
 
 
-def _tokendesk(data_dir: str, settle_ms: int) -> int:
+def _tokendesk(data_dir: str, settle_ms: int, environment: str | None) -> int:
     from pathlib import Path
 
     from PySide6.QtCore import QTimer
@@ -105,7 +107,7 @@ def _tokendesk(data_dir: str, settle_ms: int) -> int:
     from desktop.gui.launch import application
 
     app = application()
-    window = build_main_window(Path(data_dir))
+    window = build_main_window(Path(data_dir), environment=environment)
     model = window.model
 
     def measured() -> None:
@@ -161,12 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("kind", choices=("tokendesk", "baseline"))
     parser.add_argument("data_dir", nargs="?")
     parser.add_argument("--settle-ms", type=int, default=SETTLE_MS)
+    parser.add_argument("--environment", help="the environment to open on ('' for all)")
     args = parser.parse_args(argv)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if args.kind == "tokendesk":
         if not args.data_dir:
             parser.error("tokendesk needs DATA_DIR")
-        return _tokendesk(args.data_dir, args.settle_ms)
+        return _tokendesk(args.data_dir, args.settle_ms, args.environment)
     return _baseline(args.settle_ms)
 
 

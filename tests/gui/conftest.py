@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QAbstractButton, QApplication, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QAbstractButton, QApplication, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Context, open_context
+from desktop.app import Context, main_window_for, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui import messages
 from desktop.gui.main_window import MainWindow
+from desktop.gui.token_model import TokenTableModel
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
@@ -47,7 +49,7 @@ def seeded(context: Context) -> TokenService:
 def open_window(qtbot: QtBot, context: Context, **options: Any) -> MainWindow:
     """The window with its background timers stopped unless asked for: tests drive them."""
     options.setdefault("autostart", False)
-    window = MainWindow(context, **options)
+    window = main_window_for(context, **options)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -185,3 +187,95 @@ def click_button(widget: QWidget, name: str) -> None:
     button = widget.findChild(QAbstractButton, name)
     assert button is not None, f"no button {name!r} in {widget.objectName()}"
     button.click()
+
+
+# ----------------------------------------------------------------- finding things in the window
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+ALL_ACTIONS = (
+    "actionCreateToken",
+    "actionActivate",
+    "actionDeactivate",
+    "actionRefresh",
+    "actionRotate",
+    "actionCopyToken",
+    "actionRevealToken",
+    "actionEditLabel",
+    "actionDelete",
+)
+
+
+def action(window: MainWindow, name: str) -> QAction:
+    found = window.findChild(QAction, name)
+    assert found is not None, name
+    return found
+
+
+def enabled(window: MainWindow) -> dict[str, bool]:
+    return {name: action(window, name).isEnabled() for name in ALL_ACTIONS}
+
+
+def table(window: MainWindow) -> QTableView:
+    found = window.findChild(QTableView, "tokenTable")
+    assert found is not None
+    return found
+
+
+def model(window: MainWindow) -> TokenTableModel:
+    found = table(window).model()
+    assert isinstance(found, TokenTableModel)
+    return found
+
+
+def shown_ids(window: MainWindow) -> list[int]:
+    m = model(window)
+    return [m.token_at(row).id for row in range(m.rowCount())]
+
+
+def make_tokens(service: TokenService, count: int, environment: str = "Production") -> list[int]:
+    agents = ("Alpha Bot", "Beta Sync", "Gamma ETL")
+    return [
+        service.create_token(environment, agents[n % 3], label=f"job {n:02d}").token.id
+        for n in range(count)
+    ]
+
+
+def open_locked_window(
+    qtbot: QtBot, data_dir: Path, keyring_store: KeyringSecretStore, **options: Any
+) -> MainWindow:
+    """A window whose keyring is unavailable (its data made while the keyring worked)."""
+    with_keyring = open_context(data_dir, store=keyring_store)
+    seed(with_keyring.service)
+    ids = make_tokens(with_keyring.service, 3)
+    with_keyring.service.set_status(ids[2], False)
+    with_keyring.close()
+    context = open_context(data_dir, need_keyring=False)
+    context.keyring_tried = True  # and it failed:
+    context.keyring_problem = (
+        "the system keyring (SecretService) is unavailable (KeyringLocked: the keyring is "
+        "locked); start and unlock your desktop's keyring, then try again. Nothing was changed."
+    )
+    win = open_window(qtbot, context, **options)
+    win.select_tokens(ids)
+    return win
+
+
+@pytest.fixture
+def locked_window(qtbot: QtBot, data_dir: Path, keyring_store: KeyringSecretStore) -> MainWindow:
+    return open_locked_window(qtbot, data_dir, keyring_store)
+
+
+def mnemonic(text: str) -> str | None:
+    """The letter after a single ampersand, lower-cased; None when there is none."""
+    cleaned = text.replace("&&", "")
+    index = cleaned.find("&")
+    return cleaned[index + 1].lower() if 0 <= index < len(cleaned) - 1 else None
+
+
+def assert_unique_mnemonics(texts: list[str]) -> None:
+    letters = [mnemonic(text) for text in texts]
+    assert None not in letters, texts
+    duplicates = {letter for letter in letters if letters.count(letter) > 1}
+    assert not duplicates, f"{duplicates} used twice in {texts}"

@@ -69,10 +69,10 @@ def test_window_copy_reports_and_clears_on_close(
     window: MainWindow, seeded: TokenService, qtbot: QtBot
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([issued.token.id])
-    assert window.commands.copy.objectName() == "actionCopyToken"
-    window.commands.copy.trigger()
+    assert window.window_actions.copy.objectName() == "actionCopyToken"
+    window.window_actions.copy.trigger()
     assert QApplication.clipboard().text() == issued.secret
     message = window.statusBar().currentMessage()
     assert message == "Copied; the clipboard will be cleared in 30 s"
@@ -84,9 +84,9 @@ def test_window_close_leaves_a_replaced_clipboard_alone(
     window: MainWindow, seeded: TokenService
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([issued.token.id])
-    window.commands.copy.trigger()
+    window.window_actions.copy.trigger()
     QApplication.clipboard().setText("something else")
     window.close()
     assert QApplication.clipboard().text() == "something else"

@@ -1,4 +1,4 @@
-"""The secret, rotation, directory, audit and try-a-request dialogs, on a real database and the
+"""The secret, rotation, audit and try-a-request dialogs, on a real database and the
 real keyring."""
 
 from __future__ import annotations
@@ -18,24 +18,20 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QLineEdit,
-    QListWidget,
     QPushButton,
     QTableView,
-    QTableWidget,
-    QTabWidget,
 )
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
 from desktop.domain import tokens
 from desktop.gui.audit_dialog import AuditDialog
-from desktop.gui.directory_dialog import DirectoryDialog, draft_from_role, permissions_from_draft
 from desktop.gui.rotation_dialog import RotationDialog
 from desktop.gui.secret_dialog import SecretDialog
 from desktop.gui.try_request_dialog import TryRequestDialog
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService, secret_key
-from desktop.services.views import IssuedSecret, RoleView
+from desktop.services.views import IssuedSecret
 from desktop.storage.models import Token
 from tests.helpers.clock import FakeClock
 
@@ -264,236 +260,6 @@ def test_rotation_dialog_shows_errors_inline(
     qtbot.addWidget(gone)
     assert not find(gone, QPushButton, "saveScheduleButton").isEnabled()
     assert shown(gone, "errorLabel")
-
-
-# --------------------------------------------------------------------------- directory dialog
-
-
-@pytest.fixture
-def directory(qtbot: QtBot, service: TokenService) -> DirectoryDialog:
-    dialog = DirectoryDialog(service)
-    qtbot.addWidget(dialog)
-    dialog.show()
-    return dialog
-
-
-def select_agent(dialog: DirectoryDialog, name: str) -> None:
-    view = find(dialog, QTableView, "agentList")
-    model = view.model()
-    for row in range(model.rowCount()):
-        if model.index(row, 0).data() == name:
-            view.selectRow(row)
-            return
-    raise AssertionError(name)
-
-
-def select_role(dialog: DirectoryDialog, name: str) -> None:
-    roles = find(dialog, QListWidget, "roleList")
-    for row in range(roles.count()):
-        if roles.item(row).data(Qt.ItemDataRole.UserRole) == name:
-            roles.setCurrentRow(row)
-            return
-    raise AssertionError(name)
-
-
-def test_directory_lists_agents_with_their_state(
-    directory: DirectoryDialog, qtmodeltester: object, ada_token: IssuedSecret
-) -> None:
-    assert directory.objectName() == "DirectoryDialog"
-    assert find(directory, QTabWidget, "directoryTabs").count() == 3
-    directory.reload()
-    model = find(directory, QTableView, "agentList").model()
-    qtmodeltester.check(model)  # type: ignore[attr-defined]
-    rows = [
-        [model.index(row, column).data() for column in range(model.columnCount())]
-        for row in range(model.rowCount())
-    ]
-    assert rows == [
-        ["Ada", "Reader", "Yes", "Yes", "Yes", "1"],
-        ["Newbie", "Reader", "No", "No", "No", "0"],
-        ["Wes", "Writer", "Yes", "Yes", "Yes", "0"],
-    ]
-    assert model.index(1, 4).data(Qt.ItemDataRole.ToolTipRole) == (
-        "Newbie has never logged in and has not signed the usage agreement"
-    )
-
-
-def test_directory_adds_an_agent(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    assert not find(directory, QPushButton, "addAgentButton").isEnabled()  # no name yet
-    find(directory, QLineEdit, "agentNameEdit").setText("Carol")
-    find(directory, QComboBox, "agentRoleCombo").setCurrentText("Writer")
-    find(directory, QCheckBox, "agentLoggedIn").setChecked(True)
-    with qtbot.waitSignal(directory.changed):
-        click(qtbot, directory, "addAgentButton")
-    carol = service.agent("Carol")
-    assert (carol.role, carol.has_logged_in, carol.signed_agreement) == ("Writer", True, False)
-    assert not shown(directory, "directoryError")
-    assert find(directory, QLabel, "directoryStatus").text() == "Added agent Carol."
-
-
-def test_directory_refuses_a_duplicate_agent_inline(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    before = service.agents()
-    find(directory, QLineEdit, "agentNameEdit").setText("Ada")
-    with qtbot.assertNotEmitted(directory.changed):
-        click(qtbot, directory, "addAgentButton")
-    assert shown(directory, "directoryError")
-    assert find(directory, QLabel, "directoryError").text() == (
-        "The agent was not added: agent 'Ada' already exists."
-    )
-    assert service.agents() == before
-
-
-def test_directory_edits_an_agent(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    select_agent(directory, "Newbie")
-    name = find(directory, QLineEdit, "agentNameEdit")
-    assert name.text() == "Newbie"
-    assert name.isReadOnly()
-    assert not find(directory, QPushButton, "saveAgentButton").isEnabled()  # nothing changed
-    assert not find(directory, QPushButton, "addAgentButton").isEnabled()
-    find(directory, QCheckBox, "agentLoggedIn").setChecked(True)
-    find(directory, QCheckBox, "agentSignedAgreement").setChecked(True)
-    find(directory, QComboBox, "agentRoleCombo").setCurrentText("Writer")
-    with qtbot.waitSignal(directory.changed):
-        click(qtbot, directory, "saveAgentButton")
-    newbie = service.agent("Newbie")
-    assert newbie.eligible
-    assert newbie.role == "Writer"
-    assert find(directory, QLineEdit, "agentNameEdit").text() == "Newbie"  # still selected
-
-    click(qtbot, directory, "newAgentButton")
-    assert not name.isReadOnly()
-    assert name.text() == ""
-
-
-def test_directory_adds_a_role(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    find(directory, QLineEdit, "roleNameEdit").setText("Auditor")
-    with qtbot.waitSignal(directory.changed):
-        click(qtbot, directory, "addRoleButton")
-    assert service.role("Auditor").permissions == ()
-    assert directory.current_role() == "Auditor"
-    agent_roles = find(directory, QComboBox, "agentRoleCombo")
-    assert agent_roles.findData("Auditor") >= 0  # offered to agents at once
-
-    before = service.roles()
-    find(directory, QLineEdit, "roleNameEdit").setText("reader")
-    with qtbot.assertNotEmitted(directory.changed):
-        click(qtbot, directory, "addRoleButton")
-    assert "already exists" in find(directory, QLabel, "directoryError").text()
-    assert service.roles() == before
-
-
-def test_directory_edits_role_permissions(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    select_role(directory, "Reader")
-    grid = find(directory, QTableWidget, "permissionGrid")
-    assert grid.rowCount() == 2
-    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
-
-    find(directory, QLineEdit, "endpointEdit").setText("/Payments")
-    click(qtbot, directory, "addEndpointButton")
-    assert grid.rowCount() == 3
-    directory.set_permission("/Payments", "POST", True)
-    directory.set_permission("/Customers", "GET", False)
-    directory.set_permission("/Loans", "*", True)
-    assert find(directory, QListWidget, "roleList").currentItem().text() == "Reader •"
-    with qtbot.waitSignal(directory.changed):
-        click(qtbot, directory, "saveRoleButton")
-    assert service.role("Reader").permissions == ("* /Loans", "POST /Payments")
-    assert grid.rowCount() == 2  # /Customers, with nothing ticked, went
-    assert find(directory, QListWidget, "roleList").currentItem().text() == "Reader"
-
-
-def test_directory_keeps_unsaved_permissions_per_role_and_can_revert(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    select_role(directory, "Reader")
-    directory.set_permission("/Loans", "DELETE", True)
-    select_role(directory, "Writer")
-    select_role(directory, "Reader")
-    assert find(directory, QPushButton, "saveRoleButton").isEnabled()  # the draft survived
-    click(qtbot, directory, "revertRoleButton")
-    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
-    assert service.role("Reader").permissions == ("GET /Customers", "GET /Loans")
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "message"),
-    [
-        ("/Loans/5", "invalid endpoint '/Loans/5'"),
-        ("two words", "invalid permission"),
-        ("/loans", "/loans is already listed"),
-        ("", "invalid permission"),
-    ],
-)
-def test_directory_refuses_a_bad_endpoint_inline(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService, endpoint: str, message: str
-) -> None:
-    select_role(directory, "Reader")
-    grid = find(directory, QTableWidget, "permissionGrid")
-    find(directory, QLineEdit, "endpointEdit").setText(endpoint)
-    with qtbot.assertNotEmitted(directory.changed):
-        click(qtbot, directory, "addEndpointButton")
-    assert shown(directory, "directoryError")
-    assert message in find(directory, QLabel, "directoryError").text()
-    assert grid.rowCount() == 2
-    assert not find(directory, QPushButton, "saveRoleButton").isEnabled()
-    assert service.role("Reader").permissions == ("GET /Customers", "GET /Loans")
-
-
-def test_role_drafts_round_trip() -> None:
-    role = RoleView(1, "r", ("* /Payments", "GET /Loans", "POST /loans"))
-    draft = draft_from_role(role)
-    assert draft == {"/Payments": {"*"}, "/Loans": {"GET", "POST"}}
-    assert permissions_from_draft(draft) == ["* /Payments", "GET /Loans", "POST /Loans"]
-    draft["/Loans"].add("*")
-    draft["/Empty"] = set()
-    assert permissions_from_draft(draft) == ["* /Payments", "* /Loans"]
-
-
-def test_directory_adds_environments_and_toggles_api_access(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    find(directory, QLineEdit, "environmentNameEdit").setText("QA")
-    find(directory, QCheckBox, "environmentApiEnabled").setChecked(False)
-    with qtbot.waitSignal(directory.changed):
-        click(qtbot, directory, "addEnvironmentButton")
-    assert service.environment("QA").api_enabled is False
-    assert find(directory, QTableWidget, "environmentList").rowCount() == 3
-
-    with qtbot.waitSignal(directory.changed):
-        directory.set_api_access("Production", False)
-    assert service.environment("Production").api_enabled is False
-    with qtbot.waitSignal(directory.changed):
-        directory.set_api_access("QA", True)
-    assert service.environment("QA").api_enabled is True
-
-    before = service.environments()
-    find(directory, QLineEdit, "environmentNameEdit").setText("production")
-    with qtbot.assertNotEmitted(directory.changed):
-        click(qtbot, directory, "addEnvironmentButton")
-    assert "already exists" in find(directory, QLabel, "directoryError").text()
-    assert service.environments() == before
-
-
-def test_directory_enter_in_a_field_adds_and_does_not_close(
-    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
-) -> None:
-    find(directory, QTabWidget, "directoryTabs").setCurrentIndex(2)
-    edit = find(directory, QLineEdit, "environmentNameEdit")
-    edit.setFocus()
-    edit.setText("Preview")
-    QTest.keyClick(edit, Qt.Key.Key_Return)
-    assert directory.isVisible()
-    assert service.environment("Preview").api_enabled is True
 
 
 # --------------------------------------------------------------------------- audit dialog

@@ -48,7 +48,7 @@ def test_token_lifecycle_through_the_window(
     # Create it in the dialog; the new secret is shown once and copied from there.
     created = modals.when("CreateTokenDialog", fill_create_dialog)
     shown = modals.when("SecretDialog", copy_and_close)
-    window.commands.create.trigger()
+    window.window_actions.create.trigger()
     assert created and shown
     tokens = service.tokens("Production")
     assert len(tokens) == 1
@@ -62,22 +62,22 @@ def test_token_lifecycle_through_the_window(
 
     # Copy it from the table as well: the same secret, from the keyring.
     clipboard.clear()
-    window.commands.copy.trigger()
+    window.window_actions.copy.trigger()
     assert clipboard.text() == first_secret
     assert service.verify("Production", first_secret, "GET", "/Loans").status == 200
 
     # Deactivate: every request gets 401.
-    window.commands.deactivate.trigger()
+    window.window_actions.deactivate.trigger()
     assert window.model.index(0, 4).data() == "Inactive"
     assert service.verify("Production", first_secret, "GET", "/Loans").status == 401
-    window.commands.activate.trigger()
+    window.window_actions.activate.trigger()
     assert window.model.index(0, 4).data() == "Active"
     assert service.verify("Production", first_secret, "GET", "/Loans").status == 200
 
     # Refresh: confirm in the real message box, copy the new secret from the secret dialog.
     confirmed = modals.when("messageBox", lambda box: click_button(box, "confirmButton"))
     shown_again = modals.when("SecretDialog", copy_and_close)
-    window.commands.refresh.trigger()
+    window.window_actions.refresh.trigger()
     assert confirmed and shown_again
     second_secret = clipboard.text()
     assert second_secret not in ("", first_secret)
@@ -90,7 +90,7 @@ def test_token_lifecycle_through_the_window(
 
     # Delete: confirm; gone from the table, the database and the keyring.
     deleted = modals.when("messageBox", lambda box: click_button(box, "confirmButton"))
-    window.commands.delete.trigger()
+    window.window_actions.delete.trigger()
     assert deleted
     assert window.model.rowCount() == 0
     assert service.tokens() == []

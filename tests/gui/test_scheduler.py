@@ -33,7 +33,7 @@ def test_due_token_rotates_once_in_the_window(
     window: MainWindow, seeded: TokenService, clock: FakeClock, qtbot: QtBot
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot", rotation="daily")
-    window.reload()
+    window.sync.reload()
     before = window.model.token_at(0)
     clock.advance(timedelta(days=3))  # three intervals missed: one rotation
     threads: list[int] = []
@@ -87,7 +87,7 @@ def test_rotations_update_rows_in_place_without_reading_the_table_again(
 ) -> None:
     due = rotating(seeded, 4)
     idle = seeded.create_token("Production", "Alpha Bot", label="not scheduled").token.id
-    window.reload()
+    window.sync.reload()
     window.select_tokens([idle])
     before = {token.id: token.masked for token in window.model.visible_tokens()}
     full_reads: list[object] = []
@@ -99,7 +99,7 @@ def test_rotations_update_rows_in_place_without_reading_the_table_again(
 
     with qtbot.waitSignal(window.runner.finished, timeout=20_000):
         assert window.runner.run_now()
-    window.refresh()
+    window.sync.catch_up()
 
     after = {token.id: token for token in window.model.visible_tokens()}
     assert all(after[token_id].masked != before[token_id] for token_id in due)
@@ -134,7 +134,7 @@ def test_failed_rotation_is_shown_and_notified(
     assert "scheduled rotation" in window.notification_banner.text()
     assert "keyring is locked" in window.notification_banner.text()
     assert "(agent Alpha Bot, label “job 0”) in Production" in window.notification_banner.text()
-    assert window.notices()
+    assert window.notices.notices()
     assert service.token(token_id).generation == 0
     assert service.audit(token_id)[0].action == "rotate-failed"
 
@@ -143,7 +143,7 @@ def test_failed_rotation_is_shown_and_notified(
     with qtbot.waitSignal(window.runner.finished, timeout=20_000):
         assert window.runner.run_now()
     assert window.model.token_at(0).last_error is None
-    window.dismiss_notices()
+    window.notices.dismiss()
     assert not window.notification_banner.isVisible()
     window.close()
 

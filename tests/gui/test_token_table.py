@@ -33,9 +33,9 @@ def test_ctrl_c_never_copies_a_revealed_secret_by_itself(
 ) -> None:
     first = seeded.create_token("Production", "Alpha Bot")
     seeded.create_token("Production", "Beta Sync")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([first.token.id])
-    window.reveal_token()
+    window.commands.reveal_token()
     assert window.model.index(0, Column.TOKEN).data() == first.secret
     # With two rows selected the Copy action is off, so the key reaches the view itself.
     window.table.selectAll()
@@ -55,7 +55,7 @@ def test_ctrl_c_in_the_table_copies_through_the_action(
     window: MainWindow, seeded: TokenService, qtbot: QtBot
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.select_tokens([issued.token.id])
     focus_table(window, qtbot)
     qtbot.keySequence(window.table, QKeySequence(QKeySequence.StandardKey.Copy))
@@ -70,19 +70,19 @@ def test_a_revealed_secret_hides_when_another_token_is_selected(
 ) -> None:
     first = seeded.create_token("Production", "Alpha Bot")
     second = seeded.create_token("Production", "Beta Sync")
-    window.reload()
+    window.sync.reload()
     narrow = token_column_width(window)
     window.select_tokens([first.token.id])
-    window.reveal_token()
+    window.commands.reveal_token()
     assert token_column_width(window) > narrow
-    window.reload()  # reloading keeps it: the same token is still selected
+    window.sync.reload()  # reloading keeps it: the same token is still selected
     assert window.model.revealed_ids() == [first.token.id]
 
     window.select_tokens([first.token.id, second.token.id])
 
     assert window.model.revealed_ids() == []
     assert window.model.index(0, Column.TOKEN).data() == first.token.masked
-    assert not window.reveal_timer.isActive()
+    assert not window.commands.reveal_timer.isActive()
     assert token_column_width(window) == narrow
 
 
@@ -90,19 +90,19 @@ def test_a_new_secret_hides_the_old_one_and_gives_the_column_back(
     window: MainWindow, seeded: TokenService
 ) -> None:
     issued = seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     narrow = token_column_width(window)
     window.select_tokens([issued.token.id])
-    window.reveal_token()
+    window.commands.reveal_token()
     assert token_column_width(window) > narrow
 
     seeded.refresh(issued.token.id)  # elsewhere: the scheduler, the command line
-    window.reload()
+    window.sync.reload()
 
     assert window.model.revealed_ids() == []
     assert token_column_width(window) == narrow
-    assert not window.reveal_timer.isActive()
-    window.reveal_timer.timeout.emit()  # a late timeout changes nothing
+    assert not window.commands.reveal_timer.isActive()
+    window.commands.reveal_timer.timeout.emit()  # a late timeout changes nothing
     assert token_column_width(window) == narrow
 
 
@@ -118,13 +118,13 @@ def test_an_empty_environment_says_how_to_add_a_token(
         f"There are no tokens in Production yet. Create one with New token ({new})."
     )
     seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     assert not window.table.empty_text_shown()
 
 
 def test_a_filter_that_matches_nothing_says_so(window: MainWindow, seeded: TokenService) -> None:
     seeded.create_token("Production", "Alpha Bot")
-    window.reload()
+    window.sync.reload()
     window.filter_edit.setText("  nothing like it ")
     assert window.table.empty_text_shown()
     assert window.table.empty_text() == (
@@ -139,7 +139,7 @@ def test_an_environment_without_api_access_says_why_nothing_can_be_created(
     window: MainWindow, seeded: TokenService
 ) -> None:
     seeded.set_api_enabled("Production", False)
-    window.reload()
+    window.sync.reload()
     assert window.table.empty_text() == (
         "There are no tokens in Production yet. Turn on API access to create tokens here."
     )

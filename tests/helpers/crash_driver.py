@@ -41,9 +41,11 @@ The driver prints keys and fingerprints, never a secret.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import fcntl
 import json
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -60,6 +62,7 @@ from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
 
 CRASH_STATUS = 137
+HUNG_AFTER = 45  # seconds; the tests give up on a driver after 60
 ENVIRONMENT = "Prod"
 AGENT = "bot"
 OPERATIONS = ("create", "refresh", "rotate", "delete", "reconcile")
@@ -202,6 +205,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A parent that finds the driver hung sends SIGUSR1 to see where (every thread's stack).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     parser = argparse.ArgumentParser(prog="crash_driver")
     parser.add_argument("data_dir")
     parser.add_argument("op", choices=OPERATIONS)
@@ -229,6 +234,9 @@ def _child(argv: list[str], output: str) -> None:
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.close(null)
+        # A driver still running after this long is hung: its stacks go to its output, which
+        # the parent shows when it gives up waiting.
+        faulthandler.dump_traceback_later(HUNG_AFTER, exit=False)
         status = main(argv)
     except SystemExit as exit_:
         status = exit_.code if isinstance(exit_.code, int) else 1

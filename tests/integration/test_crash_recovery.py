@@ -19,6 +19,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -75,9 +76,17 @@ def parse(output: str, returncode: int) -> Run:
     return Run(returncode, events, done, output)
 
 
-def readline(stream: IO[str]) -> str:
-    """One line from a child, or fail the test if none comes (a hung child)."""
+def readline(stream: IO[str], process: subprocess.Popen[str] | None = None) -> str:
+    """One line from a child, or fail the test if none comes (a hung child). A hung driver
+    is asked for its threads' stacks first (faulthandler, on SIGUSR1), and the failure shows
+    them: where it hangs is the first thing to know."""
     ready, _, _ = select.select([stream], [], [], TIMEOUT)
+    if not ready and process is not None and process.poll() is None:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        stacks = stream.read()
+        raise AssertionError(f"the driver stopped answering; its stacks:\n{stacks}")
     assert ready, "the driver stopped answering"
     return stream.readline()
 
@@ -103,7 +112,9 @@ class Drivers:
         request = {"argv": [str(data_dir), op, *options], "output": str(output)}
         self._server.stdin.write(json.dumps(request) + "\n")
         self._server.stdin.flush()
-        reply = readline(self._server.stdout)
+        ready, _, _ = select.select([self._server.stdout], [], [], TIMEOUT)
+        assert ready, f"the driver stopped answering; its output:\n{output.read_text()}"
+        reply = self._server.stdout.readline()
         assert reply, "the fork server died"
         return parse(output.read_text(), json.loads(reply)["status"])
 
@@ -391,7 +402,7 @@ def test_sigkill_at_handshake_point(
     lines: list[str] = []
     try:
         while not lines or not lines[-1].startswith(("paused ", "done ")):
-            line = readline(process.stdout)
+            line = readline(process.stdout, process)
             assert line, "".join(lines)
             lines.append(line)
         assert lines[-1].startswith("paused "), "".join(lines)

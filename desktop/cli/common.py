@@ -1,0 +1,147 @@
+"""What every command shares: exit statuses, one-line messages on standard error, argument
+types, the token read from standard input, and the helpers that declare a command beside its
+handler."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeAlias
+
+from desktop.services.tokens import TokenService
+
+PROG = "tokendesk"
+EXIT_OK = 0
+EXIT_FAILED = 1  # verify denied, a rotation failed, the window or self-test could not run
+EXIT_USAGE = 2  # bad input or an action the rules refuse; nothing was changed
+EXIT_INTERRUPTED = 130
+MAX_STDIN = 64 * 1024  # verify reads at most this much of standard input
+MAX_TOKEN_ID = 2**63 - 1  # SQLite's INTEGER range
+MAX_COUNT = 1_000_000
+
+INTERVAL_HELP = (
+    "Nh, Nd or Nw (N a positive whole number), or daily, weekly, monthly (30d), quarterly (90d)"
+)
+GRACE_HELP = (
+    "how long the previous secret stays valid after a refresh or rotation: an interval as for "
+    "--rotate, or 0 for no grace (invalid at once)"
+)
+
+Handler: TypeAlias = Callable[[TokenService, argparse.Namespace], int]
+"""A command: works through the service, prints its result, returns the exit status."""
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"  # argparse names no public type
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def one_line(text: object) -> str:
+    """*text* with every run of whitespace (newlines too) made one space."""
+    return " ".join(str(text).split())
+
+
+def error(message: str) -> None:
+    """The one line a refusal or failure prints on standard error."""
+    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+
+
+def warn(message: str) -> None:
+    print(f"warning: {one_line(message)}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------- argument types
+
+
+def token_id(text: str) -> int:
+    """A token id as typed: a positive whole number within SQLite's INTEGER range."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid token id {text[:40]!r}: expected a whole number such as 12"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid token id {text[:40]!r}: must be positive")
+    if value > MAX_TOKEN_ID:
+        raise argparse.ArgumentTypeError(f"invalid token id {text[:40]!r}: too large")
+    return value
+
+
+def positive(text: str) -> int:
+    """A count from 1 to 1,000,000."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"invalid count {text[:40]!r}: expected 1 to 1000000")
+    return value
+
+
+# ---------------------------------------------------------------------------- standard input
+
+
+def read_presented() -> str:
+    """The token from standard input (at most 64 KiB, surrounding whitespace removed); typed
+    at a terminal, it is not echoed. Reading it there keeps it out of the process list."""
+    stdin = sys.stdin
+    if stdin is None:
+        return ""
+    if stdin.isatty():
+        return getpass.getpass("Token (input hidden): ").strip()
+    buffer = getattr(stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read(MAX_STDIN + 1)
+        return data.decode("utf-8", errors="replace").strip()
+    return str(stdin.read(MAX_STDIN + 1)).strip()
+
+
+# ---------------------------------------------------------------------------- declaring commands
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (status 2, like every refusal here). Sub-commands'
+    parsers are of the same class: argparse makes them with the parent's type."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see '{self.prog} --help')\n")
+
+
+def noun(commands: Subparsers, name: str, help_text: str, description: str) -> Subparsers:
+    """A noun such as ``env``, whose actions (``add``, ``list``…) are added to what it returns."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help_text, description=description
+    )
+    return parser.add_subparsers(dest="action", metavar="ACTION", required=True, title="actions")
+
+
+def command(
+    group: Subparsers,
+    name: str,
+    handler: Handler,
+    help_text: str,
+    *,
+    json_output: bool = True,
+    secret: bool = False,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """One command: its help line (also its description), its handler, whether it takes
+    ``--json``, and whether it needs the keyring (``secret``: checked before anything else)."""
+    parser: argparse.ArgumentParser = group.add_parser(
+        name,
+        help=help_text,
+        description=help_text[0].upper() + help_text[1:] + ".",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(handler=handler, secret=secret)
+    if json_output:
+        parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return parser
+
+
+def token_id_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", metavar="ID", type=token_id, help="the token's id (see token list)")

@@ -1,0 +1,59 @@
+"""``tokendesk rotate-due``: rotate every token whose rotation is due, for cron or a systemd
+timer while the window is closed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from desktop.cli.common import EXIT_FAILED, EXIT_OK, Subparsers, command, one_line
+from desktop.cli.output import emit
+from desktop.services.tokens import TokenService
+from desktop.services.views import RotationReport
+
+log = logging.getLogger(__name__)
+
+
+def register(commands: Subparsers) -> None:
+    command(
+        commands,
+        "rotate-due",
+        rotate_due,
+        "rotate every token whose rotation is due (needs the keyring)",
+        secret=True,
+        epilog="For cron or a systemd timer while the window is closed; missed rotations "
+        "coalesce into one.\nExit status: 0 when nothing failed, 1 when a rotation failed.",
+    )
+
+
+def report_text(report: RotationReport) -> str:
+    """One line per token rotated, skipped or failed, then the counts."""
+    if not (report.rotated or report.skipped or report.failed):
+        return "No tokens are due for rotation."
+    lines = [f"rotated token {token_id}" for token_id in report.rotated]
+    lines += [
+        f"skipped token {token_id} (no longer due, or being changed elsewhere)"
+        for token_id in report.skipped
+    ]
+    lines += [f"failed token {token_id}: {one_line(why)}" for token_id, why in report.failed]
+    lines.append(
+        f"{len(report.rotated)} rotated, {len(report.skipped)} skipped, "
+        f"{len(report.failed)} failed."
+    )
+    return "\n".join(lines)
+
+
+def rotate_due(service: TokenService, args: argparse.Namespace) -> int:
+    report = service.rotate_due(actor="cli")
+    emit(
+        args,
+        {
+            "rotated": list(report.rotated),
+            "skipped": list(report.skipped),
+            "failed": [{"token": tid, "error": why} for tid, why in report.failed],
+        },
+        lambda: report_text(report),
+    )
+    for token_id, why in report.failed:
+        log.debug("rotation of token %s failed: %s", token_id, why)
+    return EXIT_FAILED if report.failed else EXIT_OK

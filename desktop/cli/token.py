@@ -1,0 +1,239 @@
+"""``tokendesk token``: create, inspect and change tokens.
+
+A secret is printed only by ``create`` and ``refresh`` (once, as it is issued) and by
+``show --reveal``; every other output shows the masked form.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from desktop.cli.common import (
+    EXIT_OK,
+    GRACE_HELP,
+    INTERVAL_HELP,
+    Handler,
+    Subparsers,
+    command,
+    noun,
+    one_line,
+    token_id_argument,
+    warn,
+)
+from desktop.cli.output import cell, emit, fields, secret_text, table, when
+from desktop.domain.errors import InvalidInput
+from desktop.domain.intervals import describe_interval, format_interval
+from desktop.services.tokens import TokenService
+from desktop.services.views import TokenView
+
+HEADERS = ["ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT ROTATION"]
+
+
+def register(commands: Subparsers) -> None:
+    actions = noun(
+        commands,
+        "token",
+        "create, inspect and change tokens",
+        "Create, inspect and change tokens.",
+    )
+    p = command(
+        actions,
+        "create",
+        create,
+        "create a token and print its secret once (needs the keyring)",
+        secret=True,
+        epilog='example:\n  tokendesk token create --env Production --agent "Ada Servicing Bot" '
+        "--label Dashboard --rotate monthly --grace 1h",
+    )
+    p.add_argument("--env", required=True, metavar="ENV", help="the environment")
+    p.add_argument("--agent", required=True, metavar="AGENT", help="the agent (must be eligible)")
+    p.add_argument("--label", metavar="TEXT", help="a note, at most 200 characters")
+    p.add_argument("--rotate", metavar="INTERVAL", help=f"rotate automatically: {INTERVAL_HELP}")
+    p.add_argument("--grace", metavar="INTERVAL", help=GRACE_HELP)
+    p = command(actions, "list", list_, "list tokens (masked, never the secret)")
+    p.add_argument("--env", metavar="ENV", help="only this environment")
+    p = command(actions, "show", show, "show one token")
+    token_id_argument(p)
+    p.add_argument(
+        "--reveal", action="store_true", help="also print the secret, read from the keyring"
+    )
+    p = command(actions, "activate", set_status(True), "activate a token")
+    token_id_argument(p)
+    p = command(
+        actions,
+        "deactivate",
+        set_status(False),
+        "deactivate a token (it is refused, 401, until activated)",
+    )
+    token_id_argument(p)
+    p = command(
+        actions,
+        "refresh",
+        refresh,
+        "issue a new secret for the same token, agent and label (needs the keyring)",
+        secret=True,
+    )
+    token_id_argument(p)
+    p.add_argument(
+        "--grace", metavar="INTERVAL", help=GRACE_HELP + " (default: the token's own grace)"
+    )
+    p = command(actions, "rotate", rotate, "set or clear automatic rotation")
+    token_id_argument(p)
+    schedule = p.add_mutually_exclusive_group(required=True)
+    schedule.add_argument("--every", metavar="INTERVAL", help=f"rotate every {INTERVAL_HELP}")
+    schedule.add_argument("--off", action="store_true", help="stop rotating automatically")
+    p.add_argument("--grace", metavar="INTERVAL", help=GRACE_HELP)
+    p = command(actions, "label", label, 'set a token\'s label ("" clears it)')
+    token_id_argument(p)
+    p.add_argument("text", metavar="TEXT", help="at most 200 characters, no control characters")
+    p = command(
+        actions,
+        "delete",
+        delete,
+        "delete a token and its secret for good (needs the keyring)",
+        json_output=False,
+        secret=True,
+    )
+    token_id_argument(p)
+    p.add_argument("--yes", action="store_true", help="confirm: deleting cannot be undone")
+
+
+def rotation_text(view: TokenView) -> str:
+    """``never``, or the schedule's name and what it means (``monthly (every 30 days)``)."""
+    if view.rotation is None:
+        return "never"
+    return f"{view.rotation} ({describe_interval(view.rotation_interval)})"
+
+
+def create(service: TokenService, args: argparse.Namespace) -> int:
+    issued = service.create_token(
+        args.env, args.agent, label=args.label, rotation=args.rotate, grace=args.grace
+    )
+    for warning in issued.warnings:
+        warn(warning)
+    token = issued.token
+    emit(
+        args,
+        {**token.to_json(), "secret": issued.secret, "warnings": list(issued.warnings)},
+        lambda: secret_text(
+            issued, f"Created token {token.id} for agent {token.agent!r} in {token.environment!r}"
+        ),
+    )
+    return EXIT_OK
+
+
+def _row(view: TokenView) -> list[str]:
+    return [
+        str(view.id),
+        cell(view.environment, 20),
+        cell(view.agent, 30),
+        cell(view.label, 30),
+        view.status,
+        view.masked,
+        view.rotation or "never",
+        when(view.next_rotation_at),
+    ]
+
+
+def list_(service: TokenService, args: argparse.Namespace) -> int:
+    views = service.tokens(args.env)
+    emit(
+        args,
+        lambda: [view.to_json() for view in views],
+        lambda: table(HEADERS, [_row(view) for view in views], empty="No tokens."),
+    )
+    return EXIT_OK
+
+
+def _details(view: TokenView, secret: str | None) -> str:
+    pairs = [
+        ("environment", view.environment),
+        ("agent", view.agent),
+        ("role", view.role),
+        ("label", view.label or "-"),
+        ("status", view.status),
+        ("token", view.masked),
+        ("rotation", rotation_text(view)),
+        ("next rotation", when(view.next_rotation_at)),
+        ("grace", format_interval(view.grace)),
+        ("last rotated", when(view.last_rotated_at)),
+        ("generation", str(view.generation)),
+        ("created", when(view.created_at)),
+    ]
+    if view.grace_until is not None:
+        pairs.append(("previous secret valid until", when(view.grace_until)))
+    if view.last_error:
+        pairs.append(("last rotation error", one_line(view.last_error)))
+    if secret is not None:
+        pairs.append(("secret", secret))
+    return fields(f"Token {view.id}", pairs)
+
+
+def show(service: TokenService, args: argparse.Namespace) -> int:
+    view = service.token(args.id)
+    secret = service.reveal(args.id) if args.reveal else None
+    record = view.to_json()
+    if secret is not None:
+        record["secret"] = secret
+    emit(args, record, lambda: _details(view, secret))
+    return EXIT_OK
+
+
+def set_status(active: bool) -> Handler:
+    def handler(service: TokenService, args: argparse.Namespace) -> int:
+        view = service.set_status(args.id, active)
+        emit(args, view.to_json(), f"Token {view.id} is {view.status}.")
+        return EXIT_OK
+
+    return handler
+
+
+def refresh(service: TokenService, args: argparse.Namespace) -> int:
+    issued = service.refresh(args.id, grace=args.grace)
+    view = issued.token
+    if view.grace_until is not None:
+        previous = f"the previous secret stays valid until {when(view.grace_until)}"
+    else:
+        previous = "the previous secret is no longer valid"
+    emit(
+        args,
+        {**view.to_json(), "secret": issued.secret},
+        lambda: secret_text(issued, f"Token {view.id} has a new secret; {previous}"),
+    )
+    return EXIT_OK
+
+
+def rotate(service: TokenService, args: argparse.Namespace) -> int:
+    if args.off and args.grace is not None:
+        raise InvalidInput("--grace goes with --every, not with --off")
+    view = service.set_rotation(args.id, None if args.off else args.every, args.grace)
+    if view.rotation is None:
+        text = f"Token {view.id} is no longer rotated automatically."
+    else:
+        text = (
+            f"Token {view.id} rotates {rotation_text(view)}; next rotation at "
+            f"{when(view.next_rotation_at)}, grace {format_interval(view.grace)}."
+        )
+    emit(args, view.to_json(), text)
+    return EXIT_OK
+
+
+def label(service: TokenService, args: argparse.Namespace) -> int:
+    view = service.set_label(args.id, args.text)
+    if view.label:
+        text = f"Token {view.id} is labelled {view.label!r}."
+    else:
+        text = f"Token {view.id} has no label."
+    emit(args, view.to_json(), text)
+    return EXIT_OK
+
+
+def delete(service: TokenService, args: argparse.Namespace) -> int:
+    if not args.yes:
+        raise InvalidInput(
+            f"deleting token {args.id} is permanent (its secret is removed from the keyring): "
+            "add --yes to confirm"
+        )
+    service.delete(args.id)
+    print(f"Deleted token {args.id} and its secret.")  # a message, not a record: no --json
+    return EXIT_OK

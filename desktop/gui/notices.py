@@ -1,0 +1,293 @@
+"""Notices: everything the window tells without being asked.
+
+* the keyring banner: why secrets cannot be used right now, with a Retry button;
+* the notification banner and the system tray's messages: what went wrong while nobody was
+  looking (scheduled rotations), never modal, because the scheduler runs unattended;
+* the status bar: a passing message for what was just done, and what stays there: the counts
+  of the tokens shown, the next rotation, the progress of a run of rotations;
+* what the empty table says: why it is empty, and what to do;
+* a change that failed: a message box that says why (:meth:`Notices.attempt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+
+from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSystemTrayIcon,
+    QWidget,
+)
+
+from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
+from desktop.gui import messages
+from desktop.gui.actions import shortcut_text
+from desktop.gui.banner import Banner
+from desktop.gui.environment_bar import EnvironmentBar
+from desktop.gui.token_model import TokenTableModel, describe_token, format_time
+from desktop.gui.widgets import plural
+from desktop.secrets import store as secret_store
+from desktop.services.keyring_session import Attempt, KeyringSession
+from desktop.services.runner import NO_TOKEN
+from desktop.services.tokens import TokenService
+from desktop.services.views import RotationReport
+
+STATUS_MESSAGE_MS = 10_000
+TRAY_MESSAGE_MS = 15_000
+
+
+@contextmanager
+def _busy() -> Iterator[None]:
+    QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+    try:
+        yield
+    finally:
+        QApplication.restoreOverrideCursor()
+
+
+class Notices(QObject):
+    """The banners, the tray icon and the status bar of one window."""
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        service: TokenService,
+        keyring: KeyringSession,
+        retry: Callable[[], object],
+        parent: QWidget,
+    ) -> None:
+        """*window* owns the status bar and the tray icon; the banners are made in *parent*
+        (the window lays them out); *retry* is what the keyring banner's Retry button does."""
+        super().__init__(window)
+        self.setObjectName("notices")
+        self._window = window
+        self._service = service
+        self._keyring = keyring
+        self._failures: list[str] = []
+        self._tray: QSystemTrayIcon | None = None
+
+        self.keyring_banner = Banner("keyringBanner", "error", parent)
+        self.keyring_retry = self.keyring_banner.add_button("&Retry", "keyringRetry", retry)
+        self.notification_banner = Banner("notificationBanner", "error", parent)
+        self.notification_banner.add_close_button("notificationDismiss", self.dismiss)
+
+        status = window.statusBar()
+        status.setObjectName("statusBar")
+        self.progress_bar = QProgressBar(status)
+        self.progress_bar.setObjectName("rotationProgress")
+        self.progress_bar.setMaximumWidth(160)
+        self.progress_bar.setFormat("Rotating %v of %m")
+        self.progress_bar.hide()
+        self.counts_label = QLabel(status)
+        self.counts_label.setObjectName("tokenCounts")
+        self.next_rotation_label = QLabel(status)
+        self.next_rotation_label.setObjectName("nextRotation")
+        for label in (self.next_rotation_label, self.counts_label):
+            label.setContentsMargins(8, 0, 8, 0)
+        status.addPermanentWidget(self.progress_bar)
+        status.addPermanentWidget(self.next_rotation_label)
+        status.addPermanentWidget(self.counts_label)
+
+    def status(self, text: str) -> None:
+        """A passing message in the status bar."""
+        self._window.statusBar().showMessage(text, STATUS_MESSAGE_MS)
+
+    def attempt(self, title: str, work: Callable[[], object]) -> bool:
+        """Run *work*; a TokenDesk error becomes a message box, never a crash. A keyring that
+        went away is reported to the keyring session, which the banner follows."""
+        try:
+            with _busy():
+                work()
+        except SecretStoreUnavailable as error:
+            self._keyring.lost(error)
+            messages.error(self._window, title, f"{title} failed.", str(error))
+            return False
+        except TokenDeskError as error:
+            messages.error(self._window, title, f"{title} failed.", str(error))
+            return False
+        return True
+
+    # ----------------------------------------------------------------- the keyring
+
+    def show_keyring(self) -> None:
+        """The keyring banner, shown while secrets cannot be used (not before the first try)."""
+        keyring = self._keyring
+        if keyring.is_available() or keyring.pending:
+            self.keyring_banner.hide()
+            return
+        problem = keyring.problem or (f"the system keyring is unavailable; {secret_store.remedy()}")
+        self.keyring_banner.set_text(
+            f"{problem[:1].upper()}{problem[1:]}\n"
+            "Creating, copying, revealing, refreshing and deleting tokens wait until it is back; "
+            "nothing is lost meanwhile.",
+            heading="Secrets cannot be used right now.",
+        )
+        self.keyring_banner.show()
+
+    def keyring_tried(self, attempt: Attempt, *, quiet: bool) -> None:
+        """Say what a try to reach the keyring came to (``quiet``: only what it finished)."""
+        if not attempt.available:
+            if not quiet:
+                self.status("The keyring is still unavailable")
+            return
+        message = "The keyring is available again" if not quiet else ""
+        if attempt.finished:
+            message = f"{plural(attempt.finished, 'interrupted change')} finished"
+            if not quiet:
+                message = f"The keyring is available again; {message}"
+        if message:
+            self.status(message)
+
+    # ----------------------------------------------------------------- scheduled rotations
+
+    @Slot(int)
+    def rotation_started(self, total: int) -> None:
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(0)
+        self.progress_bar.show()
+        self.status(f"Rotating {plural(total, 'due token')}…")
+
+    @Slot(int, int)
+    def rotation_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(done)
+
+    @Slot(object)
+    def rotation_finished(self, report: RotationReport) -> None:
+        self.progress_bar.hide()
+        if report.rotated:
+            self.status(f"Rotated {plural(len(report.rotated), 'token')} on schedule")
+
+    @Slot(int, str)
+    def rotation_failed(self, token_id: int, message: str) -> None:
+        if token_id == NO_TOKEN:
+            self.notify("Scheduled rotations failed", f"Due tokens could not be rotated: {message}")
+            return
+        name = f"token {token_id}"
+        with suppress(TokenDeskError):
+            token = self._service.token(token_id)
+            name = f"token {describe_token(token)} in {token.environment}"
+        self.notify(
+            "Scheduled rotation failed", f"The scheduled rotation of {name} failed: {message}"
+        )
+
+    # ----------------------------------------------------------------- notices kept
+
+    def notify(self, title: str, text: str) -> None:
+        """A notice that must not go unseen: a banner, the status bar, and the system tray's
+        notification where there is one. Never modal: the scheduler runs unattended."""
+        self._failures.append(text)
+        if len(self._failures) == 1:
+            self.notification_banner.set_text(text, heading=f"{title}.")
+        else:
+            self.notification_banner.set_text(
+                f"The latest: {text}", heading=f"{len(self._failures)} problems."
+            )
+        self.notification_banner.show()
+        self.status(f"{title}: see the notice above the table")
+        if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
+            if self._tray is None:
+                self._tray = QSystemTrayIcon(self._window.windowIcon(), self._window)
+                self._tray.setObjectName("trayIcon")
+                self._tray.setToolTip("TokenDesk")
+                self._tray.messageClicked.connect(self._bring_to_front)
+            self._tray.show()
+            self._tray.showMessage(
+                title, text, QSystemTrayIcon.MessageIcon.Warning, TRAY_MESSAGE_MS
+            )
+
+    def notices(self) -> list[str]:
+        """The notices not dismissed yet, oldest first."""
+        return list(self._failures)
+
+    def dismiss(self) -> None:
+        self._failures.clear()
+        self.notification_banner.hide()
+
+    def _bring_to_front(self) -> None:
+        window = self._window
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+
+    def hide_tray(self) -> None:
+        if self._tray is not None:
+            self._tray.hide()
+
+    # ----------------------------------------------------------------- the tokens shown
+
+    def show_counts(
+        self, model: TokenTableModel, environments: EnvironmentBar, filter_text: str
+    ) -> str:
+        """The counts and the next rotation in the status bar; returns what the table says
+        when it shows no token (*filter_text*: what the filter box holds)."""
+        total, inactive = model.counts()  # inactive: None while the table is read
+        shown = model.rowCount()
+        text = "No tokens" if total == 0 else plural(total, "token")
+        if model.filter_text:
+            text = f"{shown:,} of {plural(total, 'token')} shown"
+        if inactive:
+            text += f", {inactive:,} inactive"
+        self.counts_label.setText(text)
+        self._show_next_rotation(environments)
+        return self._empty_text(model, environments, filter_text.strip())
+
+    def _show_next_rotation(self, environments: EnvironmentBar) -> None:
+        """The next rotation in the environment shown (the scheduler serves every one)."""
+        label = self.next_rotation_label
+        shown = environments.current()
+        every = environments.showing_all()
+        label.setVisible(shown is not None or every)
+        if shown is None and not every:
+            return
+        environment = shown.name if shown is not None else "any environment"
+        due = self._service.next_due_at(shown.name if shown is not None else None)
+        if due is None:
+            label.setText(f"No rotation scheduled in {environment}")
+        elif due <= self._service.clock.now():
+            label.setText(f"Next rotation in {environment}: due now")
+        else:
+            label.setText(f"Next rotation in {environment}: {format_time(due)}")
+        label.setToolTip(
+            f"The earliest scheduled rotation of an active token in {environment} (local "
+            "time). While TokenDesk runs, due tokens of every environment are rotated."
+        )
+
+    def _empty_text(
+        self, model: TokenTableModel, environments: EnvironmentBar, filter_text: str
+    ) -> str:
+        """What the table says when it shows no token: why, and what to do."""
+        environment = environments.current()
+        filtered_out = bool(model.filter_text and model.counts()[0])
+        if environments.showing_all():
+            if filtered_out:
+                return (
+                    f"No token matches “{filter_text}”. Press Esc in the filter box to show "
+                    "them all."
+                )
+            return "There are no tokens in any environment yet."
+        if environment is None:
+            return (
+                "There are no environments yet. Add one on the Environments tab of "
+                "Tools → Agents & roles."
+            )
+        if filtered_out:
+            return (
+                f"No token in {environment.name} matches “{filter_text}”. "
+                "Press Esc in the filter box to show them all."
+            )
+        text = f"There are no tokens in {environment.name} yet."
+        if not environment.api_enabled:
+            return f"{text} Turn on API access to create tokens here."
+        if not self._keyring.is_available():
+            return f"{text} Creating one needs the system keyring (see above)."
+        return f"{text} Create one with New token ({shortcut_text(QKeySequence.StandardKey.New)})."
+
+
+__all__ = ["STATUS_MESSAGE_MS", "Notices"]

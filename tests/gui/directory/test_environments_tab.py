@@ -1,0 +1,75 @@
+"""The Environments tab: API access switched from the table, environments added below it."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QLineEdit, QTableWidget
+from pytestqt.qtbot import QtBot
+
+from desktop.gui.directory.environments_tab import EnvironmentsTab
+from desktop.gui.directory_dialog import DirectoryDialog
+from desktop.services.tokens import TokenService
+from desktop.services.views import IssuedSecret
+from tests.gui.directory.helpers import click, find
+
+
+def test_directory_adds_environments_and_toggles_api_access(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService
+) -> None:
+    find(directory, QLineEdit, "environmentNameEdit").setText("QA")
+    find(directory, QCheckBox, "environmentApiEnabled").setChecked(False)
+    with qtbot.waitSignal(directory.changed):
+        click(qtbot, directory, "addEnvironmentButton")
+    assert service.environment("QA").api_enabled is False
+    assert find(directory, QTableWidget, "environmentList").rowCount() == 3
+
+    with qtbot.waitSignal(directory.changed):
+        directory.set_api_access("Production", False)
+    assert service.environment("Production").api_enabled is False
+    with qtbot.waitSignal(directory.changed):
+        directory.set_api_access("QA", True)
+    assert service.environment("QA").api_enabled is True
+
+    before = service.environments()
+    find(directory, QLineEdit, "environmentNameEdit").setText("production")
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addEnvironmentButton")
+    assert "already exists" in find(directory, QLabel, "directoryError").text()
+    assert service.environments() == before
+
+
+def test_environments_tab_shows_access_and_token_counts(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    tab = EnvironmentsTab(service)
+    qtbot.addWidget(tab)
+    tab.load()
+    table = find(tab, QTableWidget, "environmentList")
+    rows = [
+        [table.item(row, column).text() for column in range(table.columnCount())]
+        for row in range(table.rowCount())
+    ]
+    assert rows == [["Production", "Enabled", "1"], ["Sandbox", "Disabled", "0"]]
+    assert table.item(0, 1).checkState() == Qt.CheckState.Checked
+    assert table.item(1, 1).checkState() == Qt.CheckState.Unchecked
+
+    with qtbot.waitSignal(tab.succeeded) as switched:
+        tab.set_api_access("Sandbox", True)
+    assert switched.args == ["API access enabled for Sandbox."]
+    assert table.item(1, 1).text() == "Enabled"
+    with pytest.raises(KeyError):
+        tab.set_api_access("Nowhere", True)
+
+
+def test_environments_tab_reports_a_refused_name(qtbot: QtBot, service: TokenService) -> None:
+    tab = EnvironmentsTab(service)
+    qtbot.addWidget(tab)
+    tab.load()
+    name = find(tab, QLineEdit, "environmentNameEdit")
+    name.setText("sandbox")
+    with qtbot.waitSignal(tab.failed) as refused, qtbot.assertNotEmitted(tab.succeeded):
+        click(qtbot, tab, "addEnvironmentButton")
+    assert refused.args[0] == "The environment was not added"
+    assert "already exists" in refused.args[1]
+    assert name.text() == "sandbox"  # kept, to be corrected

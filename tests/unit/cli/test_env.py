@@ -1,0 +1,48 @@
+"""``tokendesk env``: add, list, enable and disable, as text and as JSON."""
+
+from __future__ import annotations
+
+from tests.unit.cli.conftest import Cli
+
+
+def test_add_and_list(cli: Cli) -> None:
+    assert cli.ok("env", "list").out == "No environments.\n"
+    assert cli.ok("env", "add", "Production").out == (
+        "Added environment 'Production' (API access enabled).\n"
+    )
+    assert cli.ok("env", "add", "Sandbox", "--disabled", "--json").json() == {
+        "name": "Sandbox",
+        "api_enabled": False,
+        "tokens": 0,
+    }
+    assert cli.ok("env", "list").out.splitlines() == [
+        "NAME        API ACCESS  TOKENS",
+        "Production  enabled     0",
+        "Sandbox     disabled    0",
+    ]
+    assert [env["name"] for env in cli.ok("env", "list", "--json").json()] == [
+        "Production",
+        "Sandbox",
+    ]
+
+
+def test_enable_and_disable(cli: Cli) -> None:
+    cli.ok("env", "add", "Production")
+    assert cli.ok("env", "disable", "Production").out == (
+        "API access disabled for environment 'Production'.\n"
+    )
+    assert cli.ok("env", "enable", "Production", "--json").json()["api_enabled"] is True
+    cli.refused("env", "enable", "Nowhere")
+
+
+def test_long_names_are_shortened_in_the_table_only(cli: Cli) -> None:
+    name = "E" * 60
+    cli.ok("env", "add", name)
+    assert cli.ok("env", "list").out.splitlines()[1].startswith("E" * 39 + "… ")
+    assert cli.ok("env", "list", "--json").json()[0]["name"] == name
+
+
+def test_refusals(cli: Cli) -> None:
+    cli.ok("env", "add", "Production")
+    assert "already exists" in cli.refused("env", "add", "Production").err
+    assert "must not be empty" in cli.refused("env", "add", "  ").err

@@ -1,0 +1,170 @@
+"""``tokendesk token``: every action's text and JSON, where a secret may appear (create,
+refresh, show --reveal) and where it never does; the actions that need the keyring refuse
+without one and change nothing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from desktop.domain import tokens
+from tests.unit.cli.conftest import Cli, Seed
+
+ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
+
+
+def secret_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if tokens.PREFIX in line]
+
+
+def test_create_shows_the_secret_once(cli: Cli, seeded: Seed) -> None:
+    cli.ok("agent", "add", "Carol", "--role", "Reader", "--logged-in", "--signed-agreement")
+    result = cli.ok("token", "create", "--env", "Production", "--agent", "Carol")
+    lines = result.out.splitlines()
+    token_id = seeded.token_id + 1
+    assert lines[0] == f"Created token {token_id} for agent 'Carol' in 'Production'. Its secret is:"
+    (secret,) = secret_lines(result.out)
+    assert tokens.is_well_formed(secret)
+    assert lines[2] == f"    {secret}"
+    assert f"'tokendesk token show {token_id} --reveal'" in lines[4]
+    assert secret in [cli.store.get(key) for key in cli.store.keys()]  # noqa: SIM118
+
+
+def test_create_json_carries_the_secret_and_the_warnings(cli: Cli, seeded: Seed) -> None:
+    result = cli("token", "create", "--env", "Production", "--agent", "Bot", "--json")
+    assert result.code == 0
+    created = result.json()
+    assert tokens.is_well_formed(created["secret"]) and created["hint"] == created["secret"][-4:]
+    assert len(created["warnings"]) == 1
+    assert result.err == f"warning: {created['warnings'][0]}\n"  # also on stderr, one line
+
+
+def test_list_never_shows_a_secret(cli: Cli, seeded: Seed) -> None:
+    cli.ok("token", "rotate", str(seeded.token_id), "--every", "weekly")
+    lines = cli.ok("token", "list").out.splitlines()
+    assert lines[0].split() == [
+        "ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT", "ROTATION"
+    ]  # fmt: skip
+    assert lines[1].split()[:4] == [str(seeded.token_id), "Production", "Bot", "nightly"]
+    assert tokens.mask(seeded.secret[-4:]) in lines[1]
+    assert re.search(f"weekly +{ISO}$", lines[1])
+    assert seeded.secret not in cli.ok("token", "list").out
+    listed = cli.ok("token", "list", "--json").json()
+    assert [t["id"] for t in listed] == [seeded.token_id] and "secret" not in listed[0]
+    assert cli.ok("token", "list", "--env", "Sandbox").out == "No tokens.\n"
+
+
+def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    lines = cli.ok("token", "show", tid).out.splitlines()
+    assert lines[0] == f"Token {tid}"
+    fields = dict(line.strip().split(": ", 1) for line in lines[1:])
+    assert list(fields) == [
+        "environment",
+        "agent",
+        "role",
+        "label",
+        "status",
+        "token",
+        "rotation",
+        "next rotation",
+        "grace",
+        "last rotated",
+        "generation",
+        "created",
+    ]
+    assert fields["label"].strip() == "nightly import"
+    assert (fields["rotation"].strip(), fields["next rotation"].strip()) == ("never", "-")
+    assert (fields["grace"].strip(), fields["generation"].strip()) == ("0", "0")
+    assert re.fullmatch(ISO, fields["created"].strip())
+    assert seeded.secret not in "\n".join(lines)
+
+    revealed = cli.ok("token", "show", tid, "--reveal").out.splitlines()
+    assert revealed[-1].split() == ["secret:", seeded.secret]
+    assert cli.ok("token", "show", tid, "--reveal", "--json").json()["secret"] == seeded.secret
+    assert "secret" not in cli.ok("token", "show", tid, "--json").json()
+
+
+def test_activate_and_deactivate(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    assert cli.ok("token", "deactivate", tid).out == f"Token {tid} is Inactive.\n"
+    assert cli.ok("token", "activate", tid, "--json").json()["status"] == "Active"
+
+
+def test_refresh_with_and_without_grace(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    at_once = cli.ok("token", "refresh", tid)
+    assert at_once.out.startswith(
+        f"Token {tid} has a new secret; the previous secret is no longer valid. Its secret is:\n"
+    )
+    (first,) = secret_lines(at_once.out)
+    assert first != seeded.secret and tokens.is_well_formed(first)
+
+    graced = cli.ok("token", "refresh", tid, "--grace", "1h")
+    assert re.match(
+        f"Token {tid} has a new secret; the previous secret stays valid until {ISO}. ", graced.out
+    )
+    refreshed = cli.ok("token", "refresh", tid, "--json").json()
+    assert refreshed["generation"] == 3 and tokens.is_well_formed(refreshed["secret"])
+    assert (
+        cli.ok("token", "show", tid, "--reveal", "--json").json()["secret"] == (refreshed["secret"])
+    )
+
+
+def test_rotate_on_and_off(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    on = cli.ok("token", "rotate", tid, "--every", "monthly", "--grace", "1h").out
+    assert re.fullmatch(
+        f"Token {tid} rotates monthly \\(every 30 days\\); next rotation at {ISO}, grace 1h\\.\n",
+        on,
+    )
+    assert cli.ok("token", "rotate", tid, "--every", "12h", "--json").json()["rotation"] == "12h"
+    assert cli.ok("token", "rotate", tid, "--off").out == (
+        f"Token {tid} is no longer rotated automatically.\n"
+    )
+    assert (
+        "--grace goes with --every"
+        in cli.refused("token", "rotate", tid, "--off", "--grace", "1h").err
+    )
+
+
+def test_label_set_and_cleared(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    assert (
+        cli.ok("token", "label", tid, "Dashboard").out == f"Token {tid} is labelled 'Dashboard'.\n"
+    )
+    assert cli.ok("token", "label", tid, "").out == f"Token {tid} has no label.\n"
+    assert cli.ok("token", "label", tid, "x", "--json").json()["label"] == "x"
+    assert "token secret" in cli.refused("token", "label", tid, f"see {seeded.secret}").err
+
+
+def test_delete_asks_for_yes_then_removes_the_secret(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    assert "add --yes to confirm" in cli.refused("token", "delete", tid).err
+    assert cli.ok("token", "delete", tid, "--yes").out == f"Deleted token {tid} and its secret.\n"
+    assert cli.store.keys() == []
+    assert "unknown token" in cli.refused("token", "show", tid).err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["token", "create", "--env", "Production", "--agent", "Bot"],
+        ["token", "refresh", "ID"],
+        ["token", "show", "ID", "--reveal"],
+        ["token", "delete", "ID", "--yes"],
+    ],
+)
+def test_secret_commands_refuse_without_the_keyring(
+    cli: Cli, seeded: Seed, argv: list[str]
+) -> None:
+    cli.store.available = False
+    result = cli.refused(*[str(seeded.token_id) if a == "ID" else a for a in argv])
+    assert "unavailable" in result.err
+
+
+def test_read_only_commands_work_without_the_keyring(cli: Cli, seeded: Seed) -> None:
+    cli.store.available = False
+    assert [t["id"] for t in cli.ok("token", "list", "--json").json()] == [seeded.token_id]
+    assert cli.ok("token", "show", str(seeded.token_id)).out.startswith("Token ")

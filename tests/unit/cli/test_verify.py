@@ -1,0 +1,46 @@
+"""``tokendesk verify``: the token is read from standard input, the answer is one line (or JSON)
+and the exit status is 0 only for 200."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from tests.unit.cli.conftest import Cli, Seed
+
+
+def test_allowed_forbidden_and_refused(cli: Cli, seeded: Seed) -> None:
+    allowed = cli("verify", "--env", "Production", "GET", "/Loans(42)", stdin=seeded.secret + "\n")
+    assert (allowed.code, allowed.out, allowed.err) == (0, "200 allowed\n", "")
+    forbidden = cli("verify", "--env", "Production", "post", "/Loans", stdin=seeded.secret)
+    assert forbidden.code == 1 and forbidden.out.startswith("403 ")
+    unknown = cli(
+        "verify",
+        "--env",
+        "Production",
+        "GET",
+        "/Loans",
+        stdin="tdk_nope",
+    )
+    assert unknown.code == 1 and unknown.out.startswith("401 ")
+    as_json = cli("verify", "--env", "Production", "GET", "/Loans", "--json", stdin=seeded.secret)
+    assert (as_json.code, as_json.json()) == (0, {"status": 200, "reason": "allowed"})
+
+
+def test_a_bad_method_is_refused_before_the_token_is_read(
+    cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Untouchable:
+        def __getattr__(self, name: str) -> object:
+            raise AssertionError("standard input was read")
+
+    monkeypatch.setattr(sys, "stdin", Untouchable())
+    result = cli.refused("verify", "--env", "Production", "FETCH", "/Loans")
+    assert "invalid method 'FETCH'" in result.err
+
+
+def test_verify_never_needs_the_keyring(cli: Cli, seeded: Seed) -> None:
+    cli.store.available = False
+    result = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
+    assert (result.code, result.out) == (0, "200 allowed\n")
