@@ -1,9 +1,13 @@
-"""The composition root: database, secret store and services for one data dir, and the main
-window with what runs beside it (keyring session, rotation runner, table reader, clipboard)."""
+"""The composition root: database, secret store and services for one data dir, the main window
+with what runs beside it (keyring session, rotation runner, table reader, clipboard), and the
+window's run from start to close (demo data included)."""
 
 from __future__ import annotations
 
+import getpass
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +15,8 @@ from typing import TYPE_CHECKING
 import peewee as pw
 
 from desktop.domain.clock import Clock
-from desktop.domain.errors import SecretStoreUnavailable
+from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
+from desktop.paths import APP_NAME
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
@@ -74,8 +79,6 @@ def open_context(
 def build_main_window(data_dir: Path | str, *, environment: str | None = None) -> MainWindow:
     """The fully wired, not yet shown main window for *data_dir* (a QApplication must exist),
     showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists."""
-    import getpass
-
     # The keyring is opened once the window has painted: reaching it takes a D-Bus round trip
     # and importing keyring, and nothing on the first screen needs a secret.
     context = open_context(Path(data_dir), actor=getpass.getuser(), need_keyring=False)
@@ -119,3 +122,86 @@ def main_window_for(
         clipboard=SecretClipboard(None, clear_after_ms or CLEAR_AFTER_MS),
         **options,
     )
+
+
+def _seed_demo(data_dir: Path) -> str | None:
+    """Fill a fresh data dir with the demo data; the reason when the keyring is unusable."""
+    from desktop.demo import seed
+
+    context = open_context(data_dir, actor=getpass.getuser())
+    try:
+        if context.keyring_problem is not None:
+            return context.keyring_problem
+        seed(context.service)
+        return None
+    finally:
+        context.close()
+
+
+def _remove_demo(context: Context, data_dir: Path) -> None:
+    """Take the demo's secrets out of the keyring again, then its data dir."""
+    service = context.service
+    if service.store is None:  # the window may close before it reached the keyring
+        try:
+            service.set_store(open_secret_store())
+        except TokenDeskError as error:
+            log.warning("the demo's secrets stay in the keyring: %s", error)
+    if service.store is not None:
+        for token in service.tokens():
+            try:
+                service.delete(token.id)
+            except TokenDeskError as error:
+                log.warning("demo token %s left behind: %s", token.id, error)
+    context.close()
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def run_window(data_dir: Path, demo: bool) -> int:
+    """Open the main window on *data_dir* (or on fresh demo data) and run until it closes."""
+    from PySide6.QtCore import QSettings
+
+    from desktop.gui import messages
+    from desktop.gui.error_dialog import ExceptionHook
+    from desktop.gui.launch import application
+
+    app = application()
+    if demo:
+        data_dir = Path(tempfile.mkdtemp(prefix="tokendesk-demo-"))
+        try:
+            problem = _seed_demo(data_dir)
+        except TokenDeskError as error:
+            problem = str(error)
+        if problem is not None:
+            shutil.rmtree(data_dir, ignore_errors=True)
+            messages.error(
+                None,
+                "TokenDesk demo",
+                "The demo needs the system keyring, which is unavailable.",
+                problem,
+            )
+            return 1
+    settings = None if demo else QSettings(APP_NAME, APP_NAME)
+    remembered = settings.value("window/environment") if settings is not None else None
+    try:
+        window = build_main_window(
+            data_dir, environment=remembered if isinstance(remembered, str) else None
+        )
+    except TokenDeskError as error:
+        messages.error(None, "TokenDesk", "TokenDesk cannot open its data.", str(error))
+        if demo:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        return 1
+    if settings is None:
+        window.setWindowTitle(f"TokenDesk — demo data ({data_dir})")
+    else:
+        window.use_settings(settings)
+    window.show()
+    hook = ExceptionHook.install()  # an exception in a slot is logged and shown, not lost
+    code = app.exec()
+    hook.uninstall()
+    window.shutdown()
+    if demo:
+        _remove_demo(window.context, data_dir)
+    else:
+        window.context.close()
+    return int(code)

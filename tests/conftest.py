@@ -19,8 +19,11 @@ from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
 from desktop.storage.models import db
-from tests.helpers import keyring_session
+from tests.helpers import keyring_session, logfail
 from tests.helpers.clock import FakeClock
+
+# Set by .ci/run for the unit tests: asking for the real keyring then fails the test.
+NO_KEYRING = "TOKENDESK_TEST_NO_KEYRING"
 
 _session: keyring_session.KeyringSession | None = None
 _session_error: str | None = None
@@ -31,6 +34,11 @@ def _start_private_keyring() -> None:
     """Start the run's private D-Bus session and unlocked gnome-keyring, once, when the first
     test that needs them runs: the unit tests never start them."""
     global _session, _session_error, _session_tried
+    if os.environ.get(NO_KEYRING):
+        pytest.fail(
+            f"{NO_KEYRING} is set: this run proves its tests need no keyring, and this test "
+            "asked for one (a unit test must use the in-memory store)"
+        )
     if _session_tried:
         return
     _session_tried = True
@@ -43,6 +51,11 @@ def _start_private_keyring() -> None:
         _session = keyring_session.start()
     except RuntimeError as error:
         _session_error = str(error)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A logged error or a Qt warning fails the test that caused it (tests/helpers/logfail.py).
+    config.pluginmanager.register(logfail.LogFail(), "tokendesk-logfail")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -77,6 +90,14 @@ def keyring_store(private_keyring: str | None) -> KeyringSecretStore:
     except SecretStoreUnavailable as error:
         _keyring_missing(f"{error} ({_session_error or 'no session error'})")
         raise
+
+
+@pytest.fixture
+def expect_log(pytestconfig: pytest.Config) -> logfail.Expect:
+    """Declare, from inside a test, a logged error or Qt warning it provokes on purpose."""
+    plugin = pytestconfig.pluginmanager.get_plugin("tokendesk-logfail")
+    assert isinstance(plugin, logfail.LogFail)
+    return plugin.expect
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import importlib
 import logging
 from types import ModuleType
 
-from desktop import paths
+from desktop import app, paths
 from desktop.cli.common import EXIT_FAILED, error
 from desktop.secrets.store import SecretStore, open_secret_store
 
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, store: SecretStore | None = None) -> int:
             open_secret_store()
         else:
             store.check()
-    launch = optional_module("desktop.gui.launch", "the desktop window")
-    if launch is None:
+    # The window toolkit is loaded here, so that a build or a system without it says so.
+    if optional_module("desktop.gui.launch", "the desktop window") is None:
         return EXIT_FAILED
-    return int(launch.run_window(data_dir, demo=args.demo))
+    return int(app.run_window(data_dir, demo=args.demo))

@@ -32,7 +32,6 @@ from desktop.gui.banner import Banner
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.token_model import TokenTableModel, describe_token, format_time
 from desktop.gui.widgets import plural
-from desktop.secrets import store as secret_store
 from desktop.services.keyring_session import Attempt, KeyringSession
 from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService
@@ -121,7 +120,7 @@ class Notices(QObject):
         if keyring.is_available() or keyring.pending:
             self.keyring_banner.hide()
             return
-        problem = keyring.problem or (f"the system keyring is unavailable; {secret_store.remedy()}")
+        problem = keyring.explanation()
         self.keyring_banner.set_text(
             f"{problem[:1].upper()}{problem[1:]}\n"
             "Creating, copying, revealing, refreshing and deleting tokens wait until it is back; "

@@ -82,6 +82,13 @@ class KeyringSession(QObject):
         """Why the keyring cannot be used now, or None."""
         return self._problem
 
+    def explanation(self) -> str:
+        """Why secrets cannot be used, and what to do about it: the problem found, or the
+        platform's advice for a keyring that is simply not there."""
+        from desktop.secrets.store import remedy
+
+        return self._problem or f"the system keyring is unavailable; {remedy()}"
+
     @property
     def pending(self) -> bool:
         """True until the first try when the service was opened without trying the keyring.

@@ -51,6 +51,7 @@ def failing_button(qtbot: QtBot, message: str) -> QPushButton:
     return button
 
 
+@pytest.mark.expect_log("unexpected error in the window", level="ERROR", logger="desktop.gui")
 def test_an_exception_in_a_slot_shows_the_dialog_and_copies_masked_details(
     qtbot: QtBot, hook: ExceptionHook, log_folder: Path
 ) -> None:
@@ -89,6 +90,7 @@ def test_an_exception_in_a_slot_shows_the_dialog_and_copies_masked_details(
     assert secret not in logged
 
 
+@pytest.mark.expect_log("unexpected error in the window", level="ERROR", logger="desktop.gui")
 def test_one_dialog_at_a_time(qtbot: QtBot, hook: ExceptionHook) -> None:
     first = failing_button(qtbot, "first failure")
     second = failing_button(qtbot, "second failure")
@@ -113,6 +115,7 @@ def test_one_dialog_at_a_time(qtbot: QtBot, hook: ExceptionHook) -> None:
     assert "first failure" not in again.details()
 
 
+@pytest.mark.expect_log("unexpected error in the window", level="ERROR", logger="desktop.gui")
 def test_called_directly_and_uninstalled(qtbot: QtBot, log_folder: Path) -> None:
     before = sys.excepthook
     hook = ExceptionHook.install()

@@ -11,8 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
+from desktop import app
 from desktop.app import Context
-from desktop.gui import launch
 from desktop.gui.main_window import MainWindow
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService, secret_key
@@ -127,7 +127,7 @@ def test_demo_window_opens_seeded_and_cleans_up_after_itself(
     poll.timeout.connect(close_when_shown)
     poll.start()
     try:
-        code = launch.run_window(tmp_path / "unused", demo=True)
+        code = app.run_window(tmp_path / "unused", demo=True)
     finally:
         poll.stop()
 

@@ -138,6 +138,7 @@ def test_rotate_due_reports_rotated_skipped_and_failed(
     assert audit(b.token.id, "rotate") == [] and len(audit(b.token.id, "refresh")) == 1
 
 
+@pytest.mark.expect_log(r"rotation of token \d+ failed", level="ERROR", logger="desktop.services")
 def test_keyring_failure_stops_the_pass_other_failures_do_not(
     context: Context, service: TokenService, clock: FakeClock, faulty: FaultyStore
 ) -> None:

@@ -107,6 +107,7 @@ def test_interrupted_and_broken_pipe(
     assert (result.code, result.err) == (status, "")
 
 
+@pytest.mark.expect_log("unexpected error", level="CRITICAL", logger="desktop.cli")
 def test_an_unexpected_error_propagates_and_is_logged(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:

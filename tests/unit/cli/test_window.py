@@ -9,13 +9,14 @@ from types import ModuleType, SimpleNamespace
 
 import pytest
 
+from desktop import app
 from desktop.cli import main, window
 from desktop.secrets.memory import InMemorySecretStore
 
 
 @pytest.fixture
 def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
-    """Stand-ins for desktop.gui.launch and desktop.selftest: what was started, with what."""
+    """Stand-ins for the window's run and desktop.selftest: what was started, with what."""
     calls: list[tuple[str, object]] = []
 
     def run_window(data_dir: Path, demo: bool) -> int:
@@ -26,11 +27,9 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
         calls.append(("self-test", data_dir))
         return 1
 
-    parts = {
-        "desktop.gui.launch": SimpleNamespace(run_window=run_window),
-        "desktop.selftest": SimpleNamespace(run=run),
-    }
+    parts = {"desktop.gui.launch": SimpleNamespace(), "desktop.selftest": SimpleNamespace(run=run)}
     monkeypatch.setattr(window, "optional_module", lambda name, what: parts[name])
+    monkeypatch.setattr(app, "run_window", run_window)
     return calls
 
 
