@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 import peewee as pw
 
 from desktop.domain.errors import SchemaTooNew
-from desktop.storage.errors import translated
+from desktop.storage.errors import translated, translating
 from desktop.storage.models import ALL_MODELS, Intent, db
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,16 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+@translating
 def user_version(database: pw.SqliteDatabase) -> int:
+    """The schema version the file says it has (0 for a new file)."""
     return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+@translating
+def quick_check(database: pw.SqliteDatabase) -> str:
+    """SQLite's quick integrity check: ``ok``, or what it found damaged."""
+    return str(database.execute_sql("PRAGMA quick_check").fetchone()[0])
 
 
 def open_database(path: Path) -> pw.SqliteDatabase:
@@ -239,4 +247,12 @@ def _backup(path: Path, target: Path) -> None:
         source.close()
 
 
-__all__ = ["DB_FILENAME", "SCHEMA_VERSION", "Database", "open_database"]
+__all__ = [
+    "DB_FILENAME",
+    "SCHEMA_VERSION",
+    "Database",
+    "Handle",
+    "open_database",
+    "quick_check",
+    "user_version",
+]

@@ -19,6 +19,8 @@ from desktop.storage.database import (
     SCHEMA_VERSION,
     Database,
     open_database,
+    quick_check,
+    user_version,
 )
 from desktop.storage.models import ALL_MODELS
 
@@ -125,3 +127,12 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     service = TokenService(database, None)
     service.add_environment("Production")
     assert service.changes_since(0).directory
+
+
+def test_the_self_tests_probes_speak_the_projects_errors(memory_context: Context) -> None:
+    database = memory_context.database
+    assert user_version(database) == SCHEMA_VERSION
+    assert quick_check(database) == "ok"
+    never_opened = pw.SqliteDatabase(None)  # every statement fails
+    with pytest.raises(DatabaseError, match="initialized"):
+        quick_check(never_opened)
