@@ -17,22 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.clock import utc
 from desktop.gui.token_choices import TokenChoices, offer
+from desktop.services.display import NO_TIME, format_seconds
 from desktop.services.tokens import TokenService
-from desktop.services.views import AuditView, Names, TokenRow
+from desktop.services.views import AuditView
 
 # The newest events shown at most; older ones remain in the database (and the command line).
 LIMIT = 10_000
 
 
 def format_when(event: AuditView) -> str:
-    return f"{utc(event.at).astimezone():%Y-%m-%d %H:%M:%S}"
-
-
-def token_choice_text(row: TokenRow, names: Names) -> str:
-    """How a token is named in the filter, e.g. ``#3 — Ada Servicing Bot — Dashboard``."""
-    return f"#{row.id} — {names.agent(row)} — {row.label or '(no label)'}"
+    """When the event happened, local time to the second."""
+    return format_seconds(event.at)
 
 
 class AuditTableModel(QAbstractTableModel):
@@ -54,7 +50,7 @@ class AuditTableModel(QAbstractTableModel):
 
     @staticmethod
     def cells(event: AuditView) -> tuple[str, str, str, str, str]:
-        token = f"#{event.token_id}" if event.token_id is not None else "—"
+        token = f"#{event.token_id}" if event.token_id is not None else NO_TIME
         return format_when(event), event.actor, event.action, token, event.details
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -179,9 +175,7 @@ class AuditDialog(QDialog):
 
     def _load_token_choices(self, selected: int | None) -> None:
         _, names, rows = self._service.token_table()
-        self._choices = TokenChoices(
-            names, rows, token_choice_text, leading=[("All tokens", None)], parent=self
-        )
+        self._choices = TokenChoices(names, rows, leading=[("All tokens", None)], parent=self)
         offer(self._token_filter, self._choices)
         if selected is not None:
             self.set_token_filter(selected)

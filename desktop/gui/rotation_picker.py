@@ -4,7 +4,7 @@ keeps working afterwards (the grace period)."""
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
@@ -16,8 +16,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain.clock import Clock, SystemClock, utc
+from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.intervals import MAXIMUM
+from desktop.services.display import format_local_time as format_local_time
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -51,18 +52,6 @@ GRACE_TOOLTIP = (
 )
 # How often the "Next rotation" text is brought up to date while the widget is shown.
 _REFRESH_MS = 30_000
-
-
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
-def format_local_time(value: datetime) -> str:
-    """A moment in the person's local time, e.g. ``Tue 2 Dec 2026 09:00`` (the same words
-    whatever the C library's locale, like the rest of the window's text)."""
-    local = utc(value).astimezone()
-    day, month = _DAYS[local.weekday()], _MONTHS[local.month - 1]
-    return f"{day} {local.day} {month} {local.year} {local:%H:%M}"
 
 
 def _whole_hours(value: timedelta) -> int:

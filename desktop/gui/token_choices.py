@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import QComboBox, QListView
 
+from desktop.services.display import token_choice
 from desktop.services.views import Names, TokenRow
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -22,11 +23,14 @@ Entry = tuple[str, int | None]  # text, token id (None: not a token, like "All t
 
 
 class TokenChoices(QAbstractListModel):
+    """Entries for *rows*, each named by *describe* (by default as the display module names a
+    token among choices), made only when the combo box shows it."""
+
     def __init__(
         self,
         names: Names,
         rows: list[TokenRow],
-        describe: Callable[[TokenRow, Names], str],
+        describe: Callable[[TokenRow, Names], str] = token_choice,
         *,
         leading: list[Entry] | None = None,
         parent: QObject | None = None,

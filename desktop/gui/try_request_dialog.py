@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.domain import tokens
 from desktop.domain.access import METHODS, Decision
 from desktop.domain.errors import TokenDeskError
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
+from desktop.services.display import token_choice_masked
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenRow
 
@@ -38,13 +38,6 @@ OUTCOME_STYLES = {
     "forbidden": "color: #a04000; font-weight: bold;",
     "error": "color: #b3261e;",
 }
-
-
-def _choice_text(row: TokenRow, names: Names) -> str:
-    """``#3 — Ada — Dashboard (tdk_••••••••AbCd, inactive)``: never the secret."""
-    state = "" if row.active else ", inactive"
-    label = f" — {row.label}" if row.label else ""
-    return f"#{row.id} — {names.agent(row)}{label} ({tokens.mask(row.hint)}{state})"
 
 
 def answer_text(decision: Decision) -> str:
@@ -191,7 +184,7 @@ class TryRequestDialog(QDialog):
                 _, names, rows = self._service.token_table(environment)
             except TokenDeskError:
                 rows = []
-        choices = TokenChoices(names, rows, _choice_text, parent=self)
+        choices = TokenChoices(names, rows, token_choice_masked, parent=self)
         offer(self._token, choices)
         if choices.rowCount():
             self._token.setCurrentIndex(choices.row_of(selected) or 0)

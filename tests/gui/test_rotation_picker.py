@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox
 from pytestqt.qtbot import QtBot
 
 from desktop.domain.intervals import MAXIMUM
-from desktop.gui.rotation_picker import RotationIntervalPicker, format_local_time
+from desktop.gui.rotation_picker import RotationIntervalPicker
+from desktop.services.display import format_local_time
 from tests.helpers.clock import FakeClock
 
 HOUR = timedelta(hours=1)

@@ -1,0 +1,157 @@
+"""The display module: every text a person reads about dates, intervals and statuses."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from desktop.domain.table import Names, TokenRow
+from desktop.services import display
+from desktop.services.views import token_view
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+NAMES = Names({1: "Production"}, {1: ("Ada", "Reader")})
+
+
+def row(**fields: Any) -> TokenRow:
+    base = TokenRow(3, 1, 1, "Dashboard", 1, "AbCd", 0, None, None, 0, None, None, None, None, 0)
+    return base._replace(**fields)
+
+
+@pytest.fixture
+def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is Berlin's for the test (a zone with an offset and daylight saving)."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    monkeypatch.setattr(display, "_DAYS", {})
+    monkeypatch.setattr(display, "_OFFSETS", {})
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Berlin", "Australia/Lord_Howe", "America/St_Johns", "Asia/Kathmandu"]
+)
+def test_local_minutes_match_the_standard_library(
+    zone: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table's own local-time formatting (fast, cached) says what datetime says, across
+    daylight-saving changes, half-hour zones and Lord Howe's half-hour shift."""
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    monkeypatch.setattr(display, "_DAYS", {})
+    monkeypatch.setattr(display, "_OFFSETS", {})
+    try:
+        generator = random.Random(zone)
+        minutes = [generator.randrange(0, 40_000_000) for _ in range(5_000)]
+        # Every minute around the 2026 changes in the southern and northern hemispheres.
+        for start in (29_540_000, 29_560_000, 29_830_000, 29_880_000):
+            minutes += range(start, start + 60 * 24 * 40, 7)
+        for minute in minutes:
+            expected = datetime.fromtimestamp(minute * 60).isoformat(" ", "minutes")
+            assert display.minute_text(minute) == expected, minute
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+@pytest.mark.usefixtures("zone")
+def test_times_to_the_minute() -> None:
+    assert display.format_time(START) == "2026-01-05 10:00"
+    assert display.format_time(START + timedelta(seconds=59)) == "2026-01-05 10:00"
+    assert display.format_time(None) == "—"
+    assert display.epoch_text(int(START.timestamp())) == "2026-01-05 10:00"
+    assert display.epoch_text(None) == "—"
+    summer = datetime(2026, 7, 1, 22, 30, tzinfo=UTC)
+    assert display.format_time(summer) == "2026-07-02 00:30"
+
+
+@pytest.mark.usefixtures("zone")
+def test_other_spellings_of_a_time() -> None:
+    assert display.format_local_time(datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) == (
+        "Tue 1 Dec 2026 09:00"
+    )
+    assert display.format_local_time(datetime(2026, 12, 1, 8, 0)) == "Tue 1 Dec 2026 09:00"
+    assert display.format_seconds(START + timedelta(seconds=7)) == "2026-01-05 10:00:07"
+    assert display.format_utc(START + timedelta(seconds=7)) == "2026-01-05T09:00:07Z"
+    assert display.format_utc(None) == "-"
+    assert display.format_utc(None, missing="never") == "never"
+
+
+def test_durations() -> None:
+    assert display.format_duration(timedelta(hours=1)) == "1 hour"
+    assert display.format_duration(timedelta(days=3)) == "3 days"
+    assert display.format_duration(timedelta(weeks=2)) == "2 weeks"
+    assert display.format_duration(timedelta(minutes=90)) == "90 minutes"
+    assert display.format_duration(timedelta(seconds=30)) == "30 seconds"
+
+
+def test_intervals() -> None:
+    assert display.rotation_text(None) == "Never"
+    assert display.rotation_text(0) == "Never"
+    assert display.rotation_text(86_400) == "Every day"
+    assert display.rotation_text(7 * 86_400) == "Every week"
+    assert display.rotation_text(30 * 86_400) == "Every 30 days"
+    assert display.rotation_text(12 * 3600) == "Every 12 hours"
+    assert display.describe_interval(timedelta(days=30)) == "every 30 days"
+    assert display.rotation_phrase(None, None) == "never"
+    assert display.rotation_phrase("weekly", timedelta(weeks=1)) == "weekly (every week)"
+    assert display.grace_text(3600) == (
+        "After each rotation the previous secret keeps working for 1 hour"
+    )
+    assert display.grace_text(0) == "After each rotation the previous secret stops working at once"
+
+
+@pytest.mark.usefixtures("zone")
+def test_statuses() -> None:
+    assert display.status_text(True) == display.status_text(1) == "Active"
+    assert display.status_text(False) == display.status_text(0) == "Inactive"
+    due = int(START.timestamp())
+    assert display.next_rotation_text(row(next_rotation=due)) == "2026-01-05 10:00"
+    assert display.next_rotation_text(row(next_rotation=due, active=0)) == (
+        "2026-01-05 10:00 (paused)"
+    )
+    assert display.next_rotation_text(row(active=0)) == "—"
+    assert display.rotation_failed_text("the keyring is locked") == (
+        "The last scheduled rotation failed: the keyring is locked\n"
+        "It is tried again automatically."
+    )
+
+
+@pytest.mark.usefixtures("zone")
+def test_cell_texts_in_the_columns_order() -> None:
+    data = row(rotation_seconds=86_400, next_rotation=int(START.timestamp()), created=0)
+    assert display.cell_texts(data, NAMES) == (
+        "tdk_••••••••AbCd",
+        "Ada",
+        "Dashboard",
+        "Reader",
+        "Active",
+        "Every day",
+        "2026-01-05 10:00",
+        "1970-01-01 01:00",
+        "Production",
+    )
+    unknown = display.cell_texts(row(agent_id=9, environment_id=9), NAMES)
+    assert (unknown[1], unknown[3], unknown[8]) == ("?", "?", "?")
+
+
+def test_naming_a_token() -> None:
+    assert display.token_choice(row(), NAMES) == "#3 — Ada — Dashboard"
+    assert display.token_choice(row(label=""), NAMES) == "#3 — Ada — (no label)"
+    assert display.token_choice_masked(row(), NAMES) == "#3 — Ada — Dashboard (tdk_••••••••AbCd)"
+    assert display.token_choice_masked(row(label="", active=0), NAMES) == (
+        "#3 — Ada (tdk_••••••••AbCd, inactive)"
+    )
+    assert display.describe_token(token_view(row(), NAMES)) == (
+        "tdk_••••••••AbCd (agent Ada, label “Dashboard”)"
+    )
+    assert display.describe_token(token_view(row(label=""), NAMES)) == (
+        "tdk_••••••••AbCd (agent Ada, no label)"
+    )

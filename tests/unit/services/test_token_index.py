@@ -1,0 +1,573 @@
+"""TokenIndex: the token table's rows ordered, filtered and updated by bisection, without Qt."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from desktop.app import Context
+from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow
+from desktop.services.token_index import (
+    Row,
+    TokenIndex,
+    filter_needle,
+    name_ranks,
+    prepare_rows,
+    rows_from_views,
+    sort_key,
+)
+from desktop.services.tokens import TokenService
+from desktop.services.views import Names, TokenView
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def view(
+    token_id: int,
+    *,
+    agent: str = "Alpha Bot",
+    label: str = "",
+    role: str = "Reader",
+    active: bool = True,
+    hint: str = "abcd",
+    rotation: timedelta | None = None,
+    next_at: datetime | None = None,
+    created: datetime | None = None,
+    last_error: str | None = None,
+    generation: int = 0,
+    grace: timedelta = timedelta(0),
+) -> TokenView:
+    return TokenView(
+        id=token_id,
+        environment="Production",
+        agent=agent,
+        label=label,
+        role=role,
+        status="Active" if active else "Inactive",
+        hint=hint,
+        generation=generation,
+        rotation=None,
+        rotation_interval=rotation,
+        grace=grace,
+        next_rotation_at=next_at,
+        last_rotated_at=None,
+        grace_until=None,
+        last_error=last_error,
+        created_at=created or START + timedelta(minutes=token_id),
+    )
+
+
+SAMPLE = [
+    view(
+        1,
+        agent="Gamma ETL",
+        label="warehouse",
+        role="Admin",
+        hint="zz01",
+        rotation=timedelta(days=1),
+        next_at=START + timedelta(days=3),
+    ),
+    view(
+        2,
+        agent="alpha bot",
+        label="Dashboard",
+        role="reader",
+        active=False,
+        hint="AA02",
+        created=START + timedelta(days=2),
+    ),
+    view(
+        3,
+        agent="Beta Sync",
+        label="",
+        role="Collections",
+        hint="mm03",
+        rotation=timedelta(weeks=1),
+        next_at=START + timedelta(days=1),
+        grace=timedelta(hours=1),
+    ),
+    view(
+        4,
+        agent="Alpha Bot",
+        label="nightly import",
+        role="Reader",
+        hint="bb04",
+        rotation=timedelta(days=30),
+        next_at=START + timedelta(days=30),
+        created=START - timedelta(days=1),
+        last_error="the keyring is locked",
+    ),
+]
+
+
+def indexed(views: list[TokenView], *, show_environment: bool = False) -> TokenIndex:
+    index = TokenIndex()
+    names, rows = rows_from_views(views)
+    index.load(names, rows, show_environment=show_environment)
+    return index
+
+
+@pytest.fixture
+def index() -> TokenIndex:
+    return indexed(SAMPLE)
+
+
+def column_texts(index: TokenIndex, column: int) -> list[str]:
+    return [index.texts(index.at(place))[column] for place in range(index.row_count())]
+
+
+def texts_by_id(index: TokenIndex) -> dict[int, tuple[str, ...]]:
+    rows = (index.at(place) for place in range(index.row_count()))
+    return {row.data.id: index.texts(row) for row in rows}
+
+
+def test_an_empty_index_holds_nothing() -> None:
+    index = TokenIndex()
+    assert index.row_count() == 0
+    assert index.row_at(0) is None
+    assert index.token_ids() == []
+    assert index.counts() == (0, 0)
+    with pytest.raises(IndexError):
+        index.at(0)
+
+
+def test_cell_texts(index: TokenIndex) -> None:
+    texts = texts_by_id(index)
+    assert texts[1] == (
+        "tdk_••••••••zz01",
+        "Gamma ETL",
+        "warehouse",
+        "Admin",
+        "Active",
+        "Every day",
+        texts[1][6],  # local time: see test_display
+        texts[1][7],
+        "Production",
+    )
+    assert {token_id: cells[4] for token_id, cells in texts.items()} == {
+        1: "Active",
+        2: "Inactive",
+        3: "Active",
+        4: "Active",
+    }
+    assert {token_id: cells[5] for token_id, cells in texts.items()} == {
+        1: "Every day",
+        2: "Never",
+        3: "Every week",
+        4: "Every 30 days",
+    }
+    assert texts[2][6] == "—"
+
+
+def test_an_inactive_scheduled_token_says_paused() -> None:
+    index = indexed([view(1, active=False, rotation=timedelta(days=1), next_at=START)])
+    assert index.texts(index.at(0))[Column.NEXT_ROTATION].endswith("(paused)")
+
+
+# ----------------------------------------------------------------- orders
+
+
+EXPECTED_ORDER = {
+    Column.TOKEN: [2, 4, 3, 1],  # by hint: AA02 < bb04 < mm03 < zz01
+    Column.NAME: [2, 4, 3, 1],  # alpha bot, Alpha Bot (ties by id), Beta, Gamma
+    Column.LABEL: [3, 2, 4, 1],  # "", Dashboard, nightly import, warehouse
+    Column.ROLE: [1, 3, 2, 4],  # Admin, Collections, reader, Reader
+    Column.STATUS: [1, 3, 4, 2],
+    Column.ROTATION: [1, 3, 4, 2],  # 1 day, 1 week, 30 days, never
+    Column.NEXT_ROTATION: [3, 1, 4, 2],  # earliest first, none last
+    Column.CREATED: [4, 1, 3, 2],
+    Column.ENVIRONMENT: [1, 2, 3, 4],  # all in Production: ties by id
+}
+# Descending is the ascending order read backwards, ties by id included.
+EXPECTED_DESCENDING = {column: order[::-1] for column, order in EXPECTED_ORDER.items()}
+
+
+@pytest.mark.parametrize("column", list(Column), ids=lambda c: c.name)
+def test_order_by_each_column_both_ways(index: TokenIndex, column: Column) -> None:
+    index.set_sort(column, descending=False)
+    assert index.token_ids() == EXPECTED_ORDER[column]
+    assert index.sort_column == column and not index.descending
+    index.set_sort(column, descending=True)
+    descending = index.token_ids()
+    assert descending == EXPECTED_DESCENDING[column]
+    assert descending[0] == EXPECTED_ORDER[column][-1] or column in (Column.NAME, Column.ROLE)
+    assert sorted(descending) == [1, 2, 3, 4]
+
+
+def test_every_column_has_an_order() -> None:
+    assert set(ORDERS) == set(Column)
+
+
+def test_sort_is_case_insensitive_and_stable(index: TokenIndex) -> None:
+    index.set_sort(Column.NAME, descending=False)
+    assert column_texts(index, Column.NAME) == ["alpha bot", "Alpha Bot", "Beta Sync", "Gamma ETL"]
+
+
+def test_sort_keys_follow_each_sort_term() -> None:
+    """The keys are generated from ORDERS: each kind of term orders as the SQL does."""
+    names, rows = rows_from_views(SAMPLE)
+    ranks = name_ranks(names)
+    by_id = {row.id: Row(row) for row in rows}
+    status = sort_key(Column.STATUS, ranks)  # negate: active first
+    assert status(by_id[1]) < status(by_id[2])
+    rotation = sort_key(Column.ROTATION, ranks)  # nulls_last
+    assert rotation(by_id[1]) < rotation(by_id[4]) < rotation(by_id[2])
+    label = sort_key(Column.LABEL, ranks)  # nocase
+    assert label(by_id[2]) < label(by_id[4]) < label(by_id[1])
+    name = sort_key(Column.NAME, ranks)  # a name, by rank, nocase
+    assert name(by_id[2]) == name(by_id[4]) < name(by_id[3])
+
+
+def test_a_term_with_no_key_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(ORDERS, Column.LABEL, (SortTerm("label", nocase=True, negate=True),))
+    with pytest.raises(ValueError, match="no key"):
+        sort_key(Column.LABEL, {})
+    monkeypatch.setitem(ORDERS, Column.LABEL, (SortTerm("no_such_field"),))
+    with pytest.raises(ValueError, match="no such field"):
+        sort_key(Column.LABEL, {})
+
+
+def test_an_order_of_several_terms_compares_them_in_turn(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(
+        ORDERS, Column.STATUS, (SortTerm("active", negate=True), SortTerm("label", nocase=True))
+    )
+    index = indexed(SAMPLE)
+    index.set_sort(Column.STATUS, descending=False)
+    assert index.token_ids() == [3, 4, 1, 2]  # active ("", nightly, warehouse), then inactive
+
+
+# ----------------------------------------------------------------- filter
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ("ZZ01", [1]),  # API Token (masked text, any case)
+        ("tdk_••••••••zz01", [1]),  # the whole masked text, dots included
+        ("beta", [3]),  # Name
+        ("DASHBOARD", [2]),  # Label
+        ("collections", [3]),  # Role
+        ("inactive", [2]),  # Status
+        ("every 30", [4]),  # Rotation
+        ("never", [2]),  # Rotation
+        ("—", [2]),  # Next rotation (none)
+        (str((START - timedelta(days=1)).astimezone().date()), [4]),  # Created
+        ("alpha", [2, 4]),
+        ("no such token", []),
+    ],
+)
+def test_filter_matches_any_column_case_insensitively(
+    index: TokenIndex, needle: str, expected: list[int]
+) -> None:
+    index.set_filter(filter_needle(needle))
+    assert sorted(index.token_ids()) == expected
+    assert index.counts() == (4, 1)  # counts are of the environment, not of the filter
+
+
+def test_filter_by_next_rotation_text(index: TokenIndex) -> None:
+    row = index.row_of_id(3)
+    assert row is not None
+    index.set_filter(filter_needle(index.texts(row)[Column.NEXT_ROTATION]))
+    assert index.token_ids() == [3]
+
+
+def test_filter_searches_the_environment_only_when_shown() -> None:
+    assert indexed(SAMPLE).token_ids() == [4, 1, 3, 2]
+    hidden = indexed(SAMPLE)
+    hidden.set_filter(filter_needle("production"))
+    assert hidden.token_ids() == []
+    shown = indexed(SAMPLE, show_environment=True)
+    shown.set_filter(filter_needle("production"))
+    assert shown.token_ids() == [4, 1, 3, 2]
+
+
+def test_typing_on_narrows_and_backspace_widens(index: TokenIndex) -> None:
+    index.set_filter(filter_needle("a"))
+    assert sorted(index.token_ids()) == [1, 2, 3, 4]
+    index.set_filter(filter_needle("al"))
+    assert sorted(index.token_ids()) == [2, 4]
+    index.set_filter(filter_needle("alpha bot"))
+    assert sorted(index.token_ids()) == [2, 4]
+    index.set_filter(filter_needle("a"))
+    assert sorted(index.token_ids()) == [1, 2, 3, 4]
+
+
+def test_filter_survives_new_contents_and_sorting(index: TokenIndex) -> None:
+    index.set_filter(filter_needle("alpha"))
+    index.set_sort(Column.CREATED, descending=True)
+    assert index.token_ids() == [2, 4]
+    names, rows = rows_from_views(
+        [*SAMPLE, view(5, agent="Alpha Five", created=START + timedelta(days=9))]
+    )
+    index.load(names, rows, show_environment=False)
+    assert index.token_ids() == [5, 2, 4]
+    index.set_filter(filter_needle("  "))
+    assert index.row_count() == 5
+
+
+def test_a_hundred_thousand_rows_sort_and_filter() -> None:
+    generator = random.Random(7)
+    agents = [f"Agent {n:03d}" for n in range(500)]
+    many = [
+        view(
+            n,
+            agent=generator.choice(agents),
+            label=f"job {generator.randrange(1_000_000)}",
+            active=n % 7 != 0,
+            hint=f"{n % 10_000:04d}",
+            rotation=timedelta(days=generator.choice((1, 7, 30))) if n % 3 else None,
+            next_at=START + timedelta(hours=generator.randrange(10_000)) if n % 3 else None,
+            created=START + timedelta(seconds=n),
+        )
+        for n in range(1, 100_001)
+    ]
+    index = indexed(many)
+    assert index.row_count() == 100_000
+    index.set_sort(Column.NAME, descending=True)
+    names = column_texts(index, Column.NAME)
+    assert names == sorted(names, reverse=True)
+    index.set_filter(filter_needle("agent 042"))
+    assert 0 < index.row_count() < 1_000
+    assert set(column_texts(index, Column.NAME)) == {"Agent 042"}
+    index.set_filter("")
+    index.set_sort(Column.NEXT_ROTATION, descending=False)
+    assert index.row_count() == 100_000
+    assert index.texts(index.at(99_999))[Column.NEXT_ROTATION] == "—"
+
+
+# ----------------------------------------------------------------- lookups and loading
+
+
+def test_lookups_by_token_and_place(index: TokenIndex) -> None:
+    index.set_sort(Column.TOKEN, descending=True)  # zz01, mm03, bb04, AA02
+    assert index.place_of(1) == 0
+    assert index.places_of([2, 3, 99]) == [1, 3]
+    assert index.place_of(99) is None
+    assert index.token_at(0).hint == "zz01"
+    assert [token.id for token in index.visible_tokens()] == [1, 3, 4, 2]
+    index.set_filter(filter_needle("alpha"))
+    assert index.place_of(1) is None  # hidden by the filter, still held
+    assert index.row_of_id(1) is not None
+    assert [token.id for token in index.all_tokens()] == [1, 2, 3, 4]
+    assert index.counts() == (4, 1)
+
+
+def test_the_first_screen_waits_for_the_rows() -> None:
+    names, rows = rows_from_views(SAMPLE)
+    index = TokenIndex()
+    index.show_first_rows(names, rows[:2], 40, show_environment=False)
+    assert index.loading
+    assert index.row_count() == 40
+    assert index.token_ids() == [1, 2]
+    assert index.row_at(2) is None
+    assert index.place_of(2) == 1
+    assert index.counts() == (40, None)
+    assert index.plan_update([rows[0]._replace(label="changed")]) is None
+    index.set_sort(Column.TOKEN, descending=False)
+    index.set_filter(filter_needle("alpha"))
+    assert index.token_ids() == [1, 2]  # both wait for the rows
+    index.adopt(prepare_rows(names, rows, show_environment=False))
+    assert not index.loading
+    assert index.token_ids() == [2, 4]
+
+
+# ----------------------------------------------------------------- changes, row by row
+
+
+def loaded(views: list[TokenView]) -> tuple[TokenIndex, list[TokenRow]]:
+    names, rows = rows_from_views(views)
+    index = TokenIndex()
+    index.load(names, list(rows), show_environment=False)
+    return index, rows
+
+
+def test_a_change_that_keeps_the_order_does_not_move() -> None:
+    index, rows = loaded(SAMPLE)
+    update = index.plan_update([rows[2]._replace(hint="qq03", generation=1)])
+    assert update is not None
+    assert not update.reset and not update.moves
+    assert update.renewed == [3]
+    index.apply(update)
+    assert index.token_ids() == EXPECTED_ORDER[Column.CREATED]
+    row = index.row_of_id(3)
+    assert row is not None and index.texts(row)[Column.TOKEN] == "tdk_••••••••qq03"
+
+
+def test_a_change_of_the_sort_key_moves_the_row() -> None:
+    index, rows = loaded(SAMPLE)
+    index.set_sort(Column.TOKEN, descending=False)  # AA02 < bb04 < mm03 < zz01
+    update = index.plan_update([rows[2]._replace(hint="00aa")])  # now first
+    assert update is not None and update.moves and not update.reset
+    assert update.renewed == []
+    index.apply(update)
+    assert index.token_ids() == [3, 2, 4, 1]
+
+
+def test_a_change_in_and_out_of_the_filter_moves() -> None:
+    index, rows = loaded(SAMPLE)
+    index.set_filter(filter_needle("import"))
+    assert index.token_ids() == [4]
+    update = index.plan_update([rows[0]._replace(label="import too")])
+    assert update is not None and update.moves
+    index.apply(update)
+    assert index.token_ids() == [4, 1]
+
+
+def test_an_unchanged_row_changes_nothing() -> None:
+    index, rows = loaded(SAMPLE)
+    assert index.plan_update(rows) is None
+    assert index.plan_update([], gone=[99]) is None
+
+
+def test_a_token_that_appears_or_goes_is_a_reset() -> None:
+    index, rows = loaded(SAMPLE)
+    update = index.plan_update([rows[0]._replace(id=9)], gone=[2])
+    assert update is not None and update.reset
+    index.apply(update)
+    assert sorted(index.token_ids()) == [1, 3, 4, 9]
+    assert index.counts() == (4, 0)
+
+
+def test_status_changes_keep_the_inactive_count() -> None:
+    index, rows = loaded(SAMPLE)
+    update = index.plan_update([rows[0]._replace(active=0), rows[1]._replace(active=1)])
+    assert update is not None
+    index.apply(update)
+    assert index.counts() == (4, 1)
+    update = index.plan_update([rows[2]._replace(active=0)])
+    assert update is not None
+    index.apply(update)
+    assert index.counts() == (4, 2)
+
+
+@st.composite
+def table_histories(
+    draw: st.DrawFn,
+) -> tuple[list[TokenRow], list[tuple[list[TokenRow], list[int]]], Column, bool, str]:
+    """Rows of a table, then batches of changed rows, a sort column, an order and a filter."""
+    agents = [(name, role) for name in ("ada", "Bob", "cy") for role in ("Reader", "admin")]
+    id_numbers = draw(st.lists(st.integers(1, 60), min_size=1, max_size=25, unique=True))
+
+    def row(token_id: int) -> TokenRow:
+        return TokenRow(
+            token_id,
+            draw(st.sampled_from([1, 2])),
+            draw(st.integers(1, len(agents))),
+            draw(st.sampled_from(["", "import", "Import job", "sync", "b"])),
+            draw(st.sampled_from([0, 1])),
+            draw(st.sampled_from(["aa01", "AA01", "zz99", "mm50", "bb02"])),
+            draw(st.integers(0, 3)),
+            None,
+            draw(st.sampled_from([None, 86_400, 604_800])),
+            0,
+            draw(st.sampled_from([None, 1_767_600_000, 1_767_700_000, 1_767_800_000])),
+            None,
+            None,
+            draw(st.sampled_from([None, "the keyring is locked"])),
+            draw(st.sampled_from([1_767_000_000, 1_767_000_060, 1_767_100_000])),
+        )
+
+    initial = [row(token_id) for token_id in id_numbers]
+    newcomers = st.integers(61, 80)  # ids the table has not seen: tokens created meanwhile
+    batches = [
+        (
+            [
+                row(token_id)
+                for token_id in draw(st.lists(st.sampled_from(id_numbers) | newcomers, max_size=4))
+            ],
+            draw(st.lists(st.sampled_from(id_numbers) | newcomers, max_size=2)),  # deleted
+        )
+        for _ in range(draw(st.integers(1, 4)))
+    ]
+    column = draw(st.sampled_from(list(Column)))
+    descending = draw(st.booleans())
+    needle = draw(st.sampled_from(["", "import", "ada", "aa01", "inactive", "every"]))
+    return initial, batches, column, descending, needle
+
+
+NAMES = Names(
+    {1: "Production", 2: "staging"},
+    {
+        n + 1: pair
+        for n, pair in enumerate(
+            (name, role) for name in ("ada", "Bob", "cy") for role in ("Reader", "admin")
+        )
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(table_histories())
+def test_changes_row_by_row_end_where_a_fresh_load_does(
+    history: tuple[list[TokenRow], list[tuple[list[TokenRow], list[int]]], Column, bool, str],
+) -> None:
+    initial, batches, column, descending, needle = history
+    index = TokenIndex()
+    index.load(NAMES, initial, show_environment=True)
+    index.set_sort(column, descending=descending)
+    index.set_filter(needle)
+    current = {row.id: row for row in initial}
+    for batch, deleted in batches:
+        gone = [token_id for token_id in deleted if token_id not in {r.id for r in batch}]
+        update = index.plan_update(batch, gone)
+        if update is not None:
+            index.apply(update)
+        current.update((row.id, row) for row in batch)
+        for token_id in gone:
+            current.pop(token_id, None)
+        fresh = TokenIndex()
+        fresh.load(NAMES, current.values(), show_environment=True)
+        fresh.set_sort(column, descending=descending)
+        fresh.set_filter(needle)
+        assert index.token_ids() == fresh.token_ids()
+        assert texts_by_id(index) == texts_by_id(fresh)
+        assert index.counts() == fresh.counts()  # tokens, and inactive tokens
+        # Every other column's order was kept up to date too.
+        for other in Column:
+            index.set_sort(other, descending=descending)
+            fresh.set_sort(other, descending=descending)
+            assert index.token_ids() == fresh.token_ids(), other
+        index.set_sort(column, descending=descending)
+
+
+# ----------------------------------------------------------------- the same order as the SQL
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+@pytest.mark.parametrize("environment", [None, "Production"])
+def test_the_first_screen_query_matches_the_index_order(
+    memory_context: Context, clock: object, descending: bool, environment: str | None
+) -> None:
+    """The window paints its first screen from TokenService.token_page; once every row is read
+    the index shows the same tokens first, in every column's order (both follow ORDERS)."""
+    service: TokenService = memory_context.service
+    service.add_environment("Production")
+    service.add_environment("staging")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_role("admin", ["* /Loans"])
+    for name, role in (("Ada", "Reader"), ("bob", "admin"), ("Cy", "Reader")):
+        service.add_agent(name, role, has_logged_in=True, signed_agreement=True)
+    plan = [
+        ("Production", "Ada", "nightly", "weekly"),
+        ("staging", "bob", "Alpha", None),
+        ("Production", "Cy", "beta", "daily"),
+        ("Production", "bob", "", "30d"),
+        ("staging", "Ada", "gamma", "12h"),
+        ("Production", "Ada", "Delta", None),
+    ]
+    for n, (env, agent, label, rotation) in enumerate(plan):
+        token = service.create_token(env, agent, label=label, rotation=rotation).token
+        if n % 3 == 1:
+            service.set_status(token.id, False)
+        clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+    _, names, rows = service.token_table(environment)
+    for column in Column:
+        index = TokenIndex()
+        index.set_sort(column, descending=descending)
+        index.load(names, list(rows), show_environment=environment is None)
+        _, first = service.token_page(environment, column, descending=descending, limit=4)
+        assert [row.id for row in first] == index.token_ids()[:4], column.name
