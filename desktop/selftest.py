@@ -85,10 +85,14 @@ def check_data_dir(data_dir: Path) -> Result:
 
 def check_database(data_dir: Path) -> Result:
     """The database in the data folder opens, migrates and passes SQLite's quick check."""
-    import peewee as pw
-
-    from desktop.domain.errors import SchemaTooNew
-    from desktop.storage.database import DB_FILENAME, SCHEMA_VERSION, open_database, user_version
+    from desktop.domain.errors import DatabaseError, SchemaTooNew
+    from desktop.storage.database import (
+        DB_FILENAME,
+        SCHEMA_VERSION,
+        open_database,
+        quick_check,
+        user_version,
+    )
 
     name = "database"
     path = data_dir / DB_FILENAME
@@ -96,7 +100,7 @@ def check_database(data_dir: Path) -> Result:
         database = open_database(path)
     except SchemaTooNew as error:
         return Result(name, False, str(error))
-    except (pw.DatabaseError, OSError) as error:
+    except (DatabaseError, OSError) as error:
         return Result(
             name,
             False,
@@ -105,8 +109,8 @@ def check_database(data_dir: Path) -> Result:
         )
     try:
         version = user_version(database)
-        verdict = str(database.execute_sql("PRAGMA quick_check").fetchone()[0])
-    except pw.DatabaseError as error:
+        verdict = quick_check(database)
+    except DatabaseError as error:
         return Result(name, False, f"cannot read {path} ({_one_line(error)})")
     finally:
         database.close()

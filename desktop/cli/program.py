@@ -27,7 +27,7 @@ from desktop.cli.common import (
     Parser,
     error,
 )
-from desktop.domain.errors import TokenDeskError
+from desktop.domain.errors import DatabaseError, TokenDeskError
 from desktop.secrets.store import SecretStore, open_secret_store
 
 log = logging.getLogger(__name__)
@@ -134,17 +134,6 @@ def _is_text(argument: str) -> bool:
     return True
 
 
-# ---- Database errors: the one place that knows the storage library's exceptions. -----------
-# Storage is to turn them into TokenDesk's own errors; until then they arrive as Peewee's, and
-# are recognised by name so that the command line never imports Peewee. Delete this function
-# and the branch of _run that calls it once storage raises its own.
-def _is_database_error(failure: BaseException) -> bool:
-    return any(
-        kind.__module__ == "peewee" and kind.__name__ == "DatabaseError"
-        for kind in type(failure).__mro__
-    )
-
-
 def main(argv: Sequence[str] | None = None, *, store: SecretStore | None = None) -> int:
     """The ``tokendesk`` command: returns the exit status.
 
@@ -181,6 +170,10 @@ def _run(
         return _run_command(args, store)
     except SystemExit as exit_:
         return _exit_status(exit_.code)
+    except DatabaseError as failure:  # before TokenDeskError: a failure, not a refusal
+        log.debug("database error", exc_info=True)
+        error(f"cannot use the database in {paths.data_dir(args.data_dir)}: {failure}")
+        return EXIT_FAILED
     except TokenDeskError as refused:
         # The rules' messages are written for people and never carry a secret.
         log.info("refused: %s", refused, extra=logs.FILE_ONLY)
@@ -197,11 +190,7 @@ def _run(
             f"{failure.strerror or failure}" + (f": {failure.filename}" if failure.filename else "")
         )
         return EXIT_FAILED
-    except Exception as failure:
-        if _is_database_error(failure):  # the one Peewee catch: see _is_database_error
-            log.debug("database error", exc_info=True)
-            error(f"cannot use the database in {paths.data_dir(args.data_dir)}: {failure}")
-            return EXIT_FAILED
+    except Exception:
         # A bug: Python reports it as ever (traceback, status 1); the log file keeps it too.
         log.critical("unexpected error", exc_info=True, extra=logs.FILE_ONLY)
         raise

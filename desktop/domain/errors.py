@@ -33,3 +33,13 @@ class SecretMismatch(TokenDeskError):
 
 class SchemaTooNew(TokenDeskError):
     """The database was written by a newer TokenDesk than this one."""
+
+
+class DatabaseError(TokenDeskError):
+    """The database refused or failed a statement: a damaged file, a full disk, a schema that
+    does not match. Storage raises it in place of the database driver's own errors."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be used right now: its file cannot be opened, or another process
+    held it locked for longer than the busy timeout. Trying again later may succeed."""

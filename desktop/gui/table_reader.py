@@ -15,7 +15,6 @@ from PySide6.QtCore import QObject, QThread, Signal
 
 from desktop.gui.token_model import PreparedRows, prepare_rows
 from desktop.services.tokens import TokenService
-from desktop.storage.models import db
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +62,10 @@ class TableReader(QThread):
         if request is None:
             return
         try:
-            cursor, names, rows = self._service.token_table(request.environment)
+            with self._service.connection():  # this thread's own, closed when the read ends
+                cursor, names, rows = self._service.token_table(request.environment)
             prepared = prepare_rows(names, rows, show_environment=request.show_environment)
             self._result = Result(request, cursor, prepared)
         except Exception:
             log.exception("reading the tokens failed")
-        finally:
-            db.close()  # peewee opened a connection for this thread
         self.done.emit(request.number)

@@ -17,13 +17,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from desktop.domain.errors import TokenDeskError
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
-from desktop.storage.models import db
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +48,25 @@ class _Worker(QThread):
     done = Signal(int, object)  # run number, RotationReport
 
     def __init__(
-        self, job: Callable[[Callable[[int, int], None]], RotationReport], parent: QObject
+        self,
+        job: Callable[[Callable[[int, int], None]], RotationReport],
+        connection: Callable[[], AbstractContextManager[None]],
+        parent: QObject,
     ) -> None:
         super().__init__(parent)
         self._job = job
+        self._connection = connection
         self.run_number = 0
         self.setObjectName("rotationWorker")
 
     def run(self) -> None:
         number = self.run_number
         try:
-            report = self._job(self.progressed.emit)
-        finally:
-            # peewee opened a connection for this thread; it must not outlive the thread.
-            db.close()
+            # This thread's connection, closed when the run ends: it must not outlive the thread.
+            with self._connection():
+                report = self._job(self.progressed.emit)
+        except Exception as error:  # the database could not even be opened
+            report = _failure(error)
         self.done.emit(number, report)
 
 
@@ -93,7 +98,7 @@ class RotationRunner(QObject):
         self._monotonic = monotonic
         self._wall = wall
         self._cancel = threading.Event()
-        self._worker = _Worker(self._rotate, self)
+        self._worker = _Worker(self._rotate, service.connection, self)
         self._worker.progressed.connect(self.progress)
         self._worker.done.connect(self._on_worker_done)
         self._run_number = 0
@@ -183,8 +188,7 @@ class RotationRunner(QObject):
                 actor=self._actor, progress=progress, cancelled=self._cancel.is_set
             )
         except Exception as error:
-            self._log_error(error)
-            return RotationReport(failed=((NO_TOKEN, _message(error)),))
+            return _failure(error)
 
     @Slot(int, object)
     def _on_worker_done(self, number: int, report: RotationReport) -> None:
@@ -210,10 +214,20 @@ class RotationRunner(QObject):
 
     @staticmethod
     def _log_error(error: Exception) -> None:
-        if isinstance(error, TokenDeskError):
-            log.warning("scheduled rotation failed: %s", error)
-        else:
-            log.exception("scheduled rotation failed")
+        _log_error(error)
+
+
+def _log_error(error: Exception) -> None:
+    if isinstance(error, TokenDeskError):
+        log.warning("scheduled rotation failed: %s", error)
+    else:
+        log.exception("scheduled rotation failed")
+
+
+def _failure(error: Exception) -> RotationReport:
+    """A run that failed as a whole (not one token): logged, and reported as such."""
+    _log_error(error)
+    return RotationReport(failed=((NO_TOKEN, _message(error)),))
 
 
 def _message(error: Exception) -> str:

@@ -1,1 +1,7 @@
-"""SQLite through Peewee: metadata, fingerprints and the recovery journal; never a secret."""
+"""SQLite through Peewee: metadata, fingerprints and the recovery journal; never a secret.
+
+``database`` opens and migrates the file and wraps it for the services (a connection per thread,
+transactions); ``queries`` holds every raw SQL read, ``repository`` every model read and write;
+``errors`` turns the driver's errors into :class:`~desktop.domain.errors.DatabaseError`, so the
+services above never import Peewee or catch its errors.
+"""

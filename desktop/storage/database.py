@@ -1,18 +1,26 @@
-"""Opening the database: durable pragmas, schema migrations keyed on ``PRAGMA user_version``."""
+"""Opening the database: durable pragmas, schema migrations keyed on ``PRAGMA user_version``;
+:class:`Database`, what services hold: a connection per thread, transactions, and errors in the
+project's own terms (:mod:`desktop.storage.errors`)."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import peewee as pw
 
 from desktop.domain.errors import SchemaTooNew
+from desktop.storage.errors import translated, translating
 from desktop.storage.models import ALL_MODELS, Intent, db
 
 log = logging.getLogger(__name__)
+
+# What open_database returns; services name it through this alias and never import Peewee.
+Handle: TypeAlias = pw.SqliteDatabase
 
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS: dict[str, str | int] = {
@@ -102,27 +110,102 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+@translating
 def user_version(database: pw.SqliteDatabase) -> int:
+    """The schema version the file says it has (0 for a new file)."""
     return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+@translating
+def quick_check(database: pw.SqliteDatabase) -> str:
+    """SQLite's quick integrity check: ``ok``, or what it found damaged."""
+    return str(database.execute_sql("PRAGMA quick_check").fetchone()[0])
 
 
 def open_database(path: Path) -> pw.SqliteDatabase:
     """Open (creating if need be) and migrate the database at *path*; return the bound ``db``.
 
     Refuses a database written by a newer TokenDesk. Copies the file aside before migrating an
-    existing database, so a failed migration never costs data.
+    existing database, so a failed migration never costs data. A file SQLite cannot open or
+    read raises :class:`~desktop.domain.errors.DatabaseError`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     if not db.is_closed():
         db.close()
     db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
     try:
-        db.connect(reuse_if_open=True)
-        migrate(db, path)
+        with translated():
+            db.connect(reuse_if_open=True)
+            migrate(db, path)
     except BaseException:
         db.close()
         raise
     return db
+
+
+class Database:
+    """One SQLite database as the services use it.
+
+    Peewee keeps one connection per thread; :meth:`connection` makes its lifetime explicit for
+    threads other than the one that opened the database, whose connection must not outlive
+    them. Transactions and reads go through here so that a driver error reaches callers as
+    :class:`~desktop.domain.errors.DatabaseError`.
+
+    The models are bound to the database given: a process works on one database at a time
+    (the one :func:`open_database` opened), and binding makes sure it is this one.
+    """
+
+    def __init__(self, handle: pw.SqliteDatabase) -> None:
+        self.handle = handle
+        if ALL_MODELS[0]._meta.database is not handle:
+            handle.bind(ALL_MODELS, bind_refs=False, bind_backrefs=False)
+
+    @contextmanager
+    def connection(self) -> Iterator[None]:
+        """This thread's connection for the block: opened if it is not open yet, and then
+        closed when the block ends (a worker thread's connection must not outlive it)."""
+        opened_here = self.handle.is_closed()
+        try:
+            with translated():
+                self.handle.connect(reuse_if_open=True)
+            yield
+        finally:
+            if opened_here and not self.handle.is_closed():
+                self.handle.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction. BEGIN IMMEDIATE takes the write lock up front, so a
+        read-check-write inside it cannot interleave with another writer."""
+        with translated(), self.handle.atomic("IMMEDIATE"):
+            yield
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read transaction: every read inside it sees the same committed state."""
+        with translated(), self.handle.atomic():
+            yield
+
+    def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
+        """Run one statement that returns no rows."""
+        with translated():
+            self.handle.execute_sql(sql, params)
+
+    def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        """Every row one statement returns."""
+        with translated():
+            rows: list[tuple[Any, ...]] = self.handle.execute_sql(sql, params).fetchall()
+        return rows
+
+    def first(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
+        """The first row one statement returns, or None."""
+        with translated():
+            row = self.handle.execute_sql(sql, params).fetchone()
+        return None if row is None else tuple(row)
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        self.handle.close()
 
 
 def migrate(database: pw.SqliteDatabase, path: Path) -> None:
@@ -143,7 +226,10 @@ def migrate(database: pw.SqliteDatabase, path: Path) -> None:
             # Re-read inside the lock: another process may have migrated meanwhile.
             if user_version(database) != version:
                 continue
-            MIGRATIONS[version](database)
+            # The steps build tables from the models: on this database, whichever they are
+            # bound to.
+            with database.bind_ctx(ALL_MODELS, bind_refs=False, bind_backrefs=False):
+                MIGRATIONS[version](database)
             database.execute_sql(f"PRAGMA user_version = {version + 1}")
         log.info("database migrated to schema version %d", version + 1)
 
@@ -161,4 +247,12 @@ def _backup(path: Path, target: Path) -> None:
         source.close()
 
 
-__all__ = ["DB_FILENAME", "SCHEMA_VERSION", "open_database"]
+__all__ = [
+    "DB_FILENAME",
+    "SCHEMA_VERSION",
+    "Database",
+    "Handle",
+    "open_database",
+    "quick_check",
+    "user_version",
+]

@@ -223,6 +223,12 @@ def test_a_failure_without_a_message_is_named_by_its_kind() -> None:
         store.put("a-key", "secret")
 
 
+def test_a_keyring_error_without_a_message_still_explains_itself() -> None:
+    store = on(FailingBackend(RuntimeError("\n")))  # only blank text: named by its kind, too
+    with pytest.raises(SecretStoreUnavailable, match=r"RuntimeError: RuntimeError\)"):
+        store.get("anything")
+
+
 def test_deleting_what_the_backend_does_not_hold_is_no_error() -> None:
     backend = StandInBackend()
     on(backend).delete("never-stored")

@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 
 from desktop.domain import tokens
-from desktop.domain.access import Grant, Permission, decide, endpoint_segment, precheck
+from desktop.domain.access import (
+    Grant,
+    Permission,
+    cached_route,
+    decide,
+    endpoint_segment,
+    precheck,
+    route,
+)
 from desktop.domain.errors import InvalidInput
 
 READ_LOANS = frozenset({("GET", "loans"), ("GET", "customers"), ("*", "payments")})
@@ -102,3 +110,31 @@ def test_permission_parse(text: str, method: str, endpoint: str) -> None:
 def test_permission_parse_rejects(text: str) -> None:
     with pytest.raises(InvalidInput):
         Permission.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/Loans(5)"),
+        ("POST", "/Loans"),
+        ("DELETE", "/Payments/3"),
+        ("GET", "/Loans/../Users"),
+        ("GET", "/"),
+    ],
+)
+def test_a_cached_route_allows_exactly_what_decide_allows(method: str, path: str) -> None:
+    found = route(method, path)
+    assert cached_route((method, path)) is found  # worked out once, then looked up
+    allowed = decide(grant(), method, path, 0).status == 200
+    assert (not found.granted_by.isdisjoint(grant().permissions)) is allowed
+
+
+def test_a_route_never_seen_is_not_cached() -> None:
+    assert cached_route(("GET", "/NeverAskedFor/4711")) is None
+
+
+def test_a_route_is_granted_by_its_method_or_any_method() -> None:
+    assert route("GET", "/Loans(5)").granted_by == {("GET", "loans"), ("*", "loans")}
+    assert route("get", "/odata.svc/Loans").granted_by == {("GET", "loans"), ("*", "loans")}
+    assert route("GET", "/Loans/../Users").granted_by == frozenset()
+    assert route("GET", "/").granted_by == frozenset()

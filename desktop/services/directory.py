@@ -1,0 +1,234 @@
+"""The directory: environments, roles (with their permissions) and agents.
+
+Names are unique without regard to case; each change is one transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+from desktop.domain.access import Permission
+from desktop.domain.errors import NotFound, RuleViolation
+from desktop.domain.validation import clean_name
+from desktop.services.context import ServiceContext
+from desktop.services.views import AgentView, EnvironmentView, RoleView
+from desktop.storage import queries, repository
+from desktop.storage.models import Agent, Environment, Role
+
+MULTIPLE_TOKENS_WARNING = (
+    "agent {agent} already has {tokens}; several tokens per agent are allowed but "
+    "discouraged, because the origin of requests becomes harder to determine"
+)
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def _parse_permissions(texts: list[str] | tuple[str, ...]) -> list[Permission]:
+    """Each text as a permission (:class:`InvalidInput` for one that is not), without repeats."""
+    unique: dict[tuple[str, str], Permission] = {}
+    for text in texts:
+        permission = Permission.parse(text)
+        unique.setdefault(permission.key, permission)
+    return list(unique.values())
+
+
+def _describe(permissions: list[Permission]) -> str:
+    return ", ".join(str(p) for p in permissions) or "no permissions"
+
+
+def agent_view(agent: Agent, count: int) -> AgentView:
+    """An agent (read with its role) as callers see it, holding *count* tokens."""
+    return AgentView(
+        agent.id,
+        agent.name,
+        agent.role.name,
+        agent.has_logged_in,
+        agent.signed_agreement,
+        count,
+    )
+
+
+class Directory:
+    """Environments, roles and agents: who may hold tokens, where, and what they may do."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+        self._database = context.database
+        self._work = context.work
+
+    # ----------------------------------------------------------------- lookups
+
+    @staticmethod
+    def environment_row(name: str) -> Environment:
+        env = repository.find_environment(name.strip())
+        if env is None:
+            raise NotFound(f"unknown environment {name.strip()!r}")
+        return env
+
+    def environment_id(self, name: str | None) -> int | None:
+        """The id of the named environment (None for None: every environment)."""
+        return None if name is None else self.environment_row(name).id
+
+    @staticmethod
+    def role_row(name: str) -> Role:
+        role = repository.find_role(name.strip())
+        if role is None:
+            raise NotFound(f"unknown role {name.strip()!r}")
+        return role
+
+    @staticmethod
+    def agent_row(name: str) -> Agent:
+        agent = repository.find_agent(name.strip())
+        if agent is None:
+            raise NotFound(f"unknown agent {name.strip()!r}")
+        return agent
+
+    # ----------------------------------------------------------------- environments
+
+    def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
+        name = clean_name(name, "environment")
+        with self._work.write() as audit:
+            if repository.find_environment(name) is not None:
+                raise RuleViolation(f"environment {name!r} already exists")
+            env = repository.insert_environment(name, api_enabled, self._context.now())
+            access = "enabled" if api_enabled else "disabled"
+            audit("env-add", None, f"environment {name}, API access {access}")
+        return self.environment(env.name)
+
+    def set_api_enabled(self, name: str, enabled: bool) -> EnvironmentView:
+        with self._work.write() as audit:
+            env = self.environment_row(name)
+            if env.api_enabled != enabled:
+                repository.set_api_enabled(env.id, enabled)
+                audit(
+                    "env-enable" if enabled else "env-disable",
+                    None,
+                    f"API access {'enabled' if enabled else 'disabled'} for environment {env.name}",
+                )
+        return self.environment(name)
+
+    def environment(self, name: str) -> EnvironmentView:
+        env = self.environment_row(name)
+        count = queries.token_count(self._database, env.id)
+        return EnvironmentView(env.id, env.name, env.api_enabled, count)
+
+    def environments(self, *, counted: bool = True) -> list[EnvironmentView]:
+        """Every environment, by name; ``counted=False`` skips counting their tokens (each
+        ``token_count`` is then 0): a scan of every token, which a window's first paint skips."""
+        counts = queries.counts_by_environment(self._database) if counted else {}
+        return [
+            EnvironmentView(env.id, env.name, env.api_enabled, counts.get(env.id, 0))
+            for env in repository.environments()
+        ]
+
+    # ----------------------------------------------------------------- roles
+
+    def add_role(self, name: str, permissions: list[str] | tuple[str, ...] = ()) -> RoleView:
+        name = clean_name(name, "role")
+        parsed = _parse_permissions(permissions)
+        with self._work.write() as audit:
+            if repository.find_role(name) is not None:
+                raise RuleViolation(f"role {name!r} already exists")
+            role = repository.insert_role(name, self._context.now())
+            repository.replace_permissions(role.id, [(p.method, p.endpoint) for p in parsed])
+            audit("role-add", None, f"role {name}: {_describe(parsed)}")
+        return self.role(name)
+
+    def set_role_permissions(self, name: str, permissions: list[str] | tuple[str, ...]) -> RoleView:
+        parsed = _parse_permissions(permissions)
+        with self._work.write() as audit:
+            role = self.role_row(name)
+            repository.replace_permissions(role.id, [(p.method, p.endpoint) for p in parsed])
+            audit("role-update", None, f"role {role.name}: {_describe(parsed)}")
+        return self.role(name)
+
+    @staticmethod
+    def _permission_texts(role_id: int) -> tuple[str, ...]:
+        return tuple(
+            sorted(f"{method} {endpoint}" for method, endpoint in repository.permissions(role_id))
+        )
+
+    def role(self, name: str) -> RoleView:
+        role = self.role_row(name)
+        return RoleView(role.id, role.name, self._permission_texts(role.id))
+
+    def roles(self) -> list[RoleView]:
+        return [
+            RoleView(role.id, role.name, self._permission_texts(role.id))
+            for role in repository.roles()
+        ]
+
+    # ----------------------------------------------------------------- agents
+
+    def add_agent(
+        self,
+        name: str,
+        role: str,
+        *,
+        has_logged_in: bool = False,
+        signed_agreement: bool = False,
+    ) -> AgentView:
+        name = clean_name(name, "agent")
+        with self._work.write() as audit:
+            role_row = self.role_row(role)
+            if repository.find_agent(name) is not None:
+                raise RuleViolation(f"agent {name!r} already exists")
+            repository.insert_agent(
+                name,
+                role_row.id,
+                has_logged_in=has_logged_in,
+                signed_agreement=signed_agreement,
+                now=self._context.now(),
+            )
+            audit(
+                "agent-add",
+                None,
+                f"agent {name}, role {role_row.name}, logged in: {_yes_no(has_logged_in)}"
+                f", signed agreement: {_yes_no(signed_agreement)}",
+            )
+        return self.agent(name)
+
+    def update_agent(
+        self,
+        name: str,
+        *,
+        role: str | None = None,
+        has_logged_in: bool | None = None,
+        signed_agreement: bool | None = None,
+    ) -> AgentView:
+        with self._work.write() as audit:
+            agent = self.agent_row(name)
+            fields: dict[str, object] = {}
+            changes = []
+            if role is not None:
+                role_row = self.role_row(role)
+                if role_row.id != agent.role_id:
+                    fields["role"] = role_row.id
+                    changes.append(f"role {role_row.name}")
+            if has_logged_in is not None and has_logged_in != agent.has_logged_in:
+                fields["has_logged_in"] = has_logged_in
+                changes.append(f"logged in: {_yes_no(has_logged_in)}")
+            if signed_agreement is not None and signed_agreement != agent.signed_agreement:
+                fields["signed_agreement"] = signed_agreement
+                changes.append(f"signed agreement: {_yes_no(signed_agreement)}")
+            if changes:
+                repository.update_agent(agent.id, **fields)
+                audit("agent-update", None, f"agent {agent.name}: " + ", ".join(changes))
+        return self.agent(name)
+
+    def agent(self, name: str) -> AgentView:
+        agent = self.agent_row(name)
+        return agent_view(agent, queries.counts_by_agent(self._database).get(agent.id, 0))
+
+    def agents(self) -> list[AgentView]:
+        counts = queries.counts_by_agent(self._database)
+        return [agent_view(agent, counts.get(agent.id, 0)) for agent in repository.agents()]
+
+    def creation_warnings(self, agent_name: str) -> list[str]:
+        """What creating a token for this agent would warn about (the window asks first)."""
+        agent = self.agent_row(agent_name)
+        count = repository.ready_count(agent_id=agent.id)
+        if count:
+            held = "a token" if count == 1 else f"{count} tokens"
+            return [MULTIPLE_TOKENS_WARNING.format(agent=agent.name, tokens=held)]
+        return []

@@ -1,0 +1,323 @@
+"""The two-store journal and its reconciler (DESIGN.md §3).
+
+SQLite and the keyring cannot share a transaction, so every change that touches both writes an
+intent first (in the same transaction as the token row it is about), carries the keyring side
+out, and then commits the outcome and drops the intent:
+
+* create:  commit row (phase ``creating``) + intent → write ``g0`` → read back and check the
+  fingerprint → commit ``ready`` and drop the intent → only then return the secret.
+* refresh / rotate:  commit intent (n → n+1, new fingerprint) → write ``g{n+1}`` → check →
+  commit generation n+1 (compare-and-swap on n) → delete ``g{n}`` → drop the intent.
+* delete:  commit a tombstone (phase ``deleting``) + intent → delete the keyring entry →
+  delete the row (the intent goes with it).
+
+:meth:`Journal.reconcile` finishes or undoes whatever a crash left behind. The unique intent per
+token doubles as a lock: two processes can never change one token's secret at once. An intent
+this process is still carrying out is *in flight*; recovery leaves it alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from desktop.domain import tokens
+from desktop.domain.errors import Conflict, SecretMismatch, SecretStoreUnavailable
+from desktop.domain.intervals import format_interval
+from desktop.services.context import ServiceContext
+from desktop.services.views import ReconcileReport
+from desktop.storage import repository
+from desktop.storage.models import Intent, Token
+
+if TYPE_CHECKING:
+    from desktop.secrets.store import SecretStore
+
+log = logging.getLogger(__name__)
+
+# An intent whose owner is still alive is left alone, unless it is older than this.
+STALE_INTENT = timedelta(minutes=10)
+
+
+def secret_key(token_uuid: str, generation: int) -> str:
+    """The keyring entry of one generation of one token; never reused, never overwritten."""
+    return f"{token_uuid}:g{generation}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process *pid* still runs (a zombie has ended, whatever the process table says)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie has exited; it just has not been reaped yet
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass
+class Claim:
+    """An intent this process wrote and is still carrying out."""
+
+    intent_id: int
+    token_id: int
+    token_uuid: str
+    from_generation: int
+    to_generation: int
+
+
+def put_checked(store: SecretStore, key: str, secret: str) -> None:
+    """Write a new entry and read it back: a keyring that drops or mangles it is caught
+    before the database points at it."""
+    if store.get(key) is not None:
+        # Only an orphan can be here (journaled changes delete theirs before giving up).
+        store.delete(key)
+    store.put(key, secret)
+    stored = store.get(key)
+    if stored is None or tokens.fingerprint(stored) != tokens.fingerprint(secret):
+        store.delete(key)
+        raise SecretMismatch("the keyring did not return the secret just stored; nothing changed")
+
+
+def discard(store: SecretStore, key: str) -> None:
+    """Best effort: an entry nothing points at. If the keyring is gone, it stays an orphan
+    that the next write of the same key replaces (see :func:`put_checked`)."""
+    try:
+        store.delete(key)
+    except SecretStoreUnavailable:
+        log.warning("could not remove an unused keyring entry (keyring unavailable)")
+
+
+class Journal:
+    """Claims, their outcome, and recovery of the ones nobody is carrying out any more."""
+
+    def __init__(self, context: ServiceContext) -> None:
+        self._context = context
+        self._work = context.work
+        self._in_flight: set[int] = set()
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- claims
+
+    def claim(
+        self,
+        row: Token,
+        kind: str,
+        action: str,
+        *,
+        to_generation: int,
+        secret: str | None = None,
+        grace_seconds: int = 0,
+        actor: str | None = None,
+    ) -> Claim:
+        """Write the intent (inside the caller's transaction). A second writer for the same
+        token gets :class:`Conflict` here."""
+        intent = repository.insert_intent(
+            token=row.id,
+            kind=kind,
+            from_generation=row.generation,
+            to_generation=to_generation,
+            new_fingerprint=tokens.fingerprint(secret) if secret else None,
+            new_hint=tokens.hint(secret) if secret else None,
+            grace_seconds=grace_seconds,
+            action=action,
+            actor=actor or self._context.actor,
+            owner_pid=os.getpid(),
+            created_at=self._context.now(),
+        )
+        if intent is None:
+            raise Conflict(f"token {row.id} is being changed elsewhere; try again")
+        # In flight from before the commit: recovery on another thread of this process must
+        # never see the intent without knowing it is being carried out.
+        with self._lock:
+            self._in_flight.add(intent.id)
+        return Claim(intent.id, row.id, row.uuid, row.generation, to_generation)
+
+    @contextmanager
+    def carrying(self, claim: Claim) -> Iterator[None]:
+        """Until the block ends the claim counts as in flight (it has since :meth:`claim`)."""
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight.discard(claim.intent_id)
+
+    @staticmethod
+    def require_claim(claim: Claim) -> Intent:
+        """The claim's intent, or :class:`Conflict` when recovery elsewhere removed it."""
+        intent = repository.intent(claim.intent_id)
+        if intent is None:
+            raise Conflict(f"the change to token {claim.token_id} was undone by recovery")
+        return intent
+
+    # ----------------------------------------------------------------- outcomes
+
+    def abandon(self, claim: Claim) -> None:
+        """Undo a change that failed before its commit. If even that fails (keyring gone), the
+        intent stays for :meth:`reconcile` and the token keeps its old state meanwhile."""
+        store = self._context.store
+        try:
+            if store is not None:
+                store.delete(secret_key(claim.token_uuid, claim.to_generation))
+        except SecretStoreUnavailable:
+            log.warning("token %s: change left for recovery (keyring unavailable)", claim.token_id)
+            return
+        self.roll_back(claim.intent_id)
+
+    def roll_back(self, intent_id: int) -> int | None:
+        """Drop the intent (a token still being created goes with it); the token's id, or None
+        when the intent was gone already."""
+        with self._work.transaction():
+            intent = repository.intent(intent_id)
+            if intent is None:
+                return None
+            token_id: int = intent.token_id
+            if intent.kind == "create":
+                repository.delete_token(token_id)  # the intent cascades
+            else:
+                repository.delete_intent(intent.id)
+        return token_id
+
+    def commit_refresh(self, intent_id: int) -> None:
+        """Point the token at the new generation: a compare-and-swap on the old one."""
+        with self._work.transaction() as audit:
+            intent = repository.intent(intent_id)
+            if intent is None:
+                raise Conflict("the change was undone by recovery")
+            row = repository.token_by_id(intent.token_id)
+            if row is None:
+                raise Conflict("the change was undone by recovery")
+            if row.generation == intent.to_generation:
+                return  # committed already (recovery rolling forward a second time)
+            now = self._context.now()
+            grace_until = now + timedelta(seconds=intent.grace_seconds)
+            changes: dict[str, object] = {
+                "generation": intent.to_generation,
+                "fingerprint": intent.new_fingerprint,
+                "hint": intent.new_hint,
+                "previous_fingerprint": row.fingerprint if intent.grace_seconds else None,
+                "grace_until": grace_until if intent.grace_seconds else None,
+                "last_rotated_at": now,
+                "last_error": None,
+                "updated_at": now,
+            }
+            if row.rotation_seconds:
+                changes["next_rotation_at"] = now + timedelta(seconds=row.rotation_seconds)
+            updated = repository.update_token_at_generation(row.id, intent.from_generation, changes)
+            if updated != 1:
+                raise Conflict(f"token {row.id} changed while its secret was being replaced")
+            details = f"generation {intent.to_generation}"
+            if intent.grace_seconds:
+                grace = format_interval(timedelta(seconds=intent.grace_seconds))
+                details += f", previous secret valid for {grace}"
+            else:
+                details += ", previous secret invalid at once"
+            audit(intent.action, row.id, details, actor=intent.actor)
+
+    def finish_refresh(self, store: SecretStore, intent_id: int) -> None:
+        """After the commit: remove the old generation's entry, then the intent."""
+        intent = repository.intent(intent_id)
+        if intent is None:
+            return
+        token = repository.token_by_id(intent.token_id)
+        if token is None:
+            return
+        try:
+            store.delete(secret_key(token.uuid, intent.from_generation))
+        except SecretStoreUnavailable:
+            log.warning("token %s: old secret left for recovery (keyring unavailable)", token.id)
+            return
+        with self._work.transaction():
+            repository.delete_intent(intent_id)
+
+    def finish_delete(self, store: SecretStore, claim: Claim) -> None:
+        """After the tombstone: the keyring entry goes, then the row (and its intent)."""
+        store.delete(secret_key(claim.token_uuid, claim.from_generation))
+        with self._work.transaction():
+            repository.delete_token(claim.token_id)
+
+    # ----------------------------------------------------------------- recovery
+
+    def reconcile(self) -> ReconcileReport:
+        """Finish or undo every change a crash left behind. Idempotent; safe to run at any time.
+
+        Never deletes or regenerates anything because the keyring is unavailable: such changes
+        stay journaled (and the tokens keep their old state) until the keyring is back.
+        """
+        forward: list[int] = []
+        back: list[int] = []
+        waiting: list[int] = []
+        problem: str | None = None
+        now = self._context.now()
+        store = self._context.store
+        for intent in repository.intents():
+            token_id = intent.token_id
+            if not self.abandoned(intent, now):
+                waiting.append(token_id)
+                continue
+            if store is None:
+                waiting.append(token_id)
+                problem = problem or "the system keyring is unavailable"
+                continue
+            try:
+                outcome = self._reconcile_one(store, intent)
+            except SecretStoreUnavailable as error:
+                waiting.append(token_id)
+                problem = problem or str(error)
+                break
+            (forward if outcome else back).append(token_id)
+        if forward or back:
+            self._work.notify()
+        report = ReconcileReport(tuple(forward), tuple(back), tuple(waiting), problem)
+        if forward or back or waiting:
+            log.info(
+                "recovery: %d rolled forward, %d rolled back, %d waiting",
+                len(forward),
+                len(back),
+                len(waiting),
+            )
+        return report
+
+    def abandoned(self, intent: Intent, now: datetime) -> bool:
+        """True when no live process is carrying the intent out any more."""
+        if intent.owner_pid == os.getpid():
+            with self._lock:
+                return intent.id not in self._in_flight
+        if now - intent.created_at > STALE_INTENT:
+            return True
+        return not pid_alive(intent.owner_pid)
+
+    def _reconcile_one(self, store: SecretStore, intent: Intent) -> bool:
+        """Roll one intent forward (True) or back (False)."""
+        token: Token = intent.token
+        claim = Claim(intent.id, token.id, token.uuid, intent.from_generation, intent.to_generation)
+        if intent.kind == "delete":
+            self.finish_delete(store, claim)
+            return True
+        if intent.kind == "create":
+            # The secret was never shown and the command reported failure: undo, so a retry
+            # does not leave a second token nobody holds.
+            store.delete(secret_key(token.uuid, 0))
+            self.roll_back(intent.id)
+            return False
+        if token.generation == intent.to_generation:  # committed; the old entry may remain
+            self.finish_refresh(store, intent.id)
+            return True
+        new_key = secret_key(token.uuid, intent.to_generation)
+        written = store.get(new_key)
+        if written is not None and tokens.fingerprint(written) == intent.new_fingerprint:
+            self.commit_refresh(intent.id)
+            self.finish_refresh(store, intent.id)
+            return True
+        store.delete(new_key)
+        self.roll_back(intent.id)
+        return False

@@ -1,0 +1,387 @@
+"""A token's life: create, activate or deactivate, label, schedule, refresh, rotate (one, or
+every due one), delete, and reveal its secret.
+
+Every change that touches the keyring goes through the journal (:mod:`desktop.services.journal`);
+the others are one transaction each. Listeners hear of a change once it is complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from desktop.domain import tokens
+from desktop.domain.clock import utc
+from desktop.domain.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    SecretMismatch,
+    SecretStoreUnavailable,
+)
+from desktop.domain.intervals import format_interval, parse_grace, parse_interval
+from desktop.domain.validation import clean_label
+from desktop.services.context import ServiceContext
+from desktop.services.directory import Directory, agent_view
+from desktop.services.journal import Journal, discard, put_checked, secret_key
+from desktop.services.views import IssuedSecret, RotationReport, TokenView
+from desktop.storage import queries, repository
+from desktop.storage.models import ACTIVE, CREATING, DELETING, INACTIVE, READY, Token
+
+log = logging.getLogger(__name__)
+
+Interval = timedelta | str | None
+
+
+def as_interval(value: Interval, *, grace: bool = False) -> tuple[timedelta | None, str | None]:
+    """Accept a timedelta (from the window) or text (from the command line): the interval and
+    how the schedule shows it."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        parsed = parse_grace(value) if grace else parse_interval(value)
+        return parsed, value.strip().lower()
+    if value < timedelta(0) or (value == timedelta(0) and not grace):
+        raise InvalidInput("an interval must be positive")
+    if value.total_seconds() % 3600:
+        raise InvalidInput("an interval must be a whole number of hours")
+    return value, format_interval(value)
+
+
+def token_view(row: Token) -> TokenView:
+    """A token (read with environment, agent and role) as callers see it."""
+    return TokenView(
+        id=row.id,
+        environment=row.environment.name,
+        agent=row.agent.name,
+        label=row.label,
+        role=row.agent.role.name,
+        status=row.status,
+        hint=row.hint,
+        generation=row.generation,
+        rotation=row.rotation,
+        rotation_interval=(
+            timedelta(seconds=row.rotation_seconds) if row.rotation_seconds else None
+        ),
+        grace=timedelta(seconds=row.grace_seconds),
+        next_rotation_at=utc(row.next_rotation_at) if row.next_rotation_at else None,
+        last_rotated_at=utc(row.last_rotated_at) if row.last_rotated_at else None,
+        grace_until=utc(row.grace_until) if row.grace_until else None,
+        last_error=row.last_error,
+        created_at=utc(row.created_at),
+    )
+
+
+class Lifecycle:
+    """Creates, changes, rotates and deletes tokens; reveals their secrets."""
+
+    def __init__(
+        self,
+        context: ServiceContext,
+        directory: Directory,
+        journal: Journal,
+        prune_changes: Callable[[], None],
+    ) -> None:
+        self._context = context
+        self._database = context.database
+        self._work = context.work
+        self._directory = directory
+        self._journal = journal
+        self._prune_changes = prune_changes
+
+    # ----------------------------------------------------------------- reads
+
+    @staticmethod
+    def ready_row(token_id: int, *, joined: bool = False) -> Token:
+        """A token users can see, or :class:`NotFound`."""
+        row = repository.ready_token(token_id, joined=joined)
+        if row is None:
+            raise NotFound(f"unknown token {token_id}")
+        return row
+
+    def token(self, token_id: int) -> TokenView:
+        return token_view(self.ready_row(token_id, joined=True))
+
+    def tokens(self, environment: str | None = None) -> list[TokenView]:
+        environment_id = self._directory.environment_id(environment)
+        return [token_view(row) for row in repository.ready_tokens(environment_id)]
+
+    def reveal(self, token_id: int) -> str:
+        """The current secret, read from the keyring and checked against its fingerprint."""
+        row = self.ready_row(token_id)
+        store = self._context.require_store()
+        secret = store.get(secret_key(row.uuid, row.generation))
+        if secret is None:
+            raise SecretMismatch(
+                f"the secret of token {token_id} is missing from the keyring "
+                f"({store.backend_name}); refresh the token to issue a new one"
+            )
+        if tokens.fingerprint(secret) != row.fingerprint:
+            raise SecretMismatch(
+                f"the keyring holds a different secret for token {token_id} than the one on "
+                "record; refresh the token to issue a new one"
+            )
+        return secret
+
+    # ----------------------------------------------------------------- create
+
+    def create_token(
+        self,
+        environment: str,
+        agent: str,
+        *,
+        label: str | None = None,
+        rotation: Interval = None,
+        grace: Interval = None,
+    ) -> IssuedSecret:
+        label = clean_label(label)
+        interval, rotation_text = as_interval(rotation)
+        grace_value, _ = as_interval(grace, grace=True)
+        store = self._context.require_store()
+        store.check()  # fail before the intent, not after: a failed undo would leave it behind
+        secret = tokens.generate()
+        token_uuid = str(uuidlib.uuid4())
+        journal = self._journal
+        with self._work.change():
+            with self._work.transaction():
+                env = self._directory.environment_row(environment)
+                if not env.api_enabled:
+                    raise RuleViolation(
+                        f"environment {env.name!r} has API access disabled; enable it before "
+                        "creating tokens"
+                    )
+                agent_row = self._directory.agent_row(agent)
+                view = agent_view(agent_row, 0)
+                if not view.eligible:
+                    raise RuleViolation(
+                        f"agent {agent_row.name!r} {view.ineligible_reason()}: only agents who "
+                        "have logged in and signed the usage agreement can be given a token"
+                    )
+                warnings = self._directory.creation_warnings(agent_row.name)
+                now = self._context.now()
+                row = repository.insert_token(
+                    uuid=token_uuid,
+                    environment=env.id,
+                    agent=agent_row.id,
+                    label=label,
+                    status=ACTIVE,
+                    phase=CREATING,
+                    generation=0,
+                    fingerprint=tokens.fingerprint(secret),
+                    hint=tokens.hint(secret),
+                    rotation=rotation_text,
+                    rotation_seconds=int(interval.total_seconds()) if interval else None,
+                    grace_seconds=int(grace_value.total_seconds()) if grace_value else 0,
+                    next_rotation_at=now + interval if interval else None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                claim = journal.claim(row, "create", "create", to_generation=0, secret=secret)
+            with journal.carrying(claim):
+                try:
+                    put_checked(store, secret_key(token_uuid, 0), secret)
+                except BaseException:
+                    journal.abandon(claim)
+                    raise
+                details = f"environment {env.name}, agent {agent_row.name}"
+                if label:
+                    details += f", label {label!r}"
+                if rotation_text:
+                    details += f", rotate {rotation_text}"
+                try:
+                    with self._work.transaction() as audit:
+                        journal.require_claim(claim)
+                        repository.update_token(row.id, phase=READY)
+                        repository.delete_intent(claim.intent_id)
+                        audit("create", row.id, details)
+                except Conflict:
+                    # Recovery in another process took this change for abandoned (a keyring
+                    # prompt can keep a write waiting that long) and undid it: take our entry
+                    # back out.
+                    discard(store, secret_key(token_uuid, 0))
+                    raise
+        return IssuedSecret(self.token(row.id), secret, tuple(warnings))
+
+    # ----------------------------------------------------------------- plain changes
+
+    def set_status(self, token_id: int, active: bool) -> TokenView:
+        status = ACTIVE if active else INACTIVE
+        with self._work.write() as audit:
+            row = self.ready_row(token_id)
+            if row.status != status:
+                repository.update_token(row.id, status=status, updated_at=self._context.now())
+                audit("activate" if active else "deactivate", row.id, f"status {status}")
+        return self.token(token_id)
+
+    def set_label(self, token_id: int, label: str) -> TokenView:
+        label = clean_label(label)
+        with self._work.write() as audit:
+            row = self.ready_row(token_id)
+            if row.label != label:
+                repository.update_token(row.id, label=label, updated_at=self._context.now())
+                audit("label", row.id, f"label {label!r}" if label else "label cleared")
+        return self.token(token_id)
+
+    def set_rotation(self, token_id: int, interval: Interval, grace: Interval = None) -> TokenView:
+        """Set (or with None, clear) the rotation schedule; next due = now + interval."""
+        value, text = as_interval(interval)
+        grace_value, grace_text = as_interval(grace, grace=True)
+        with self._work.write() as audit:
+            row = self.ready_row(token_id)
+            now = self._context.now()
+            changes: dict[str, object] = {
+                "rotation": text,
+                "rotation_seconds": int(value.total_seconds()) if value else None,
+                "next_rotation_at": now + value if value else None,
+                "last_error": None,
+                "updated_at": now,
+            }
+            if grace_value is not None:
+                changes["grace_seconds"] = int(grace_value.total_seconds())
+            repository.update_token(row.id, **changes)
+            details = f"rotate {text}" if text else "rotation off"
+            if grace_text is not None:
+                details += f", grace {grace_text}"
+            audit("schedule", row.id, details)
+        return self.token(token_id)
+
+    # ----------------------------------------------------------------- new secrets
+
+    def refresh(self, token_id: int, *, grace: Interval = None) -> IssuedSecret:
+        """A new secret for the same token, agent and label. The old one stays valid for the
+        grace (the token's configured grace unless one is given here; 0 = invalid at once)."""
+        grace_value, _ = as_interval(grace, grace=True)
+        issued = self._replace_secret(token_id, "refresh", grace_value, self._context.actor)
+        if issued is None:  # only a scheduled rotation can lose the race; a refresh cannot
+            raise Conflict(f"token {token_id} is being changed elsewhere; try again")
+        return issued
+
+    def rotate_if_due(
+        self, token_id: int, *, actor: str = "scheduler", check: bool = True
+    ) -> IssuedSecret | None:
+        """Rotate one token if it is still due; None when it no longer is (or never was).
+        ``check=False`` skips the keyring check up front (a pass over many tokens checks once)."""
+        return self._replace_secret(token_id, "rotate", None, actor, check=check)
+
+    def _replace_secret(
+        self, token_id: int, action: str, grace: timedelta | None, actor: str, *, check: bool = True
+    ) -> IssuedSecret | None:
+        store = self._context.require_store()
+        if check:  # fail before the intent, not after: a failed undo would leave it behind
+            store.check()
+        secret = tokens.generate()
+        journal = self._journal
+        with self._work.transaction():
+            if action == "rotate":
+                if not queries.is_due(self._database, token_id, self._context.now()):
+                    return None
+                if repository.intent_of_token(token_id) is not None:
+                    return None  # another process is rotating it right now
+            row = self.ready_row(token_id)
+            grace_seconds = int(grace.total_seconds()) if grace is not None else row.grace_seconds
+            claim = journal.claim(
+                row,
+                "refresh",
+                action,
+                to_generation=row.generation + 1,
+                secret=secret,
+                grace_seconds=grace_seconds,
+                actor=actor,
+            )
+        with self._work.change(), journal.carrying(claim):
+            new_key = secret_key(claim.token_uuid, claim.to_generation)
+            try:
+                put_checked(store, new_key, secret)
+            except BaseException:
+                journal.abandon(claim)
+                raise
+            try:
+                journal.commit_refresh(claim.intent_id)
+            except Conflict:
+                # Recovery elsewhere finished or undid this change while the keyring write was
+                # still waiting. Finished: the new secret is current. Undone: take it back out.
+                current = repository.token_by_id(token_id)
+                if current is None or current.fingerprint != tokens.fingerprint(secret):
+                    discard(store, new_key)
+                    raise
+            journal.finish_refresh(store, claim.intent_id)
+        return IssuedSecret(self.token(token_id), secret)
+
+    # ----------------------------------------------------------------- scheduled rotation
+
+    def due_token_ids(self) -> list[int]:
+        """The tokens due for rotation now, earliest first."""
+        return queries.due_token_ids(self._database, self._context.now())
+
+    def next_due_at(self, environment: str | None = None) -> datetime | None:
+        """The earliest scheduled rotation of an active token (in one environment, or in any),
+        for the window to show."""
+        environment_id = self._directory.environment_id(environment)
+        value = queries.next_due_at(self._database, environment_id)
+        return utc(value) if value is not None else None
+
+    def rotate_due(
+        self,
+        *,
+        actor: str = "scheduler",
+        progress: Callable[[int, int], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> RotationReport:
+        """Rotate every due token once. Missed rotations coalesce: one rotation per token,
+        however many intervals passed; the next one is due an interval after it completes."""
+        due = self.due_token_ids()
+        rotated: list[int] = []
+        failed: list[tuple[int, str]] = []
+        skipped: list[int] = []
+        for index, token_id in enumerate(due):
+            if cancelled is not None and cancelled():
+                break
+            try:
+                result = self.rotate_if_due(token_id, actor=actor, check=index == 0)
+            except SecretStoreUnavailable as error:
+                # The keyring is down: every other rotation would fail the same way. Wait.
+                failed.append((token_id, str(error)))
+                self._record_failure(token_id, str(error), actor)
+                break
+            except Exception as error:
+                log.exception("rotation of token %s failed", token_id)
+                failed.append((token_id, str(error)))
+                self._record_failure(token_id, str(error), actor)
+            else:
+                (rotated if result is not None else skipped).append(token_id)
+            if progress is not None:
+                progress(index + 1, len(due))
+        if rotated:
+            self._prune_changes()
+        return RotationReport(tuple(rotated), tuple(failed), tuple(skipped))
+
+    def _record_failure(self, token_id: int, message: str, actor: str) -> None:
+        with self._work.write() as audit:
+            repository.update_token(token_id, last_error=message[:500])
+            audit("rotate-failed", token_id, message[:500], actor=actor)
+
+    # ----------------------------------------------------------------- delete
+
+    def delete(self, token_id: int) -> None:
+        """Permanent: the row, every keyring entry and the journal go; the audit event stays."""
+        store = self._context.require_store()
+        store.check()  # fail before the tombstone, not after, when the keyring is down
+        journal = self._journal
+        with self._work.change():
+            with self._work.transaction() as audit:
+                row = self.ready_row(token_id, joined=True)
+                if repository.intent_of_token(row.id) is not None:
+                    raise Conflict(f"token {token_id} is being changed elsewhere; try again")
+                repository.update_token(row.id, phase=DELETING, updated_at=self._context.now())
+                claim = journal.claim(row, "delete", "delete", to_generation=row.generation)
+                audit("delete", row.id, f"agent {row.agent.name}, label {row.label!r}")
+            with journal.carrying(claim):
+                try:
+                    journal.finish_delete(store, claim)
+                except SecretStoreUnavailable:
+                    # The delete is committed (the token answers 401 and is gone from every
+                    # list); recovery removes the keyring entry once the keyring is back.
+                    log.warning("token %s deleted; its keyring entry is removed later", token_id)

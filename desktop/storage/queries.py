@@ -1,0 +1,289 @@
+"""Every raw SQL read, each behind a name: the window's table, counts, the change log, due
+rotations and the rows behind the in-memory access index.
+
+These are the reads that must stay fast at 100,000 tokens, so they are written as SQL (each
+with the index it walks noted beside it) and return plain values: :class:`TokenRow` built
+straight from the cursor, ids, counts, tuples. The SELECT list is generated from
+:class:`~desktop.domain.table.TokenRow`, and the orders from :data:`~desktop.domain.table.ORDERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from desktop.domain.table import ORDERS, Column, Names, SortTerm, TokenRow
+from desktop.storage.database import Database
+from desktop.storage.models import Token
+
+# Ids per "IN (...)" query, well below SQLite's limit on variables.
+IDS_PER_QUERY = 500
+
+# Each TokenRow field as SQL, read without building models; times as whole POSIX seconds.
+_ROW_SQL = {
+    "id": "t.id",
+    "environment_id": "t.environment_id",
+    "agent_id": "t.agent_id",
+    "label": "t.label",
+    "active": "t.status = 'Active'",
+    "hint": "t.hint",
+    "generation": "t.generation",
+    "rotation": "t.rotation",
+    "rotation_seconds": "t.rotation_seconds",
+    "grace_seconds": "t.grace_seconds",
+    "next_rotation": "CAST(strftime('%s', t.next_rotation_at) AS INTEGER)",
+    "last_rotated": "CAST(strftime('%s', t.last_rotated_at) AS INTEGER)",
+    "grace_until": "CAST(strftime('%s', t.grace_until) AS INTEGER)",
+    "last_error": "t.last_error",
+    "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
+}
+ROW_COLUMNS = ", ".join(_ROW_SQL[name] for name in TokenRow._fields)
+_ROW_SELECT = f"SELECT {ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
+_PAGE_SELECT = (
+    f"SELECT {ROW_COLUMNS} FROM token t "  # noqa: S608
+    "JOIN agent a ON a.id = t.agent_id JOIN role r ON r.id = a.role_id "
+    # "+": SQLite would rather use the (unselective) phase index than walk the order's index.
+    "JOIN environment e ON e.id = t.environment_id WHERE +t.phase = 'ready'"
+)
+# What each sort source (desktop.domain.table.SortTerm) orders by in _PAGE_SELECT: the stored
+# columns themselves, so an order can walk their index.
+_ORDER_SQL = {
+    "hint": "t.hint",
+    "agent": "a.name",
+    "label": "t.label",
+    "role": "r.name",
+    "active": "t.status = 'Active'",
+    "rotation_seconds": "t.rotation_seconds",
+    "next_rotation": "t.next_rotation_at",
+    "created": "t.created_at",
+    "environment": "e.name",
+}
+
+
+def _order_terms(terms: tuple[SortTerm, ...]) -> tuple[str, ...]:
+    """One column's order (desktop.domain.table.ORDERS) as SQL terms, each ascending."""
+    sql: list[str] = []
+    for term in terms:
+        expression = _ORDER_SQL[term.source]
+        if term.nulls_last:
+            sql.append(f"{expression} IS NULL")
+        if term.negate:
+            expression = f"NOT ({expression})"
+        sql.append(f"{expression} COLLATE NOCASE" if term.nocase else expression)
+    return tuple(sql)
+
+
+# The table's orders, as SQL (ties by id). They follow desktop.domain.table.ORDERS, as the
+# window's in-memory sort does; NOCASE folds ASCII letters only, close enough for a first screen.
+TABLE_ORDERS: dict[Column, tuple[str, ...]] = {
+    column: _order_terms(ORDERS[column]) for column in Column
+}
+
+# "+phase": count from the (environment or agent, phase) index alone, 6 ms at 100,000 tokens,
+# instead of looking up every ready token's row through the phase index.
+_COUNT_BY_ENVIRONMENT = (
+    "SELECT environment_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY environment_id"
+)
+_COUNT_BY_AGENT = "SELECT agent_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY agent_id"
+
+# Due for rotation: active tokens past their rotation time. A clock that went backwards (now
+# earlier than the last rotation) makes nothing due: a rotation is never repeated for it.
+# Parameters: now, now. "+" keeps SQLite on the next_rotation_at index.
+_DUE = (
+    "next_rotation_at <= ? AND +phase = 'ready' AND +status = 'Active' "
+    "AND rotation_seconds IS NOT NULL AND (last_rotated_at IS NULL OR last_rotated_at <= ?)"
+)
+_DUE_IDS = f"SELECT id FROM token WHERE {_DUE} ORDER BY next_rotation_at"  # noqa: S608
+_IS_DUE = f"SELECT 1 FROM token WHERE id = ? AND {_DUE}"  # noqa: S608
+# Walks the next_rotation_at index from its start ("+" keeps SQLite from choosing the phase
+# index instead, which means reading every ready token).
+_NEXT_DUE = (
+    "SELECT next_rotation_at FROM token WHERE next_rotation_at IS NOT NULL "
+    "AND +phase = 'ready' AND +status = 'Active'"
+)
+
+
+def _token_rows(
+    database: Database, sql: str, params: list[Any] | tuple[Any, ...] = ()
+) -> list[TokenRow]:
+    """What a SELECT of ROW_COLUMNS returns, as typed rows."""
+    return list(map(TokenRow._make, database.rows(sql, params)))
+
+
+def data_version(database: Database) -> int:
+    """Changes whenever another connection commits: cheap polling for outside changes."""
+    row = database.first("PRAGMA data_version")
+    return int(row[0]) if row else 0
+
+
+# ----------------------------------------------------------------- the window's table
+
+
+def names(database: Database) -> Names:
+    """Environment, agent and role names for the ids in :class:`TokenRow`."""
+    environments = dict(database.rows("SELECT id, name FROM environment"))
+    agents = {
+        agent_id: (agent, role)
+        for agent_id, agent, role in database.rows(
+            "SELECT agent.id, agent.name, role.name FROM agent JOIN role ON role.id = agent.role_id"
+        )
+    }
+    return Names(environments, agents)
+
+
+def token_rows(database: Database, environment_id: int | None = None) -> list[TokenRow]:
+    """Every ready token (of one environment, or of all), by id."""
+    if environment_id is None:
+        return _token_rows(database, _ROW_SELECT + " ORDER BY t.id")
+    sql = _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id"
+    return _token_rows(database, sql, (environment_id,))
+
+
+def token_rows_by_id(database: Database, token_ids: Iterable[int]) -> list[TokenRow]:
+    """The rows of these tokens that exist and are ready (the others are gone)."""
+    ids = sorted(set(token_ids))
+    rows: list[TokenRow] = []
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        chunk = ids[start : start + IDS_PER_QUERY]
+        marks = ", ".join("?" * len(chunk))
+        rows += _token_rows(database, f"{_ROW_SELECT} AND t.id IN ({marks})", chunk)
+    return rows
+
+
+def token_page(
+    database: Database,
+    environment_id: int | None,
+    column: Column,
+    *,
+    descending: bool,
+    limit: int,
+) -> list[TokenRow]:
+    """The first *limit* ready tokens in the table's order by *column* (:data:`TABLE_ORDERS`),
+    read without reading the others: what the window paints first."""
+    direction = " DESC" if descending else ""
+    terms = [*TABLE_ORDERS[column], "t.id"]
+    order = ", ".join(term + direction for term in terms)
+    where, args = "", [limit]
+    if environment_id is not None:
+        # By creation, walk the created_at index and skip other environments' tokens ("+"
+        # keeps SQLite from sorting the whole environment instead: 40 ms at 40,000 tokens).
+        # Other orders have no index to walk: read the environment's tokens, keep the best.
+        term = "+t.environment_id" if column == Column.CREATED else "t.environment_id"
+        where, args = f" AND {term} = ?", [environment_id, limit]
+    sql = f"{_PAGE_SELECT}{where} ORDER BY {order} LIMIT ?"
+    return _token_rows(database, sql, args)
+
+
+def token_count(database: Database, environment_id: int | None = None) -> int:
+    """How many ready tokens there are (in one environment, or in all)."""
+    if environment_id is None:
+        row = database.first("SELECT COUNT(*) FROM token WHERE phase = 'ready'")
+    else:
+        row = database.first(
+            "SELECT COUNT(*) FROM token WHERE phase = 'ready' AND environment_id = ?",
+            (environment_id,),
+        )
+    return int(row[0]) if row else 0
+
+
+def counts_by_environment(database: Database) -> dict[int, int]:
+    """How many ready tokens each environment holds (environments without any: absent)."""
+    return dict(database.rows(_COUNT_BY_ENVIRONMENT))
+
+
+def counts_by_agent(database: Database) -> dict[int, int]:
+    """How many ready tokens each agent holds (agents without any: absent)."""
+    return dict(database.rows(_COUNT_BY_AGENT))
+
+
+# ----------------------------------------------------------------- the change log
+
+
+def change_cursor(database: Database) -> int:
+    """The id of the newest change-log entry ever written (0 for none)."""
+    row = database.first("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'")
+    return int(row[0]) if row else 0
+
+
+def changes_after(database: Database, cursor: int) -> list[tuple[int, str, int | None]]:
+    """The change-log entries after *cursor*, oldest first: (id, kind, token id or None)."""
+    sql = "SELECT id, kind, token_id FROM change_log WHERE id > ? ORDER BY id"
+    return [
+        (entry_id, kind, token_id) for entry_id, kind, token_id in database.rows(sql, (cursor,))
+    ]
+
+
+# ----------------------------------------------------------------- rotation
+
+
+def _due_parameters(now: datetime) -> tuple[Any, Any]:
+    """The parameters of :data:`_DUE`: now (naive UTC), as the database keeps times."""
+    value = Token.next_rotation_at.db_value(now)
+    return value, value
+
+
+def due_token_ids(database: Database, now: datetime) -> list[int]:
+    """The tokens due for rotation at *now* (naive UTC), earliest first, read from the
+    next_rotation_at index (a few rows) rather than through every ready token (25 ms at
+    100,000): the window asks at every scheduler tick."""
+    return [token_id for (token_id,) in database.rows(_DUE_IDS, _due_parameters(now))]
+
+
+def is_due(database: Database, token_id: int, now: datetime) -> bool:
+    """Whether one token is due for rotation at *now* (naive UTC), by the same rule."""
+    return database.first(_IS_DUE, (token_id, *_due_parameters(now))) is not None
+
+
+def next_due_at(database: Database, environment_id: int | None = None) -> datetime | None:
+    """The earliest scheduled rotation of an active token (in one environment, or in any), as
+    naive UTC."""
+    sql, args = _NEXT_DUE, []
+    if environment_id is not None:
+        sql, args = sql + " AND +environment_id = ?", [environment_id]
+    row = database.first(sql + " ORDER BY next_rotation_at LIMIT 1", args)
+    if row is None:
+        return None
+    value = Token.next_rotation_at.python_value(row[0])
+    return value if isinstance(value, datetime) else None
+
+
+# ----------------------------------------------------------------- access decisions
+
+
+def role_permissions(database: Database) -> list[tuple[int, str, str]]:
+    """Every permission of every role: (role id, method, endpoint as written)."""
+    return [
+        (role_id, method, endpoint)
+        for role_id, method, endpoint in database.rows(
+            "SELECT role_id, method, endpoint FROM role_permission"
+        )
+    ]
+
+
+def environment_access(database: Database) -> list[tuple[int, str, bool]]:
+    """Every environment: (id, name, whether its API access is enabled)."""
+    return [
+        (env_id, name, bool(enabled))
+        for env_id, name, enabled in database.rows("SELECT id, name, api_enabled FROM environment")
+    ]
+
+
+def grant_rows(
+    database: Database,
+) -> list[tuple[int, int, int, str, str | None, Any, int]]:
+    """Every ready token as the access index reads it: (environment id, token id, active (1/0),
+    fingerprint, previous fingerprint, grace deadline as stored, role id). Plain rows: 100,000
+    tokens take a fraction of a second. Turn a stored deadline into a datetime with
+    :func:`stored_time`."""
+    return database.rows(
+        "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
+        "t.previous_fingerprint, t.grace_until, a.role_id "
+        "FROM token t JOIN agent a ON a.id = t.agent_id WHERE t.phase = 'ready'"
+    )
+
+
+def stored_time(value: Any) -> datetime | None:
+    """A time as the database keeps it (text), as a naive UTC datetime."""
+    parsed = Token.grace_until.python_value(value)
+    return parsed if isinstance(parsed, datetime) else None

@@ -1,0 +1,162 @@
+"""The two-store journal: claims, their outcomes, and recovery of the ones left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from desktop.domain import tokens
+from desktop.domain.errors import Conflict, SecretMismatch
+from desktop.secrets.memory import InMemorySecretStore
+from desktop.services.journal import STALE_INTENT, discard, pid_alive, put_checked, secret_key
+from desktop.services.tokens import TokenService
+from desktop.storage.models import Intent, Token
+from tests.helpers.clock import FakeClock
+from tests.helpers.stores import DelegatingStore, DeleteDown
+
+
+class Mangling(DelegatingStore):
+    """Returns something other than what was stored."""
+
+    def get(self, key: str) -> str | None:
+        stored = self.inner.get(key)
+        return None if stored is None else tokens.generate()
+
+
+def test_secret_keys_name_the_token_and_generation() -> None:
+    assert secret_key("0b9c", 0) == "0b9c:g0"
+    assert secret_key("0b9c", 12) == "0b9c:g12"
+
+
+def test_put_checked_reads_back_and_leaves_nothing_when_it_differs(
+    memory_store: InMemorySecretStore,
+) -> None:
+    secret = tokens.generate()
+    put_checked(memory_store, "k:g0", secret)
+    assert memory_store.get("k:g0") == secret
+    memory_store.put("k:g1", "an orphan")  # left by a change nothing points at any more
+    put_checked(memory_store, "k:g1", secret)
+    assert memory_store.get("k:g1") == secret
+    with pytest.raises(SecretMismatch, match="did not return the secret"):
+        put_checked(Mangling(memory_store), "k:g2", secret)
+    assert memory_store.get("k:g2") is None
+
+
+def test_discard_leaves_an_orphan_when_the_keyring_is_gone(
+    memory_store: InMemorySecretStore,
+) -> None:
+    memory_store.put("k:g0", "x")
+    discard(DeleteDown(memory_store), "k:g0")  # no exception: best effort
+    assert memory_store.keys() == ["k:g0"]
+    discard(memory_store, "k:g0")
+    assert memory_store.keys() == []
+
+
+def test_a_process_is_alive_until_it_has_exited() -> None:
+    assert pid_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not pid_alive(child.pid)
+
+
+def test_one_claim_per_token(service: TokenService) -> None:
+    issued = service.create_token("Production", "alice")
+    row = Token.get_by_id(issued.token.id)
+    journal = service.journal
+    with service._context.work.transaction():
+        claim = journal.claim(row, "refresh", "refresh", to_generation=1)
+    with journal.carrying(claim):
+        with (
+            pytest.raises(Conflict, match="being changed elsewhere"),
+            service._context.work.transaction(),
+        ):
+            journal.claim(row, "refresh", "refresh", to_generation=1)
+        assert service.reconcile().waiting == (issued.token.id,)  # in flight: left alone
+    report = service.reconcile()  # no longer carried out: rolled back
+    assert report.rolled_back == (issued.token.id,)
+    assert Intent.select().count() == 0
+    assert service.token(issued.token.id).generation == 0
+
+
+def test_delete_committed_before_the_keyring_failed_is_finished_later(
+    service: TokenService, memory_store: InMemorySecretStore
+) -> None:
+    issued = service.create_token("Production", "alice")
+    uuid = Token.get_by_id(issued.token.id).uuid
+    database = service._context.database
+    failing = TokenService(database, DeleteDown(memory_store), clock=service.clock)
+    failing.delete(issued.token.id)  # the delete stands; only the clean-up waits
+    assert service.tokens() == []
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 401
+    assert Intent.select().count() == 1
+    report = TokenService(database, memory_store, clock=service.clock).reconcile()
+    assert report.rolled_forward == (issued.token.id,)
+    assert memory_store.get(secret_key(uuid, 0)) is None
+    assert Intent.select().count() == 0
+    assert Token.select().count() == 0
+
+
+def test_recovery_waits_for_the_keyring_and_changes_nothing(
+    service: TokenService, memory_store: InMemorySecretStore
+) -> None:
+    issued = service.create_token("Production", "alice")
+    database = service._context.database
+    TokenService(database, DeleteDown(memory_store), clock=service.clock).delete(issued.token.id)
+    report = TokenService(database, None, clock=service.clock).reconcile()
+    assert report.waiting == (issued.token.id,)
+    assert report.problem == "the system keyring is unavailable"
+    memory_store.available = False
+    report = TokenService(database, memory_store, clock=service.clock).reconcile()
+    assert report.waiting == (issued.token.id,) and "unavailable" in (report.problem or "")
+    assert Intent.select().count() == 1
+
+
+def test_a_refresh_whose_secret_was_written_rolls_forward(
+    service: TokenService, memory_store: InMemorySecretStore
+) -> None:
+    issued = service.create_token("Production", "alice")
+    row = Token.get_by_id(issued.token.id)
+    secret = tokens.generate()
+    with service._context.work.transaction():
+        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1, secret=secret)
+    memory_store.put(secret_key(row.uuid, 1), secret)
+    with service.journal.carrying(claim):
+        pass  # the process carrying it out "crashed" here
+    assert service.reconcile().rolled_forward == (issued.token.id,)
+    assert service.verify("Production", secret, "GET", "/Loans").status == 200
+    assert memory_store.keys() == [secret_key(row.uuid, 1)]
+    assert service.audit(issued.token.id)[0].action == "refresh"
+
+
+def test_a_create_left_behind_is_undone(
+    service: TokenService, memory_store: InMemorySecretStore
+) -> None:
+    class PutDown(DelegatingStore):
+        def put(self, key: str, secret: str) -> None:
+            self.inner.put(key, secret)
+            raise KeyboardInterrupt  # stopped between the keyring write and the commit
+
+    database = service._context.database
+    interrupted = TokenService(database, PutDown(memory_store), clock=service.clock)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.create_token("Production", "alice")
+    # The failed create undid itself: no token, no entry, no intent.
+    assert (Token.select().count(), memory_store.keys(), Intent.select().count()) == (0, [], 0)
+
+
+def test_an_intent_of_another_live_process_waits_until_it_is_stale(
+    service: TokenService, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice")
+    row = Token.get_by_id(issued.token.id)
+    with service._context.work.transaction():
+        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
+    parent = os.getppid()  # alive, and not this process
+    Intent.update(owner_pid=parent).where(Intent.id == claim.intent_id).execute()
+    assert service.reconcile().waiting == (issued.token.id,)
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+    assert service.reconcile().rolled_back == (issued.token.id,)

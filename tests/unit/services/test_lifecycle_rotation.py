@@ -1,0 +1,227 @@
+"""Rotation, the scheduled part of a token's life: coalescing, the next due time, grace periods
+and the clock going backwards (DESIGN.md section 5), by time travel on the service clock, on a
+real SQLite file and the in-memory secret store. What a failing keyring does to a rotation:
+tests/integration/test_rotation.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from desktop.app import Context
+from desktop.domain import tokens
+from desktop.secrets.store import SecretStore
+from desktop.services.tokens import TokenService, secret_key
+from desktop.services.views import IssuedSecret
+from desktop.storage.models import AuditEvent, Intent, Token
+from tests.helpers.clock import FakeClock
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def service(memory_context: Context) -> TokenService:
+    service = memory_context.service
+    service.add_environment("Prod")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
+    return service
+
+
+def status(service: TokenService, secret: str) -> int:
+    return service.verify("Prod", secret, "GET", "/Loans").status
+
+
+def audit(token_id: int, action: str) -> list[AuditEvent]:
+    query = AuditEvent.select().where(AuditEvent.token_id == token_id, AuditEvent.action == action)
+    return list(query)
+
+
+def assert_keyring_matches(service: TokenService, store: SecretStore, token_id: int) -> None:
+    """The current generation is in the keyring and matches; its neighbours are gone."""
+    row = Token.get_by_id(token_id)
+    current = store.get(secret_key(row.uuid, row.generation))
+    assert current is not None and tokens.fingerprint(current) == row.fingerprint
+    for other in range(row.generation + 2):
+        if other != row.generation:
+            assert store.get(secret_key(row.uuid, other)) is None
+    assert service.reveal(token_id) == current
+    assert Intent.select().count() == 0
+
+
+def three_due(service: TokenService, clock: FakeClock) -> list[IssuedSecret]:
+    """Three daily tokens, due in creation order."""
+    issued = []
+    for n in range(3):
+        issued.append(service.create_token("Prod", "bot", label=f"t{n}", rotation="1d"))
+        clock.advance(timedelta(minutes=1))
+    clock.advance(DAY)
+    return issued
+
+
+def test_missed_rotations_coalesce_into_one(
+    service: TokenService, clock: FakeClock, memory_store: SecretStore
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    clock.advance(5 * DAY + 3 * HOUR)  # five rotations missed while the app was closed
+    report = service.rotate_due()
+    assert report.rotated == (token_id,)
+    assert report.failed == () and report.skipped == ()
+    view = service.token(token_id)
+    assert view.generation == 1
+    assert len(audit(token_id, "rotate")) == 1
+    assert audit(token_id, "rotate")[0].actor == "scheduler"
+    # Next due one interval after the rotation completed, not after the missed schedule.
+    assert view.last_rotated_at == clock.now()
+    assert view.next_rotation_at == clock.now() + DAY
+    assert service.rotate_due().rotated == ()  # and nothing more now
+    assert status(service, issued.secret) == 401
+    assert_keyring_matches(service, memory_store, token_id)
+
+
+def test_next_due_is_completion_plus_interval(service: TokenService, clock: FakeClock) -> None:
+    start = clock.now()
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    assert service.token(token_id).next_rotation_at == start + DAY
+    clock.advance(DAY - timedelta(seconds=1))
+    assert service.rotate_due().rotated == ()
+    clock.advance(timedelta(seconds=1))
+    assert service.rotate_due().rotated == (token_id,)
+    assert service.token(token_id).next_rotation_at == start + 2 * DAY
+    clock.advance(DAY + 3 * HOUR)  # late by three hours: the schedule moves with it
+    assert service.rotate_due().rotated == (token_id,)
+    assert service.token(token_id).next_rotation_at == start + 3 * DAY + 3 * HOUR
+    assert service.token(token_id).generation == 2
+
+
+def test_refresh_restarts_the_schedule(service: TokenService, clock: FakeClock) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    clock.advance(20 * HOUR)
+    service.refresh(token_id)
+    assert service.token(token_id).next_rotation_at == clock.now() + DAY
+    clock.advance(5 * HOUR)  # past the original due time, not past the new one
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+
+
+def test_inactive_token_is_not_rotated_until_activated(
+    service: TokenService, clock: FakeClock
+) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    service.set_status(token_id, False)
+    clock.advance(3 * DAY)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 0
+    service.set_status(token_id, True)
+    # The missed rotation happens at the next run after activation, once.
+    report = service.rotate_due()
+    assert report.rotated == (token_id,)
+    assert service.token(token_id).generation == 1
+    assert service.token(token_id).next_rotation_at == clock.now() + DAY
+    assert service.rotate_due().rotated == ()
+
+
+def test_clock_moved_backwards_does_not_rotate_again(
+    service: TokenService, clock: FakeClock
+) -> None:
+    start = clock.now()
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    clock.advance(30 * DAY)  # a wrong clock, far ahead
+    assert service.rotate_due().rotated == (token_id,)
+    clock.set(start + 2 * DAY)  # corrected: the clock goes back four weeks
+    assert service.rotate_due().rotated == ()
+    # Even a schedule set while the clock is behind the last rotation does not repeat it.
+    service.set_rotation(token_id, "1h")
+    clock.advance(2 * HOUR)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 1
+    # Once time is past the last rotation again, rotation resumes.
+    clock.set(start + 30 * DAY + HOUR)
+    assert service.rotate_due().rotated == (token_id,)
+    assert len(audit(token_id, "rotate")) == 2
+
+
+def test_set_rotation_none_stops_rotation(service: TokenService, clock: FakeClock) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    assert service.next_due_at() == clock.now() + DAY
+    view = service.set_rotation(token_id, None)
+    assert view.rotation is None and view.next_rotation_at is None
+    assert service.next_due_at() is None
+    clock.advance(10 * DAY)
+    assert service.due_token_ids() == []
+    assert service.rotate_due().rotated == ()
+    assert service.token(token_id).generation == 0
+    assert audit(token_id, "schedule")[-1].details == "rotation off"
+
+
+def test_refresh_uses_the_configured_grace_unless_one_is_given(
+    service: TokenService, clock: FakeClock
+) -> None:
+    first = service.create_token("Prod", "bot", grace="2h")
+    token_id = first.token.id
+    assert first.token.grace == 2 * HOUR
+    second = service.refresh(token_id)  # the token's own grace: two hours
+    assert second.token.grace_until == clock.now() + 2 * HOUR
+    assert status(service, first.secret) == 200
+    assert status(service, second.secret) == 200
+    clock.advance(2 * HOUR - timedelta(seconds=1))
+    assert status(service, first.secret) == 200
+    assert service.access_index().verify("Prod", first.secret, "GET", "/Loans").status == 200
+    clock.advance(timedelta(seconds=1))
+    decision = service.verify("Prod", first.secret, "GET", "/Loans")
+    assert decision.status == 401 and "grace" in decision.reason
+    assert service.access_index().verify("Prod", first.secret, "GET", "/Loans").status == 401
+    third = service.refresh(token_id, grace=timedelta(hours=5))  # given: overrides, once
+    assert third.token.grace_until == clock.now() + 5 * HOUR
+    assert third.token.grace == 2 * HOUR
+    clock.advance(4 * HOUR)
+    assert status(service, second.secret) == 200
+    assert status(service, first.secret) == 401  # only one previous secret is ever kept
+    fourth = service.refresh(token_id, grace="0")
+    assert status(service, third.secret) == 401
+    assert status(service, fourth.secret) == 200
+
+
+def test_grace_zero_invalidates_the_old_secret_at_once(
+    service: TokenService, clock: FakeClock
+) -> None:
+    first = service.create_token("Prod", "bot", rotation="1d")  # no grace configured: 0
+    assert first.token.grace == timedelta(0)
+    second = service.refresh(first.token.id)
+    assert second.token.grace_until is None
+    assert Token.get_by_id(first.token.id).previous_fingerprint is None
+    assert status(service, first.secret) == 401
+    assert status(service, second.secret) == 200
+    clock.advance(DAY)
+    service.rotate_due()  # a scheduled rotation follows the same rule
+    assert status(service, second.secret) == 401
+    assert service.reveal(first.token.id) != second.secret
+
+
+def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeClock) -> None:
+    first = service.create_token("Prod", "bot", rotation="1d", grace="3h")
+    clock.advance(DAY)
+    assert service.rotate_due().rotated == (first.token.id,)
+    new = service.reveal(first.token.id)
+    assert status(service, first.secret) == 200
+    assert status(service, new) == 200
+    clock.advance(3 * HOUR)
+    assert status(service, first.secret) == 401
+    assert status(service, new) == 200
+    assert "previous secret valid for 3h" in audit(first.token.id, "rotate")[0].details
+
+
+def test_cancelled_pass_stops_between_tokens(service: TokenService, clock: FakeClock) -> None:
+    a, b, c = three_due(service, clock)
+    seen: list[tuple[int, int]] = []
+    report = service.rotate_due(
+        progress=lambda done, total: seen.append((done, total)), cancelled=lambda: bool(seen)
+    )
+    assert report.rotated == (a.token.id,)
+    assert seen == [(1, 3)]
+    assert service.rotate_due().rotated == (b.token.id, c.token.id)

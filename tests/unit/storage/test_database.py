@@ -1,0 +1,138 @@
+"""Opening the database: durable settings, schema versions, one connection per thread, and the
+driver's errors turned into the project's own."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import peewee as pw
+import pytest
+
+from desktop.app import Context, open_context
+from desktop.domain.errors import DatabaseError, DatabaseUnavailable, SchemaTooNew
+from desktop.services.tokens import TokenService
+from desktop.storage.database import (
+    DB_FILENAME,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+    open_database,
+    quick_check,
+    user_version,
+)
+from desktop.storage.models import ALL_MODELS
+
+
+def test_database_newer_than_the_code_is_refused(data_dir: Path) -> None:
+    path = data_dir / DB_FILENAME
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(SchemaTooNew, match="newer TokenDesk"):
+        open_context(data_dir, need_keyring=False)
+
+
+def test_database_is_durable_and_versioned(memory_context: Context) -> None:
+    database = memory_context.database
+    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == 2
+    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_file_that_is_not_a_database_raises_the_projects_error(data_dir: Path) -> None:
+    path = data_dir / DB_FILENAME
+    path.write_bytes(b"this is not SQLite " * 100)
+    with pytest.raises(DatabaseError, match="not a database"):
+        open_database(path)
+
+
+def test_a_database_locked_too_long_is_unavailable(memory_context: Context) -> None:
+    database = Database(memory_context.database)
+    path = memory_context.database.database
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        database.execute("PRAGMA busy_timeout = 0")
+        with pytest.raises(DatabaseUnavailable, match="locked"), database.transaction():
+            pass
+    finally:
+        holder.rollback()
+        holder.close()
+        database.execute("PRAGMA busy_timeout = 10000")
+
+
+def test_statements_and_rows(memory_context: Context) -> None:
+    database = Database(memory_context.database)
+    assert database.first("SELECT 1, 'a'") == (1, "a")
+    assert database.first("SELECT 1 WHERE 0") is None
+    assert database.rows("SELECT 1 UNION ALL SELECT 2") == [(1,), (2,)]
+    with pytest.raises(DatabaseError, match="no such table"):
+        database.rows("SELECT * FROM nowhere")
+
+
+def test_a_transaction_commits_or_rolls_back_as_a_whole(memory_context: Context) -> None:
+    database = Database(memory_context.database)
+    sql = "INSERT INTO environment (name, api_enabled, created_at) VALUES (?, 1, '2026-01-01')"
+
+    def doomed() -> None:
+        with database.transaction():
+            database.execute(sql, ("Gone",))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        doomed()
+    with database.transaction():
+        database.execute(sql, ("Kept",))
+    with database.snapshot():
+        assert database.rows("SELECT name FROM environment") == [("Kept",)]
+
+
+def test_connection_is_per_thread_and_closed_after(memory_context: Context) -> None:
+    database = Database(memory_context.database)
+    states: list[bool] = []
+
+    def work() -> None:
+        states.append(database.handle.is_closed())
+        with database.connection():
+            states.append(database.handle.is_closed())
+        states.append(database.handle.is_closed())
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert states == [True, False, True]
+    assert not database.handle.is_closed()  # this thread's connection is untouched
+
+
+def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    old = pw.SqliteDatabase(str(path))
+    old.connect()
+    # Build schema version 2 exactly as that release did.
+    with old.bind_ctx(ALL_MODELS):
+        for version, step in enumerate(MIGRATIONS[:2]):
+            step(old)
+            old.execute_sql(f"PRAGMA user_version = {version + 1}")
+    old.close()
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+    connection.close()
+
+    database = open_database(path)
+    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+    assert (tmp_path / f"{DB_FILENAME}.v2.bak").exists()
+    service = TokenService(database, None)
+    service.add_environment("Production")
+    assert service.changes_since(0).directory
+
+
+def test_the_self_tests_probes_speak_the_projects_errors(memory_context: Context) -> None:
+    database = memory_context.database
+    assert user_version(database) == SCHEMA_VERSION
+    assert quick_check(database) == "ok"
+    never_opened = pw.SqliteDatabase(None)  # every statement fails
+    with pytest.raises(DatabaseError, match="initialized"):
+        quick_check(never_opened)

@@ -1,0 +1,132 @@
+"""The named SQL reads: generated from the row type and the orders, and walking their indexes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from desktop.app import Context
+from desktop.domain.table import ORDERS, Column, TokenRow
+from desktop.services.tokens import TokenService
+from desktop.storage import queries
+from desktop.storage.database import Database
+from tests.helpers.clock import FakeClock
+
+
+@pytest.fixture
+def database(memory_context: Context) -> Database:
+    return Database(memory_context.database)
+
+
+@pytest.fixture
+def service(memory_context: Context) -> TokenService:
+    service = memory_context.service
+    service.add_environment("Production")
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    return service
+
+
+def plan(database: Database, sql: str, params: list[object]) -> str:
+    return " | ".join(row[-1] for row in database.rows("EXPLAIN QUERY PLAN " + sql, params))
+
+
+def test_the_select_list_is_the_row_type(database: Database) -> None:
+    cursor = database.handle.execute_sql(f"SELECT {queries.ROW_COLUMNS} FROM token t")  # noqa: S608
+    assert len(cursor.description) == len(TokenRow._fields)
+    assert set(queries.TABLE_ORDERS) == set(Column) == set(ORDERS)
+    assert queries.TABLE_ORDERS[Column.CREATED] == ("t.created_at",)
+    assert queries.TABLE_ORDERS[Column.ROTATION] == (
+        "t.rotation_seconds IS NULL",
+        "t.rotation_seconds",
+    )
+    assert queries.TABLE_ORDERS[Column.STATUS] == ("NOT (t.status = 'Active')",)
+    assert queries.TABLE_ORDERS[Column.NAME] == ("a.name COLLATE NOCASE",)
+
+
+def test_rows_read_times_as_posix_seconds(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice", label="x", rotation="1d")
+    (row,) = queries.token_rows(database)
+    assert (row.id, row.label, row.active, row.generation) == (issued.token.id, "x", 1, 0)
+    assert row.created == int(clock.now().timestamp())
+    assert row.next_rotation == int((clock.now() + timedelta(days=1)).timestamp())
+    assert row.last_rotated is None and row.grace_until is None
+    assert queries.token_rows(database, 999) == []
+
+
+def test_first_screen_by_creation_walks_the_created_at_index(database: Database) -> None:
+    order = ", ".join(queries.TABLE_ORDERS[Column.CREATED])
+    sql = f"{queries._PAGE_SELECT} AND +t.environment_id = ? ORDER BY {order}, t.id LIMIT ?"
+    assert "token_created_at" in plan(database, sql, [1, 50])
+
+
+def test_due_tokens_come_from_their_index(database: Database) -> None:
+    assert "next_rotation_at" in plan(database, queries._DUE_IDS, [0, 0])
+
+
+def test_a_clock_gone_backwards_makes_nothing_due(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice", rotation="1h")
+    now = clock.now().replace(tzinfo=None)
+    later = now + timedelta(hours=2)
+    assert queries.due_token_ids(database, later) == [issued.token.id]
+    assert queries.is_due(database, issued.token.id, later)
+    clock.advance(timedelta(hours=2))
+    service.rotate_due()
+    # Back to before the rotation it just made, but past the (old) due time: nothing is due.
+    assert queries.due_token_ids(database, later - timedelta(minutes=1)) == []
+    assert not queries.is_due(database, issued.token.id, later - timedelta(minutes=1))
+
+
+def test_next_due_at_is_naive_utc(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    assert queries.next_due_at(database) is None
+    service.create_token("Production", "alice", rotation="1d")
+    expected = (clock.now() + timedelta(days=1)).replace(tzinfo=None)
+    assert queries.next_due_at(database) == expected
+    assert queries.next_due_at(database, 999) is None
+
+
+def test_counts_and_names(service: TokenService, database: Database) -> None:
+    issued = service.create_token("Production", "alice")
+    env_id = service.environment("Production").id
+    agent_id = service.agent("alice").id
+    assert queries.counts_by_environment(database) == {env_id: 1}
+    assert queries.counts_by_agent(database) == {agent_id: 1}
+    assert queries.token_count(database) == queries.token_count(database, env_id) == 1
+    names = queries.names(database)
+    assert names.environments == {env_id: "Production"}
+    assert names.agents == {agent_id: ("alice", "Reader")}
+    assert [row.id for row in queries.token_rows_by_id(database, [issued.token.id])] == [
+        issued.token.id
+    ]
+
+
+def test_the_access_index_rows(service: TokenService, database: Database) -> None:
+    issued = service.create_token("Production", "alice", grace="1h")
+    service.refresh(issued.token.id)
+    assert queries.role_permissions(database) == [(service.role("Reader").id, "GET", "/Loans")]
+    assert queries.environment_access(database) == [
+        (service.environment("Production").id, "Production", True)
+    ]
+    ((_, token_id, active, fingerprint, previous, grace_until, _),) = queries.grant_rows(database)
+    assert (token_id, active) == (issued.token.id, 1)
+    assert len(fingerprint) == len(previous or "") == 64
+    assert isinstance(queries.stored_time(grace_until), datetime)
+    assert queries.stored_time(None) is None
+
+
+def test_the_change_log_reads(service: TokenService, database: Database) -> None:
+    assert queries.change_cursor(database) > 0  # the directory above was logged
+    cursor = queries.change_cursor(database)
+    issued = service.create_token("Production", "alice")
+    entries = queries.changes_after(database, cursor)
+    assert {kind for _, kind, _ in entries} == {"token"}
+    assert {token_id for _, _, token_id in entries} == {issued.token.id}
+    assert [entry for entry, _, _ in entries] == list(range(cursor + 1, cursor + 1 + len(entries)))
+    assert isinstance(queries.data_version(database), int)
