@@ -12,15 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import peewee as pw
-
 from desktop.domain.clock import Clock
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.paths import APP_NAME
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, open_database
+from desktop.storage.database import DB_FILENAME, Handle, open_database
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -36,7 +34,7 @@ class Context:
     """Everything one process needs to work on one data dir."""
 
     data_dir: Path
-    database: pw.SqliteDatabase
+    database: Handle
     service: TokenService
     keyring_problem: str | None  # why the keyring cannot be used, or None
     recovery: ReconcileReport
@@ -182,11 +180,15 @@ def run_window(data_dir: Path, demo: bool) -> int:
             return 1
     settings = None if demo else QSettings(APP_NAME, APP_NAME)
     remembered = settings.value("window/environment") if settings is not None else None
+    context: Context | None = None
     try:
-        window = build_main_window(
-            data_dir, environment=remembered if isinstance(remembered, str) else None
+        context = open_context(data_dir, actor=getpass.getuser(), need_keyring=False)
+        window = main_window_for(
+            context, environment=remembered if isinstance(remembered, str) else None
         )
     except TokenDeskError as error:
+        if context is not None:
+            context.close()
         messages.error(None, "TokenDesk", "TokenDesk cannot open its data.", str(error))
         if demo:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -201,7 +203,7 @@ def run_window(data_dir: Path, demo: bool) -> int:
     hook.uninstall()
     window.shutdown()
     if demo:
-        _remove_demo(window.context, data_dir)
+        _remove_demo(context, data_dir)
     else:
-        window.context.close()
+        context.close()
     return int(code)

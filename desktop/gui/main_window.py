@@ -15,7 +15,8 @@ handed in; the window owns them from then on and stops them when it closes.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from pathlib import Path
+from typing import Protocol, TypedDict
 
 from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -40,10 +41,19 @@ from desktop.gui.token_model import Column, TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
+from desktop.services.tokens import TokenService
 from desktop.services.views import EnvironmentView, TokenView
 
-if TYPE_CHECKING:
-    from desktop.app import Context
+
+class Registry(Protocol):
+    """What the window is opened on: the composition root's open data dir, which the window
+    reads and never changes (its owner closes it)."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def service(self) -> TokenService: ...
 
 
 class WindowOptions(TypedDict, total=False):
@@ -67,7 +77,7 @@ class MainWindow(QMainWindow):
 
     def __init__(
         self,
-        context: Context,
+        context: Registry,
         *,
         keyring: KeyringSession,
         runner: RotationRunner,
