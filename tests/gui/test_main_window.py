@@ -127,7 +127,7 @@ def test_keyring_retry_catches_up_on_rotations_that_waited(
     with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
         assert window.retry_keyring()
 
-    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert finished.args[0].rotated == (token_id,)
     assert window.service.token(token_id).generation == 1
     window.close()
     context.close()

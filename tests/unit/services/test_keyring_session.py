@@ -201,7 +201,7 @@ def test_reconnecting_restarts_the_runner_which_catches_up(
     with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
         assert session.retry().available
 
-    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert finished.args[0].rotated == (token_id,)
     assert service.token(token_id).generation == 1
     assert runner.timer.isActive()
 
