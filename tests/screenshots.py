@@ -14,6 +14,10 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from desktop.app import Context
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -100,7 +104,8 @@ def _render(out: Path) -> int:
         service = window.service
         for token in service.tokens():
             service.delete(token.id)
-        window.context.close()
+        # build_main_window opened the window on a Context of its own, which is ours to close.
+        cast("Context", window.context).close()
     return 0
 
 
