@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
 )
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
@@ -285,12 +286,12 @@ def column(dialog: AuditDialog, index: int) -> list[str]:
 
 
 def test_audit_lists_newest_first(
-    qtbot: QtBot, service: TokenService, history: list[int], qtmodeltester: object
+    qtbot: QtBot, service: TokenService, history: list[int], qtmodeltester: ModelTester
 ) -> None:
     dialog = AuditDialog(service)
     qtbot.addWidget(dialog)
     assert dialog.objectName() == "AuditDialog"
-    qtmodeltester.check(dialog.model)  # type: ignore[attr-defined]
+    qtmodeltester.check(dialog.model)
     actions = column(dialog, 2)
     assert actions[:4] == ["schedule", "deactivate", "create", "create"]
     assert column(dialog, 3)[:4] == [
