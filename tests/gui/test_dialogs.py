@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -57,7 +58,10 @@ def ada_token(service: TokenService) -> IssuedSecret:
     )
 
 
-def find(dialog: QDialog, kind: type, name: str):  # type: ignore[no-untyped-def]
+T = TypeVar("T", bound=QObject)
+
+
+def find(dialog: QDialog, kind: type[T], name: str) -> T:
     found = dialog.findChild(kind, name)
     assert found is not None, name
     return found
