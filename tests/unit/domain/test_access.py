@@ -97,6 +97,7 @@ def test_previous_secret_is_valid_only_until_its_grace_ends() -> None:
 
 
 def test_precheck_rejects_empty_oversized_and_malformed() -> None:
+    # precheck returns None only for a token it lets through; none of these is one.
     assert precheck("").status == 401  # type: ignore[union-attr]
     assert "too long" in precheck("x" * 10_000).reason  # type: ignore[union-attr]
     assert "malformed" in precheck("tdk_nope").reason  # type: ignore[union-attr]
