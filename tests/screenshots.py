@@ -14,6 +14,11 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from desktop.app import Context
+    from tests.helpers.keyring_session import KeyringSession
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -23,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 WINDOW_SIZE = (1180, 440)
 
 
-def _ensure_keyring() -> object | None:
+def _ensure_keyring() -> KeyringSession | None:
     """A private keyring session when the current one has no usable Secret Service."""
     from desktop.domain.errors import SecretStoreUnavailable
     from desktop.secrets.store import open_secret_store
@@ -59,7 +64,7 @@ def main() -> int:
         return _render(out)
     finally:
         if session is not None:
-            session.stop()  # type: ignore[attr-defined]
+            session.stop()
 
 
 def _render(out: Path) -> int:
@@ -100,7 +105,8 @@ def _render(out: Path) -> int:
         service = window.service
         for token in service.tokens():
             service.delete(token.id)
-        window.context.close()
+        # build_main_window opened the window on a Context of its own, which is ours to close.
+        cast("Context", window.context).close()
     return 0
 
 

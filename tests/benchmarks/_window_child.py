@@ -28,12 +28,13 @@ import os
 import resource
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QEvent, QObject
     from PySide6.QtWidgets import QWidget
 
+    from desktop.app import Context
     from desktop.gui.main_window import MainWindow
 
 ALL_ENVIRONMENTS = "All environments"
@@ -131,7 +132,8 @@ def _tokendesk(data_dir: str, settle_ms: int, environment: str | None) -> int:
     code = app.exec()
     watcher.deleteLater()
     window.shutdown()
-    window.context.close()
+    # build_main_window opened the window on a Context of its own, which is ours to close.
+    cast("Context", window.context).close()
     return code
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import pytest
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMenu
 
 from desktop.gui.actions import ActionState, WindowActions
 from desktop.gui.main_window import MainWindow
@@ -52,7 +53,8 @@ def test_toolbar_tooltips_name_the_shortcut(window: MainWindow) -> None:
 
 def test_every_menu_has_distinct_mnemonics(window: MainWindow, seeded: TokenService) -> None:
     bar = window.menuBar()
-    menus = [a.menu() for a in bar.actions() if a.menu() is not None]
+    # QAction.menu() is typed QObject (QtGui cannot name QMenu); a menu bar's menus are QMenus.
+    menus = [cast(QMenu, a.menu()) for a in bar.actions() if a.menu() is not None]
     assert_unique_mnemonics([a.text() for a in bar.actions()])
     for menu in menus:
         assert_unique_mnemonics([a.text() for a in menu.actions() if not a.isSeparator()])

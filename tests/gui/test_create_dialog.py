@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -51,7 +52,10 @@ def make(qtbot: QtBot, service: TokenService, environment: str | None = None) ->
     return dialog
 
 
-def find(dialog: QDialog, kind: type, name: str):  # type: ignore[no-untyped-def]
+T = TypeVar("T", bound=QObject)
+
+
+def find(dialog: QDialog, kind: type[T], name: str) -> T:
     found = dialog.findChild(kind, name)
     assert found is not None, name
     return found
@@ -328,6 +332,7 @@ def test_tab_order_follows_the_form(qtbot: QtBot, service: TokenService) -> None
     order: list[str] = []
     widget = start.nextInFocusChain()
     while widget is not start and len(order) < 50:
+        assert widget is not None  # the focus chain is a ring
         if widget.focusPolicy() & Qt.FocusPolicy.TabFocus and widget.objectName():
             order.append(widget.objectName())
         widget = widget.nextInFocusChain()

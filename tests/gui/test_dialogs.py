@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTableView,
 )
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
@@ -56,7 +58,10 @@ def ada_token(service: TokenService) -> IssuedSecret:
     )
 
 
-def find(dialog: QDialog, kind: type, name: str):  # type: ignore[no-untyped-def]
+T = TypeVar("T", bound=QObject)
+
+
+def find(dialog: QDialog, kind: type[T], name: str) -> T:
     found = dialog.findChild(kind, name)
     assert found is not None, name
     return found
@@ -285,12 +290,12 @@ def column(dialog: AuditDialog, index: int) -> list[str]:
 
 
 def test_audit_lists_newest_first(
-    qtbot: QtBot, service: TokenService, history: list[int], qtmodeltester: object
+    qtbot: QtBot, service: TokenService, history: list[int], qtmodeltester: ModelTester
 ) -> None:
     dialog = AuditDialog(service)
     qtbot.addWidget(dialog)
     assert dialog.objectName() == "AuditDialog"
-    qtmodeltester.check(dialog.model)  # type: ignore[attr-defined]
+    qtmodeltester.check(dialog.model)
     actions = column(dialog, 2)
     assert actions[:4] == ["schedule", "deactivate", "create", "create"]
     assert column(dialog, 3)[:4] == [

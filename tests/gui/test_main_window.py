@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
@@ -127,7 +128,7 @@ def test_keyring_retry_catches_up_on_rotations_that_waited(
     with qtbot.waitSignal(window.runner.finished, timeout=20_000) as finished:
         assert window.retry_keyring()
 
-    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert finished.args[0].rotated == (token_id,)
     assert window.service.token(token_id).generation == 1
     window.close()
     context.close()
@@ -224,9 +225,10 @@ def test_reconnecting_leaves_the_context_as_it_was_handed_in(
     qtbot: QtBot, data_dir: Path, keyring_store: secret_store.KeyringSecretStore
 ) -> None:
     window = open_locked_window(qtbot, data_dir, keyring_store)
-    problem = window.context.keyring_problem
+    context = cast(Context, window.context)  # open_locked_window hands the window a Context
+    problem = context.keyring_problem
     assert window.retry_keyring()
     assert window.keyring.problem is None  # the keyring session keeps the problem now
-    assert window.context.keyring_problem == problem  # the composition root's, unchanged
-    assert window.context.keyring_tried
+    assert context.keyring_problem == problem  # the composition root's, unchanged
+    assert context.keyring_tried
     window.close()

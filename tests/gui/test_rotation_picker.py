@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, SignalInstance
 from PySide6.QtWidgets import QComboBox, QLabel, QSpinBox
 from pytestqt.qtbot import QtBot
 
@@ -41,9 +41,9 @@ def utc_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
-def recorder(signal: object) -> list[object]:
+def recorder(signal: SignalInstance) -> list[object]:
     seen: list[object] = []
-    signal.connect(seen.append)  # type: ignore[attr-defined]
+    signal.connect(seen.append)
     return seen
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from PySide6.QtWidgets import (
+    QDialog,
     QLineEdit,
     QMessageBox,
     QWidget,
@@ -194,7 +197,7 @@ def test_reveal_shows_the_secret_and_hides_it_after_the_timer(
 def test_new_token_action_opens_the_create_dialog(
     window: MainWindow, seeded: TokenService, modals: Modals
 ) -> None:
-    seen = modals.when("CreateTokenDialog", lambda d: d.reject())  # type: ignore[attr-defined]
+    seen = modals.when("CreateTokenDialog", lambda d: cast(QDialog, d).reject())
     action(window, "actionCreateToken").trigger()
     assert seen
     assert seeded.tokens() == []
@@ -237,7 +240,7 @@ def test_tool_actions_open_their_dialogs(
     ids = make_tokens(seeded, 1)
     window.sync.reload()
     window.select_tokens(ids)
-    seen = modals.when(dialog_name, lambda d: d.reject())  # type: ignore[attr-defined]
+    seen = modals.when(dialog_name, lambda d: cast(QDialog, d).reject())
     action(window, action_name).trigger()
     assert seen
 

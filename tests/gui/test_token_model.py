@@ -245,6 +245,7 @@ def test_a_change_that_keeps_the_order_repaints_only_its_row(model: TokenTableMo
     changed = rows[2]._replace(hint="qq03", generation=1)
     model.update_rows([changed])
     row = model.row_of(3)
+    assert row is not None
     assert seen == [f"data {row}-{row}"]
     assert model.index(row, Column.TOKEN).data(DISPLAY) == tokens.mask("qq03")
 

@@ -74,6 +74,8 @@ class ProtectedExternal(Contract):
     external_modules = fields.ListField(subfield=fields.StringField())
     except_modules = fields.ListField(subfield=fields.StringField(), required=False, default=[])
     allowed_importers = fields.ListField(subfield=fields.ModuleExpressionField())
+    # import-linter fills these in on each instance as plain lists, but types the attributes as
+    # the field descriptors declared above: reading them needs the ignores below.
 
     def _restricted(self, name: str) -> bool:
         """Whether *name* or a package it lies in matches a pattern, and none matches an

@@ -222,6 +222,7 @@ def test_error_messages_never_carry_a_secret(
     assert service.reveal(token_id) == issued.secret
 
     # No keyring at all (keyring's own "fail" backend), for the store and for the service.
+    # keyring ships types but leaves this backend's constructor unannotated.
     failing = KeyringSecretStore(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
     with pytest.raises(SecretStoreUnavailable) as unavailable:
         failing.put(secret_key(row.uuid, 9), issued.secret)

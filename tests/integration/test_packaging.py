@@ -139,6 +139,7 @@ def test_the_kept_qt_plugins_exist_in_the_installed_pyside6() -> None:
 
 def test_the_desktop_entry_launches_tokendesk_with_its_icon() -> None:
     entry = configparser.ConfigParser(interpolation=None)
+    # Keep keys' case, as configparser documents, by replacing a method typeshed types as one.
     entry.optionxform = str  # type: ignore[assignment, method-assign]
     entry.read(RESOURCES / "tokendesk.desktop")
     fields = entry["Desktop Entry"]

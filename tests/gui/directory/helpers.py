@@ -3,7 +3,9 @@ widgets by object name as a user reaches them by sight."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QListWidget, QPushButton, QTableView, QWidget
 from pytestqt.qtbot import QtBot
@@ -33,7 +35,10 @@ def open_directory(qtbot: QtBot, service: TokenService) -> DirectoryDialog:
     return dialog
 
 
-def find(dialog: QWidget, kind: type, name: str):  # type: ignore[no-untyped-def]
+def find(dialog: QWidget, kind: type[QObject], name: str) -> Any:
+    """The child *name* of type *kind*, as Any: the tests chain Qt's lookups on it (item(),
+    currentItem(), widget()), which PySide6 types as Optional where a missing one should simply
+    fail the test."""
     found = dialog.findChild(kind, name)
     assert found is not None, name
     return found

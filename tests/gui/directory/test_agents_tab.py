@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QTableView,
     QTabWidget,
 )
+from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
@@ -23,13 +24,13 @@ from tests.gui.directory.helpers import click, find, select_agent, shown
 
 
 def test_directory_lists_agents_with_their_state(
-    directory: DirectoryDialog, qtmodeltester: object, ada_token: IssuedSecret
+    directory: DirectoryDialog, qtmodeltester: ModelTester, ada_token: IssuedSecret
 ) -> None:
     assert directory.objectName() == "DirectoryDialog"
     assert find(directory, QTabWidget, "directoryTabs").count() == 3
     directory.reload()
     model = find(directory, QTableView, "agentList").model()
-    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    qtmodeltester.check(model)
     rows = [
         [model.index(row, column).data() for column in range(model.columnCount())]
         for row in range(model.rowCount())
@@ -45,17 +46,17 @@ def test_directory_lists_agents_with_their_state(
 
 
 def test_agent_model_passes_the_model_tester_empty_and_filled(
-    qtbot: QtBot, qtmodeltester: object
+    qtbot: QtBot, qtmodeltester: ModelTester
 ) -> None:
     model = AgentTableModel()
-    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    qtmodeltester.check(model)
     model.set_agents(
         [
             AgentView(1, "Ada", "Reader", True, True, 12),
             AgentView(2, "Lou", "Writer", True, False, 0),
         ]
     )
-    qtmodeltester.check(model)  # type: ignore[attr-defined]
+    qtmodeltester.check(model)
     assert model.rowCount() == 2
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(6)] == list(
         AgentTableModel.HEADERS

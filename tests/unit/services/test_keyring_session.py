@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -80,10 +81,20 @@ def without_keyring(memory_context: Context) -> TokenService:
     return service
 
 
+class SessionOptions(TypedDict, total=False):
+    """What a test may pass on to :class:`KeyringSession` besides its service and runner."""
+
+    problem: str | None
+    tried: bool
+
+
 def session_for(
-    service: TokenService, runner: RotationRunner, opener: Callable[[], SecretStore], **kw: object
+    service: TokenService,
+    runner: RotationRunner,
+    opener: Callable[[], SecretStore],
+    **kw: Unpack[SessionOptions],
 ) -> KeyringSession:
-    return KeyringSession(service, runner, opener=opener, **kw)  # type: ignore[arg-type]
+    return KeyringSession(service, runner, opener=opener, **kw)
 
 
 def test_not_tried_yet_is_pending_and_unavailable_without_a_problem(
@@ -201,7 +212,7 @@ def test_reconnecting_restarts_the_runner_which_catches_up(
     with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
         assert session.retry().available
 
-    assert finished.args[0].rotated == (token_id,)  # type: ignore[index]
+    assert finished.args[0].rotated == (token_id,)
     assert service.token(token_id).generation == 1
     assert runner.timer.isActive()
 

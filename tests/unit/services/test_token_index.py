@@ -22,6 +22,7 @@ from desktop.services.token_index import (
 )
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenView
+from tests.helpers.clock import FakeClock
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -540,7 +541,7 @@ def test_changes_row_by_row_end_where_a_fresh_load_does(
 @pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
 @pytest.mark.parametrize("environment", [None, "Production"])
 def test_the_first_screen_query_matches_the_index_order(
-    memory_context: Context, clock: object, descending: bool, environment: str | None
+    memory_context: Context, clock: FakeClock, descending: bool, environment: str | None
 ) -> None:
     """The window paints its first screen from TokenService.token_page; once every row is read
     the index shows the same tokens first, in every column's order (both follow ORDERS)."""
@@ -563,7 +564,7 @@ def test_the_first_screen_query_matches_the_index_order(
         token = service.create_token(env, agent, label=label, rotation=rotation).token
         if n % 3 == 1:
             service.set_status(token.id, False)
-        clock.advance(timedelta(minutes=3))  # type: ignore[attr-defined]
+        clock.advance(timedelta(minutes=3))
     _, names, rows = service.token_table(environment)
     for column in Column:
         index = TokenIndex()
