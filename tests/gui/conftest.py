@@ -20,7 +20,9 @@ from desktop.gui.main_window import MainWindow
 from desktop.gui.token_model import TokenTableModel
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
+from desktop.services.views import IssuedSecret
 from tests.helpers.clock import FakeClock
+from tests.helpers.directories import seed_ada_and_wes
 from tests.helpers.stores import DelegatingStore
 
 AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
@@ -61,6 +63,21 @@ def window(qtbot: QtBot, context: Context, seeded: TokenService) -> Iterator[Mai
     win = open_window(qtbot, context)
     yield win
     win.close()
+
+
+@pytest.fixture
+def service(context: Context) -> TokenService:
+    """The dialogs' directory (tests/helpers/directories.py): Ada and Wes may get tokens,
+    Newbie may not, and Sandbox has no API access."""
+    return seed_ada_and_wes(context.service)
+
+
+@pytest.fixture
+def ada_token(service: TokenService) -> IssuedSecret:
+    """Ada's token in Production: rotated monthly with an hour's grace."""
+    return service.create_token(
+        "Production", "Ada", label="dashboard", rotation="monthly", grace="1h"
+    )
 
 
 @dataclass
