@@ -1,4 +1,5 @@
-"""RotationRunner on its own and in the window: due tokens rotate off the GUI thread."""
+"""RotationRunner on its own and in the window: due tokens rotate off the GUI thread, on a real
+database and the real keyring."""
 
 from __future__ import annotations
 
