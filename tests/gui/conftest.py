@@ -23,24 +23,13 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import IssuedSecret
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_ada_and_wes
+from tests.helpers.directories import seed_three_agents as seed
 from tests.helpers.stores import DelegatingStore
-
-AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
 
 
 @pytest.fixture(autouse=True)
 def _real_keyring(private_keyring: str | None) -> None:
     """The window's tests meet the real Secret Service (started once, for the first of them)."""
-
-
-def seed(service: TokenService) -> TokenService:
-    """Two environments, a role and three eligible agents; no tokens."""
-    service.add_environment("Production")
-    service.add_environment("Staging")
-    service.add_role("Reader", ["GET /Loans", "GET /Customers"])
-    for name in AGENTS:
-        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
-    return service
 
 
 @pytest.fixture

@@ -27,3 +27,16 @@ def seed_ada_and_wes(service: TokenService) -> TokenService:
     service.add_agent("Wes", "Writer", has_logged_in=True, signed_agreement=True)
     service.add_agent("Newbie", "Reader")
     return service
+
+
+THREE_AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
+
+
+def seed_three_agents(service: TokenService) -> TokenService:
+    """Production and Staging, a Reader role and three eligible agents; no tokens."""
+    service.add_environment("Production")
+    service.add_environment("Staging")
+    service.add_role("Reader", ["GET /Loans", "GET /Customers"])
+    for name in THREE_AGENTS:
+        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
+    return service

@@ -1,6 +1,8 @@
-"""What the rotation tests check after time travel, shared by the schedule's unit tests
-(in-memory store) and the keyring-failure tests (real keyring): they assume a service with an
-environment ``Prod``, a role allowing ``GET /Loans`` and an eligible agent ``bot``."""
+"""What the rotation tests set up and check around time travel, shared by the unit tests (the
+in-memory store) and the tests on the real keyring. :func:`status`, :func:`three_due` and
+:func:`assert_keyring_matches` assume an environment ``Prod``, a role allowing ``GET /Loans``
+and an eligible agent ``bot``; :func:`rotating` the directory of
+:func:`tests.helpers.directories.seed_three_agents`."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from desktop.services.tokens import TokenService, secret_key
 from desktop.services.views import IssuedSecret
 from desktop.storage.models import AuditEvent, Intent, Token
 from tests.helpers.clock import FakeClock
+from tests.helpers.directories import THREE_AGENTS
 
 DAY = timedelta(days=1)
 
@@ -47,3 +50,13 @@ def three_due(service: TokenService, clock: FakeClock) -> list[IssuedSecret]:
         clock.advance(timedelta(minutes=1))
     clock.advance(DAY)
     return issued
+
+
+def rotating(service: TokenService, count: int, interval: str = "daily") -> list[int]:
+    """*count* tokens in Production on the given schedule, dealt to the three agents in turn."""
+    return [
+        service.create_token(
+            "Production", THREE_AGENTS[n % 3], label=f"job {n}", rotation=interval
+        ).token.id
+        for n in range(count)
+    ]
