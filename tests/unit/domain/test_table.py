@@ -4,31 +4,16 @@ trips over it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from desktop.domain.table import NAME_SOURCES, ORDERS, Column, Names, SortTerm, TokenRow
+from tests.helpers.rows import token_row
 
 
-def row(**fields: object) -> TokenRow:
-    values: dict[str, object] = {
-        "id": 7,
-        "environment_id": 1,
-        "agent_id": 2,
-        "label": "nightly import",
-        "active": 1,
-        "hint": "Ab3d",
-        "generation": 0,
-        "rotation": "daily",
-        "rotation_seconds": 86_400,
-        "grace_seconds": 0,
-        "next_rotation": 1_767_690_000,
-        "last_rotated": None,
-        "grace_until": None,
-        "last_error": None,
-        "created": 1_767_603_600,
-    }
-    values.update(fields)
-    return TokenRow(**values)  # type: ignore[arg-type]
+def row(**fields: Any) -> TokenRow:
+    return token_row(**{"id": 7, "agent_id": 2, "label": "nightly import", **fields})
 
 
 NAMES = Names(environments={1: "Production"}, agents={2: ("Ada Servicing Bot", "Reader")})

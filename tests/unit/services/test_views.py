@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -22,31 +23,31 @@ from desktop.services.views import (
     token_view,
 )
 from tests.helpers.clock import FakeClock
+from tests.helpers.rows import token_row
 
 NAMES = Names(environments={1: "Production"}, agents={2: ("alice", "Reader")})
 CREATED = int(datetime(2026, 1, 5, 9, 0, tzinfo=UTC).timestamp())
 
 
-def row(**fields: object) -> TokenRow:
-    values: dict[str, object] = {
-        "id": 7,
-        "environment_id": 1,
-        "agent_id": 2,
-        "label": "nightly import",
-        "active": 1,
-        "hint": "wxyz",
-        "generation": 3,
-        "rotation": "daily",
-        "rotation_seconds": 86_400,
-        "grace_seconds": 3_600,
-        "next_rotation": CREATED + 86_400,
-        "last_rotated": CREATED + 60,
-        "grace_until": CREATED + 3_660,
-        "last_error": None,
-        "created": CREATED,
-    }
-    values.update(fields)
-    return TokenRow(**values)  # type: ignore[arg-type]
+SCHEDULED = token_row(
+    id=7,
+    agent_id=2,
+    label="nightly import",
+    hint="wxyz",
+    generation=3,
+    rotation="daily",
+    rotation_seconds=86_400,
+    grace_seconds=3_600,
+    next_rotation=CREATED + 86_400,
+    last_rotated=CREATED + 60,
+    grace_until=CREATED + 3_660,
+    created=CREATED,
+)
+
+
+def row(**fields: Any) -> TokenRow:
+    """A token rotated daily with an hour's grace, rotated a minute after it was created."""
+    return SCHEDULED._replace(**fields)
 
 
 def test_a_token_view_is_built_from_a_row_and_its_names() -> None:
