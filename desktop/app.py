@@ -54,8 +54,10 @@ def open_context(
 ) -> Context:
     """Open the database (migrating it), pick the keyring and finish any interrupted change.
 
-    With ``need_keyring=False`` a missing keyring is recorded, not raised: read-only commands
-    and the window still work, and nothing is deleted or regenerated while it is missing.
+    A keyring that cannot be reached is recorded in ``keyring_problem``, never raised:
+    read-only commands and the window still work, and nothing is deleted or regenerated while it
+    is missing. ``need_keyring=False`` does not try the keyring at all (the window reaches it
+    after its first paint); *store* is used as it is given.
     """
     database = open_database(data_dir / DB_FILENAME)
     problem = None

@@ -32,9 +32,9 @@ def _requested_platforms() -> tuple[str, str | None]:
     if wayland and os.environ.get("XDG_SESSION_TYPE") == "wayland":
         names.append("wayland")
     if x11:
-        names.append("xcb")
-    elif wayland:
-        names.append("wayland")
+        names.append("xcb")  # in a Wayland session, XWayland is the fallback
+    elif wayland and not names:
+        names.append("wayland")  # the only display there is
     return ";".join(names), None
 
 

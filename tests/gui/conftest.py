@@ -20,25 +20,16 @@ from desktop.gui.main_window import MainWindow
 from desktop.gui.token_model import TokenTableModel
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
+from desktop.services.views import IssuedSecret
 from tests.helpers.clock import FakeClock
+from tests.helpers.directories import seed_ada_and_wes
+from tests.helpers.directories import seed_three_agents as seed
 from tests.helpers.stores import DelegatingStore
-
-AGENTS = ("Alpha Bot", "Beta Sync", "Gamma ETL")
 
 
 @pytest.fixture(autouse=True)
 def _real_keyring(private_keyring: str | None) -> None:
     """The window's tests meet the real Secret Service (started once, for the first of them)."""
-
-
-def seed(service: TokenService) -> TokenService:
-    """Two environments, a role and three eligible agents; no tokens."""
-    service.add_environment("Production")
-    service.add_environment("Staging")
-    service.add_role("Reader", ["GET /Loans", "GET /Customers"])
-    for name in AGENTS:
-        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
-    return service
 
 
 @pytest.fixture
@@ -61,6 +52,21 @@ def window(qtbot: QtBot, context: Context, seeded: TokenService) -> Iterator[Mai
     win = open_window(qtbot, context)
     yield win
     win.close()
+
+
+@pytest.fixture
+def service(context: Context) -> TokenService:
+    """The dialogs' directory (tests/helpers/directories.py): Ada and Wes may get tokens,
+    Newbie may not, and Sandbox has no API access."""
+    return seed_ada_and_wes(context.service)
+
+
+@pytest.fixture
+def ada_token(service: TokenService) -> IssuedSecret:
+    """Ada's token in Production: rotated monthly with an hour's grace."""
+    return service.create_token(
+        "Production", "Ada", label="dashboard", rotation="monthly", grace="1h"
+    )
 
 
 @dataclass

@@ -10,15 +10,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Context
 from desktop.gui.directory_dialog import DirectoryDialog
 from desktop.services.tokens import TokenService
-from tests.gui.directory.helpers import click, find, open_directory, seed, select_role, shown
-
-
-@pytest.fixture
-def service(context: Context) -> TokenService:
-    return seed(context.service)
+from tests.gui.directory.helpers import click, find, open_directory, select_role, shown
 
 
 @pytest.fixture

@@ -31,11 +31,11 @@ from tests.gui.conftest import (
     model,
     open_locked_window,
     open_window,
-    seed,
     shown_ids,
     table,
 )
 from tests.helpers.clock import FakeClock
+from tests.helpers.directories import seed_three_agents as seed
 
 
 def test_object_names_and_headers(window: MainWindow) -> None:

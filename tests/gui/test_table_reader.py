@@ -13,7 +13,8 @@ from desktop.app import Context
 from desktop.gui.table_reader import Request, TableReader
 from desktop.gui.token_model import TokenTableModel
 from desktop.services.tokens import TokenService
-from tests.gui.conftest import make_tokens, seed
+from tests.gui.conftest import make_tokens
+from tests.helpers.directories import seed_three_agents as seed
 
 
 @pytest.fixture

@@ -8,22 +8,13 @@ import sys
 from pathlib import Path
 
 from desktop.app import Context
-from desktop.services.tokens import TokenService
+from tests.helpers.directories import seed_alice
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def seeded(service: TokenService) -> TokenService:
-    service.add_environment("Production")
-    service.add_environment("Staging")
-    service.add_role("Reader", ["GET /Loans"])
-    service.add_role("Writer", ["POST /Loans"])
-    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
-    return service
-
-
 def test_a_change_by_another_process_is_logged(context: Context) -> None:
-    service = seeded(context.service)
+    service = seed_alice(context.service)
     token = service.create_token("Production", "alice").token.id
     cursor = service.change_cursor()
     script = (

@@ -6,7 +6,6 @@ subprocess for exit codes, standard input and the behaviour without a keyring.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -14,10 +13,8 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +25,7 @@ from desktop.domain import tokens
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.storage.database import DB_FILENAME
+from tests.helpers.cli import Cli, Seed, seed, snapshot
 from tests.helpers.clock import FakeClock
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -47,80 +45,6 @@ TOKEN_KEYS = {
 # ---------------------------------------------------------------------------- helpers
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-class Cli:
-    """``tokendesk --data-dir DIR …`` in this process, with captured output."""
-
-    def __init__(
-        self, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        self.data_dir = data_dir
-        self._capsys = capsys
-        self._monkeypatch = monkeypatch
-
-    def __call__(self, *args: str, stdin: str | bytes | None = None) -> Result:
-        self._capsys.readouterr()
-        if stdin is not None:
-            data = stdin.encode() if isinstance(stdin, str) else stdin
-            self._monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-        code = main(["--data-dir", str(self.data_dir), *args])
-        out, err = self._capsys.readouterr()
-        return Result(code, out, err)
-
-    def ok(self, *args: str, stdin: str | bytes | None = None) -> Result:
-        result = self(*args, stdin=stdin)
-        assert result.code == 0, result.err
-        return result
-
-    def refused(self, *args: str) -> Result:
-        """Exit 2, one line on stderr, nothing on stdout."""
-        result = self(*args)
-        assert result.code == 2, (result.out, result.err)
-        assert result.out == ""
-        lines = result.err.splitlines()
-        assert len(lines) == 1, result.err
-        assert lines[0].startswith("tokendesk: error: ")
-        return result
-
-    def verify(
-        self,
-        secret: str | bytes,
-        method: str = "GET",
-        path: str = "/Loans(42)",
-        env: str = "Production",
-    ) -> Result:
-        return self("verify", "--env", env, method, path, stdin=secret)
-
-
-def snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: 'nothing changed' means this is equal before and after."""
-    connection = sqlite3.connect(data_dir / DB_FILENAME)
-    try:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        state = {
-            table: connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()  # noqa: S608
-            for table in tables
-        }
-        state["user_version"] = connection.execute("PRAGMA user_version").fetchall()
-        return state
-    finally:
-        connection.close()
-
-
 def token_row(data_dir: Path, token_id: int) -> tuple[str, int] | None:
     connection = sqlite3.connect(data_dir / DB_FILENAME)
     try:
@@ -130,28 +54,6 @@ def token_row(data_dir: Path, token_id: int) -> tuple[str, int] | None:
     finally:
         connection.close()
     return None if row is None else (str(row[0]), int(row[1]))
-
-
-@dataclass
-class Seed:
-    token_id: int
-    secret: str
-
-
-def seed(data_dir: Path, store: KeyringSecretStore) -> Seed:
-    """Production (API on), Sandbox (API off), role Reader, eligible Bot, ineligible Newbie."""
-    context = open_context(data_dir, store=store)
-    try:
-        service = context.service
-        service.add_environment("Production")
-        service.add_environment("Sandbox", api_enabled=False)
-        service.add_role("Reader", ["GET /Loans", "GET /Customers"])
-        service.add_agent("Bot", "Reader", has_logged_in=True, signed_agreement=True)
-        service.add_agent("Newbie", "Reader")
-        issued = service.create_token("Production", "Bot", label="nightly import")
-    finally:
-        context.close()
-    return Seed(issued.token.id, issued.secret)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.secrets.store import KeyringSecretStore
-from tests.integration.test_cli import seed, snapshot
+from tests.helpers.cli import seed, snapshot
 
 NOT_UTF8 = b"Z\xfcrich".decode("utf-8", "surrogateescape")  # how Python passes such bytes on
 

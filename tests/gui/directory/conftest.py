@@ -1,28 +1,14 @@
-"""Fixtures for the directory dialog's tabs: a seeded directory on a real database and the
-dialog that shows it."""
+"""The directory dialog that shows the seeded directory (the fixtures ``service`` and
+``ada_token`` come from tests/gui/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 from pytestqt.qtbot import QtBot
 
-from desktop.app import Context
 from desktop.gui.directory_dialog import DirectoryDialog
 from desktop.services.tokens import TokenService
-from desktop.services.views import IssuedSecret
-from tests.gui.directory.helpers import open_directory, seed
-
-
-@pytest.fixture
-def service(context: Context) -> TokenService:
-    return seed(context.service)
-
-
-@pytest.fixture
-def ada_token(service: TokenService) -> IssuedSecret:
-    return service.create_token(
-        "Production", "Ada", label="dashboard", rotation="monthly", grace="1h"
-    )
+from tests.gui.directory.helpers import open_directory
 
 
 @pytest.fixture

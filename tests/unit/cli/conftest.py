@@ -4,34 +4,20 @@ against the real keyring and as real processes."""
 
 from __future__ import annotations
 
-import io
-import json
-import sqlite3
-import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from desktop.app import open_context
-from desktop.cli import main
 from desktop.secrets.memory import InMemorySecretStore
-from desktop.storage.database import DB_FILENAME
+from tests.helpers import cli as shared
+from tests.helpers.cli import Seed as Seed
+from tests.helpers.cli import seed
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-class Cli:
+class Cli(shared.Cli):
     """``tokendesk --data-dir DIR …`` on the in-memory store, with captured output."""
+
+    store: InMemorySecretStore
 
     def __init__(
         self,
@@ -40,63 +26,7 @@ class Cli:
         capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        self.data_dir = data_dir
-        self.store = store
-        self._capsys = capsys
-        self._monkeypatch = monkeypatch
-
-    def __call__(self, *args: str, stdin: str | bytes | None = None) -> Result:
-        self._capsys.readouterr()
-        if stdin is not None:
-            data = stdin.encode() if isinstance(stdin, str) else stdin
-            self._monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-        code = main(["--data-dir", str(self.data_dir), *args], store=self.store)
-        out, err = self._capsys.readouterr()
-        return Result(code, out, err)
-
-    def ok(self, *args: str, stdin: str | bytes | None = None) -> Result:
-        result = self(*args, stdin=stdin)
-        assert result.code == 0, result.err
-        assert result.err == ""
-        return result
-
-    def refused(self, *args: str) -> Result:
-        """Exit 2, one line on stderr, nothing on stdout, nothing changed."""
-        before = snapshot(self.data_dir)
-        result = self(*args)
-        assert result.code == 2, (result.out, result.err)
-        assert result.out == ""
-        lines = result.err.splitlines()
-        assert len(lines) == 1 and lines[0].startswith("tokendesk: error: "), result.err
-        assert snapshot(self.data_dir) == before
-        return result
-
-
-def snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, or {} before there is a database."""
-    path = data_dir / DB_FILENAME
-    if not path.exists():
-        return {}
-    connection = sqlite3.connect(path)
-    try:
-        tables = [
-            name
-            for (name,) in connection.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
-            )
-        ]
-        return {
-            table: connection.execute(f'SELECT * FROM "{table}" ORDER BY rowid').fetchall()  # noqa: S608
-            for table in tables
-        }
-    finally:
-        connection.close()
-
-
-@dataclass
-class Seed:
-    token_id: int
-    secret: str
+        super().__init__(data_dir, capsys, monkeypatch, store)
 
 
 @pytest.fixture
@@ -115,15 +45,4 @@ def cli(
 def seeded(cli: Cli) -> Seed:
     """Production (API on), Sandbox (API off), role Reader, eligible Bot, ineligible Newbie,
     and one token of Bot's in Production labelled "nightly import"."""
-    context = open_context(cli.data_dir, store=cli.store)
-    try:
-        service = context.service
-        service.add_environment("Production")
-        service.add_environment("Sandbox", api_enabled=False)
-        service.add_role("Reader", ["GET /Loans", "GET /Customers"])
-        service.add_agent("Bot", "Reader", has_logged_in=True, signed_agreement=True)
-        service.add_agent("Newbie", "Reader")
-        issued = service.create_token("Production", "Bot", label="nightly import")
-    finally:
-        context.close()
-    return Seed(issued.token.id, issued.secret)
+    return seed(cli.data_dir, cli.store)

@@ -10,12 +10,11 @@ from datetime import timedelta
 import pytest
 
 from desktop.app import Context
-from desktop.domain import tokens
 from desktop.secrets.store import SecretStore
-from desktop.services.tokens import TokenService, secret_key
-from desktop.services.views import IssuedSecret
-from desktop.storage.models import AuditEvent, Intent, Token
+from desktop.services.tokens import TokenService
+from desktop.storage.models import Token
 from tests.helpers.clock import FakeClock
+from tests.helpers.rotation import assert_keyring_matches, audit, status, three_due
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -28,37 +27,6 @@ def service(memory_context: Context) -> TokenService:
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
     return service
-
-
-def status(service: TokenService, secret: str) -> int:
-    return service.verify("Prod", secret, "GET", "/Loans").status
-
-
-def audit(token_id: int, action: str) -> list[AuditEvent]:
-    query = AuditEvent.select().where(AuditEvent.token_id == token_id, AuditEvent.action == action)
-    return list(query)
-
-
-def assert_keyring_matches(service: TokenService, store: SecretStore, token_id: int) -> None:
-    """The current generation is in the keyring and matches; its neighbours are gone."""
-    row = Token.get_by_id(token_id)
-    current = store.get(secret_key(row.uuid, row.generation))
-    assert current is not None and tokens.fingerprint(current) == row.fingerprint
-    for other in range(row.generation + 2):
-        if other != row.generation:
-            assert store.get(secret_key(row.uuid, other)) is None
-    assert service.reveal(token_id) == current
-    assert Intent.select().count() == 0
-
-
-def three_due(service: TokenService, clock: FakeClock) -> list[IssuedSecret]:
-    """Three daily tokens, due in creation order."""
-    issued = []
-    for n in range(3):
-        issued.append(service.create_token("Prod", "bot", label=f"t{n}", rotation="1d"))
-        clock.advance(timedelta(minutes=1))
-    clock.advance(DAY)
-    return issued
 
 
 def test_missed_rotations_coalesce_into_one(

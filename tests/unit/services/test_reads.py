@@ -15,6 +15,7 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import Changes, token_view
 from desktop.storage.database import DB_FILENAME
 from tests.helpers.clock import FakeClock
+from tests.helpers.directories import seed_alice
 
 
 @pytest.fixture
@@ -135,17 +136,8 @@ def test_data_version_moves_when_another_connection_commits(service: TokenServic
     assert service.data_version() != before
 
 
-def seeded(service: TokenService) -> TokenService:
-    service.add_environment("Production")
-    service.add_environment("Staging")
-    service.add_role("Reader", ["GET /Loans"])
-    service.add_role("Writer", ["POST /Loans"])
-    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
-    return service
-
-
 def test_token_changes_name_the_token_and_nothing_else(memory_context: Context) -> None:
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     cursor = service.change_cursor()
     first = service.create_token("Production", "alice", label="one").token.id
     second = service.create_token("Production", "alice", label="two").token.id
@@ -173,7 +165,7 @@ def test_token_changes_name_the_token_and_nothing_else(memory_context: Context) 
 
 
 def test_nothing_new_is_reported_as_nothing(memory_context: Context) -> None:
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     token = service.create_token("Production", "alice").token.id
     cursor = service.change_cursor()
     service.set_status(token, True)  # already active: no write
@@ -181,7 +173,7 @@ def test_nothing_new_is_reported_as_nothing(memory_context: Context) -> None:
 
 
 def test_directory_and_name_changes_are_told_apart(memory_context: Context) -> None:
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     cursor = service.change_cursor()
     service.set_api_enabled("Staging", False)
     service.set_role_permissions("Reader", ["GET /Loans", "GET /Customers"])
@@ -197,7 +189,7 @@ def test_directory_and_name_changes_are_told_apart(memory_context: Context) -> N
 
 
 def test_a_reader_behind_the_pruned_log_is_told_to_read_everything(memory_context: Context) -> None:
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     behind = service.change_cursor()
     tokens = [service.create_token("Production", "alice").token.id for _ in range(4)]
     current = service.change_cursor()
@@ -216,7 +208,7 @@ def test_a_reader_behind_the_pruned_log_is_told_to_read_everything(memory_contex
 
 
 def test_the_table_snapshot_and_its_cursor_agree(memory_context: Context) -> None:
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     production = service.create_token("Production", "alice").token.id
     staging = service.create_token("Staging", "alice").token.id
     cursor, names, rows = service.token_table("Production")
@@ -230,7 +222,7 @@ def test_the_table_snapshot_and_its_cursor_agree(memory_context: Context) -> Non
 
 def test_rows_and_records_agree(memory_context: Context) -> None:
     """The fast row read and the full record describe the same token."""
-    service = seeded(memory_context.service)
+    service = seed_alice(memory_context.service)
     service.create_token("Production", "alice", label="a", rotation="weekly", grace="2h")
     service.create_token("Staging", "alice", label="b")
     _, names, rows = service.token_table()

@@ -1,4 +1,6 @@
-"""RotationRunner on its own and in the window: due tokens rotate off the GUI thread."""
+"""RotationRunner in the window, on a real database and the real keyring: due tokens rotate off
+the GUI thread, rows update in place, failures reach the banner and the keyring's return lets
+the runner catch up. The runner on its own: tests/unit/services/test_runner.py."""
 
 from __future__ import annotations
 
@@ -13,21 +15,13 @@ from desktop.app import Context
 from desktop.domain.table import Names, TokenRow
 from desktop.gui.main_window import MainWindow
 from desktop.gui.token_model import Column
-from desktop.services.runner import NO_TOKEN, RotationRunner
+from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
-from tests.gui.conftest import FaultyStore, open_window, seed
+from tests.gui.conftest import FaultyStore, open_window
 from tests.helpers.clock import FakeClock
-
-
-def rotating(service: TokenService, count: int, interval: str = "daily") -> list[int]:
-    agents = ("Alpha Bot", "Beta Sync", "Gamma ETL")
-    return [
-        service.create_token(
-            "Production", agents[n % 3], label=f"job {n}", rotation=interval
-        ).token.id
-        for n in range(count)
-    ]
+from tests.helpers.directories import seed_three_agents as seed
+from tests.helpers.rotation import rotating
 
 
 def test_due_token_rotates_once_in_the_window(
@@ -153,79 +147,6 @@ def test_failed_rotation_is_shown_and_notified(
     window.notices.dismiss()
     assert not window.notification_banner.isVisible()
     window.close()
-
-
-def test_blocking_run_is_synchronous(
-    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
-) -> None:
-    ids = rotating(seeded, 2)
-    clock.advance(timedelta(days=2))
-    runner = RotationRunner(seeded)
-    reports: list[RotationReport] = []
-    runner.finished.connect(reports.append)
-    assert runner.run_now(blocking=True)
-    assert len(reports) == 1
-    assert sorted(reports[0].rotated) == ids
-    assert not runner.is_running()
-    assert not runner.run_now(blocking=True)  # nothing due any more
-
-
-def test_stop_cancels_and_waits(
-    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
-) -> None:
-    rotating(seeded, 6)
-    clock.advance(timedelta(days=2))
-    runner = RotationRunner(seeded)
-    runner.start()
-    assert runner.timer.isActive()
-    assert runner.run_now()
-    runner.stop()
-    assert not runner.is_running()
-    assert not runner.timer.isActive()
-    rotated = [t for t in seeded.tokens() if t.generation == 1]
-    assert len(rotated) < 6 or all(t.last_error is None for t in rotated)
-    # No change was left half done.
-    assert seeded.reconcile().waiting == ()
-
-
-def test_nothing_runs_without_the_keyring(context: Context, clock: FakeClock, qtbot: QtBot) -> None:
-    service = seed(context.service)
-    rotating(service, 1)
-    clock.advance(timedelta(days=2))
-    service.set_store(None)
-    runner = RotationRunner(service)
-    with qtbot.assertNotEmitted(runner.started):
-        runner.tick()
-        assert not runner.run_now()
-
-
-def test_a_wall_clock_jump_counts_as_a_resume(
-    context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
-) -> None:
-    now = {"mono": 100.0, "wall": 1_000_000.0}
-    runner = RotationRunner(seeded, 30_000, monotonic=lambda: now["mono"], wall=lambda: now["wall"])
-    resumed: list[bool] = []
-    runner.resumed.connect(lambda: resumed.append(True))
-    runner.tick()
-    now["mono"] += 30
-    now["wall"] += 30
-    runner.tick()
-    assert resumed == []
-    # Suspended for eight hours: the monotonic clock stood still, the wall clock did not.
-    now["mono"] += 30
-    now["wall"] += 8 * 3600
-    token = rotating(seeded, 1)[0]
-    clock.advance(timedelta(days=1))
-    with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
-        runner.tick()
-    assert resumed == [True]
-    assert finished.args[0].rotated == (token,)
-
-
-def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> None:
-    assert RotationRunner(seeded).timer.interval() <= 60_000
-    with pytest.raises(ValueError, match="once a minute"):
-        RotationRunner(seeded, 24 * 3600 * 1000)
 
 
 def test_a_failure_of_the_whole_run_is_not_blamed_on_a_token(

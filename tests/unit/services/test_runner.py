@@ -1,0 +1,98 @@
+"""RotationRunner on its own, on a real SQLite file and the in-memory store: a blocking run,
+stopping mid-run, no run without a keyring, a suspend noticed by the wall clock, and the
+wake-up interval. The runner in the window: tests/gui/test_runner.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop.app import Context
+from desktop.services.runner import RotationRunner
+from desktop.services.tokens import TokenService
+from desktop.services.views import RotationReport
+from tests.helpers.clock import FakeClock
+from tests.helpers.directories import seed_three_agents as seed
+from tests.helpers.rotation import rotating
+
+
+@pytest.fixture
+def seeded(memory_context: Context) -> TokenService:
+    return seed(memory_context.service)
+
+
+def test_blocking_run_is_synchronous(
+    memory_context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    ids = rotating(seeded, 2)
+    clock.advance(timedelta(days=2))
+    runner = RotationRunner(seeded)
+    reports: list[RotationReport] = []
+    runner.finished.connect(reports.append)
+    assert runner.run_now(blocking=True)
+    assert len(reports) == 1
+    assert sorted(reports[0].rotated) == ids
+    assert not runner.is_running()
+    assert not runner.run_now(blocking=True)  # nothing due any more
+
+
+def test_stop_cancels_and_waits(
+    memory_context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    rotating(seeded, 6)
+    clock.advance(timedelta(days=2))
+    runner = RotationRunner(seeded)
+    runner.start()
+    assert runner.timer.isActive()
+    assert runner.run_now()
+    runner.stop()
+    assert not runner.is_running()
+    assert not runner.timer.isActive()
+    rotated = [t for t in seeded.tokens() if t.generation == 1]
+    assert len(rotated) < 6 or all(t.last_error is None for t in rotated)
+    # No change was left half done.
+    assert seeded.reconcile().waiting == ()
+
+
+def test_nothing_runs_without_the_keyring(
+    memory_context: Context, clock: FakeClock, qtbot: QtBot
+) -> None:
+    service = seed(memory_context.service)
+    rotating(service, 1)
+    clock.advance(timedelta(days=2))
+    service.set_store(None)
+    runner = RotationRunner(service)
+    with qtbot.assertNotEmitted(runner.started):
+        runner.tick()
+        assert not runner.run_now()
+
+
+def test_a_wall_clock_jump_counts_as_a_resume(
+    memory_context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    now = {"mono": 100.0, "wall": 1_000_000.0}
+    runner = RotationRunner(seeded, 30_000, monotonic=lambda: now["mono"], wall=lambda: now["wall"])
+    resumed: list[bool] = []
+    runner.resumed.connect(lambda: resumed.append(True))
+    runner.tick()
+    now["mono"] += 30
+    now["wall"] += 30
+    runner.tick()
+    assert resumed == []
+    # Suspended for eight hours: the monotonic clock stood still, the wall clock did not.
+    now["mono"] += 30
+    now["wall"] += 8 * 3600
+    token = rotating(seeded, 1)[0]
+    clock.advance(timedelta(days=1))
+    with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
+        runner.tick()
+    assert resumed == [True]
+    assert finished.args[0].rotated == (token,)
+
+
+def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> None:
+    assert RotationRunner(seeded).timer.interval() <= 60_000
+    with pytest.raises(ValueError, match="once a minute"):
+        RotationRunner(seeded, 24 * 3600 * 1000)
