@@ -77,13 +77,10 @@ def test_a_change_from_another_thread_appears(
 ) -> None:
     ids = make_tokens(seeded, 1)
     window.sync.reload()
-    from desktop.storage.models import db
 
     def elsewhere() -> None:
-        try:
+        with seeded.connection():  # the thread's own connection, closed as it ends
             seeded.set_label(ids[0], "from a thread")
-        finally:
-            db.close()
 
     worker = threading.Thread(target=elsewhere)
     worker.start()
