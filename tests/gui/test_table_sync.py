@@ -88,6 +88,14 @@ def test_a_change_from_another_thread_appears(
     qtbot.waitUntil(lambda: model(window).token_at(0).label == "from a thread")
 
 
+def test_a_stopped_sync_stops_listening(window: MainWindow, seeded: TokenService) -> None:
+    """A stopped table leaves the service it listened to: the window may go, the service stays."""
+    listeners = seeded.unit_of_work._listeners
+    assert window.sync._listener in listeners
+    window.sync.stop()
+    assert window.sync._listener not in listeners
+
+
 def test_a_big_table_paints_its_first_screen_then_reads_the_rest(
     qtbot: QtBot, context: Context, seeded: TokenService
 ) -> None:
