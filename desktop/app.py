@@ -18,7 +18,7 @@ from desktop.paths import APP_NAME
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, Handle, open_database
+from desktop.storage.database import DB_FILENAME, Database, open_database
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -34,7 +34,7 @@ class Context:
     """Everything one process needs to work on one data dir."""
 
     data_dir: Path
-    database: Handle
+    database: Database
     service: TokenService
     keyring_problem: str | None  # why the keyring cannot be used, or None
     recovery: ReconcileReport

@@ -18,7 +18,6 @@ from desktop.app import Context, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
-from desktop.storage.models import db
 from tests.helpers import keyring_session, logfail
 from tests.helpers.clock import FakeClock
 
@@ -136,13 +135,6 @@ def memory_context(
     ctx = open_context(data_dir, store=memory_store, clock=clock)
     yield ctx
     ctx.close()
-
-
-@pytest.fixture(autouse=True)
-def _close_database() -> Iterator[None]:
-    yield
-    if not db.is_closed():
-        db.close()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

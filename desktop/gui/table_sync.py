@@ -100,6 +100,7 @@ class TableSync(QObject):
             except RuntimeError:  # the window went away meanwhile
                 pass
 
+        self._listener = notify
         service.add_listener(notify)
         reader.done.connect(self._read_done)
         self._viewport: QObject | None = table.viewport()
@@ -277,6 +278,7 @@ class TableSync(QObject):
     def stop(self) -> None:
         """No more polling or reads; waits for a read in progress to end."""
         self._stopped = True
+        self._service.remove_listener(self._listener)
         self.poll_timer.stop()
         self._reload_timer.stop()
         self._unread = None

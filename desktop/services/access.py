@@ -59,16 +59,18 @@ class AccessDecisions:
         rejected = access.precheck(presented)
         if rejected is not None:
             return rejected
-        env = repository.find_environment(environment.strip())
+        env = repository.find_environment(self._database, environment.strip())
         if env is None:
             return Decision(401, f"unknown environment {environment.strip()[:80]!r}")
         fingerprint = tokens.fingerprint(presented)
-        matches = repository.tokens_by_fingerprint(fingerprint)
+        matches = repository.tokens_by_fingerprint(self._database, fingerprint)
         row = next((r for r in matches if r.environment_id == env.id and r.phase == READY), None)
         found = None
         if row is not None:
-            role_id = repository.agent_role_id(row.agent_id)
-            keys = frozenset(Permission(*pair).key for pair in repository.permissions(role_id))
+            role_id = repository.agent_role_id(self._database, row.agent_id)
+            keys = frozenset(
+                Permission(*pair).key for pair in repository.permissions(self._database, role_id)
+            )
             found = grant(
                 row.id,
                 row.status == ACTIVE,

@@ -58,9 +58,8 @@ class Directory:
 
     # ----------------------------------------------------------------- lookups
 
-    @staticmethod
-    def environment_row(name: str) -> Environment:
-        env = repository.find_environment(name.strip())
+    def environment_row(self, name: str) -> Environment:
+        env = repository.find_environment(self._database, name.strip())
         if env is None:
             raise NotFound(f"unknown environment {name.strip()!r}")
         return env
@@ -69,16 +68,14 @@ class Directory:
         """The id of the named environment (None for None: every environment)."""
         return None if name is None else self.environment_row(name).id
 
-    @staticmethod
-    def role_row(name: str) -> Role:
-        role = repository.find_role(name.strip())
+    def role_row(self, name: str) -> Role:
+        role = repository.find_role(self._database, name.strip())
         if role is None:
             raise NotFound(f"unknown role {name.strip()!r}")
         return role
 
-    @staticmethod
-    def agent_row(name: str) -> Agent:
-        agent = repository.find_agent(name.strip())
+    def agent_row(self, name: str) -> Agent:
+        agent = repository.find_agent(self._database, name.strip())
         if agent is None:
             raise NotFound(f"unknown agent {name.strip()!r}")
         return agent
@@ -88,9 +85,11 @@ class Directory:
     def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
         name = clean_name(name, "environment")
         with self._work.write() as audit:
-            if repository.find_environment(name) is not None:
+            if repository.find_environment(self._database, name) is not None:
                 raise RuleViolation(f"environment {name!r} already exists")
-            env = repository.insert_environment(name, api_enabled, self._context.now())
+            env = repository.insert_environment(
+                self._database, name, api_enabled, self._context.now()
+            )
             access = "enabled" if api_enabled else "disabled"
             audit("env-add", None, f"environment {name}, API access {access}")
         return self.environment(env.name)
@@ -99,7 +98,7 @@ class Directory:
         with self._work.write() as audit:
             env = self.environment_row(name)
             if env.api_enabled != enabled:
-                repository.set_api_enabled(env.id, enabled)
+                repository.set_api_enabled(self._database, env.id, enabled)
                 audit(
                     "env-enable" if enabled else "env-disable",
                     None,
@@ -118,7 +117,7 @@ class Directory:
         counts = queries.counts_by_environment(self._database) if counted else {}
         return [
             EnvironmentView(env.id, env.name, env.api_enabled, counts.get(env.id, 0))
-            for env in repository.environments()
+            for env in repository.environments(self._database)
         ]
 
     # ----------------------------------------------------------------- roles
@@ -127,10 +126,12 @@ class Directory:
         name = clean_name(name, "role")
         parsed = _parse_permissions(permissions)
         with self._work.write() as audit:
-            if repository.find_role(name) is not None:
+            if repository.find_role(self._database, name) is not None:
                 raise RuleViolation(f"role {name!r} already exists")
-            role = repository.insert_role(name, self._context.now())
-            repository.replace_permissions(role.id, [(p.method, p.endpoint) for p in parsed])
+            role = repository.insert_role(self._database, name, self._context.now())
+            repository.replace_permissions(
+                self._database, role.id, [(p.method, p.endpoint) for p in parsed]
+            )
             audit("role-add", None, f"role {name}: {_describe(parsed)}")
         return self.role(name)
 
@@ -138,14 +139,18 @@ class Directory:
         parsed = _parse_permissions(permissions)
         with self._work.write() as audit:
             role = self.role_row(name)
-            repository.replace_permissions(role.id, [(p.method, p.endpoint) for p in parsed])
+            repository.replace_permissions(
+                self._database, role.id, [(p.method, p.endpoint) for p in parsed]
+            )
             audit("role-update", None, f"role {role.name}: {_describe(parsed)}")
         return self.role(name)
 
-    @staticmethod
-    def _permission_texts(role_id: int) -> tuple[str, ...]:
+    def _permission_texts(self, role_id: int) -> tuple[str, ...]:
         return tuple(
-            sorted(f"{method} {endpoint}" for method, endpoint in repository.permissions(role_id))
+            sorted(
+                f"{method} {endpoint}"
+                for method, endpoint in repository.permissions(self._database, role_id)
+            )
         )
 
     def role(self, name: str) -> RoleView:
@@ -155,7 +160,7 @@ class Directory:
     def roles(self) -> list[RoleView]:
         return [
             RoleView(role.id, role.name, self._permission_texts(role.id))
-            for role in repository.roles()
+            for role in repository.roles(self._database)
         ]
 
     # ----------------------------------------------------------------- agents
@@ -171,9 +176,10 @@ class Directory:
         name = clean_name(name, "agent")
         with self._work.write() as audit:
             role_row = self.role_row(role)
-            if repository.find_agent(name) is not None:
+            if repository.find_agent(self._database, name) is not None:
                 raise RuleViolation(f"agent {name!r} already exists")
             repository.insert_agent(
+                self._database,
                 name,
                 role_row.id,
                 has_logged_in=has_logged_in,
@@ -212,7 +218,7 @@ class Directory:
                 fields["signed_agreement"] = signed_agreement
                 changes.append(f"signed agreement: {_yes_no(signed_agreement)}")
             if changes:
-                repository.update_agent(agent.id, **fields)
+                repository.update_agent(self._database, agent.id, **fields)
                 audit("agent-update", None, f"agent {agent.name}: " + ", ".join(changes))
         return self.agent(name)
 
@@ -222,12 +228,15 @@ class Directory:
 
     def agents(self) -> list[AgentView]:
         counts = queries.counts_by_agent(self._database)
-        return [agent_view(agent, counts.get(agent.id, 0)) for agent in repository.agents()]
+        return [
+            agent_view(agent, counts.get(agent.id, 0))
+            for agent in repository.agents(self._database)
+        ]
 
     def creation_warnings(self, agent_name: str) -> list[str]:
         """What creating a token for this agent would warn about (the window asks first)."""
         agent = self.agent_row(agent_name)
-        count = repository.ready_count(agent_id=agent.id)
+        count = repository.ready_count(self._database, agent_id=agent.id)
         if count:
             held = "a token" if count == 1 else f"{count} tokens"
             return [MULTIPLE_TOKENS_WARNING.format(agent=agent.name, tokens=held)]

@@ -102,6 +102,7 @@ class Journal:
 
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
+        self._database = context.database
         self._work = context.work
         self._in_flight: set[int] = set()
         self._lock = threading.Lock()
@@ -122,6 +123,7 @@ class Journal:
         """Write the intent (inside the caller's transaction). A second writer for the same
         token gets :class:`Conflict` here."""
         intent = repository.insert_intent(
+            self._database,
             token=row.id,
             kind=kind,
             from_generation=row.generation,
@@ -151,10 +153,9 @@ class Journal:
             with self._lock:
                 self._in_flight.discard(claim.intent_id)
 
-    @staticmethod
-    def require_claim(claim: Claim) -> Intent:
+    def require_claim(self, claim: Claim) -> Intent:
         """The claim's intent, or :class:`Conflict` when recovery elsewhere removed it."""
-        intent = repository.intent(claim.intent_id)
+        intent = repository.intent(self._database, claim.intent_id)
         if intent is None:
             raise Conflict(f"the change to token {claim.token_id} was undone by recovery")
         return intent
@@ -177,23 +178,23 @@ class Journal:
         """Drop the intent (a token still being created goes with it); the token's id, or None
         when the intent was gone already."""
         with self._work.transaction():
-            intent = repository.intent(intent_id)
+            intent = repository.intent(self._database, intent_id)
             if intent is None:
                 return None
             token_id: int = intent.token_id
             if intent.kind == "create":
-                repository.delete_token(token_id)  # the intent cascades
+                repository.delete_token(self._database, token_id)  # the intent cascades
             else:
-                repository.delete_intent(intent.id)
+                repository.delete_intent(self._database, intent.id)
         return token_id
 
     def commit_refresh(self, intent_id: int) -> None:
         """Point the token at the new generation: a compare-and-swap on the old one."""
         with self._work.transaction() as audit:
-            intent = repository.intent(intent_id)
+            intent = repository.intent(self._database, intent_id)
             if intent is None:
                 raise Conflict("the change was undone by recovery")
-            row = repository.token_by_id(intent.token_id)
+            row = repository.token_by_id(self._database, intent.token_id)
             if row is None:
                 raise Conflict("the change was undone by recovery")
             if row.generation == intent.to_generation:
@@ -212,7 +213,9 @@ class Journal:
             }
             if row.rotation_seconds:
                 changes["next_rotation_at"] = now + timedelta(seconds=row.rotation_seconds)
-            updated = repository.update_token_at_generation(row.id, intent.from_generation, changes)
+            updated = repository.update_token_at_generation(
+                self._database, row.id, intent.from_generation, changes
+            )
             if updated != 1:
                 raise Conflict(f"token {row.id} changed while its secret was being replaced")
             details = f"generation {intent.to_generation}"
@@ -225,10 +228,10 @@ class Journal:
 
     def finish_refresh(self, store: SecretStore, intent_id: int) -> None:
         """After the commit: remove the old generation's entry, then the intent."""
-        intent = repository.intent(intent_id)
+        intent = repository.intent(self._database, intent_id)
         if intent is None:
             return
-        token = repository.token_by_id(intent.token_id)
+        token = repository.token_by_id(self._database, intent.token_id)
         if token is None:
             return
         try:
@@ -237,13 +240,13 @@ class Journal:
             log.warning("token %s: old secret left for recovery (keyring unavailable)", token.id)
             return
         with self._work.transaction():
-            repository.delete_intent(intent_id)
+            repository.delete_intent(self._database, intent_id)
 
     def finish_delete(self, store: SecretStore, claim: Claim) -> None:
         """After the tombstone: the keyring entry goes, then the row (and its intent)."""
         store.delete(secret_key(claim.token_uuid, claim.from_generation))
         with self._work.transaction():
-            repository.delete_token(claim.token_id)
+            repository.delete_token(self._database, claim.token_id)
 
     # ----------------------------------------------------------------- recovery
 
@@ -259,24 +262,25 @@ class Journal:
         problem: str | None = None
         now = self._context.now()
         store = self._context.store
-        for intent in repository.intents():
-            token_id = intent.token_id
-            if not self.abandoned(intent, now):
-                waiting.append(token_id)
-                continue
-            if store is None:
-                waiting.append(token_id)
-                problem = problem or "the system keyring is unavailable"
-                continue
-            try:
-                outcome = self._reconcile_one(store, intent)
-            except SecretStoreUnavailable as error:
-                waiting.append(token_id)
-                problem = problem or str(error)
-                break
-            (forward if outcome else back).append(token_id)
-        if forward or back:
-            self._work.notify()
+        with self._work.change() as change:
+            for intent in repository.intents(self._database):
+                token_id = intent.token_id
+                if not self.abandoned(intent, now):
+                    waiting.append(token_id)
+                    continue
+                if store is None:
+                    waiting.append(token_id)
+                    problem = problem or "the system keyring is unavailable"
+                    continue
+                try:
+                    outcome = self._reconcile_one(store, intent)
+                except SecretStoreUnavailable as error:
+                    waiting.append(token_id)
+                    problem = problem or str(error)
+                    break
+                (forward if outcome else back).append(token_id)
+            if forward or back:
+                change.mark()  # rolling back records no audit event of its own
         report = ReconcileReport(tuple(forward), tuple(back), tuple(waiting), problem)
         if forward or back or waiting:
             log.info(

@@ -94,10 +94,9 @@ class Lifecycle:
 
     # ----------------------------------------------------------------- reads
 
-    @staticmethod
-    def ready_row(token_id: int, *, joined: bool = False) -> Token:
+    def ready_row(self, token_id: int, *, joined: bool = False) -> Token:
         """A token users can see, or :class:`NotFound`."""
-        row = repository.ready_token(token_id, joined=joined)
+        row = repository.ready_token(self._database, token_id, joined=joined)
         if row is None:
             raise NotFound(f"unknown token {token_id}")
         return row
@@ -107,7 +106,7 @@ class Lifecycle:
 
     def tokens(self, environment: str | None = None) -> list[TokenView]:
         environment_id = self._directory.environment_id(environment)
-        return [token_view(row) for row in repository.ready_tokens(environment_id)]
+        return [token_view(row) for row in repository.ready_tokens(self._database, environment_id)]
 
     def reveal(self, token_id: int) -> str:
         """The current secret, read from the keyring and checked against its fingerprint."""
@@ -163,6 +162,7 @@ class Lifecycle:
                 warnings = self._directory.creation_warnings(agent_row.name)
                 now = self._context.now()
                 row = repository.insert_token(
+                    self._database,
                     uuid=token_uuid,
                     environment=env.id,
                     agent=agent_row.id,
@@ -194,8 +194,8 @@ class Lifecycle:
                 try:
                     with self._work.transaction() as audit:
                         journal.require_claim(claim)
-                        repository.update_token(row.id, phase=READY)
-                        repository.delete_intent(claim.intent_id)
+                        repository.update_token(self._database, row.id, phase=READY)
+                        repository.delete_intent(self._database, claim.intent_id)
                         audit("create", row.id, details)
                 except Conflict:
                     # Recovery in another process took this change for abandoned (a keyring
@@ -212,7 +212,9 @@ class Lifecycle:
         with self._work.write() as audit:
             row = self.ready_row(token_id)
             if row.status != status:
-                repository.update_token(row.id, status=status, updated_at=self._context.now())
+                repository.update_token(
+                    self._database, row.id, status=status, updated_at=self._context.now()
+                )
                 audit("activate" if active else "deactivate", row.id, f"status {status}")
         return self.token(token_id)
 
@@ -221,7 +223,9 @@ class Lifecycle:
         with self._work.write() as audit:
             row = self.ready_row(token_id)
             if row.label != label:
-                repository.update_token(row.id, label=label, updated_at=self._context.now())
+                repository.update_token(
+                    self._database, row.id, label=label, updated_at=self._context.now()
+                )
                 audit("label", row.id, f"label {label!r}" if label else "label cleared")
         return self.token(token_id)
 
@@ -241,7 +245,7 @@ class Lifecycle:
             }
             if grace_value is not None:
                 changes["grace_seconds"] = int(grace_value.total_seconds())
-            repository.update_token(row.id, **changes)
+            repository.update_token(self._database, row.id, **changes)
             details = f"rotate {text}" if text else "rotation off"
             if grace_text is not None:
                 details += f", grace {grace_text}"
@@ -278,7 +282,7 @@ class Lifecycle:
             if action == "rotate":
                 if not queries.is_due(self._database, token_id, self._context.now()):
                     return None
-                if repository.intent_of_token(token_id) is not None:
+                if repository.intent_of_token(self._database, token_id) is not None:
                     return None  # another process is rotating it right now
             row = self.ready_row(token_id)
             grace_seconds = int(grace.total_seconds()) if grace is not None else row.grace_seconds
@@ -291,7 +295,7 @@ class Lifecycle:
                 grace_seconds=grace_seconds,
                 actor=actor,
             )
-        with self._work.change(), journal.carrying(claim):
+        with self._work.change() as change, journal.carrying(claim):
             new_key = secret_key(claim.token_uuid, claim.to_generation)
             try:
                 put_checked(store, new_key, secret)
@@ -303,10 +307,11 @@ class Lifecycle:
             except Conflict:
                 # Recovery elsewhere finished or undid this change while the keyring write was
                 # still waiting. Finished: the new secret is current. Undone: take it back out.
-                current = repository.token_by_id(token_id)
+                current = repository.token_by_id(self._database, token_id)
                 if current is None or current.fingerprint != tokens.fingerprint(secret):
                     discard(store, new_key)
                     raise
+                change.mark()  # finished elsewhere, without an audit event here
             journal.finish_refresh(store, claim.intent_id)
         return IssuedSecret(self.token(token_id), secret)
 
@@ -360,7 +365,7 @@ class Lifecycle:
 
     def _record_failure(self, token_id: int, message: str, actor: str) -> None:
         with self._work.write() as audit:
-            repository.update_token(token_id, last_error=message[:500])
+            repository.update_token(self._database, token_id, last_error=message[:500])
             audit("rotate-failed", token_id, message[:500], actor=actor)
 
     # ----------------------------------------------------------------- delete
@@ -373,9 +378,11 @@ class Lifecycle:
         with self._work.change():
             with self._work.transaction() as audit:
                 row = self.ready_row(token_id, joined=True)
-                if repository.intent_of_token(row.id) is not None:
+                if repository.intent_of_token(self._database, row.id) is not None:
                     raise Conflict(f"token {token_id} is being changed elsewhere; try again")
-                repository.update_token(row.id, phase=DELETING, updated_at=self._context.now())
+                repository.update_token(
+                    self._database, row.id, phase=DELETING, updated_at=self._context.now()
+                )
                 claim = journal.claim(row, "delete", "delete", to_generation=row.generation)
                 audit("delete", row.id, f"agent {row.agent.name}, label {row.label!r}")
             with journal.carrying(claim):

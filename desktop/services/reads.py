@@ -101,10 +101,9 @@ class Reads:
 
     # ----------------------------------------------------------------- the audit log
 
-    @staticmethod
-    def audit(token_id: int | None = None, limit: int | None = None) -> list[AuditView]:
+    def audit(self, token_id: int | None = None, limit: int | None = None) -> list[AuditView]:
         """Audit events, newest first (of one token, or of everything)."""
         return [
             AuditView(e.id, utc(e.at), e.actor, e.action, e.token_id, e.details)
-            for e in repository.audit_events(token_id, limit)
+            for e in repository.audit_events(self._database, token_id, limit)
         ]

@@ -16,11 +16,10 @@ This class only wires them together and forwards each call, so callers keep one 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import desktop.storage.database as storage
 from desktop.domain.access import Decision
 from desktop.domain.clock import Clock, SystemClock
 from desktop.services.access import AccessDecisions, AccessIndex
@@ -29,6 +28,7 @@ from desktop.services.directory import MULTIPLE_TOKENS_WARNING, Directory
 from desktop.services.journal import STALE_INTENT, Journal, secret_key
 from desktop.services.lifecycle import Interval, Lifecycle
 from desktop.services.reads import CHANGES_KEPT, Reads
+from desktop.services.unit_of_work import UnitOfWork
 from desktop.services.views import (
     AgentView,
     AuditView,
@@ -42,6 +42,7 @@ from desktop.services.views import (
     TokenRow,
     TokenView,
 )
+from desktop.storage.database import Database
 
 if TYPE_CHECKING:
     from desktop.secrets.store import SecretStore
@@ -62,14 +63,12 @@ class TokenService:
 
     def __init__(
         self,
-        database: storage.Handle | storage.Database,
+        database: Database,
         store: SecretStore | None,
         *,
         clock: Clock | None = None,
         actor: str = "cli",
     ) -> None:
-        if not isinstance(database, storage.Database):
-            database = storage.Database(database)
         context = ServiceContext(database, store, clock or SystemClock(), actor)
         self._context = context
         self.directory = Directory(context)
@@ -100,6 +99,10 @@ class TokenService:
         """Called (on the changing thread) after every committed change."""
         self._context.work.add_listener(callback)
 
+    def remove_listener(self, callback: Callable[[], None]) -> None:
+        """Stop calling *callback*; a listener whose owner goes away removes itself."""
+        self._context.work.remove_listener(callback)
+
     @contextmanager
     def connection(self) -> Iterator[None]:
         """This thread's database connection for the block: opened if need be, closed after.
@@ -108,13 +111,10 @@ class TokenService:
             yield
 
     @property
-    def _write(self) -> Callable[[], AbstractContextManager[None]]:
-        """What opens each write transaction (the unit of work's seam; a crash test wraps it)."""
-        return self._context.work.begin
-
-    @_write.setter
-    def _write(self, begin: Callable[[], AbstractContextManager[None]]) -> None:
-        self._context.work.begin = begin
+    def unit_of_work(self) -> UnitOfWork:
+        """Every write's transaction, audit events and notification; its
+        :attr:`~UnitOfWork.commit_hook` is the seam a crash test stops a process at."""
+        return self._context.work
 
     def data_version(self) -> int:
         return self.reads.data_version()

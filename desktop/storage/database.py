@@ -9,18 +9,15 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 import peewee as pw
 
 from desktop.domain.errors import SchemaTooNew
-from desktop.storage.errors import translated, translating
-from desktop.storage.models import ALL_MODELS, Intent, db
+from desktop.storage.errors import translated
+from desktop.storage.models import ALL_MODELS, BaseModel, Intent
 
 log = logging.getLogger(__name__)
-
-# What open_database returns; services name it through this alias and never import Peewee.
-Handle: TypeAlias = pw.SqliteDatabase
 
 BUSY_TIMEOUT_MS = 10_000
 PRAGMAS: dict[str, str | int] = {
@@ -33,8 +30,14 @@ PRAGMAS: dict[str, str | int] = {
 DB_FILENAME = "tokendesk.sqlite3"
 
 
+def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: bool) -> None:
+    """*model*'s table and indexes, on *database* (the models themselves are bound to none)."""
+    pw.SchemaManager(model, database).create_all(safe=safe)
+
+
 def _step_1_initial(database: pw.SqliteDatabase) -> None:
-    database.create_tables(ALL_MODELS)
+    for model in ALL_MODELS:  # in dependency order
+        _create_table(database, model, safe=True)
 
 
 def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
@@ -51,7 +54,7 @@ def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
         "AND sql IS NOT NULL"
     ).fetchall():
         database.execute_sql(f'DROP INDEX "{index}"')
-    Intent.create_table(safe=False)
+    _create_table(database, Intent, safe=False)
     copy = f'INSERT INTO "intent" ({columns}) SELECT {columns} FROM "intent_v1"'  # noqa: S608
     database.execute_sql(copy)
     database.execute_sql('DROP TABLE "intent_v1"')
@@ -110,37 +113,40 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@translating
-def user_version(database: pw.SqliteDatabase) -> int:
+def _user_version(handle: pw.SqliteDatabase) -> int:
+    return int(handle.execute_sql("PRAGMA user_version").fetchone()[0])
+
+
+def user_version(database: Database) -> int:
     """The schema version the file says it has (0 for a new file)."""
-    return int(database.execute_sql("PRAGMA user_version").fetchone()[0])
+    row = database.first("PRAGMA user_version")
+    return int(row[0]) if row else 0
 
 
-@translating
-def quick_check(database: pw.SqliteDatabase) -> str:
+def quick_check(database: Database) -> str:
     """SQLite's quick integrity check: ``ok``, or what it found damaged."""
-    return str(database.execute_sql("PRAGMA quick_check").fetchone()[0])
+    row = database.first("PRAGMA quick_check")
+    return str(row[0]) if row else ""
 
 
-def open_database(path: Path) -> pw.SqliteDatabase:
-    """Open (creating if need be) and migrate the database at *path*; return the bound ``db``.
+def open_database(path: Path) -> Database:
+    """Open (creating if need be) and migrate the database at *path*: a new :class:`Database`
+    on each call, sharing nothing with any other one open in the process.
 
     Refuses a database written by a newer TokenDesk. Copies the file aside before migrating an
     existing database, so a failed migration never costs data. A file SQLite cannot open or
     read raises :class:`~desktop.domain.errors.DatabaseError`.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not db.is_closed():
-        db.close()
-    db.init(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
+    handle = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
     try:
         with translated():
-            db.connect(reuse_if_open=True)
-            migrate(db, path)
+            handle.connect()
+            migrate(handle, path)
     except BaseException:
-        db.close()
+        handle.close()
         raise
-    return db
+    return Database(handle)
 
 
 class Database:
@@ -151,14 +157,14 @@ class Database:
     them. Transactions and reads go through here so that a driver error reaches callers as
     :class:`~desktop.domain.errors.DatabaseError`.
 
-    The models are bound to the database given: a process works on one database at a time
-    (the one :func:`open_database` opened), and binding makes sure it is this one.
+    The models are bound to no database: every model query in :mod:`~desktop.storage.repository`
+    is bound to the :class:`Database` it is given (through :attr:`handle`), so any number of
+    databases may be open in one process, each used from any number of threads.
     """
 
     def __init__(self, handle: pw.SqliteDatabase) -> None:
+        # Storage's own: the layers above hold the Database and never reach for the handle.
         self.handle = handle
-        if ALL_MODELS[0]._meta.database is not handle:
-            handle.bind(ALL_MODELS, bind_refs=False, bind_backrefs=False)
 
     @contextmanager
     def connection(self) -> Iterator[None]:
@@ -205,11 +211,12 @@ class Database:
 
     def close(self) -> None:
         """Close this thread's connection."""
-        self.handle.close()
+        with translated():
+            self.handle.close()
 
 
 def migrate(database: pw.SqliteDatabase, path: Path) -> None:
-    current = user_version(database)
+    current = _user_version(database)
     if current > SCHEMA_VERSION:
         raise SchemaTooNew(
             f"the database {path} has schema version {current}, but this TokenDesk only knows "
@@ -224,12 +231,9 @@ def migrate(database: pw.SqliteDatabase, path: Path) -> None:
     for version in range(current, SCHEMA_VERSION):
         with database.atomic("IMMEDIATE"):
             # Re-read inside the lock: another process may have migrated meanwhile.
-            if user_version(database) != version:
+            if _user_version(database) != version:
                 continue
-            # The steps build tables from the models: on this database, whichever they are
-            # bound to.
-            with database.bind_ctx(ALL_MODELS, bind_refs=False, bind_backrefs=False):
-                MIGRATIONS[version](database)
+            MIGRATIONS[version](database)
             database.execute_sql(f"PRAGMA user_version = {version + 1}")
         log.info("database migrated to schema version %d", version + 1)
 
@@ -251,7 +255,6 @@ __all__ = [
     "DB_FILENAME",
     "SCHEMA_VERSION",
     "Database",
-    "Handle",
     "open_database",
     "quick_check",
     "user_version",

@@ -8,8 +8,30 @@ from typing import TYPE_CHECKING
 import peewee as pw
 from playhouse.sqlite_ext import AutoIncrementField
 
-# Opened later with ``db.init(path)``; see :mod:`desktop.storage.database`.
-db = pw.SqliteDatabase(None)
+
+class UnboundModelError(RuntimeError):
+    """A model query ran without being bound to a database: a programming error, never a
+    database error, so it is not translated and nothing catches it by accident."""
+
+
+class _Unbound(pw.Database):
+    """The models' class-level database: none. Every query is built, then bound to the
+    database its caller was given (``query.bind(handle)``), so two databases open in one
+    process never see each other's rows. A query that forgets to bind, or an attribute that
+    would load a relation lazily, reaches this and fails loudly instead of finding another
+    database's file."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    def connect(self, reuse_if_open: bool = False) -> bool:
+        raise UnboundModelError("a model query must be bound to the database it runs on")
+
+    def execute_sql(self, sql: str, params: object = None) -> object:
+        raise UnboundModelError(f"a model query was not bound to a database: {sql}")
+
+
+UNBOUND = _Unbound()
 
 ACTIVE = "Active"
 INACTIVE = "Inactive"
@@ -24,7 +46,7 @@ class BaseModel(pw.Model):
     id = pw.AutoField()
 
     class Meta:
-        database = db
+        database = UNBOUND
         legacy_table_names = False
 
 

@@ -3,13 +3,15 @@
 The services never build a Peewee query themselves: they call these, inside the transactions
 their unit of work opens, and get model instances back (with whatever they read through a
 relation joined in already, so reading an attribute never reaches the database). Every function
-turns the driver's errors into :class:`~desktop.domain.errors.DatabaseError`.
+takes the :class:`Database` it works on and binds each query to it: the models are bound to
+none (see :mod:`desktop.storage.models`), so two databases open in one process never mix.
+Every function turns the driver's errors into :class:`~desktop.domain.errors.DatabaseError`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import peewee as pw
 
@@ -19,6 +21,7 @@ from desktop.storage.models import (
     READY,
     Agent,
     AuditEvent,
+    BaseModel,
     Environment,
     Intent,
     Role,
@@ -26,93 +29,118 @@ from desktop.storage.models import (
     Token,
 )
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def _insert(database: Database, model: type[M], **fields: Any) -> M:
+    """Insert one row on *database*; the instance as written (defaults filled in, id set)."""
+    row = model(**fields)
+    values = {name: row.__data__[name] for name in row.__data__ if name != "id"}
+    row.id = model.insert(**values).bind(database.handle).execute()
+    return row
+
+
 # ----------------------------------------------------------------- environments
 
 
 @translating
-def find_environment(name: str) -> Environment | None:
-    return Environment.get_or_none(Environment.name == name)
+def find_environment(database: Database, name: str) -> Environment | None:
+    query = Environment.select().where(Environment.name == name).bind(database.handle)
+    return query.get_or_none()
 
 
 @translating
-def environments() -> list[Environment]:
+def environments(database: Database) -> list[Environment]:
     """Every environment, by name."""
-    return list(Environment.select().order_by(Environment.name))
+    return list(Environment.select().order_by(Environment.name).bind(database.handle))
 
 
 @translating
-def insert_environment(name: str, api_enabled: bool, now: datetime) -> Environment:
-    return Environment.create(name=name, api_enabled=api_enabled, created_at=now)
+def insert_environment(
+    database: Database, name: str, api_enabled: bool, now: datetime
+) -> Environment:
+    return _insert(database, Environment, name=name, api_enabled=api_enabled, created_at=now)
 
 
 @translating
-def set_api_enabled(environment_id: int, enabled: bool) -> None:
-    Environment.update(api_enabled=enabled).where(Environment.id == environment_id).execute()
+def set_api_enabled(database: Database, environment_id: int, enabled: bool) -> None:
+    query = Environment.update(api_enabled=enabled).where(Environment.id == environment_id)
+    query.bind(database.handle).execute()
 
 
 # ----------------------------------------------------------------- roles
 
 
 @translating
-def find_role(name: str) -> Role | None:
-    return Role.get_or_none(Role.name == name)
+def find_role(database: Database, name: str) -> Role | None:
+    query = Role.select().where(Role.name == name).bind(database.handle)
+    return query.get_or_none()
 
 
 @translating
-def roles() -> list[Role]:
+def roles(database: Database) -> list[Role]:
     """Every role, by name."""
-    return list(Role.select().order_by(Role.name))
+    return list(Role.select().order_by(Role.name).bind(database.handle))
 
 
 @translating
-def insert_role(name: str, now: datetime) -> Role:
-    return Role.create(name=name, created_at=now)
+def insert_role(database: Database, name: str, now: datetime) -> Role:
+    return _insert(database, Role, name=name, created_at=now)
 
 
 @translating
-def permissions(role_id: int) -> list[tuple[str, str]]:
+def permissions(database: Database, role_id: int) -> list[tuple[str, str]]:
     """One role's permissions: (method, endpoint as written)."""
-    rows = RolePermission.select().where(RolePermission.role == role_id)
+    rows = RolePermission.select().where(RolePermission.role == role_id).bind(database.handle)
     return [(row.method, row.endpoint) for row in rows]
 
 
 @translating
-def replace_permissions(role_id: int, granted: list[tuple[str, str]]) -> None:
+def replace_permissions(database: Database, role_id: int, granted: list[tuple[str, str]]) -> None:
     """Give the role exactly *granted*: (method, endpoint) pairs, without repeats."""
-    RolePermission.delete().where(RolePermission.role == role_id).execute()
+    RolePermission.delete().where(RolePermission.role == role_id).bind(database.handle).execute()
     for method, endpoint in granted:
-        RolePermission.create(role=role_id, method=method, endpoint=endpoint)
+        _insert(database, RolePermission, role=role_id, method=method, endpoint=endpoint)
 
 
 # ----------------------------------------------------------------- agents
 
 
-def _agents() -> pw.ModelSelect[Agent]:
-    return Agent.select(Agent, Role).join(Role)
+def _agents(database: Database) -> pw.ModelSelect[Agent]:
+    return Agent.select(Agent, Role).join(Role).bind(database.handle)
 
 
 @translating
-def find_agent(name: str) -> Agent | None:
+def find_agent(database: Database, name: str) -> Agent | None:
     """The agent of that name, with its role."""
-    return _agents().where(Agent.name == name).first()  # type: ignore[no-any-return]
+    return _agents(database).where(Agent.name == name).first()  # type: ignore[no-any-return]
 
 
 @translating
-def agents() -> list[Agent]:
+def agents(database: Database) -> list[Agent]:
     """Every agent with its role, by name."""
-    return list(_agents().order_by(Agent.name))
+    return list(_agents(database).order_by(Agent.name))
 
 
 @translating
-def agent_role_id(agent_id: int) -> int:
-    return int(Agent.select(Agent.role).where(Agent.id == agent_id).scalar())
+def agent_role_id(database: Database, agent_id: int) -> int:
+    query = Agent.select(Agent.role).where(Agent.id == agent_id).bind(database.handle)
+    return int(query.scalar())
 
 
 @translating
 def insert_agent(
-    name: str, role_id: int, *, has_logged_in: bool, signed_agreement: bool, now: datetime
+    database: Database,
+    name: str,
+    role_id: int,
+    *,
+    has_logged_in: bool,
+    signed_agreement: bool,
+    now: datetime,
 ) -> None:
-    Agent.create(
+    _insert(
+        database,
+        Agent,
         name=name,
         role=role_id,
         has_logged_in=has_logged_in,
@@ -122,15 +150,15 @@ def insert_agent(
 
 
 @translating
-def update_agent(agent_id: int, **changes: Any) -> None:
+def update_agent(database: Database, agent_id: int, **changes: Any) -> None:
     """Set the named fields (``role``, ``has_logged_in``, ``signed_agreement``)."""
-    Agent.update(**changes).where(Agent.id == agent_id).execute()
+    Agent.update(**changes).where(Agent.id == agent_id).bind(database.handle).execute()
 
 
 # ----------------------------------------------------------------- tokens
 
 
-def _joined_tokens() -> pw.ModelSelect[Token]:
+def _joined_tokens(database: Database) -> pw.ModelSelect[Token]:
     return (
         Token.select(Token, Environment, Agent, Role)
         .join(Environment, on=(Token.environment == Environment.id))
@@ -138,108 +166,120 @@ def _joined_tokens() -> pw.ModelSelect[Token]:
         .join(Agent, on=(Token.agent == Agent.id))
         .join(Role, on=(Agent.role == Role.id))
         .where(Token.phase == READY)
+        .bind(database.handle)
     )
 
 
 @translating
-def ready_token(token_id: int, *, joined: bool = False) -> Token | None:
+def ready_token(database: Database, token_id: int, *, joined: bool = False) -> Token | None:
     """A token users can see (not mid-creation or mid-deletion); with ``joined`` its
     environment, agent and role come along."""
-    query = _joined_tokens() if joined else Token.select().where(Token.phase == READY)
+    if joined:
+        query = _joined_tokens(database)
+    else:
+        query = Token.select().where(Token.phase == READY).bind(database.handle)
     return query.where(Token.id == token_id).first()  # type: ignore[no-any-return]
 
 
 @translating
-def ready_tokens(environment_id: int | None = None) -> list[Token]:
+def ready_tokens(database: Database, environment_id: int | None = None) -> list[Token]:
     """Every ready token (of one environment, or of all) with environment, agent and role,
     by id."""
-    query = _joined_tokens()
+    query = _joined_tokens(database)
     if environment_id is not None:
         query = query.where(Token.environment == environment_id)
     return list(query.order_by(Token.id))
 
 
 @translating
-def ready_count(*, agent_id: int) -> int:
+def ready_count(database: Database, *, agent_id: int) -> int:
     """How many ready tokens the agent holds."""
-    return int(Token.select().where(Token.agent == agent_id, Token.phase == READY).count())
+    query = Token.select().where(Token.agent == agent_id, Token.phase == READY)
+    return int(query.bind(database.handle).count())
 
 
 @translating
-def token_by_id(token_id: int) -> Token | None:
+def token_by_id(database: Database, token_id: int) -> Token | None:
     """The token in any phase, or None when it is gone."""
-    return Token.get_or_none(Token.id == token_id)
+    query = Token.select().where(Token.id == token_id).bind(database.handle)
+    return query.get_or_none()
 
 
 @translating
-def tokens_by_fingerprint(fingerprint: str) -> list[Token]:
+def tokens_by_fingerprint(database: Database, fingerprint: str) -> list[Token]:
     """Tokens whose current or previous secret has this fingerprint. By fingerprint alone: with
     the environment in the WHERE clause SQLite walks that environment's index, every token in
     it (10 ms at 100,000 tokens)."""
-    return list(
-        Token.select().where(
-            (Token.fingerprint == fingerprint) | (Token.previous_fingerprint == fingerprint)
-        )
+    query = Token.select().where(
+        (Token.fingerprint == fingerprint) | (Token.previous_fingerprint == fingerprint)
     )
+    return list(query.bind(database.handle))
 
 
 @translating
-def insert_token(**fields: Any) -> Token:
-    return Token.create(**fields)
+def insert_token(database: Database, **fields: Any) -> Token:
+    return _insert(database, Token, **fields)
 
 
 @translating
-def update_token(token_id: int, **changes: Any) -> int:
+def update_token(database: Database, token_id: int, **changes: Any) -> int:
     """Set the named fields; how many rows changed (0: the token is gone)."""
-    return int(Token.update(**changes).where(Token.id == token_id).execute())
+    query = Token.update(**changes).where(Token.id == token_id)
+    return int(query.bind(database.handle).execute())
 
 
 @translating
-def update_token_at_generation(token_id: int, generation: int, changes: dict[str, Any]) -> int:
+def update_token_at_generation(
+    database: Database, token_id: int, generation: int, changes: dict[str, Any]
+) -> int:
     """Compare-and-swap: set the fields only while the token is still at *generation*;
     how many rows changed (1, or 0 when another change got there first)."""
     query = Token.update(**changes).where(Token.id == token_id, Token.generation == generation)
-    return int(query.execute())
+    return int(query.bind(database.handle).execute())
 
 
 @translating
-def delete_token(token_id: int) -> None:
+def delete_token(database: Database, token_id: int) -> None:
     """The row goes, and its intent with it (ON DELETE CASCADE)."""
-    Token.delete().where(Token.id == token_id).execute()
+    Token.delete().where(Token.id == token_id).bind(database.handle).execute()
 
 
 # ----------------------------------------------------------------- the journal
 
 
 @translating
-def insert_intent(**fields: Any) -> Intent | None:
+def insert_intent(database: Database, **fields: Any) -> Intent | None:
     """Write an intent; None when the token already has one (the unique index on the token
     makes this a compare-and-swap: a second writer for the same token fails here)."""
     try:
-        return Intent.create(**fields)
+        return _insert(database, Intent, **fields)
     except pw.IntegrityError:
         return None
 
 
 @translating
-def intent(intent_id: int) -> Intent | None:
-    return Intent.get_or_none(Intent.id == intent_id)
+def intent(database: Database, intent_id: int) -> Intent | None:
+    query = Intent.select().where(Intent.id == intent_id).bind(database.handle)
+    return query.get_or_none()
 
 
 @translating
-def intent_of_token(token_id: int) -> Intent | None:
-    return Intent.get_or_none(Intent.token == token_id)
+def intent_of_token(database: Database, token_id: int) -> Intent | None:
+    query = Intent.select().where(Intent.token == token_id).bind(database.handle)
+    return query.get_or_none()
 
 
 @translating
-def delete_intent(intent_id: int) -> None:
-    Intent.delete().where(Intent.id == intent_id).execute()
+def delete_intent(database: Database, intent_id: int) -> None:
+    Intent.delete().where(Intent.id == intent_id).bind(database.handle).execute()
 
 
 @translating
-def intents() -> list[Intent]:
-    """Every intent with its token, oldest first."""
-    return list(Intent.select(Intent, Token).join(Token).order_by(Intent.id))
+def intents(database: Database) -> list[Intent]:
+    """Every intent with its token (joined: reading ``intent.token`` reads nothing more),
+    oldest first."""
+    query = Intent.select(Intent, Token).join(Token).order_by(Intent.id)
+    return list(query.bind(database.handle))
 
 
 # ----------------------------------------------------------------- audit and change logs
@@ -247,20 +287,28 @@ def intents() -> list[Intent]:
 
 @translating
 def insert_audit_event(
-    at: datetime, actor: str, action: str, token_id: int | None, details: str
+    database: Database,
+    at: datetime,
+    actor: str,
+    action: str,
+    token_id: int | None,
+    details: str,
 ) -> None:
-    AuditEvent.create(at=at, actor=actor, action=action, token_id=token_id, details=details)
+    query = AuditEvent.insert(at=at, actor=actor, action=action, token_id=token_id, details=details)
+    query.bind(database.handle).execute()
 
 
 @translating
-def audit_events(token_id: int | None = None, limit: int | None = None) -> list[AuditEvent]:
+def audit_events(
+    database: Database, token_id: int | None = None, limit: int | None = None
+) -> list[AuditEvent]:
     """Newest first; of one token, or of everything."""
     query = AuditEvent.select().order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if token_id is not None:
         query = query.where(AuditEvent.token_id == token_id)
     if limit is not None:
         query = query.limit(limit)
-    return list(query)
+    return list(query.bind(database.handle))
 
 
 def prune_changes(database: Database, through: int) -> None:

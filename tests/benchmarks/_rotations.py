@@ -26,6 +26,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import secret_key
+from desktop.storage.database import DB_FILENAME, open_database
 from desktop.storage.models import Token
 from tests.benchmarks._common import bench_window
 from tests.benchmarks.seed import DueToken, fake_secret, remove_entries
@@ -163,7 +164,7 @@ def _rotate(
             guard.stop()
             service.set_store(real)
         assert run.finished_at is not None
-        generations = _generations(due)
+        generations = _generations(data_dir, due)
         rotated = sum(generations.get(token.id, -1) > token.generation for token in due)
         failed = list(getattr(run.report, "failed", ()))
         return (
@@ -184,10 +185,14 @@ def _rotate(
         )
 
 
-def _generations(due: Sequence[DueToken]) -> dict[int, int]:
+def _generations(data_dir: Path, due: Sequence[DueToken]) -> dict[int, int]:
     """The current generation of each of these tokens, from the database."""
-    query = Token.select(Token.id, Token.generation).where(Token.id.in_([t.id for t in due]))
-    return {row.id: row.generation for row in query}
+    database = open_database(data_dir / DB_FILENAME)
+    try:
+        query = Token.select(Token.id, Token.generation).where(Token.id.in_([t.id for t in due]))
+        return {row.id: row.generation for row in query.bind(database.handle)}
+    finally:
+        database.close()
 
 
 def _share(total: int, parts: int, index: int) -> int:
@@ -236,7 +241,7 @@ def measure(
     try:
         result, pinned = _rotate(data_dir, due, timeout, say)
         # The bare run writes the next generation of each token and deletes its current entry.
-        generations = _generations(due)
+        generations = _generations(data_dir, due)
         pairs = [
             (
                 secret_key(t.uuid, generations.get(t.id, t.generation)),

@@ -224,16 +224,18 @@ def _directory(
                 {"name": name, "api_enabled": on, "created_at": created}
                 for name, on, _ in ENVIRONMENTS
             ]
-        ).execute()
-        Role.insert_many([{"name": name, "created_at": created} for name in ROLES]).execute()
-        role_ids = {role.name: role.id for role in Role.select()}
+        ).execute(database)
+        Role.insert_many([{"name": name, "created_at": created} for name in ROLES]).execute(
+            database
+        )
+        role_ids = {role.name: role.id for role in Role.select().bind(database)}
         RolePermission.insert_many(
             [
                 {"role": role_ids[role], "method": text.split()[0], "endpoint": text.split()[1]}
                 for role, permissions in ROLES.items()
                 for text in permissions
             ]
-        ).execute()
+        ).execute(database)
         names = [f"{prefix} {kind}" for prefix in _AGENT_PREFIXES for kind in _AGENT_KINDS]
         while len(names) < agents:  # more than the combinations: number them
             names.append(f"{rng.choice(_AGENT_PREFIXES)} {rng.choice(_AGENT_KINDS)} {len(names)}")
@@ -250,10 +252,10 @@ def _directory(
                 }
                 for n, name in enumerate(names[:agents])
             ]
-        ).execute()
-    environment_ids = {env.name: env.id for env in Environment.select()}
+        ).execute(database)
+    environment_ids = {env.name: env.id for env in Environment.select().bind(database)}
     role_by_id = {role_id: name for name, role_id in role_ids.items()}
-    pairs = [(agent.id, role_by_id[agent.role_id]) for agent in Agent.select()]
+    pairs = [(agent.id, role_by_id[agent.role_id]) for agent in Agent.select().bind(database)]
     return environment_ids, pairs
 
 
@@ -277,9 +279,9 @@ def seed(
     started = time.perf_counter()
     rng = random.Random(rng_seed)
     now = now or datetime.now(UTC)
-    database = open_database(data_dir / DB_FILENAME)
+    database = open_database(data_dir / DB_FILENAME).handle
     try:
-        if Environment.select().exists() or Token.select().exists():
+        if Environment.select().bind(database).exists() or Token.select().bind(database).exists():
             raise ValueError(f"{data_dir} already holds data; seed an empty data dir")
         environment_ids, agent_pairs = _directory(database, rng, agents, now)
         enabled = [name for name, on, _ in ENVIRONMENTS if on]
@@ -353,7 +355,7 @@ def seed(
             connection = database.connection()
             for start in range(0, len(rows), CHUNK):
                 connection.executemany(sql, rows[start : start + CHUNK])
-        query = Token.select(Token.uuid, Token.id).where(Token.uuid.in_(due_uuids))
+        query = Token.select(Token.uuid, Token.id).bind(database).where(Token.uuid.in_(due_uuids))
         by_uuid = {row.uuid: row.id for row in query}
         due_tokens = [DueToken(by_uuid[u], u, 0) for u in due_uuids]
     finally:

@@ -202,6 +202,7 @@ def test_the_multiple_tokens_warning_shows_only_for_an_agent_with_a_token(
 def test_accept_creates_a_real_token(
     qtbot: QtBot, service: TokenService, keyring_store: KeyringSecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     before = len(service.tokens())
     dialog = make(qtbot, service, environment="Staging")
     choose_agent(dialog, "Ada")
@@ -220,7 +221,7 @@ def test_accept_creates_a_real_token(
     assert token.grace == timedelta(hours=1)
     assert len(service.tokens()) == before + 1
 
-    row = Token.get_by_id(token.id)
+    row = Token.select().where(Token.id == token.id).get(handle)
     assert row.fingerprint == tokens.fingerprint(issued.secret)
     assert keyring_store.get(secret_key(row.uuid, 0)) == issued.secret
     assert service.reveal(token.id) == issued.secret

@@ -439,7 +439,8 @@ def test_try_explains_a_keyring_problem_inline(
     ada_token: IssuedSecret,
     keyring_store: KeyringSecretStore,
 ) -> None:
-    row = Token.get_by_id(ada_token.token.id)
+    handle = service.unit_of_work.database.handle
+    row = Token.select().where(Token.id == ada_token.token.id).get(handle)
     key = secret_key(row.uuid, row.generation)
     keyring_store.delete(key)
     keyring_store.put(key, tokens.generate())  # someone replaced the entry behind our back

@@ -42,6 +42,7 @@ def test_token_lifecycle_through_the_window(
     modals: Modals,
     qtbot: QtBot,
 ) -> None:
+    handle = context.database.handle
     service = seeded
     clipboard = QApplication.clipboard()
 
@@ -84,7 +85,7 @@ def test_token_lifecycle_through_the_window(
     assert service.verify("Production", second_secret, "GET", "/Loans").status == 200
     assert service.verify("Production", first_secret, "GET", "/Loans").status == 401
     assert window.model.token_at(0).generation == 1
-    token_uuid = Token.get_by_id(token.id).uuid
+    token_uuid = Token.select().where(Token.id == token.id).get(handle).uuid
     assert keyring_store.get(secret_key(token_uuid, 1)) == second_secret
     assert keyring_store.get(secret_key(token_uuid, 0)) is None
 
@@ -121,7 +122,10 @@ def test_demo_window_opens_seeded_and_cleans_up_after_itself(
                 seen["title"] = widget.windowTitle()
                 seen["rows"] = widget.model.rowCount()
                 seen["environment"] = widget.environment_selector.currentText()
-                seen["keys"] = [secret_key(row.uuid, row.generation) for row in Token.select()]
+                handle = widget.service.unit_of_work.database.handle
+                seen["keys"] = [
+                    secret_key(row.uuid, row.generation) for row in Token.select().bind(handle)
+                ]
                 widget.close()
 
     poll.timeout.connect(close_when_shown)

@@ -77,18 +77,23 @@ def test_a_change_from_another_thread_appears(
 ) -> None:
     ids = make_tokens(seeded, 1)
     window.sync.reload()
-    from desktop.storage.models import db
 
     def elsewhere() -> None:
-        try:
+        with seeded.connection():  # the thread's own connection, closed as it ends
             seeded.set_label(ids[0], "from a thread")
-        finally:
-            db.close()
 
     worker = threading.Thread(target=elsewhere)
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: model(window).token_at(0).label == "from a thread")
+
+
+def test_a_stopped_sync_stops_listening(window: MainWindow, seeded: TokenService) -> None:
+    """A stopped table leaves the service it listened to: the window may go, the service stays."""
+    listeners = seeded.unit_of_work._listeners
+    assert window.sync._listener in listeners
+    window.sync.stop()
+    assert window.sync._listener not in listeners
 
 
 def test_a_big_table_paints_its_first_screen_then_reads_the_rest(

@@ -153,16 +153,14 @@ class TrippingStore:
 
 def trip_commits(service: TokenService, wire: Tripwire) -> None:
     """Make every write transaction of *service* an event: its commit can be crashed."""
-    original: Callable[[], Any] = service._write
 
     @contextmanager
-    def write() -> Iterator[None]:
-        with original():
-            yield
-            index = wire.before("db.commit")
+    def commit() -> Iterator[None]:
+        index = wire.before("db.commit")
+        yield
         wire.after(index)
 
-    setattr(service, "_write", write)  # noqa: B010 - an instance attribute shadows the method
+    service.unit_of_work.commit_hook = commit
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -24,22 +24,23 @@ def status(service: TokenService, secret: str) -> int:
     return service.verify("Prod", secret, "GET", "/Loans").status
 
 
-def audit(token_id: int, action: str) -> list[AuditEvent]:
-    """The token's audit events of one kind, read straight from the database."""
+def audit(service: TokenService, token_id: int, action: str) -> list[AuditEvent]:
+    """The token's audit events of one kind, read straight from the service's database."""
     query = AuditEvent.select().where(AuditEvent.token_id == token_id, AuditEvent.action == action)
-    return list(query)
+    return list(query.bind(service.unit_of_work.database.handle))
 
 
 def assert_keyring_matches(service: TokenService, store: SecretStore, token_id: int) -> None:
     """The current generation is in the keyring and matches; its neighbours are gone."""
-    row = Token.get_by_id(token_id)
+    handle = service.unit_of_work.database.handle
+    row = Token.select().where(Token.id == token_id).get(handle)
     current = store.get(secret_key(row.uuid, row.generation))
     assert current is not None and tokens.fingerprint(current) == row.fingerprint
     for other in range(row.generation + 2):
         if other != row.generation:
             assert store.get(secret_key(row.uuid, other)) is None
     assert service.reveal(token_id) == current
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
 
 
 def three_due(service: TokenService, clock: FakeClock) -> list[IssuedSecret]:

@@ -33,6 +33,7 @@ from desktop.domain import tokens
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.services.views import ReconcileReport
+from desktop.storage.database import Database
 from desktop.storage.models import READY, AuditEvent, Intent, Token
 from tests.helpers.clock import FakeClock
 from tests.helpers.crash_driver import AGENT, CRASH_STATUS, ENVIRONMENT
@@ -162,7 +163,7 @@ def seed(data_dir: Path, store: KeyringSecretStore, op: str) -> Seeded:
         seeded = Seeded(op, data_dir)
         if op != "create":
             issued = service.create_token(ENVIRONMENT, AGENT, rotation="1h", grace="1h")
-            row = Token.get_by_id(issued.token.id)
+            row = Token.select().where(Token.id == issued.token.id).get(context.database.handle)
             seeded.token_id, seeded.uuid = row.id, row.uuid
             seeded.generation, seeded.fingerprint = row.generation, row.fingerprint
             seeded.secret = issued.secret
@@ -222,8 +223,9 @@ def key_generations(store: KeyringSecretStore, uuid: str, upto: int) -> dict[int
     return {gen: store.get(secret_key(uuid, gen)) for gen in range(upto + 1)}
 
 
-def audit_actions(token_id: int | None) -> list[str]:
-    return [e.action for e in AuditEvent.select().where(AuditEvent.token_id == token_id)]
+def audit_actions(database: Database, token_id: int | None) -> list[str]:
+    query = AuditEvent.select().where(AuditEvent.token_id == token_id)
+    return [e.action for e in query.bind(database.handle)]
 
 
 def check_recovered(
@@ -236,20 +238,23 @@ def check_recovered(
     where: str,
 ) -> None:
     """The promises of DESIGN.md section 3, after a crash and a restart."""
+    handle = context.database.handle
     service = context.service
     report = context.recovery
     assert report.waiting == (), where
     assert report.problem is None, where
-    assert Intent.select().count() == 0, f"{where}: journal rows left"
-    assert Token.select().where(Token.phase != READY).count() == 0, f"{where}: half-made token"
+    assert Intent.select().bind(handle).count() == 0, f"{where}: journal rows left"
+    assert Token.select().bind(handle).where(Token.phase != READY).count() == 0, (
+        f"{where}: half-made token"
+    )
     assert service.reconcile() == ReconcileReport(), f"{where}: recovery is not idempotent"
     if seeded.op == "create":
         check_create(context, store, run, expect_new=expect_new, where=where)
         return
     assert seeded.token_id is not None and seeded.uuid is not None and seeded.secret is not None
     token_id, uuid, old_gen = seeded.token_id, seeded.uuid, seeded.generation
-    own_actions = audit_actions(token_id)
-    row = Token.get_or_none(Token.id == token_id)
+    own_actions = audit_actions(context.database, token_id)
+    row = Token.select().where(Token.id == token_id).get_or_none(handle)
     if seeded.op == "delete" and expect_new:
         assert row is None, f"{where}: delete did not roll forward"
         assert own_actions.count("delete") == 1, where
@@ -291,8 +296,9 @@ def check_recovered(
 def check_create(
     context: Context, store: KeyringSecretStore, run: Run, *, expect_new: bool, where: str
 ) -> None:
-    actions = [e.action for e in AuditEvent.select()]
-    rows = list(Token.select())
+    handle = context.database.handle
+    actions = [e.action for e in AuditEvent.select().bind(handle)]
+    rows = list(Token.select().bind(handle))
     if not expect_new:
         assert rows == [], f"{where}: a crashed create left a token row"
         for uuid in {e.key.split(":")[0] for e in run.events if ":" in e.key}:
@@ -413,7 +419,7 @@ def test_sigkill_at_handshake_point(
             if seeded.token_id is not None:
                 assert live.recovery.waiting == (seeded.token_id,)
             assert live.recovery.rolled_forward == live.recovery.rolled_back == ()
-            assert Intent.select().count() == 1
+            assert Intent.select().bind(live.database.handle).count() == 1
         finally:
             live.close()
         process.send_signal(signal.SIGKILL)

@@ -21,17 +21,18 @@ from tests.integration.test_recovery_overtakes import RecoveryDuringPut, dead_pi
 def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
     context: Context, keyring_store: KeyringSecretStore
 ) -> None:
+    handle = context.database.handle
     service = context.service
     service.add_environment("Production")
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     other = service.create_token("Production", "alice").token.id
-    other_uuid = Token.get_by_id(other).uuid
+    other_uuid = Token.select().where(Token.id == other).get(handle).uuid
 
     def another_process() -> None:
         # It takes the slow create for abandoned and undoes it, then starts deleting the
         # other token while the keyring refuses deletes: that change stays journaled.
-        Intent.update(owner_pid=dead_pid()).execute()
+        Intent.update(owner_pid=dead_pid()).bind(handle).execute()
         TokenService(context.database, keyring_store, clock=service.clock).reconcile()
         # (the delete itself stands: the token is gone from every list, the entry waits)
         TokenService(context.database, DeleteDown(keyring_store), clock=service.clock).delete(other)
@@ -44,8 +45,8 @@ def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
     with pytest.raises(Conflict, match="undone by recovery"):
         slow.create_token("Production", "alice")
     # The other change is untouched: still journaled, so recovery can finish it.
-    assert [(i.token_id, i.kind) for i in Intent.select()] == [(other, "delete")]
-    assert Token.get_by_id(other).phase == DELETING
+    assert [(i.token_id, i.kind) for i in Intent.select().bind(handle)] == [(other, "delete")]
+    assert Token.select().where(Token.id == other).get(handle).phase == DELETING
     assert [e.action for e in service.audit()] == [
         "delete",
         "create",
@@ -55,7 +56,7 @@ def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
     ]
     report = service.reconcile()
     assert report.rolled_forward == (other,)
-    assert Token.select().count() == 0 and Intent.select().count() == 0
+    assert Token.select().bind(handle).count() == 0 and Intent.select().bind(handle).count() == 0
     assert keyring_store.get(secret_key(other_uuid, 0)) is None
 
 
@@ -93,10 +94,11 @@ def test_version_1_database_gets_never_reused_intent_ids(data_dir: Path) -> None
     connection.close()
 
     database = open_database(path)
-    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
-    (ddl,) = database.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'intent'").fetchone()
+    handle = database.handle
+    assert handle.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 2
+    (ddl,) = handle.execute_sql("SELECT sql FROM sqlite_master WHERE name = 'intent'").fetchone()
     assert "AUTOINCREMENT" in ddl
-    assert [(i.id, i.token_id, i.kind) for i in Intent.select()] == [(7, 1, "delete")]
+    assert [(i.id, i.token_id, i.kind) for i in Intent.select().bind(handle)] == [(7, 1, "delete")]
     assert path.with_name(f"{DB_FILENAME}.v1.bak").exists()
     # The unique index (one change per token at a time) came along.
     with pytest.raises(Exception, match="UNIQUE"):
@@ -109,8 +111,8 @@ def test_version_1_database_gets_never_reused_intent_ids(data_dir: Path) -> None
             actor="cli",
             owner_pid=1,
             created_at="2026-01-01",
-        ).execute()
-    Intent.delete().execute()
+        ).bind(handle).execute()
+    Intent.delete().bind(handle).execute()
     Intent.insert(
         token=1,
         kind="delete",
@@ -120,6 +122,6 @@ def test_version_1_database_gets_never_reused_intent_ids(data_dir: Path) -> None
         actor="cli",
         owner_pid=1,
         created_at="2026-01-01",
-    ).execute()
-    assert [i.id for i in Intent.select()] == [8]
+    ).bind(handle).execute()
+    assert [i.id for i in Intent.select().bind(handle)] == [8]
     database.close()

@@ -28,6 +28,7 @@ from desktop.domain import tokens
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.secrets.store import CANARY_KEY, KeyringSecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
+from desktop.storage.database import Database
 from desktop.storage.models import AuditEvent, Intent, Token
 from tests.helpers import keyring_session
 
@@ -40,16 +41,17 @@ CRASH_STATUS = 137
 # ---------------------------------------------------------------------- the child process
 
 
-def snapshot() -> dict[str, Any]:
+def snapshot(database: Database) -> dict[str, Any]:
     """Everything a change could touch in the database."""
-    rows = Token.select().order_by(Token.id)
+    handle = database.handle
+    rows = Token.select().bind(handle).order_by(Token.id)
     return {
         "tokens": [
             [t.id, t.phase, t.status, t.generation, t.fingerprint, t.previous_fingerprint, t.label]
             for t in rows
         ],
-        "intents": [[i.token_id, i.kind] for i in Intent.select().order_by(Intent.id)],
-        "audit": AuditEvent.select().count(),
+        "intents": [[i.token_id, i.kind] for i in Intent.select().bind(handle).order_by(Intent.id)],
+        "audit": AuditEvent.select().bind(handle).count(),
     }
 
 
@@ -66,7 +68,7 @@ def child_service(data_dir: Path, secrets: list[str]) -> dict[str, Any]:
     service = context.service
     recovery = context.recovery
     ready = [t.id for t in service.tokens()]
-    before = snapshot()
+    before = snapshot(context.database)
     attempts = {
         "create": attempt(lambda: service.create_token("Prod", "bot")),
         "refresh": attempt(lambda: service.refresh(ready[0])),
@@ -86,7 +88,7 @@ def child_service(data_dir: Path, secrets: list[str]) -> dict[str, Any]:
         "tokens": ready,
         "attempts": attempts,
         "before": before,
-        "after": snapshot(),
+        "after": snapshot(context.database),
         "verify": [service.verify("Prod", s, "GET", "/Loans").status for s in secrets],
         "index": [index.verify("Prod", s, "GET", "/Loans").status for s in secrets],
     }
@@ -177,10 +179,11 @@ def crash(data_dir: Path, op: str, token_id: int, kind: str, nth: int) -> None:
     assert result.stdout.splitlines()[-1].split()[2] == kind
 
 
-def assert_consistent(store: KeyringSecretStore) -> None:
+def assert_consistent(database: Database, store: KeyringSecretStore) -> None:
     """No journal; each token's current generation is in the keyring and matches."""
-    assert Intent.select().count() == 0
-    for row in Token.select():
+    handle = database.handle
+    assert Intent.select().bind(handle).count() == 0
+    for row in Token.select().bind(handle):
         current = store.get(secret_key(row.uuid, row.generation))
         assert current is not None and tokens.fingerprint(current) == row.fingerprint
         for other in range(row.generation + 2):
@@ -302,8 +305,8 @@ def test_without_keyring_the_service_reads_changes_nothing_and_waits(
             ((pending,), ()) if forward else ((), (pending,))
         )
         assert recovery.waiting == () and recovery.problem is None
-        assert_consistent(keyring_store)
-        row = Token.get_or_none(Token.id == pending)
+        assert_consistent(context.database, keyring_store)
+        row = Token.select().where(Token.id == pending).get_or_none(context.database.handle)
         if op == "delete":
             assert row is None
         else:
@@ -342,7 +345,7 @@ def test_locked_keyring_is_reported_and_nothing_changes_until_unlocked(
             assert context.recovery.waiting == (pending,)
             assert "locked" in (context.recovery.problem or "")
             service = context.service
-            before = snapshot()
+            before = snapshot(context.database)
             for call in (
                 lambda: service.create_token("Prod", "bot"),
                 lambda: service.refresh(first),
@@ -351,14 +354,14 @@ def test_locked_keyring_is_reported_and_nothing_changes_until_unlocked(
             ):
                 with pytest.raises(SecretStoreUnavailable, match="locked"):
                     call()
-                assert snapshot() == before
+                assert snapshot(context.database) == before
             assert service.reconcile().waiting == (pending,)
-            assert snapshot() == before
+            assert snapshot(context.database) == before
             unlock_with_master_password()
             assert not collection.is_locked()
             report = service.reconcile()
             assert report.rolled_forward == (pending,) and report.problem is None
-            assert_consistent(own_keyring)
+            assert_consistent(context.database, own_keyring)
             issued = service.refresh(first)  # and changes work again at once
             assert service.reveal(first) == issued.secret
         finally:
@@ -395,7 +398,7 @@ def test_service_with_store_none_refuses_changes_with_the_remedy(
     context = open_context(data_dir, store=None, need_keyring=False)
     try:
         service = TokenService(context.database, None)
-        before = snapshot()
+        before = snapshot(context.database)
         for call in (
             lambda: service.create_token("Prod", "bot"),
             lambda: service.refresh(first),
@@ -405,7 +408,7 @@ def test_service_with_store_none_refuses_changes_with_the_remedy(
             with pytest.raises(SecretStoreUnavailable) as error:
                 call()
             assert_actionable(str(error.value))
-        assert snapshot() == before
+        assert snapshot(context.database) == before
         assert service.verify("Prod", secret, "GET", "/Loans").status == 200
         assert [t.id for t in service.tokens()] == [first, first + 1]
     finally:

@@ -84,6 +84,7 @@ def files_under(*roots: Path) -> list[Path]:
 
 def workload(context: Context, clock: FakeClock, store: KeyringSecretStore) -> set[str]:
     """Create, refresh, rotate, reveal, verify, label, delete; return every secret seen."""
+    handle = context.database.handle
     service = context.service
     service.add_environment("Prod")
     service.add_environment("Stage")
@@ -118,7 +119,7 @@ def workload(context: Context, clock: FakeClock, store: KeyringSecretStore) -> s
     # A typo'd and an unknown token are refused without a trace of the real ones.
     typo = issued[0].secret[:-1] + ("A" if issued[0].secret[-1] != "A" else "B")
     assert service.verify("Prod", typo, "GET", "/Loans").status == 401
-    deleted_uuid = Token.get_by_id(ids[3]).uuid
+    deleted_uuid = Token.select().where(Token.id == ids[3]).get(handle).uuid
     service.delete(ids[3])
     assert all(store.get(secret_key(deleted_uuid, gen)) is None for gen in range(3))
     return seen
@@ -139,7 +140,13 @@ def test_no_secret_in_database_files_backups_or_debug_log(
         # The search can see what is there: fingerprints and SQL are in those same files.
         stored = b"".join(p.read_bytes() for p in open_files)
         for token in context.service.tokens():
-            assert Token.get_by_id(token.id).fingerprint.encode() in stored
+            assert (
+                Token.select()
+                .where(Token.id == token.id)
+                .get(context.database.handle)
+                .fingerprint.encode()
+                in stored
+            )
         log_text = debug_log.read_text(encoding="utf-8")
         assert "INSERT INTO" in log_text and "peewee" in log_text
     finally:
@@ -191,13 +198,14 @@ def formatted(error: BaseException) -> str:
 def test_error_messages_never_carry_a_secret(
     context: Context, keyring_store: KeyringSecretStore, clock: FakeClock
 ) -> None:
+    handle = context.database.handle
     service = context.service
     service.add_environment("Prod")
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("ada", "Reader", has_logged_in=True, signed_agreement=True)
     issued = service.create_token("Prod", "ada")
     token_id = issued.token.id
-    row = Token.get_by_id(token_id)
+    row = Token.select().where(Token.id == token_id).get(handle)
     errors: list[TokenDeskError] = []
     secrets = {issued.secret}
 

@@ -43,8 +43,11 @@ class RecoveryDuringPut(DelegatingStore):
 
 
 def other_process_recovers(context: Context, store: KeyringSecretStore) -> Callable[[], None]:
+    handle = context.database.handle
+
     def recover() -> None:
-        Intent.update(owner_pid=dead_pid()).execute()  # its owner looks gone to the other
+        # Its owner looks gone to the other.
+        Intent.update(owner_pid=dead_pid()).bind(handle).execute()
         TokenService(context.database, store, clock=context.service.clock).reconcile()
 
     return recover
@@ -62,8 +65,9 @@ def service(context: Context) -> TokenService:
 def test_undone_refresh_takes_its_new_secret_back_out(
     context: Context, service: TokenService, keyring_store: KeyringSecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    uuid = Token.get_by_id(issued.token.id).uuid
+    uuid = Token.select().where(Token.id == issued.token.id).get(handle).uuid
     slow = TokenService(
         context.database,
         RecoveryDuringPut(keyring_store, "before", other_process_recovers(context, keyring_store)),
@@ -71,19 +75,20 @@ def test_undone_refresh_takes_its_new_secret_back_out(
     )
     with pytest.raises(Conflict, match="undone by recovery"):
         slow.refresh(issued.token.id)
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     assert (row.generation, row.fingerprint) == (0, tokens.fingerprint(issued.secret))
     assert keyring_store.get(secret_key(uuid, 0)) == issued.secret
     assert keyring_store.get(secret_key(uuid, 1)) is None
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
     assert [e.action for e in service.audit(issued.token.id)] == ["create"]
 
 
 def test_refresh_finished_by_recovery_still_succeeds(
     context: Context, service: TokenService, keyring_store: KeyringSecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    uuid = Token.get_by_id(issued.token.id).uuid
+    uuid = Token.select().where(Token.id == issued.token.id).get(handle).uuid
     slow = TokenService(
         context.database,
         RecoveryDuringPut(keyring_store, "after", other_process_recovers(context, keyring_store)),
@@ -91,15 +96,16 @@ def test_refresh_finished_by_recovery_still_succeeds(
     )
     fresh = slow.refresh(issued.token.id)
     assert service.reveal(issued.token.id) == fresh.secret
-    assert Token.get_by_id(issued.token.id).generation == 1
+    assert Token.select().where(Token.id == issued.token.id).get(handle).generation == 1
     assert keyring_store.get(secret_key(uuid, 0)) is None
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
     assert [e.action for e in service.audit(issued.token.id)] == ["refresh", "create"]
 
 
 def test_undone_create_leaves_no_orphan_secret(
     context: Context, service: TokenService, keyring_store: KeyringSecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     written: list[str] = []
 
     class Recording(RecoveryDuringPut):
@@ -116,5 +122,5 @@ def test_undone_create_leaves_no_orphan_secret(
         slow.create_token("Production", "alice")
     assert written
     assert all(keyring_store.get(key) is None for key in written)
-    assert Token.select().count() == 0
-    assert Intent.select().count() == 0
+    assert Token.select().bind(handle).count() == 0
+    assert Intent.select().bind(handle).count() == 0

@@ -87,8 +87,9 @@ def with_store(context: Context, store: SecretStore, clock: FakeClock) -> TokenS
 def test_rotate_due_reports_rotated_skipped_and_failed(
     context: Context, service: TokenService, clock: FakeClock, faulty: FaultyStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     a, b, c = three_due(service, clock)
-    c_uuid = Token.get_by_id(c.token.id).uuid
+    c_uuid = Token.select().where(Token.id == c.token.id).get(handle).uuid
     faulty.down = {"put"}
     faulty.keys = lambda key: key.startswith(c_uuid)
     scheduler = with_store(context, faulty, clock)
@@ -104,15 +105,19 @@ def test_rotate_due_reports_rotated_skipped_and_failed(
     assert [token_id for token_id, _ in report.failed] == [c.token.id]
     assert "keyring" in report.failed[0][1]
     assert service.token(b.token.id).generation == 1
-    assert audit(b.token.id, "rotate") == [] and len(audit(b.token.id, "refresh")) == 1
+    assert (
+        audit(service, b.token.id, "rotate") == []
+        and len(audit(service, b.token.id, "refresh")) == 1
+    )
 
 
 @pytest.mark.expect_log(r"rotation of token \d+ failed", level="ERROR", logger="desktop.services")
 def test_keyring_failure_stops_the_pass_other_failures_do_not(
     context: Context, service: TokenService, clock: FakeClock, faulty: FaultyStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     a, b, c = three_due(service, clock)
-    a_uuid = Token.get_by_id(a.token.id).uuid
+    a_uuid = Token.select().where(Token.id == a.token.id).get(handle).uuid
     faulty.mangled = {secret_key(a_uuid, 1)}  # a's new secret reads back wrong
     report = with_store(context, faulty, clock).rotate_due()
     assert [token_id for token_id, _ in report.failed] == [a.token.id]
@@ -135,14 +140,15 @@ def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
     faulty: FaultyStore,
     keyring_store: SecretStore,
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Prod", "bot", rotation="1d")
     token_id = issued.token.id
-    before = Token.get_by_id(token_id)
+    before = Token.select().where(Token.id == token_id).get(handle)
     clock.advance(DAY)
     faulty.down = {"put"}
     report = with_store(context, faulty, clock).rotate_due()
     assert report.rotated == () and [t for t, _ in report.failed] == [token_id]
-    after = Token.get_by_id(token_id)
+    after = Token.select().where(Token.id == token_id).get(handle)
     assert (after.generation, after.fingerprint, after.hint) == (
         before.generation,
         before.fingerprint,
@@ -151,10 +157,10 @@ def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
     assert after.previous_fingerprint is None
     view = service.token(token_id)
     assert view.last_error is not None and "keyring" in view.last_error
-    failures = audit(token_id, "rotate-failed")
+    failures = audit(service, token_id, "rotate-failed")
     assert len(failures) == 1 and failures[0].actor == "scheduler"
     assert "keyring" in failures[0].details
-    assert audit(token_id, "rotate") == []
+    assert audit(service, token_id, "rotate") == []
     assert status(service, issued.secret) == 200
     assert_keyring_matches(service, keyring_store, token_id)
     # Still due: the next pass with the keyring back rotates it and clears the error.
@@ -170,6 +176,7 @@ def test_keyring_lost_mid_rotation_is_finished_by_recovery_once_back(
     faulty: FaultyStore,
     keyring_store: SecretStore,
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Prod", "bot", rotation="1d")
     token_id = issued.token.id
     clock.advance(DAY)
@@ -179,17 +186,17 @@ def test_keyring_lost_mid_rotation_is_finished_by_recovery_once_back(
     assert [t for t, _ in report.failed] == [token_id]
     assert service.token(token_id).generation == 0  # wholly old meanwhile
     assert status(service, issued.secret) == 200
-    assert Intent.select().count() == 1  # journaled: recovery must decide, not guess
+    assert Intent.select().bind(handle).count() == 1  # journaled: recovery must decide, not guess
     waiting = scheduler.reconcile()
     assert waiting.waiting == (token_id,) and waiting.problem is not None
-    assert Intent.select().count() == 1 and service.token(token_id).generation == 0
+    assert Intent.select().bind(handle).count() == 1 and service.token(token_id).generation == 0
     faulty.down = set()
     faulty.down_after_put = False
     done = scheduler.reconcile()
     assert done.rolled_forward == (token_id,)
     view = service.token(token_id)
     assert view.generation == 1 and view.last_error is None
-    assert len(audit(token_id, "rotate")) == 1
+    assert len(audit(service, token_id, "rotate")) == 1
     assert_keyring_matches(service, keyring_store, token_id)
 
 
@@ -200,17 +207,18 @@ def test_old_secret_left_behind_by_a_lost_keyring_is_removed_by_recovery(
     faulty: FaultyStore,
     keyring_store: SecretStore,
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Prod", "bot", rotation="1d")
     token_id = issued.token.id
     clock.advance(DAY)
     faulty.down = {"delete"}  # the new generation commits; removing the old one fails
     scheduler = with_store(context, faulty, clock)
     assert scheduler.rotate_due().rotated == (token_id,)
-    uuid = Token.get_by_id(token_id).uuid
+    uuid = Token.select().where(Token.id == token_id).get(handle).uuid
     assert keyring_store.get(secret_key(uuid, 0)) == issued.secret  # left for recovery
-    assert Intent.select().count() == 1
+    assert Intent.select().bind(handle).count() == 1
     faulty.down = set()
     assert scheduler.reconcile().rolled_forward == (token_id,)
     assert keyring_store.get(secret_key(uuid, 0)) is None
-    assert len(audit(token_id, "rotate")) == 1
+    assert len(audit(service, token_id, "rotate")) == 1
     assert_keyring_matches(service, keyring_store, token_id)

@@ -109,9 +109,10 @@ def race(data_dir: Path, now: datetime) -> list[RotationReport]:
                 process.wait()
 
 
-def rotations(token_id: int) -> int:
+def rotations(service: TokenService, token_id: int) -> int:
     return (
         AuditEvent.select()
+        .bind(service.unit_of_work.database.handle)
         .where(AuditEvent.token_id == token_id, AuditEvent.action == "rotate")
         .count()
     )
@@ -126,6 +127,7 @@ def check_at_most_once_then_exactly_once(
 ) -> None:
     """No token rotated twice in the race; a catch-up pass rotates exactly the ones the keyring
     refused (if any) and nothing else; then each token has exactly one rotation per due time."""
+    handle = service.unit_of_work.database.handle
     rotated = [token_id for report in reports for token_id in report.rotated]
     assert len(rotated) == len(set(rotated)), f"a token was rotated twice: {reports}"
     assert set(rotated) <= set(ids)
@@ -135,26 +137,28 @@ def check_at_most_once_then_exactly_once(
         assert set(report.rotated) | set(report.skipped) <= set(ids)
     for token_id, why in failures:
         assert "keyring" in why, f"token {token_id} failed for another reason: {why}"
-    failed_audits = AuditEvent.select().where(AuditEvent.action == "rotate-failed").count()
+    failed_audits = (
+        AuditEvent.select().bind(handle).where(AuditEvent.action == "rotate-failed").count()
+    )
     assert failed_audits >= len(failures)
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
     for token_id in set(ids) - set(rotated):
         # Refused by the keyring: wholly old, still due.
-        assert Token.get_by_id(token_id).generation == generation - 1
+        assert Token.select().where(Token.id == token_id).get(handle).generation == generation - 1
     catch_up = service.rotate_due()
     assert catch_up.failed == ()
     assert set(catch_up.rotated) == set(ids) - set(rotated)
     for token_id in ids:
-        row = Token.get_by_id(token_id)
+        row = Token.select().where(Token.id == token_id).get(handle)
         assert row.generation == generation
-        assert rotations(token_id) == generation
+        assert rotations(service, token_id) == generation
         current = store.get(secret_key(row.uuid, generation))
         assert current is not None
         assert tokens.fingerprint(current) == row.fingerprint
         for other in range(generation + 2):
             if other != generation:
                 assert store.get(secret_key(row.uuid, other)) is None
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
 
 
 @pytest.mark.slow

@@ -262,7 +262,7 @@ class TokenMachine(RuleBasedStateMachine):
 
     @invariant()
     def journal_is_empty(self) -> None:
-        assert Intent.select().count() == 0
+        assert Intent.select().bind(self.context.database.handle).count() == 0
 
     @invariant()
     def token_list_matches(self) -> None:

@@ -73,9 +73,9 @@ def test_the_actor_is_the_command_line_unless_named(
 
 def test_close_closes_the_database(data_dir: Path, memory_store: InMemorySecretStore) -> None:
     context = open_context(data_dir, store=memory_store)
-    assert not context.database.is_closed()
+    assert not context.database.handle.is_closed()
     context.close()
-    assert context.database.is_closed()
+    assert context.database.handle.is_closed()
 
 
 def test_opening_finishes_an_interrupted_change(
@@ -87,7 +87,7 @@ def test_opening_finishes_an_interrupted_change(
         assert context.recovery == ReconcileReport(rolled_forward=(token_id,))
         assert context.keyring_problem is None
         assert len(memory_store) == 0
-        assert Intent.select().count() == 0
+        assert Intent.select().bind(context.database.handle).count() == 0
     finally:
         context.close()
 
@@ -103,7 +103,8 @@ def test_a_locked_store_is_recorded_and_the_change_waits(
         assert context.keyring_problem == context.recovery.problem
         assert context.keyring_problem is not None
         assert "unavailable" in context.keyring_problem
-        assert Intent.select().count() == 1  # nothing deleted while the keyring is away
+        # nothing deleted while the keyring is away
+        assert Intent.select().bind(context.database.handle).count() == 1
     finally:
         context.close()
     memory_store.available = True
@@ -142,7 +143,7 @@ def test_without_need_keyring_the_keyring_is_not_tried(
         assert context.recovery.waiting == (token_id,)
         assert context.recovery.problem == "the system keyring is unavailable"
         assert context.service.tokens() == []  # the delete stands
-        assert Intent.select().count() == 1
+        assert Intent.select().bind(context.database.handle).count() == 1
     finally:
         context.close()
 

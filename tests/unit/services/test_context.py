@@ -9,18 +9,17 @@ import pytest
 from desktop.app import Context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.services.context import ServiceContext
-from desktop.storage.database import Database
 from tests.helpers.clock import FakeClock
 
 
 def test_a_missing_store_says_what_to_do(memory_context: Context, clock: FakeClock) -> None:
-    context = ServiceContext(Database(memory_context.database), None, clock, "cli")
+    context = ServiceContext(memory_context.database, None, clock, "cli")
     with pytest.raises(SecretStoreUnavailable, match="needs the system keyring"):
         context.require_store()
 
 
 def test_now_is_naive_utc(memory_context: Context) -> None:
     clock = FakeClock(datetime(2026, 3, 1, 12, 30, tzinfo=UTC))
-    context = ServiceContext(Database(memory_context.database), None, clock, "ada")
+    context = ServiceContext(memory_context.database, None, clock, "ada")
     assert context.now() == datetime(2026, 3, 1, 12, 30)
     assert (context.clock, context.actor) == (clock, "ada")

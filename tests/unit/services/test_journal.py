@@ -64,8 +64,9 @@ def test_a_process_is_alive_until_it_has_exited() -> None:
 
 
 def test_one_claim_per_token(service: TokenService) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     journal = service.journal
     with service._context.work.transaction():
         claim = journal.claim(row, "refresh", "refresh", to_generation=1)
@@ -78,31 +79,33 @@ def test_one_claim_per_token(service: TokenService) -> None:
         assert service.reconcile().waiting == (issued.token.id,)  # in flight: left alone
     report = service.reconcile()  # no longer carried out: rolled back
     assert report.rolled_back == (issued.token.id,)
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
     assert service.token(issued.token.id).generation == 0
 
 
 def test_delete_committed_before_the_keyring_failed_is_finished_later(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    uuid = Token.get_by_id(issued.token.id).uuid
+    uuid = Token.select().where(Token.id == issued.token.id).get(handle).uuid
     database = service._context.database
     failing = TokenService(database, DeleteDown(memory_store), clock=service.clock)
     failing.delete(issued.token.id)  # the delete stands; only the clean-up waits
     assert service.tokens() == []
     assert service.verify("Production", issued.secret, "GET", "/Loans").status == 401
-    assert Intent.select().count() == 1
+    assert Intent.select().bind(handle).count() == 1
     report = TokenService(database, memory_store, clock=service.clock).reconcile()
     assert report.rolled_forward == (issued.token.id,)
     assert memory_store.get(secret_key(uuid, 0)) is None
-    assert Intent.select().count() == 0
-    assert Token.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
+    assert Token.select().bind(handle).count() == 0
 
 
 def test_recovery_waits_for_the_keyring_and_changes_nothing(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
     database = service._context.database
     TokenService(database, DeleteDown(memory_store), clock=service.clock).delete(issued.token.id)
@@ -112,14 +115,15 @@ def test_recovery_waits_for_the_keyring_and_changes_nothing(
     memory_store.available = False
     report = TokenService(database, memory_store, clock=service.clock).reconcile()
     assert report.waiting == (issued.token.id,) and "unavailable" in (report.problem or "")
-    assert Intent.select().count() == 1
+    assert Intent.select().bind(handle).count() == 1
 
 
 def test_a_refresh_whose_secret_was_written_rolls_forward(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     secret = tokens.generate()
     with service._context.work.transaction():
         claim = service.journal.claim(row, "refresh", "refresh", to_generation=1, secret=secret)
@@ -135,6 +139,8 @@ def test_a_refresh_whose_secret_was_written_rolls_forward(
 def test_a_create_left_behind_is_undone(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
+
     class PutDown(DelegatingStore):
         def put(self, key: str, secret: str) -> None:
             self.inner.put(key, secret)
@@ -145,18 +151,23 @@ def test_a_create_left_behind_is_undone(
     with pytest.raises(KeyboardInterrupt):
         interrupted.create_token("Production", "alice")
     # The failed create undid itself: no token, no entry, no intent.
-    assert (Token.select().count(), memory_store.keys(), Intent.select().count()) == (0, [], 0)
+    assert (
+        Token.select().bind(handle).count(),
+        memory_store.keys(),
+        Intent.select().bind(handle).count(),
+    ) == (0, [], 0)
 
 
 def test_an_intent_of_another_live_process_waits_until_it_is_stale(
     service: TokenService, clock: FakeClock
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     with service._context.work.transaction():
         claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
     parent = os.getppid()  # alive, and not this process
-    Intent.update(owner_pid=parent).where(Intent.id == claim.intent_id).execute()
+    Intent.update(owner_pid=parent).bind(handle).where(Intent.id == claim.intent_id).execute()
     assert service.reconcile().waiting == (issued.token.id,)
     clock.advance(STALE_INTENT + timedelta(seconds=1))
     assert service.reconcile().rolled_back == (issued.token.id,)

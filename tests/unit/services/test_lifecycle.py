@@ -30,8 +30,9 @@ def snapshot(service: TokenService) -> list[dict[str, object]]:
 def test_create_stores_only_fingerprint_and_hint(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice", label="  nightly import  ")
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     assert issued.token.label == "nightly import"
     assert row.fingerprint == tokens.fingerprint(issued.secret)
     assert row.hint == issued.secret[-4:]
@@ -61,11 +62,12 @@ def test_refused_create_changes_nothing(
     error: type[Exception],
     message: str,
 ) -> None:
+    handle = service.unit_of_work.database.handle
     before = snapshot(service), len(service.audit())
     with pytest.raises(error, match=message):
         service.create_token(environment, agent, label=label)
     assert (snapshot(service), len(service.audit())) == before
-    assert Token.select().count() == 0
+    assert Token.select().bind(handle).count() == 0
     assert memory_store.keys() == []
 
 
@@ -122,6 +124,7 @@ def test_a_change_to_what_is_already_so_is_not_audited(service: TokenService) ->
 def test_refresh_keeps_identity_and_replaces_the_secret(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice", label="ci")
     fresh = service.refresh(issued.token.id)
     assert (fresh.token.id, fresh.token.agent, fresh.token.label) == (
@@ -132,10 +135,10 @@ def test_refresh_keeps_identity_and_replaces_the_secret(
     assert fresh.secret != issued.secret
     assert service.verify("Production", issued.secret, "GET", "/Loans").status == 401
     assert service.verify("Production", fresh.secret, "GET", "/Loans").status == 200
-    uuid = Token.get_by_id(issued.token.id).uuid
+    uuid = Token.select().where(Token.id == issued.token.id).get(handle).uuid
     assert memory_store.get(secret_key(uuid, 0)) is None
     assert memory_store.get(secret_key(uuid, 1)) == fresh.secret
-    assert Intent.select().count() == 0
+    assert Intent.select().bind(handle).count() == 0
 
 
 def test_refresh_with_grace_keeps_the_old_secret_for_a_while(service: TokenService) -> None:
@@ -149,8 +152,9 @@ def test_refresh_with_grace_keeps_the_old_secret_for_a_while(service: TokenServi
 
 
 def test_refresh_of_a_token_being_changed_elsewhere_is_a_conflict(service: TokenService) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    row = Token.get_by_id(issued.token.id)
+    row = Token.select().where(Token.id == issued.token.id).get(handle)
     claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
     with service.journal.carrying(claim), pytest.raises(Conflict, match="changed elsewhere"):
         service.refresh(issued.token.id)
@@ -160,8 +164,9 @@ def test_refresh_of_a_token_being_changed_elsewhere_is_a_conflict(service: Token
 def test_delete_is_permanent_but_audited(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    uuid = Token.get_by_id(issued.token.id).uuid
+    uuid = Token.select().where(Token.id == issued.token.id).get(handle).uuid
     service.delete(issued.token.id)
     assert service.tokens() == []
     assert memory_store.get(secret_key(uuid, 0)) is None
@@ -192,8 +197,9 @@ def test_label_and_schedule_changes_are_audited(service: TokenService) -> None:
 def test_reveal_checks_the_secret_against_its_fingerprint(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
-    key = secret_key(Token.get_by_id(issued.token.id).uuid, 0)
+    key = secret_key(Token.select().where(Token.id == issued.token.id).get(handle).uuid, 0)
     memory_store.put(key, tokens.generate())
     with pytest.raises(SecretMismatch, match="different secret"):
         service.reveal(issued.token.id)

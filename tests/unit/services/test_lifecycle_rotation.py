@@ -40,8 +40,8 @@ def test_missed_rotations_coalesce_into_one(
     assert report.failed == () and report.skipped == ()
     view = service.token(token_id)
     assert view.generation == 1
-    assert len(audit(token_id, "rotate")) == 1
-    assert audit(token_id, "rotate")[0].actor == "scheduler"
+    assert len(audit(service, token_id, "rotate")) == 1
+    assert audit(service, token_id, "rotate")[0].actor == "scheduler"
     # Next due one interval after the rotation completed, not after the missed schedule.
     assert view.last_rotated_at == clock.now()
     assert view.next_rotation_at == clock.now() + DAY
@@ -111,7 +111,7 @@ def test_clock_moved_backwards_does_not_rotate_again(
     # Once time is past the last rotation again, rotation resumes.
     clock.set(start + 30 * DAY + HOUR)
     assert service.rotate_due().rotated == (token_id,)
-    assert len(audit(token_id, "rotate")) == 2
+    assert len(audit(service, token_id, "rotate")) == 2
 
 
 def test_set_rotation_none_stops_rotation(service: TokenService, clock: FakeClock) -> None:
@@ -124,7 +124,7 @@ def test_set_rotation_none_stops_rotation(service: TokenService, clock: FakeCloc
     assert service.due_token_ids() == []
     assert service.rotate_due().rotated == ()
     assert service.token(token_id).generation == 0
-    assert audit(token_id, "schedule")[-1].details == "rotation off"
+    assert audit(service, token_id, "schedule")[-1].details == "rotation off"
 
 
 def test_refresh_uses_the_configured_grace_unless_one_is_given(
@@ -158,11 +158,12 @@ def test_refresh_uses_the_configured_grace_unless_one_is_given(
 def test_grace_zero_invalidates_the_old_secret_at_once(
     service: TokenService, clock: FakeClock
 ) -> None:
+    handle = service.unit_of_work.database.handle
     first = service.create_token("Prod", "bot", rotation="1d")  # no grace configured: 0
     assert first.token.grace == timedelta(0)
     second = service.refresh(first.token.id)
     assert second.token.grace_until is None
-    assert Token.get_by_id(first.token.id).previous_fingerprint is None
+    assert Token.select().where(Token.id == first.token.id).get(handle).previous_fingerprint is None
     assert status(service, first.secret) == 401
     assert status(service, second.secret) == 200
     clock.advance(DAY)
@@ -181,7 +182,7 @@ def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeCl
     clock.advance(3 * HOUR)
     assert status(service, first.secret) == 401
     assert status(service, new) == 200
-    assert "previous secret valid for 3h" in audit(first.token.id, "rotate")[0].details
+    assert "previous secret valid for 3h" in audit(service, first.token.id, "rotate")[0].details
 
 
 def test_cancelled_pass_stops_between_tokens(service: TokenService, clock: FakeClock) -> None:

@@ -22,7 +22,6 @@ from desktop.storage.database import (
     quick_check,
     user_version,
 )
-from desktop.storage.models import ALL_MODELS
 
 
 def test_database_newer_than_the_code_is_refused(data_dir: Path) -> None:
@@ -36,10 +35,10 @@ def test_database_newer_than_the_code_is_refused(data_dir: Path) -> None:
 
 def test_database_is_durable_and_versioned(memory_context: Context) -> None:
     database = memory_context.database
-    assert database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert database.execute_sql("PRAGMA synchronous").fetchone()[0] == 2
-    assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert database.first("PRAGMA journal_mode") == ("wal",)
+    assert database.first("PRAGMA synchronous") == (2,)
+    assert database.first("PRAGMA foreign_keys") == (1,)
+    assert database.first("PRAGMA user_version") == (SCHEMA_VERSION,)
 
 
 def test_a_file_that_is_not_a_database_raises_the_projects_error(data_dir: Path) -> None:
@@ -50,8 +49,8 @@ def test_a_file_that_is_not_a_database_raises_the_projects_error(data_dir: Path)
 
 
 def test_a_database_locked_too_long_is_unavailable(memory_context: Context) -> None:
-    database = Database(memory_context.database)
-    path = memory_context.database.database
+    database = memory_context.database
+    path = database.handle.database
     holder = sqlite3.connect(path)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -65,7 +64,7 @@ def test_a_database_locked_too_long_is_unavailable(memory_context: Context) -> N
 
 
 def test_statements_and_rows(memory_context: Context) -> None:
-    database = Database(memory_context.database)
+    database = memory_context.database
     assert database.first("SELECT 1, 'a'") == (1, "a")
     assert database.first("SELECT 1 WHERE 0") is None
     assert database.rows("SELECT 1 UNION ALL SELECT 2") == [(1,), (2,)]
@@ -74,7 +73,7 @@ def test_statements_and_rows(memory_context: Context) -> None:
 
 
 def test_a_transaction_commits_or_rolls_back_as_a_whole(memory_context: Context) -> None:
-    database = Database(memory_context.database)
+    database = memory_context.database
     sql = "INSERT INTO environment (name, api_enabled, created_at) VALUES (?, 1, '2026-01-01')"
 
     def doomed() -> None:
@@ -91,7 +90,7 @@ def test_a_transaction_commits_or_rolls_back_as_a_whole(memory_context: Context)
 
 
 def test_connection_is_per_thread_and_closed_after(memory_context: Context) -> None:
-    database = Database(memory_context.database)
+    database = memory_context.database
     states: list[bool] = []
 
     def work() -> None:
@@ -112,17 +111,17 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     old = pw.SqliteDatabase(str(path))
     old.connect()
     # Build schema version 2 exactly as that release did.
-    with old.bind_ctx(ALL_MODELS):
-        for version, step in enumerate(MIGRATIONS[:2]):
-            step(old)
-            old.execute_sql(f"PRAGMA user_version = {version + 1}")
+    for version, step in enumerate(MIGRATIONS[:2]):
+        step(old)
+        old.execute_sql(f"PRAGMA user_version = {version + 1}")
     old.close()
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
     connection.close()
 
     database = open_database(path)
-    assert database.execute_sql("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION >= 3
+    assert database.first("PRAGMA user_version") == (SCHEMA_VERSION,)
+    assert SCHEMA_VERSION >= 3
     assert (tmp_path / f"{DB_FILENAME}.v2.bak").exists()
     service = TokenService(database, None)
     service.add_environment("Production")
@@ -133,6 +132,37 @@ def test_the_self_tests_probes_speak_the_projects_errors(memory_context: Context
     database = memory_context.database
     assert user_version(database) == SCHEMA_VERSION
     assert quick_check(database) == "ok"
-    never_opened = pw.SqliteDatabase(None)  # every statement fails
+    never_opened = Database(pw.SqliteDatabase(None))  # every statement fails
     with pytest.raises(DatabaseError, match="initialized"):
         quick_check(never_opened)
+    with pytest.raises(DatabaseError, match="initialized"):
+        user_version(never_opened)
+
+
+def test_each_open_is_a_database_of_its_own(tmp_path: Path) -> None:
+    """Two files open at once in one process: neither open touches the other's."""
+    first = open_database(tmp_path / "a" / DB_FILENAME)
+    second = open_database(tmp_path / "b" / DB_FILENAME)
+    try:
+        assert first is not second and first.handle is not second.handle
+        first.execute("PRAGMA user_version = 99")
+        assert second.first("PRAGMA user_version") == (SCHEMA_VERSION,)
+        assert first.first("PRAGMA user_version") == (99,)
+    finally:
+        first.close()
+        second.close()
+    assert first.handle.is_closed() and second.handle.is_closed()
+
+
+def test_closing_speaks_the_projects_errors(
+    memory_context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What closes a database (a context, the self-test) catches DatabaseError alone."""
+
+    def busy() -> bool:
+        raise pw.OperationalError("unable to close due to unfinalized statements")
+
+    monkeypatch.setattr(memory_context.database.handle, "close", busy)
+    with pytest.raises(DatabaseError, match="unfinalized"):
+        memory_context.close()
+    monkeypatch.undo()

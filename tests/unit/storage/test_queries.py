@@ -16,7 +16,7 @@ from tests.helpers.clock import FakeClock
 
 @pytest.fixture
 def database(memory_context: Context) -> Database:
-    return Database(memory_context.database)
+    return memory_context.database
 
 
 @pytest.fixture

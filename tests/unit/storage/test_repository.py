@@ -1,5 +1,5 @@
-"""The model reads and writes the services make: compare-and-swap where it matters, and the
-project's errors, never the driver's."""
+"""The model reads and writes the services make: compare-and-swap where it matters, each on
+the database it is given, and the project's errors, never the driver's."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from desktop.app import Context
 from desktop.domain.errors import DatabaseError
 from desktop.services.tokens import TokenService
 from desktop.storage import repository
-from desktop.storage.models import Intent, Token
+from desktop.storage.database import Database
+from desktop.storage.models import Intent, Token, UnboundModelError
 
 NOW = datetime(2026, 1, 5, 9, 0)
+
+
+@pytest.fixture
+def database(memory_context: Context) -> Database:
+    return memory_context.database
 
 
 @pytest.fixture
@@ -38,50 +44,85 @@ def intent_fields(token_id: int) -> dict[str, object]:
     }
 
 
-def test_one_intent_per_token(token_id: int) -> None:
-    first = repository.insert_intent(**intent_fields(token_id))
+def test_one_intent_per_token(database: Database, token_id: int) -> None:
+    first = repository.insert_intent(database, **intent_fields(token_id))
     assert first is not None
-    assert repository.insert_intent(**intent_fields(token_id)) is None
-    assert repository.intent_of_token(token_id) == first
-    assert [intent.id for intent in repository.intents()] == [first.id]
-    repository.delete_intent(first.id)
-    assert repository.intent(first.id) is None
+    assert repository.insert_intent(database, **intent_fields(token_id)) is None
+    assert repository.intent_of_token(database, token_id) == first
+    assert [intent.id for intent in repository.intents(database)] == [first.id]
+    repository.delete_intent(database, first.id)
+    assert repository.intent(database, first.id) is None
 
 
-def test_compare_and_swap_on_the_generation(token_id: int) -> None:
-    assert repository.update_token_at_generation(token_id, 1, {"generation": 2}) == 0
-    assert repository.update_token_at_generation(token_id, 0, {"generation": 1}) == 1
-    assert Token.get_by_id(token_id).generation == 1
+def test_compare_and_swap_on_the_generation(database: Database, token_id: int) -> None:
+    assert repository.update_token_at_generation(database, token_id, 1, {"generation": 2}) == 0
+    assert repository.update_token_at_generation(database, token_id, 0, {"generation": 1}) == 1
+    row = repository.token_by_id(database, token_id)
+    assert row is not None and row.generation == 1
 
 
-def test_deleting_a_token_takes_its_intent(token_id: int) -> None:
-    repository.insert_intent(**intent_fields(token_id))
-    repository.delete_token(token_id)
-    assert repository.token_by_id(token_id) is None
-    assert Intent.select().count() == 0
+def test_deleting_a_token_takes_its_intent(database: Database, token_id: int) -> None:
+    repository.insert_intent(database, **intent_fields(token_id))
+    repository.delete_token(database, token_id)
+    assert repository.token_by_id(database, token_id) is None
+    assert Intent.select().bind(database.handle).count() == 0
 
 
-def test_only_ready_tokens_are_seen(token_id: int) -> None:
-    assert repository.ready_token(token_id) is not None
-    repository.update_token(token_id, phase="deleting")
-    assert repository.ready_token(token_id) is None
-    assert repository.ready_tokens() == []
-    assert repository.token_by_id(token_id) is not None
+def test_only_ready_tokens_are_seen(database: Database, token_id: int) -> None:
+    assert repository.ready_token(database, token_id) is not None
+    repository.update_token(database, token_id, phase="deleting")
+    assert repository.ready_token(database, token_id) is None
+    assert repository.ready_tokens(database) == []
+    assert repository.token_by_id(database, token_id) is not None
 
 
-def test_a_broken_rule_of_the_schema_is_a_database_error(memory_context: Context) -> None:
-    repository.insert_environment("Production", True, NOW)
+def test_a_broken_rule_of_the_schema_is_a_database_error(database: Database) -> None:
+    repository.insert_environment(database, "Production", True, NOW)
     with pytest.raises(DatabaseError, match="UNIQUE"):
-        repository.insert_environment("production", True, NOW)
+        repository.insert_environment(database, "production", True, NOW)
 
 
-def test_lookups(memory_context: Context, token_id: int) -> None:
+def test_an_insert_returns_the_row_as_written(database: Database) -> None:
+    env = repository.insert_environment(database, "Production", False, NOW)
+    assert env == repository.find_environment(database, "Production")
+    assert (env.name, env.api_enabled, env.created_at) == ("Production", False, NOW)
+
+
+def test_lookups(memory_context: Context, database: Database, token_id: int) -> None:
     service: TokenService = memory_context.service
-    agent = repository.find_agent("ALICE")
+    agent = repository.find_agent(database, "ALICE")
     assert agent is not None and agent.role.name == "Reader"
-    assert repository.agent_role_id(agent.id) == service.role("Reader").id
-    assert repository.find_environment("nowhere") is None
-    assert repository.permissions(service.role("Reader").id) == [("GET", "/Loans")]
-    row = Token.get_by_id(token_id)
-    assert repository.tokens_by_fingerprint(row.fingerprint) == [row]
-    assert [event.action for event in repository.audit_events(token_id)] == ["create"]
+    assert repository.agent_role_id(database, agent.id) == service.role("Reader").id
+    assert repository.find_environment(database, "nowhere") is None
+    assert repository.permissions(database, service.role("Reader").id) == [("GET", "/Loans")]
+    row = repository.token_by_id(database, token_id)
+    assert row is not None
+    assert repository.tokens_by_fingerprint(database, row.fingerprint) == [row]
+    assert [event.action for event in repository.audit_events(database, token_id)] == ["create"]
+
+
+def test_what_is_read_through_a_relation_comes_joined(database: Database, token_id: int) -> None:
+    """Reading a relation never reaches for a database of its own: what a model instance
+    refers to is read with it, or the model says it has no database."""
+    joined = repository.ready_token(database, token_id, joined=True)
+    assert joined is not None
+    assert (joined.environment.name, joined.agent.name, joined.agent.role.name) == (
+        "Production",
+        "alice",
+        "Reader",
+    )
+    (intent_row,) = [repository.insert_intent(database, **intent_fields(token_id))]
+    assert intent_row is not None
+    (listed,) = repository.intents(database)
+    assert listed.token.id == token_id
+    plain = repository.token_by_id(database, token_id)
+    assert plain is not None
+    with pytest.raises(UnboundModelError):
+        _ = plain.environment.name  # not joined: a lazy load would go to no database
+
+
+def test_a_query_that_forgets_its_database_fails_loudly(database: Database) -> None:
+    with pytest.raises(UnboundModelError):
+        Token.select().count()
+    with pytest.raises(UnboundModelError):
+        list(Token.select())
