@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.table import Column
 from desktop.gui import messages
 from desktop.gui.actions import ActionState, MenuItems, WindowActions, fill_menu, shortcut_text
 from desktop.gui.clipboard import SecretClipboard
@@ -37,7 +38,7 @@ from desktop.gui.notices import Notices
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
-from desktop.gui.token_model import Column, TokenTableModel
+from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner

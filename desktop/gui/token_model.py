@@ -28,7 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 
 from desktop.domain import tokens
-from desktop.domain.table import Column as Column
+from desktop.domain.table import Column
 from desktop.gui import icons
 from desktop.services.display import (
     INACTIVE_TIP,
@@ -36,12 +36,14 @@ from desktop.services.display import (
     grace_text,
     rotation_failed_text,
 )
-from desktop.services.display import describe_token as describe_token
-from desktop.services.display import format_duration as format_duration
-from desktop.services.display import format_time as format_time
-from desktop.services.token_index import PreparedRows as PreparedRows
-from desktop.services.token_index import Row, TokenIndex, filter_needle, rows_from_views
-from desktop.services.token_index import prepare_rows as prepare_rows
+from desktop.services.token_index import (
+    PreparedRows,
+    Row,
+    TokenIndex,
+    filter_needle,
+    prepare_rows,
+    rows_from_views,
+)
 from desktop.services.views import Names, TokenRow, TokenView
 
 AnyIndex = QModelIndex | QPersistentModelIndex

@@ -8,23 +8,16 @@ snapshot of every grant (:class:`AccessIndex`, for many decisions in-process).
 from __future__ import annotations
 
 import hashlib
-import string
 from collections.abc import Callable
 from datetime import datetime
 
 from desktop.domain import access, tokens
 from desktop.domain.access import Decision, Grant, Permission
 from desktop.domain.clock import Clock, utc
+from desktop.domain.table import nocase
 from desktop.services.context import ServiceContext
 from desktop.storage import queries, repository
 from desktop.storage.models import ACTIVE, READY
-
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _nocase(name: str) -> str:
-    """A name as SQLite's NOCASE collation compares it: only ASCII letters fold."""
-    return name.translate(_ASCII_LOWER)
 
 
 def grant(
@@ -92,7 +85,7 @@ class AccessDecisions:
         by_env: dict[str, dict[bytes, Grant]] = {}
         by_id: dict[int, tuple[dict[bytes, Grant], bool]] = {}
         for env_id, name, api_enabled in queries.environment_access(self._database):
-            grants = by_env.setdefault(_nocase(name), {})
+            grants = by_env.setdefault(nocase(name), {})
             by_id[env_id] = grants, api_enabled
         rows = queries.grant_rows(self._database)
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
@@ -144,7 +137,7 @@ class AccessIndex:
         secret matches, in the common case without calling it."""
         grants = self._spellings.get(environment)
         if grants is None:
-            grants = self._by_env.get(_nocase(environment.strip()))
+            grants = self._by_env.get(nocase(environment.strip()))
             if grants is not None and len(self._spellings) < 1024:
                 self._spellings[environment] = grants
         if grants is None or len(presented) != _TOKEN_LENGTH:

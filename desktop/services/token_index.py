@@ -30,8 +30,23 @@ from operator import attrgetter
 from typing import Any
 
 from desktop.domain import tokens
-from desktop.domain.table import NAME_SOURCES, ORDERS, Column, Names, SortTerm, TokenRow
-from desktop.services.display import cell_texts, minute_text, next_rotation_text, rotation_text
+from desktop.domain.table import (
+    DEFAULT_SORT,
+    NAME_SOURCES,
+    ORDERS,
+    Column,
+    Names,
+    SortTerm,
+    TokenRow,
+    nocase,
+)
+from desktop.services.display import (
+    cell_texts,
+    minute_text,
+    next_rotation_text,
+    rotation_text,
+    status_text,
+)
 from desktop.services.views import TokenView, token_view
 
 # From this many rows on, the rows are kept out of the cycle collector's way (see adopt).
@@ -65,9 +80,10 @@ Ranks = dict[tuple[str, bool], dict[int, int]]  # (name source, nocase) → id �
 _LAST = math.inf  # where nulls_last puts a missing number
 
 
-def _dense_ranks(names: dict[int, str], *, nocase: bool) -> dict[int, int]:
-    """Each id's place among the names (equal names share a place)."""
-    compared = {key: name.casefold() if nocase else name for key, name in names.items()}
+def _dense_ranks(names: dict[int, str], *, fold: bool) -> dict[int, int]:
+    """Each id's place among the names (equal names share a place); *fold*: as
+    :func:`~desktop.domain.table.nocase` compares them, like the SQL."""
+    compared = {key: nocase(name) for key, name in names.items()} if fold else names
     places = {name: n for n, name in enumerate(sorted(set(compared.values())))}
     return {key: places[name] for key, name in compared.items()}
 
@@ -87,8 +103,7 @@ def name_ranks(names: Names) -> Ranks:
         if term.source in NAME_SOURCES
     }
     return {
-        (source, nocase): _dense_ranks(sources[source], nocase=nocase)
-        for source, nocase in sorted(used)
+        (source, fold): _dense_ranks(sources[source], fold=fold) for source, fold in sorted(used)
     }
 
 
@@ -107,7 +122,7 @@ def _term_key(term: SortTerm, ranks: Ranks) -> Key:
         case False, False, False:
             return get
         case True, False, False:
-            return lambda row: get(row).casefold()
+            return lambda row: nocase(get(row))
         case False, False, True:
             return lambda row: not get(row)
         case False, True, False:  # numbers only: a missing one after every other
@@ -141,7 +156,7 @@ def with_id(key: Key) -> Callable[[Row], tuple[Any, int]]:
 _FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
 _MASK_PREFIX = tokens.mask("").casefold().translate(_FILTER_MARKS)  # what precedes the hint
 _NO_NEXT = "—".translate(_FILTER_MARKS)  # the Next rotation cell without one
-_ACTIVE, _INACTIVE = "active", "inactive"  # the Status cell, folded
+_ACTIVE, _INACTIVE = status_text(True).casefold(), status_text(False).casefold()  # Status, folded
 
 
 def filter_needle(text: str) -> str:
@@ -329,7 +344,7 @@ class TokenIndex:
         self._orders: dict[Column, list[Row]] = {}  # every column's order, kept up to date
         self._filtered: list[Row] | None = None  # those matching the filter, same order
         self._filter = ""
-        self._sort_column = Column.CREATED
+        self._sort_column = DEFAULT_SORT
         self._descending = False
         self._inactive = 0
         self._ranks: Ranks = {}

@@ -14,10 +14,10 @@ from pytestqt.modeltest import ModelTester
 
 from desktop.app import Context
 from desktop.domain import tokens
+from desktop.domain.table import Column
 from desktop.gui.token_model import (
     HEADERS,
     TOKEN_ID_ROLE,
-    Column,
     TokenTableModel,
 )
 from desktop.services.token_index import rows_from_views
