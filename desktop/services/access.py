@@ -110,9 +110,10 @@ def _timestamp(clock: Clock, found: Grant | None) -> float:
 
 
 _sha256 = hashlib.sha256
-_decide = access.decide
+_decide_route = access.decide_route
 _precheck = access.precheck
 _cached_route = access.cached_route
+_route = access.route
 _UNKNOWN = access.decide(None, "GET", "/", 0.0)  # what decide answers for no grant
 _TOKEN_LENGTH = tokens.TOKEN_LENGTH
 
@@ -133,8 +134,8 @@ class AccessIndex:
         return sum(len(grants) for grants in self._by_env.values())
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
-        """The same answer as :func:`desktop.domain.access.decide` for the grant the presented
-        secret matches, in the common case without calling it."""
+        """What :func:`desktop.domain.access.decide` answers for the grant the presented secret
+        matches: the same :func:`~desktop.domain.access.decide_route`, after a dict lookup."""
         grants = self._spellings.get(environment)
         if grants is None:
             grants = self._by_env.get(nocase(environment.strip()))
@@ -150,13 +151,7 @@ class AccessIndex:
         if found is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return _precheck(presented) or _UNKNOWN
-        if found.valid_until is not None:
-            return _decide(found, method, path, self._timestamp(found))
-        if found.refusal is not None:  # what access.decide answers first, too
-            return found.refusal
-        # The common answer, "allowed", from a route worked out before: exactly when decide
-        # gives it (nothing refuses the grant, and one of its permissions grants the route).
-        route = _cached_route((method, path))
-        if route is not None and not route.granted_by.isdisjoint(found.permissions):
-            return found.allowed_decision
-        return _decide(found, method, path, 0.0)
+        wanted = _cached_route((method, path)) or _route(method, path)
+        # The clock is read only for a previous secret, whose grace has an end.
+        now = 0.0 if found.valid_until is None else self._timestamp(found)
+        return _decide_route(found, wanted, now)
