@@ -43,10 +43,6 @@ class AccessDecisions:
         self._context = context
         self._database = context.database
 
-    def _timestamp(self, found: Grant | None) -> float:
-        """The service clock as POSIX seconds, read only when a grace deadline needs it."""
-        return _timestamp(self._context.clock, found)
-
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
         """What the API answers for this token, method and path (one indexed lookup)."""
         rejected = access.precheck(presented)
@@ -72,7 +68,7 @@ class AccessDecisions:
                 row.grace_until if row.fingerprint != fingerprint else None,
                 previous=row.fingerprint != fingerprint,
             )
-        return access.decide(found, method, path, self._timestamp(found))
+        return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
     def access_index(self) -> AccessIndex:
         """A snapshot of every grant, for many decisions in-process (the window, benchmarks).
@@ -104,6 +100,7 @@ class AccessDecisions:
 
 
 def _timestamp(clock: Clock, found: Grant | None) -> float:
+    """The clock as POSIX seconds, read only when a grace deadline needs it."""
     if found is None or found.valid_until is None:
         return 0.0
     return clock.now().timestamp()

@@ -2,7 +2,7 @@
 
 The window's table model (desktop.gui.token_model) is a thin Qt adapter over this; everything
 here is plain Python, tested without a display. It has to stay instant at 100,000 tokens, so
-(DESIGN.md §6):
+(the README's Performance section):
 
 * Rows are the typed rows storage returns (:class:`~desktop.domain.table.TokenRow`). A row's
   display text is made only when a view asks for it; the lower-cased text the filter searches
@@ -24,7 +24,6 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
@@ -263,44 +262,6 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
     # is stable: rows with equal keys stay in id order.
     orders = {each: sorted(by_id, key=sort_key(each, ranks)) for each in Column}
     return PreparedRows(names, show_environment, by_id, hays, orders, ranks, inactive)
-
-
-def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
-    """Rows and names for token records (tests and small tables build the table from these)."""
-    environments: dict[str, int] = {}
-    agents: dict[tuple[str, str], int] = {}
-    rows: list[TokenRow] = []
-
-    def seconds(value: datetime | None) -> int | None:
-        return None if value is None else math.floor(value.timestamp())
-
-    for view in views:
-        environment = environments.setdefault(view.environment, len(environments) + 1)
-        agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
-        rows.append(
-            TokenRow(
-                view.id,
-                environment,
-                agent,
-                view.label,
-                1 if view.active else 0,
-                view.hint,
-                view.generation,
-                view.rotation,
-                int(view.rotation_interval.total_seconds()) if view.rotation_interval else None,
-                int(view.grace.total_seconds()),
-                seconds(view.next_rotation_at),
-                seconds(view.last_rotated_at),
-                seconds(view.grace_until),
-                view.last_error,
-                seconds(view.created_at) or 0,
-            )
-        )
-    names = Names(
-        {number: name for name, number in environments.items()},
-        {number: pair for pair, number in agents.items()},
-    )
-    return names, rows
 
 
 # ----------------------------------------------------------------- changes

@@ -214,7 +214,7 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     with qtbot.waitSignal(window.keyringChecked, timeout=10_000) as checked:
         window.show()
     assert checked.args == [True]
-    assert window.keyring_available()
+    assert window.keyring.is_available()
     assert not window.keyring_banner.isVisible()
     window.select_tokens([ids[0]])
     assert action(window, "actionCopyToken").isEnabled()

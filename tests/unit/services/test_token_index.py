@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,7 +19,6 @@ from desktop.services.token_index import (
     filter_needle,
     name_ranks,
     prepare_rows,
-    rows_from_views,
     sort_key,
 )
 from desktop.services.tokens import TokenService
@@ -60,6 +61,44 @@ def view(
         last_error=last_error,
         created_at=created or START + timedelta(minutes=token_id),
     )
+
+
+def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
+    """Rows and names for token records: tables written as the records a person reads."""
+    environments: dict[str, int] = {}
+    agents: dict[tuple[str, str], int] = {}
+    rows: list[TokenRow] = []
+
+    def seconds(value: datetime | None) -> int | None:
+        return None if value is None else math.floor(value.timestamp())
+
+    for view in views:
+        environment = environments.setdefault(view.environment, len(environments) + 1)
+        agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
+        rows.append(
+            TokenRow(
+                view.id,
+                environment,
+                agent,
+                view.label,
+                1 if view.active else 0,
+                view.hint,
+                view.generation,
+                view.rotation,
+                int(view.rotation_interval.total_seconds()) if view.rotation_interval else None,
+                int(view.grace.total_seconds()),
+                seconds(view.next_rotation_at),
+                seconds(view.last_rotated_at),
+                seconds(view.grace_until),
+                view.last_error,
+                seconds(view.created_at) or 0,
+            )
+        )
+    names = Names(
+        {number: name for name, number in environments.items()},
+        {number: pair for pair, number in agents.items()},
+    )
+    return names, rows
 
 
 SAMPLE = [
