@@ -153,7 +153,7 @@ def test_a_cached_route_allows_exactly_what_decide_allows(method: str, path: str
     ("method", "path"), [("GET", "/Loans(5)"), ("POST", "/Loans"), ("GET", "/Loans/../Users")]
 )
 def test_deciding_against_a_route_is_deciding(
-    changes: dict[str, object], now: float, method: str, path: str
+    changes: GrantFields, now: float, method: str, path: str
 ) -> None:
     """decide is decide_route once the route is known: what the in-process index calls."""
     found = grant(**changes)
