@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from desktop.cli.common import EXIT_OK, Subparsers, command, noun
-from desktop.cli.output import cell, emit, table, yes_no
+from desktop.cli.output import cell, emit, table
+from desktop.services.display import yes_no
 from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView
 

@@ -45,10 +45,6 @@ def cell(text: str, width: int = CELL_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def yes_no(value: bool) -> str:
-    return "yes" if value else "no"
-
-
 def fields(title: str, pairs: Sequence[tuple[str, str]]) -> str:
     """A title, then ``name: value`` lines with the values aligned."""
     width = max(len(name) for name, _ in pairs)

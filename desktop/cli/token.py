@@ -124,7 +124,7 @@ def _row(view: TokenView) -> list[str]:
         cell(view.label, 30),
         view.status,
         view.masked,
-        view.rotation or "never",
+        display.rotation_name(view.rotation),
         display.format_utc(view.next_rotation_at),
     ]
 

@@ -155,11 +155,9 @@ _ROUTES_KEPT = 8192
 
 cached_route: Callable[[tuple[str, str]], Route | None] = _ROUTES.get
 """``cached_route((method, path))``: the :class:`Route` :func:`route` already worked out for this
-pair, or None when it has not (yet, or any more). A lookup and nothing around it, for a caller
-deciding millions of requests such as the in-process index: with a grant that :func:`decide`
-would not refuse first (no :attr:`Grant.refusal`, no :attr:`Grant.valid_until`), the answer is
-``grant.allowed_decision`` exactly when ``not found.granted_by.isdisjoint(grant.permissions)``,
-and otherwise what :func:`decide` says."""
+pair, or None when it has not (yet, or any more). A dict lookup and nothing around it, for a
+caller deciding millions of requests (the in-process index) that would rather not pay for a
+call to :func:`route` when the answer is already known."""
 
 
 def route(method: str, path: str) -> Route:
@@ -189,11 +187,22 @@ def decide(grant: Grant | None, method: str, path: str, now: float) -> Decision:
     """The API's answer once the presented token has been looked up by fingerprint."""
     if grant is None:
         return _UNKNOWN
-    if grant.refusal is not None:  # API access disabled, or the token inactive
+    return decide_route(grant, _ROUTES.get((method, path)) or route(method, path), now)
+
+
+def decide_route(grant: Grant, wanted: Route, now: float) -> Decision:
+    """The API's answer for a token that was found, and the :class:`Route` its request asks
+    for (from :func:`route`, or :data:`cached_route` when deciding in bulk).
+
+    The order of the checks lives here alone: the grant's own refusal (API access disabled,
+    the token inactive) first, then a previous secret past its grace, then the permissions.
+    *now* (POSIX seconds) is read only for a grant with :attr:`Grant.valid_until`: a caller
+    may pass anything for the others rather than read a clock.
+    """
+    if grant.refusal is not None:
         return grant.refusal
     if grant.valid_until is not None and now >= grant.valid_until:
         return Decision(401, "token was replaced and its grace period has ended", grant.token_id)
-    found = _ROUTES.get((method, path)) or route(method, path)
-    if not found.granted_by.isdisjoint(grant.permissions):
+    if not wanted.granted_by.isdisjoint(grant.permissions):
         return grant.allowed_decision
-    return Decision(403, found.refusal, grant.token_id)
+    return Decision(403, wanted.refusal, grant.token_id)

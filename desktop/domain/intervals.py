@@ -1,4 +1,8 @@
-"""Rotation and grace intervals: ``Nh``, ``Nd``, ``Nw`` or a named preset."""
+"""Rotation and grace intervals: ``Nh``, ``Nd``, ``Nw`` or a named preset.
+
+Parsing and the canonical spellings live here; the words a person reads (``every 30 days``)
+are :mod:`desktop.services.display`'s.
+"""
 
 from __future__ import annotations
 
@@ -57,15 +61,3 @@ def format_interval(value: timedelta | None) -> str:
         if seconds % unit_seconds == 0:
             return f"{seconds // unit_seconds}{suffix}"
     return f"{seconds}s"
-
-
-def describe_interval(value: timedelta | None) -> str:
-    """Words for people: ``every 30 days``, ``every 12 hours``, ``never``."""
-    if value is None:
-        return "never"
-    seconds = int(value.total_seconds())
-    for word, unit_seconds in (("week", 604800), ("day", 86400), ("hour", 3600)):
-        if seconds % unit_seconds == 0:
-            count = seconds // unit_seconds
-            return f"every {word}" if count == 1 else f"every {count} {word}s"
-    return f"every {seconds} seconds"

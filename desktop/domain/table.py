@@ -8,6 +8,7 @@ in a fraction of a second, and only the rows on screen are ever turned into text
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import NamedTuple
@@ -73,7 +74,7 @@ class SortTerm(NamedTuple):
     """
 
     source: str
-    nocase: bool = False
+    nocase: bool = False  # compared as :func:`nocase` folds it
     nulls_last: bool = False
     negate: bool = False
 
@@ -91,3 +92,19 @@ ORDERS: dict[Column, tuple[SortTerm, ...]] = {
     Column.CREATED: (SortTerm("created"),),
     Column.ENVIRONMENT: (SortTerm("environment", nocase=True),),
 }
+
+DEFAULT_SORT = Column.CREATED  # the order a table opens in: oldest first
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def nocase(text: str) -> str:
+    """*text* as SQLite's ``COLLATE NOCASE`` compares it: only the 26 ASCII letters fold.
+
+    Not :meth:`str.casefold`, which folds every script (``É`` to ``é``, ``ß`` to ``ss``): the
+    SQL that paints a first screen and the in-memory orders would then disagree on names
+    beyond ASCII. A person's search is another matter (it may fold more).
+    """
+    # lower() is NOCASE exactly for ASCII text, and several times quicker than translate():
+    # it keeps sorting 100,000 labels about as quick as casefold() did.
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)

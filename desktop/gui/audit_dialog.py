@@ -26,11 +26,6 @@ from desktop.services.views import AuditView
 LIMIT = 10_000
 
 
-def format_when(event: AuditView) -> str:
-    """When the event happened, local time to the second."""
-    return format_seconds(event.at)
-
-
 class AuditTableModel(QAbstractTableModel):
     """Audit events as rows; the caller hands them over already filtered and sorted."""
 
@@ -45,13 +40,10 @@ class AuditTableModel(QAbstractTableModel):
         self._events = list(events)
         self.endResetModel()
 
-    def event_at(self, row: int) -> AuditView:
-        return self._events[row]
-
     @staticmethod
     def cells(event: AuditView) -> tuple[str, str, str, str, str]:
         token = f"#{event.token_id}" if event.token_id is not None else NO_TIME
-        return format_when(event), event.actor, event.action, token, event.details
+        return format_seconds(event.at), event.actor, event.action, token, event.details
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._events)

@@ -9,7 +9,7 @@ The window shows and asks; its parts do the rest:
 * :class:`~desktop.gui.actions.WindowActions`: the actions, menus and toolbar, as data.
 
 What runs beyond one window, the keyring session, the rotation runner, the table's reader thread
-and the clipboard, is built by the composition root (:func:`desktop.app.build_main_window`) and
+and the clipboard, is built by the composition root (:func:`desktop.app.main_window_for`) and
 handed in; the window owns them from then on and stops them when it closes.
 """
 
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.table import Column
 from desktop.gui import messages
 from desktop.gui.actions import ActionState, MenuItems, WindowActions, fill_menu, shortcut_text
 from desktop.gui.clipboard import SecretClipboard
@@ -37,12 +38,12 @@ from desktop.gui.notices import Notices
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
-from desktop.gui.token_model import Column, TokenTableModel
+from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
 from desktop.services.tokens import TokenService
-from desktop.services.views import EnvironmentView, TokenView
+from desktop.services.views import TokenView
 
 
 class Registry(Protocol):
@@ -241,10 +242,6 @@ class MainWindow(QMainWindow):
 
     # ----------------------------------------------------------------- menus
 
-    def token_menu_actions(self) -> MenuItems:
-        """The Token menu, as data (None is a separator)."""
-        return self.window_actions.token_menu()
-
     def context_menu_actions(self) -> MenuItems:
         """What a right click on the table offers, as data (None is a separator), so it can
         be checked without opening the menu."""
@@ -272,13 +269,6 @@ class MainWindow(QMainWindow):
             self.commands.reveal_token()
 
     # ----------------------------------------------------------------- state
-
-    def keyring_available(self) -> bool:
-        return self.keyring.is_available()
-
-    def current_environment(self) -> EnvironmentView | None:
-        """The environment shown; None when there is none, or when all are shown."""
-        return self.environments.current()
 
     def showing_all(self) -> bool:
         """True while the table shows the tokens of every environment."""

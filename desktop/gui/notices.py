@@ -30,8 +30,9 @@ from desktop.gui import messages
 from desktop.gui.actions import shortcut_text
 from desktop.gui.banner import Banner
 from desktop.gui.environment_bar import EnvironmentBar
-from desktop.gui.token_model import TokenTableModel, describe_token, format_time
+from desktop.gui.token_model import TokenTableModel
 from desktop.gui.widgets import plural
+from desktop.services.display import describe_token, format_time
 from desktop.services.keyring_session import Attempt, KeyringSession
 from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService

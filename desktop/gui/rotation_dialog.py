@@ -13,21 +13,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.errors import TokenDeskError
-from desktop.domain.intervals import describe_interval
-from desktop.gui.rotation_picker import RotationIntervalPicker, format_local_time
+from desktop.gui.rotation_picker import RotationIntervalPicker
 from desktop.gui.widgets import ERROR_STYLE, FormGrid, fit_to_contents, message_label
+from desktop.services.display import schedule_text
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
-
-
-def schedule_text(token: TokenView) -> str:
-    """The current schedule in words, e.g. ``every 30 days; next Tue 2 Dec 2026 09:00``."""
-    if token.rotation_interval is None:
-        return "Not rotated automatically"
-    text = describe_interval(token.rotation_interval).capitalize()
-    if token.next_rotation_at is not None:
-        text += f"; next {format_local_time(token.next_rotation_at)}"
-    return text
 
 
 class RotationDialog(QDialog):
@@ -47,6 +37,7 @@ class RotationDialog(QDialog):
             token = service.token(token_id)
         except TokenDeskError as error:
             problem = str(error)
+        schedule = schedule_text(token.rotation_interval, token.next_rotation_at) if token else "—"
 
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         masked = QLabel(token.masked if token else "—", self)
@@ -58,7 +49,7 @@ class RotationDialog(QDialog):
             ("rotationTokenAgent", "Agent:", token.agent if token else "—"),
             ("rotationTokenEnvironment", "Environment:", token.environment if token else "—"),
             ("rotationTokenLabel", "Label:", (token.label or "(no label)") if token else "—"),
-            ("rotationCurrent", "Currently:", schedule_text(token) if token else "—"),
+            ("rotationCurrent", "Currently:", schedule),
         ):
             value = QLabel(text, self)
             value.setObjectName(name)

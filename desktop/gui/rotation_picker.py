@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.intervals import MAXIMUM
-from desktop.services.display import format_local_time as format_local_time
+from desktop.services.display import format_local_time
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)

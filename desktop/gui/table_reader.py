@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from desktop.gui.token_model import PreparedRows, prepare_rows
+from desktop.services.token_index import PreparedRows, prepare_rows
 from desktop.services.tokens import TokenService
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,10 @@ from desktop.gui.clipboard import SecretClipboard
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.notices import Notices
 from desktop.gui.table_sync import TableSync
-from desktop.gui.token_model import TokenTableModel, describe_token, format_duration
+from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.gui.widgets import plural
+from desktop.services.display import describe_token, format_duration
 from desktop.services.runner import RotationRunner
 from desktop.services.tokens import TokenService
 from desktop.services.views import IssuedSecret, TokenView

@@ -7,8 +7,9 @@ fonts, colours, icons, tooltips), keeps the secrets a person chose to reveal, an
 what each change does: a reset when tokens come or go, a layout change (persistent indexes
 following their tokens) when rows move, a repaint of the changed rows otherwise.
 
-No proxy model (DESIGN.md §6): QSortFilterProxyModel calls back into Python for every
-comparison and takes seconds on 100,000 rows; the index sorts Python lists in milliseconds.
+No proxy model (the README's Performance section): QSortFilterProxyModel calls back into
+Python for every comparison and takes seconds on 100,000 rows; the index sorts Python lists in
+milliseconds.
 
 What the table shows never includes a secret, except a secret the person chose to reveal,
 which the window hides again after a short while. Filtering never looks at a revealed secret.
@@ -28,7 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
 
 from desktop.domain import tokens
-from desktop.domain.table import Column as Column
+from desktop.domain.table import Column
 from desktop.gui import icons
 from desktop.services.display import (
     INACTIVE_TIP,
@@ -36,12 +37,13 @@ from desktop.services.display import (
     grace_text,
     rotation_failed_text,
 )
-from desktop.services.display import describe_token as describe_token
-from desktop.services.display import format_duration as format_duration
-from desktop.services.display import format_time as format_time
-from desktop.services.token_index import PreparedRows as PreparedRows
-from desktop.services.token_index import Row, TokenIndex, filter_needle, rows_from_views
-from desktop.services.token_index import prepare_rows as prepare_rows
+from desktop.services.token_index import (
+    PreparedRows,
+    Row,
+    TokenIndex,
+    filter_needle,
+    prepare_rows,
+)
 from desktop.services.views import Names, TokenRow, TokenView
 
 AnyIndex = QModelIndex | QPersistentModelIndex
@@ -120,7 +122,7 @@ class TokenTableModel(QAbstractTableModel):
         return _ROW_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        # Called for every role of every cell painted: plain ints and few calls (DESIGN.md §6).
+        # Called for every role of every cell painted: plain ints and few calls.
         if role == _DISPLAY:
             row = self._index.row_at(index.row())  # an invalid index has row -1
             if row is None:
@@ -227,11 +229,6 @@ class TokenTableModel(QAbstractTableModel):
     def loading(self) -> bool:
         """True while only the first screen's rows are here (see :meth:`show_first_rows`)."""
         return self._index.loading
-
-    def set_tokens(self, tokens: Iterable[TokenView], *, show_environment: bool = False) -> None:
-        """Replace the contents with these token records."""
-        names, rows = rows_from_views(tokens)
-        self.load(names, rows, show_environment=show_environment)
 
     def update_rows(self, rows: Iterable[TokenRow], gone: Iterable[int] = ()) -> None:
         """Take the current rows of changed tokens, and drop the tokens in *gone*. Rows that

@@ -15,7 +15,9 @@ from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject,
 from PySide6.QtGui import QFontMetrics, QKeyEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
 
-from desktop.gui.token_model import TOKEN_ID_ROLE, Column, TokenTableModel
+from desktop.domain.table import DEFAULT_SORT, Column
+from desktop.gui.token_model import TOKEN_ID_ROLE, TokenTableModel
+from desktop.services import display
 from desktop.services.views import TokenView
 
 _PADDING = 28  # around a column's sample text
@@ -60,7 +62,7 @@ class TokenTableView(QTableView):
         header.setStretchLastSection(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.set_column_widths()
-        header.setSortIndicator(Column.CREATED, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicator(DEFAULT_SORT, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
         self._token_width: int | None = None  # the column's width before a secret widened it
         self.restoring = False  # True while a reload puts the selection back
@@ -148,10 +150,10 @@ class TokenTableView(QTableView):
             Column.NAME: width("Partner Portal Sync Bot"),
             Column.LABEL: width("Nightly payments import"),
             Column.ROLE: width("Integrations admin"),
-            Column.STATUS: width("Inactive"),
-            Column.ROTATION: width("Every 30 days"),
-            Column.NEXT_ROTATION: width("2026-01-05 09:00 (paused)"),
-            Column.CREATED: width("2026-01-05 09:00"),
+            Column.STATUS: width(display.INACTIVE),
+            Column.ROTATION: width(display.rotation_text(30 * 86_400)),
+            Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
+            Column.CREATED: width(display.WIDEST_TIME),
             Column.ENVIRONMENT: width("Production EU"),
         }
         header = self.horizontalHeader()

@@ -8,23 +8,16 @@ snapshot of every grant (:class:`AccessIndex`, for many decisions in-process).
 from __future__ import annotations
 
 import hashlib
-import string
 from collections.abc import Callable
 from datetime import datetime
 
 from desktop.domain import access, tokens
 from desktop.domain.access import Decision, Grant, Permission
 from desktop.domain.clock import Clock, utc
+from desktop.domain.table import nocase
 from desktop.services.context import ServiceContext
 from desktop.storage import queries, repository
 from desktop.storage.models import ACTIVE, READY
-
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-
-
-def _nocase(name: str) -> str:
-    """A name as SQLite's NOCASE collation compares it: only ASCII letters fold."""
-    return name.translate(_ASCII_LOWER)
 
 
 def grant(
@@ -49,10 +42,6 @@ class AccessDecisions:
     def __init__(self, context: ServiceContext) -> None:
         self._context = context
         self._database = context.database
-
-    def _timestamp(self, found: Grant | None) -> float:
-        """The service clock as POSIX seconds, read only when a grace deadline needs it."""
-        return _timestamp(self._context.clock, found)
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
         """What the API answers for this token, method and path (one indexed lookup)."""
@@ -79,7 +68,7 @@ class AccessDecisions:
                 row.grace_until if row.fingerprint != fingerprint else None,
                 previous=row.fingerprint != fingerprint,
             )
-        return access.decide(found, method, path, self._timestamp(found))
+        return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
     def access_index(self) -> AccessIndex:
         """A snapshot of every grant, for many decisions in-process (the window, benchmarks).
@@ -92,7 +81,7 @@ class AccessDecisions:
         by_env: dict[str, dict[bytes, Grant]] = {}
         by_id: dict[int, tuple[dict[bytes, Grant], bool]] = {}
         for env_id, name, api_enabled in queries.environment_access(self._database):
-            grants = by_env.setdefault(_nocase(name), {})
+            grants = by_env.setdefault(nocase(name), {})
             by_id[env_id] = grants, api_enabled
         rows = queries.grant_rows(self._database)
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
@@ -111,15 +100,17 @@ class AccessDecisions:
 
 
 def _timestamp(clock: Clock, found: Grant | None) -> float:
+    """The clock as POSIX seconds, read only when a grace deadline needs it."""
     if found is None or found.valid_until is None:
         return 0.0
     return clock.now().timestamp()
 
 
 _sha256 = hashlib.sha256
-_decide = access.decide
+_decide_route = access.decide_route
 _precheck = access.precheck
 _cached_route = access.cached_route
+_route = access.route
 _UNKNOWN = access.decide(None, "GET", "/", 0.0)  # what decide answers for no grant
 _TOKEN_LENGTH = tokens.TOKEN_LENGTH
 
@@ -140,11 +131,11 @@ class AccessIndex:
         return sum(len(grants) for grants in self._by_env.values())
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
-        """The same answer as :func:`desktop.domain.access.decide` for the grant the presented
-        secret matches, in the common case without calling it."""
+        """What :func:`desktop.domain.access.decide` answers for the grant the presented secret
+        matches: the same :func:`~desktop.domain.access.decide_route`, after a dict lookup."""
         grants = self._spellings.get(environment)
         if grants is None:
-            grants = self._by_env.get(_nocase(environment.strip()))
+            grants = self._by_env.get(nocase(environment.strip()))
             if grants is not None and len(self._spellings) < 1024:
                 self._spellings[environment] = grants
         if grants is None or len(presented) != _TOKEN_LENGTH:
@@ -157,13 +148,7 @@ class AccessIndex:
         if found is None:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return _precheck(presented) or _UNKNOWN
-        if found.valid_until is not None:
-            return _decide(found, method, path, self._timestamp(found))
-        if found.refusal is not None:  # what access.decide answers first, too
-            return found.refusal
-        # The common answer, "allowed", from a route worked out before: exactly when decide
-        # gives it (nothing refuses the grant, and one of its permissions grants the route).
-        route = _cached_route((method, path))
-        if route is not None and not route.granted_by.isdisjoint(found.permissions):
-            return found.allowed_decision
-        return _decide(found, method, path, 0.0)
+        wanted = _cached_route((method, path)) or _route(method, path)
+        # The clock is read only for a previous secret, whose grace has an end.
+        now = 0.0 if found.valid_until is None else self._timestamp(found)
+        return _decide_route(found, wanted, now)

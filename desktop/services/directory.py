@@ -9,6 +9,7 @@ from desktop.domain.access import Permission
 from desktop.domain.errors import NotFound, RuleViolation
 from desktop.domain.validation import clean_name
 from desktop.services.context import ServiceContext
+from desktop.services.display import yes_no
 from desktop.services.views import AgentView, EnvironmentView, RoleView
 from desktop.storage import queries, repository
 from desktop.storage.models import Agent, Environment, Role
@@ -17,10 +18,6 @@ MULTIPLE_TOKENS_WARNING = (
     "agent {agent} already has {tokens}; several tokens per agent are allowed but "
     "discouraged, because the origin of requests becomes harder to determine"
 )
-
-
-def _yes_no(value: bool) -> str:
-    return "yes" if value else "no"
 
 
 def _parse_permissions(texts: list[str] | tuple[str, ...]) -> list[Permission]:
@@ -189,8 +186,8 @@ class Directory:
             audit(
                 "agent-add",
                 None,
-                f"agent {name}, role {role_row.name}, logged in: {_yes_no(has_logged_in)}"
-                f", signed agreement: {_yes_no(signed_agreement)}",
+                f"agent {name}, role {role_row.name}, logged in: {yes_no(has_logged_in)}"
+                f", signed agreement: {yes_no(signed_agreement)}",
             )
         return self.agent(name)
 
@@ -213,10 +210,10 @@ class Directory:
                     changes.append(f"role {role_row.name}")
             if has_logged_in is not None and has_logged_in != agent.has_logged_in:
                 fields["has_logged_in"] = has_logged_in
-                changes.append(f"logged in: {_yes_no(has_logged_in)}")
+                changes.append(f"logged in: {yes_no(has_logged_in)}")
             if signed_agreement is not None and signed_agreement != agent.signed_agreement:
                 fields["signed_agreement"] = signed_agreement
-                changes.append(f"signed agreement: {_yes_no(signed_agreement)}")
+                changes.append(f"signed agreement: {yes_no(signed_agreement)}")
             if changes:
                 repository.update_agent(self._database, agent.id, **fields)
                 audit("agent-update", None, f"agent {agent.name}: " + ", ".join(changes))

@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from desktop.domain.clock import isoformat, utc
-from desktop.domain.intervals import describe_interval as describe_interval
 from desktop.domain.table import Names, TokenRow
 from desktop.domain.tokens import mask
 from desktop.services.views import TokenView
@@ -25,6 +24,9 @@ NO_TIME = "—"  # a time that is not set: no next rotation, never rotated
 ACTIVE = "Active"
 INACTIVE = "Inactive"
 PAUSED = " (paused)"  # after the next rotation of an inactive token: it waits for activation
+NEVER = "never"  # no automatic rotation
+# As wide as any time minute_text gives (its digits are equally wide): sizes the table's columns.
+WIDEST_TIME = "2026-01-05 09:00"
 
 # ----------------------------------------------------------------- local time, to the minute
 
@@ -100,31 +102,59 @@ def format_utc(value: datetime | None, missing: str = "-") -> str:
 
 # ----------------------------------------------------------------- intervals
 
+_UNITS = (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60))
+
+
+def _in_units(value: timedelta) -> tuple[int, str]:
+    """The value as a count of its largest whole unit: ``(3, "day")``, ``(90, "minute")``."""
+    seconds = int(value.total_seconds())
+    for word, unit in _UNITS:
+        if seconds >= unit and seconds % unit == 0:
+            return seconds // unit, word
+    return seconds, "second"
+
 
 def format_duration(value: timedelta) -> str:
     """``1 hour``, ``3 days``, ``2 weeks``."""
-    seconds = int(value.total_seconds())
-    for word, unit in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= unit and seconds % unit == 0:
-            count = seconds // unit
-            return f"1 {word}" if count == 1 else f"{count} {word}s"
-    return f"{seconds} seconds"
+    count, word = _in_units(value)
+    return f"1 {word}" if count == 1 else f"{count} {word}s"
+
+
+def describe_interval(value: timedelta | None) -> str:
+    """How often, in words: ``every 30 days``, ``every 12 hours``, ``never``."""
+    if value is None:
+        return NEVER
+    count, word = _in_units(value)
+    return f"every {word}" if count == 1 else f"every {count} {word}s"
 
 
 @lru_cache(maxsize=256)
 def rotation_text(seconds: int | None) -> str:
     """The Rotation cell: ``Every day``, ``Every 12 hours``, ``Never``."""
-    if not seconds:
-        return "Never"
-    text = describe_interval(timedelta(seconds=seconds))
+    text = describe_interval(timedelta(seconds=seconds) if seconds else None)
     return text[:1].upper() + text[1:]
+
+
+def rotation_name(rotation: str | None) -> str:
+    """A schedule as given (``weekly``, ``12h``), or ``never``: the command line's lists."""
+    return NEVER if rotation is None else rotation
 
 
 def rotation_phrase(rotation: str | None, interval: timedelta | None) -> str:
     """A schedule as given and in words, ``weekly (every week)``, or ``never``."""
     if rotation is None:
-        return "never"
+        return NEVER
     return f"{rotation} ({describe_interval(interval)})"
+
+
+def schedule_text(interval: timedelta | None, next_at: datetime | None) -> str:
+    """A token's schedule in a sentence, ``Every 30 days; next Tue 2 Dec 2026 09:00``."""
+    if interval is None:
+        return "Not rotated automatically"
+    text = rotation_text(int(interval.total_seconds()))
+    if next_at is not None:
+        text += f"; next {format_local_time(next_at)}"
+    return text
 
 
 def grace_text(grace_seconds: int) -> str:
@@ -141,6 +171,11 @@ def grace_text(grace_seconds: int) -> str:
 def status_text(active: bool | int) -> str:
     """``Active`` or ``Inactive``, exactly."""
     return ACTIVE if active else INACTIVE
+
+
+def yes_no(value: bool) -> str:
+    """``yes`` or ``no``: a flag such as whether an agent has logged in."""
+    return "yes" if value else "no"
 
 
 INACTIVE_TIP = "Inactive: every request with this token gets 401"
@@ -168,7 +203,7 @@ def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
         agent,
         row.label,
         role,
-        ACTIVE if row.active else INACTIVE,
+        status_text(row.active),
         rotation_text(row.rotation_seconds),
         next_rotation_text(row),
         epoch_text(row.created),

@@ -1,4 +1,4 @@
-"""The two-store journal and its reconciler (DESIGN.md §3).
+"""The two-store journal and its reconciler (the README's Crash safety section).
 
 SQLite and the keyring cannot share a transaction, so every change that touches both writes an
 intent first (in the same transaction as the token row it is about), carries the keyring side

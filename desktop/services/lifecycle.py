@@ -51,7 +51,7 @@ def as_interval(value: Interval, *, grace: bool = False) -> tuple[timedelta | No
     return value, format_interval(value)
 
 
-def token_view(row: Token) -> TokenView:
+def stored_token_view(row: Token) -> TokenView:
     """A token (read with environment, agent and role) as callers see it."""
     return TokenView(
         id=row.id,
@@ -102,11 +102,12 @@ class Lifecycle:
         return row
 
     def token(self, token_id: int) -> TokenView:
-        return token_view(self.ready_row(token_id, joined=True))
+        return stored_token_view(self.ready_row(token_id, joined=True))
 
     def tokens(self, environment: str | None = None) -> list[TokenView]:
         environment_id = self._directory.environment_id(environment)
-        return [token_view(row) for row in repository.ready_tokens(self._database, environment_id)]
+        rows = repository.ready_tokens(self._database, environment_id)
+        return [stored_token_view(row) for row in rows]
 
     def reveal(self, token_id: int) -> str:
         """The current secret, read from the keyring and checked against its fingerprint."""

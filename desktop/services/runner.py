@@ -209,12 +209,8 @@ class RotationRunner(QObject):
         self.finished.emit(report)
 
     def _report_error(self, error: Exception) -> None:
-        self._log_error(error)
-        self.failed.emit(NO_TOKEN, _message(error))
-
-    @staticmethod
-    def _log_error(error: Exception) -> None:
         _log_error(error)
+        self.failed.emit(NO_TOKEN, _message(error))
 
 
 def _log_error(error: Exception) -> None:

@@ -2,7 +2,7 @@
 
 The window's table model (desktop.gui.token_model) is a thin Qt adapter over this; everything
 here is plain Python, tested without a display. It has to stay instant at 100,000 tokens, so
-(DESIGN.md §6):
+(the README's Performance section):
 
 * Rows are the typed rows storage returns (:class:`~desktop.domain.table.TokenRow`). A row's
   display text is made only when a view asks for it; the lower-cased text the filter searches
@@ -24,14 +24,28 @@ import math
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any
 
 from desktop.domain import tokens
-from desktop.domain.table import NAME_SOURCES, ORDERS, Column, Names, SortTerm, TokenRow
-from desktop.services.display import cell_texts, minute_text, next_rotation_text, rotation_text
+from desktop.domain.table import (
+    DEFAULT_SORT,
+    NAME_SOURCES,
+    ORDERS,
+    Column,
+    Names,
+    SortTerm,
+    TokenRow,
+    nocase,
+)
+from desktop.services.display import (
+    cell_texts,
+    minute_text,
+    next_rotation_text,
+    rotation_text,
+    status_text,
+)
 from desktop.services.views import TokenView, token_view
 
 # From this many rows on, the rows are kept out of the cycle collector's way (see adopt).
@@ -65,9 +79,10 @@ Ranks = dict[tuple[str, bool], dict[int, int]]  # (name source, nocase) → id �
 _LAST = math.inf  # where nulls_last puts a missing number
 
 
-def _dense_ranks(names: dict[int, str], *, nocase: bool) -> dict[int, int]:
-    """Each id's place among the names (equal names share a place)."""
-    compared = {key: name.casefold() if nocase else name for key, name in names.items()}
+def _dense_ranks(names: dict[int, str], *, fold: bool) -> dict[int, int]:
+    """Each id's place among the names (equal names share a place); *fold*: as
+    :func:`~desktop.domain.table.nocase` compares them, like the SQL."""
+    compared = {key: nocase(name) for key, name in names.items()} if fold else names
     places = {name: n for n, name in enumerate(sorted(set(compared.values())))}
     return {key: places[name] for key, name in compared.items()}
 
@@ -87,8 +102,7 @@ def name_ranks(names: Names) -> Ranks:
         if term.source in NAME_SOURCES
     }
     return {
-        (source, nocase): _dense_ranks(sources[source], nocase=nocase)
-        for source, nocase in sorted(used)
+        (source, fold): _dense_ranks(sources[source], fold=fold) for source, fold in sorted(used)
     }
 
 
@@ -107,7 +121,7 @@ def _term_key(term: SortTerm, ranks: Ranks) -> Key:
         case False, False, False:
             return get
         case True, False, False:
-            return lambda row: get(row).casefold()
+            return lambda row: nocase(get(row))
         case False, False, True:
             return lambda row: not get(row)
         case False, True, False:  # numbers only: a missing one after every other
@@ -141,7 +155,7 @@ def with_id(key: Key) -> Callable[[Row], tuple[Any, int]]:
 _FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
 _MASK_PREFIX = tokens.mask("").casefold().translate(_FILTER_MARKS)  # what precedes the hint
 _NO_NEXT = "—".translate(_FILTER_MARKS)  # the Next rotation cell without one
-_ACTIVE, _INACTIVE = "active", "inactive"  # the Status cell, folded
+_ACTIVE, _INACTIVE = status_text(True).casefold(), status_text(False).casefold()  # Status, folded
 
 
 def filter_needle(text: str) -> str:
@@ -250,44 +264,6 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
     return PreparedRows(names, show_environment, by_id, hays, orders, ranks, inactive)
 
 
-def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
-    """Rows and names for token records (tests and small tables build the table from these)."""
-    environments: dict[str, int] = {}
-    agents: dict[tuple[str, str], int] = {}
-    rows: list[TokenRow] = []
-
-    def seconds(value: datetime | None) -> int | None:
-        return None if value is None else math.floor(value.timestamp())
-
-    for view in views:
-        environment = environments.setdefault(view.environment, len(environments) + 1)
-        agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
-        rows.append(
-            TokenRow(
-                view.id,
-                environment,
-                agent,
-                view.label,
-                1 if view.active else 0,
-                view.hint,
-                view.generation,
-                view.rotation,
-                int(view.rotation_interval.total_seconds()) if view.rotation_interval else None,
-                int(view.grace.total_seconds()),
-                seconds(view.next_rotation_at),
-                seconds(view.last_rotated_at),
-                seconds(view.grace_until),
-                view.last_error,
-                seconds(view.created_at) or 0,
-            )
-        )
-    names = Names(
-        {number: name for name, number in environments.items()},
-        {number: pair for pair, number in agents.items()},
-    )
-    return names, rows
-
-
 # ----------------------------------------------------------------- changes
 
 
@@ -329,7 +305,7 @@ class TokenIndex:
         self._orders: dict[Column, list[Row]] = {}  # every column's order, kept up to date
         self._filtered: list[Row] | None = None  # those matching the filter, same order
         self._filter = ""
-        self._sort_column = Column.CREATED
+        self._sort_column = DEFAULT_SORT
         self._descending = False
         self._inactive = 0
         self._ranks: Ranks = {}

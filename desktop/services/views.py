@@ -11,6 +11,7 @@ from desktop.domain import tokens
 from desktop.domain.clock import isoformat
 from desktop.domain.table import Names as Names
 from desktop.domain.table import TokenRow as TokenRow
+from desktop.storage.models import ACTIVE, INACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class TokenView:
     agent: str
     label: str
     role: str
-    status: str  # "Active" | "Inactive"
+    status: str  # as stored: desktop.storage.models.ACTIVE or INACTIVE
     hint: str
     generation: int
     rotation: str | None
@@ -88,7 +89,7 @@ class TokenView:
 
     @property
     def active(self) -> bool:
-        return self.status == "Active"
+        return self.status == ACTIVE
 
     @property
     def masked(self) -> str:
@@ -127,7 +128,7 @@ def token_view(row: TokenRow, names: Names) -> TokenView:
         agent=names.agent(row),
         label=row.label,
         role=names.role(row),
-        status="Active" if row.active else "Inactive",
+        status=ACTIVE if row.active else INACTIVE,
         hint=row.hint,
         generation=row.generation,
         rotation=row.rotation,

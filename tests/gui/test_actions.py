@@ -62,7 +62,7 @@ def test_every_menu_has_distinct_mnemonics(window: MainWindow, seeded: TokenServ
     window.sync.reload()
     window.select_tokens(ids)
     window.commands.reveal_token()  # Reveal becomes Hide
-    for items in (window.context_menu_actions(), window.token_menu_actions()):
+    for items in (window.context_menu_actions(), window.window_actions.token_menu()):
         assert_unique_mnemonics([a.text() for a in items if a is not None])
     window.commands.conceal()
 

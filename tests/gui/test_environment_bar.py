@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
     Answers,

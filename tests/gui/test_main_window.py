@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context, open_context
+from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.secrets import store as secret_store
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
@@ -214,7 +214,7 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     with qtbot.waitSignal(window.keyringChecked, timeout=10_000) as checked:
         window.show()
     assert checked.args == [True]
-    assert window.keyring_available()
+    assert window.keyring.is_available()
     assert not window.keyring_banner.isVisible()
     window.select_tokens([ids[0]])
     assert action(window, "actionCopyToken").isEnabled()

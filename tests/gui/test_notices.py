@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import format_time
 from desktop.secrets import store as secret_store
+from desktop.services.display import format_time
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
     click_button,

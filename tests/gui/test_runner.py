@@ -12,9 +12,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
-from desktop.domain.table import Names, TokenRow
+from desktop.domain.table import Column, Names, TokenRow
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context, main_window_for
+from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
     ROOT,

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
     Answers,

@@ -4,6 +4,7 @@ look."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import pytest
@@ -14,20 +15,20 @@ from pytestqt.modeltest import ModelTester
 
 from desktop.app import Context
 from desktop.domain import tokens
+from desktop.domain.table import Column
 from desktop.gui.token_model import (
     HEADERS,
     TOKEN_ID_ROLE,
-    Column,
     TokenTableModel,
 )
-from desktop.services.token_index import rows_from_views
 from desktop.services.tokens import TokenService
-from desktop.services.views import TokenRow
+from desktop.services.views import TokenRow, TokenView
 from tests.unit.services.test_token_index import (
     EXPECTED_ORDER,
     NAMES,
     SAMPLE,
     START,
+    rows_from_views,
     table_histories,
     view,
 )
@@ -35,10 +36,16 @@ from tests.unit.services.test_token_index import (
 DISPLAY = Qt.ItemDataRole.DisplayRole
 
 
+def set_tokens(model: TokenTableModel, views: Iterable[TokenView]) -> None:
+    """Replace the model's contents with these token records."""
+    names, rows = rows_from_views(views)
+    model.load(names, rows, show_environment=False)
+
+
 @pytest.fixture
 def model() -> TokenTableModel:
     model = TokenTableModel()
-    model.set_tokens(SAMPLE)
+    set_tokens(model, SAMPLE)
     return model
 
 
@@ -130,7 +137,7 @@ def test_a_failed_rotation_is_shown_in_next_rotation(model: TokenTableModel) -> 
 
 def test_inactive_scheduled_token_says_paused() -> None:
     model = TokenTableModel()
-    model.set_tokens([view(1, active=False, rotation=timedelta(days=1), next_at=START)])
+    set_tokens(model, [view(1, active=False, rotation=timedelta(days=1), next_at=START)])
     assert model.index(0, Column.NEXT_ROTATION).data(DISPLAY).endswith("(paused)")
 
 
@@ -172,7 +179,7 @@ def test_filter_survives_new_contents_and_sorting(model: TokenTableModel) -> Non
     model.set_filter("alpha")
     model.sort(Column.CREATED, Qt.SortOrder.DescendingOrder)
     assert ids(model) == [2, 4]
-    model.set_tokens([*SAMPLE, view(5, agent="Alpha Five", created=START + timedelta(days=9))])
+    set_tokens(model, [*SAMPLE, view(5, agent="Alpha Five", created=START + timedelta(days=9))])
     assert ids(model) == [5, 2, 4]
     model.set_filter("  ")
     assert model.rowCount() == 5
@@ -198,9 +205,9 @@ def test_a_revealed_secret_is_dropped_when_its_token_gets_a_new_one(
     model: TokenTableModel,
 ) -> None:
     model.reveal(3, tokens.generate())
-    model.set_tokens(SAMPLE)  # same generation: stays
+    set_tokens(model, SAMPLE)  # same generation: stays
     assert model.revealed_ids() == [3]
-    model.set_tokens([*SAMPLE[:2], view(3, hint="nn03", generation=1), SAMPLE[3]])
+    set_tokens(model, [*SAMPLE[:2], view(3, hint="nn03", generation=1), SAMPLE[3]])
     assert model.revealed_ids() == []
 
 
@@ -215,7 +222,7 @@ def test_the_model_with_real_tokens(
     second = service.create_token("Production", "Ada", label="two")
     service.set_status(second.token.id, False)
     model = TokenTableModel()
-    model.set_tokens(service.tokens("Production"))
+    set_tokens(model, service.tokens("Production"))
     qtmodeltester.check(model)
     assert column_texts(model, Column.TOKEN) == [first.token.masked, second.token.masked]
     assert column_texts(model, Column.STATUS) == ["Active", "Inactive"]

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from desktop.app import open_context
+from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_model import Column
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import open_window

@@ -29,12 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.errors import TokenDeskError
+from desktop.services.display import yes_no
 from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView
-
-
-def _yes_no(value: bool) -> str:
-    return "Yes" if value else "No"
 
 
 class AgentTableModel(QAbstractTableModel):
@@ -77,8 +74,8 @@ class AgentTableModel(QAbstractTableModel):
             values = (
                 agent.name,
                 agent.role,
-                _yes_no(agent.has_logged_in),
-                _yes_no(agent.signed_agreement),
+                yes_no(agent.has_logged_in).capitalize(),
+                yes_no(agent.signed_agreement).capitalize(),
                 "Yes" if agent.eligible else "No",
                 str(agent.token_count),
             )

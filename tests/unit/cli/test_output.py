@@ -57,10 +57,6 @@ def test_cell_is_one_line_shortened_with_an_ellipsis() -> None:
     assert output.cell("abcdef", 4) == "abc…"
 
 
-def test_yes_no() -> None:
-    assert (output.yes_no(True), output.yes_no(False)) == ("yes", "no")
-
-
 def test_fields_align_the_values() -> None:
     assert output.fields("Token 3", [("agent", "Bot"), ("next rotation", "-")]).splitlines() == [
         "Token 3",

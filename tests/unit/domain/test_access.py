@@ -10,6 +10,7 @@ from desktop.domain.access import (
     Permission,
     cached_route,
     decide,
+    decide_route,
     endpoint_segment,
     precheck,
     route,
@@ -140,6 +141,23 @@ def test_a_cached_route_allows_exactly_what_decide_allows(method: str, path: str
     assert cached_route((method, path)) is found  # worked out once, then looked up
     allowed = decide(grant(), method, path, 0).status == 200
     assert (not found.granted_by.isdisjoint(grant().permissions)) is allowed
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"active": False}, {"api_enabled": False}, {"valid_until": 1000.0}],
+    ids=["plain", "inactive", "disabled", "previous"],
+)
+@pytest.mark.parametrize("now", [999.0, 1000.0])
+@pytest.mark.parametrize(
+    ("method", "path"), [("GET", "/Loans(5)"), ("POST", "/Loans"), ("GET", "/Loans/../Users")]
+)
+def test_deciding_against_a_route_is_deciding(
+    changes: GrantFields, now: float, method: str, path: str
+) -> None:
+    """decide is decide_route once the route is known: what the in-process index calls."""
+    found = grant(**changes)
+    assert decide_route(found, route(method, path), now) == decide(found, method, path, now)
 
 
 def test_a_route_never_seen_is_not_cached() -> None:

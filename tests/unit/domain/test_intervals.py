@@ -6,7 +6,6 @@ import pytest
 
 from desktop.domain.errors import InvalidInput
 from desktop.domain.intervals import (
-    describe_interval,
     format_interval,
     parse_grace,
     parse_interval,
@@ -65,11 +64,3 @@ def test_format_interval_round_trips(value: timedelta | None, text: str) -> None
     assert format_interval(value) == text
     if value:
         assert parse_interval(text) == value
-
-
-def test_describe_interval_in_words() -> None:
-    assert describe_interval(None) == "never"
-    assert describe_interval(timedelta(days=1)) == "every day"
-    assert describe_interval(timedelta(days=30)) == "every 30 days"
-    assert describe_interval(timedelta(hours=12)) == "every 12 hours"
-    assert describe_interval(timedelta(weeks=2)) == "every 2 weeks"

@@ -102,12 +102,35 @@ def test_intervals() -> None:
     assert display.rotation_text(30 * 86_400) == "Every 30 days"
     assert display.rotation_text(12 * 3600) == "Every 12 hours"
     assert display.describe_interval(timedelta(days=30)) == "every 30 days"
+    assert display.rotation_name(None) == "never"
+    assert display.rotation_name("12h") == "12h"
     assert display.rotation_phrase(None, None) == "never"
     assert display.rotation_phrase("weekly", timedelta(weeks=1)) == "weekly (every week)"
     assert display.grace_text(3600) == (
         "After each rotation the previous secret keeps working for 1 hour"
     )
     assert display.grace_text(0) == "After each rotation the previous secret stops working at once"
+
+
+def test_describe_interval_in_words() -> None:
+    assert display.describe_interval(None) == "never"
+    assert display.describe_interval(timedelta(days=1)) == "every day"
+    assert display.describe_interval(timedelta(days=30)) == "every 30 days"
+    assert display.describe_interval(timedelta(hours=12)) == "every 12 hours"
+    assert display.describe_interval(timedelta(weeks=2)) == "every 2 weeks"
+
+
+@pytest.mark.usefixtures("zone")
+def test_schedule_in_a_sentence() -> None:
+    assert display.schedule_text(None, None) == "Not rotated automatically"
+    assert display.schedule_text(timedelta(days=30), None) == "Every 30 days"
+    assert display.schedule_text(timedelta(hours=12), datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) == (
+        "Every 12 hours; next Tue 1 Dec 2026 09:00"
+    )
+
+
+def test_yes_no() -> None:
+    assert (display.yes_no(True), display.yes_no(False)) == ("yes", "no")
 
 
 @pytest.mark.usefixtures("zone")

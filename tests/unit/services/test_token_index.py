@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,14 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from desktop.app import Context
-from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow
+from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow, nocase
 from desktop.services.token_index import (
     Row,
     TokenIndex,
     filter_needle,
     name_ranks,
     prepare_rows,
-    rows_from_views,
     sort_key,
 )
 from desktop.services.tokens import TokenService
@@ -60,6 +61,44 @@ def view(
         last_error=last_error,
         created_at=created or START + timedelta(minutes=token_id),
     )
+
+
+def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
+    """Rows and names for token records: tables written as the records a person reads."""
+    environments: dict[str, int] = {}
+    agents: dict[tuple[str, str], int] = {}
+    rows: list[TokenRow] = []
+
+    def seconds(value: datetime | None) -> int | None:
+        return None if value is None else math.floor(value.timestamp())
+
+    for view in views:
+        environment = environments.setdefault(view.environment, len(environments) + 1)
+        agent = agents.setdefault((view.agent, view.role), len(agents) + 1)
+        rows.append(
+            TokenRow(
+                view.id,
+                environment,
+                agent,
+                view.label,
+                1 if view.active else 0,
+                view.hint,
+                view.generation,
+                view.rotation,
+                int(view.rotation_interval.total_seconds()) if view.rotation_interval else None,
+                int(view.grace.total_seconds()),
+                seconds(view.next_rotation_at),
+                seconds(view.last_rotated_at),
+                seconds(view.grace_until),
+                view.last_error,
+                seconds(view.created_at) or 0,
+            )
+        )
+    names = Names(
+        {number: name for name, number in environments.items()},
+        {number: pair for pair, number in agents.items()},
+    )
+    return names, rows
 
 
 SAMPLE = [
@@ -544,13 +583,22 @@ def test_the_first_screen_query_matches_the_index_order(
     memory_context: Context, clock: FakeClock, descending: bool, environment: str | None
 ) -> None:
     """The window paints its first screen from TokenService.token_page; once every row is read
-    the index shows the same tokens first, in every column's order (both follow ORDERS)."""
+    the index shows the same tokens first, in every column's order (both follow ORDERS).
+    Names and labels beyond ASCII included: SQLite's NOCASE folds only ASCII letters, so
+    "Émile" and "émile" differ, and "Maße" is not "masse"; the index must agree."""
     service: TokenService = memory_context.service
     service.add_environment("Production")
     service.add_environment("staging")
     service.add_role("Reader", ["GET /Loans"])
     service.add_role("admin", ["* /Loans"])
-    for name, role in (("Ada", "Reader"), ("bob", "admin"), ("Cy", "Reader")):
+    agents = (
+        ("Ada", "Reader"),
+        ("bob", "admin"),
+        ("Cy", "Reader"),
+        ("éa", "admin"),
+        ("Ébène", "Reader"),
+    )
+    for name, role in agents:
         service.add_agent(name, role, has_logged_in=True, signed_agreement=True)
     plan = [
         ("Production", "Ada", "nightly", "weekly"),
@@ -559,6 +607,10 @@ def test_the_first_screen_query_matches_the_index_order(
         ("Production", "bob", "", "30d"),
         ("staging", "Ada", "gamma", "12h"),
         ("Production", "Ada", "Delta", None),
+        ("Production", "éa", "émile", None),
+        ("Production", "Ébène", "Émile", "daily"),
+        ("Production", "Cy", "Maße", None),
+        ("Production", "Ébène", "massf", None),
     ]
     for n, (env, agent, label, rotation) in enumerate(plan):
         token = service.create_token(env, agent, label=label, rotation=rotation).token
@@ -572,3 +624,11 @@ def test_the_first_screen_query_matches_the_index_order(
         index.load(names, list(rows), show_environment=environment is None)
         _, first = service.token_page(environment, column, descending=descending, limit=4)
         assert [row.id for row in first] == index.token_ids()[:4], column.name
+        _, every = service.token_page(environment, column, descending=descending, limit=len(plan))
+        assert [row.id for row in every] == index.token_ids(), column.name
+
+
+def test_names_and_labels_fold_only_ascii_letters_like_sqlite() -> None:
+    assert nocase("Ada BOB") == "ada bob"
+    assert nocase("Émile") == "Émile" != nocase("émile")
+    assert nocase("MAßE") == "maße"
