@@ -1,6 +1,6 @@
 """The keyring-backed secret store.
 
-Rules this module keeps (see DESIGN.md §3):
+Rules this module keeps (README, Crash safety):
 
 * One named backend is pinned, never keyring's chainer; plaintext and "fail" backends are refused.
 * Every failure to reach the keyring becomes :class:`SecretStoreUnavailable` with a message a

@@ -1,8 +1,8 @@
 """The rotation scheduler: wakes up often, rotates what is due off the GUI thread.
 
-The due times live in the database (``next_rotation_at``, UTC); the timer here is only a wake-up
-(DESIGN.md §5). A QTimer interval is a 32-bit millisecond count, so there is never one long timer
-per token: one short timer checks the database at least once a minute, once right after start,
+The due times live in the database (``next_rotation_at``, UTC); the timer here is only a
+wake-up. A QTimer interval is a 32-bit millisecond count, so there is never one long timer per
+token: one short timer checks the database at least once a minute, once right after start,
 and again as soon as a jump of the wall clock shows that the machine has resumed from sleep.
 
 A run calls :meth:`TokenService.rotate_due` in a worker thread (each keyring call costs about

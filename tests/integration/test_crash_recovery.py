@@ -189,7 +189,7 @@ def decisive_step(op: str, events: list[Event]) -> int:
 
 
 def protocol_steps(op: str, events: list[Event]) -> list[tuple[str, str | None]]:
-    """The steps of DESIGN.md section 3 for *op*, in order."""
+    """The steps of the two-store protocol for *op*, in order (desktop/services/journal.py)."""
     uuid = next(e.key.split(":")[0] for e in events if ":" in e.key)
     g0, g1 = secret_key(uuid, 0), secret_key(uuid, 1)
     commit = ("db.commit", None)
@@ -237,7 +237,7 @@ def check_recovered(
     expect_new: bool,
     where: str,
 ) -> None:
-    """The promises of DESIGN.md section 3, after a crash and a restart."""
+    """The promises of the two-store protocol, after a crash and a restart."""
     handle = context.database.handle
     service = context.service
     report = context.recovery

@@ -1,6 +1,6 @@
-"""Rotation when the keyring fails, by time travel on the service clock (DESIGN.md section 5),
-against the real SQLite file and the real keyring; faults are injected by a thin wrapper around
-it. The schedule itself: tests/unit/services/test_lifecycle_rotation.py."""
+"""Rotation when the keyring fails, by time travel on the service clock, against the real
+SQLite file and the real keyring; faults are injected by a thin wrapper around it. The schedule
+itself: tests/unit/services/test_lifecycle_rotation.py."""
 
 from __future__ import annotations
 

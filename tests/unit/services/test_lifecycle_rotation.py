@@ -1,5 +1,5 @@
 """Rotation, the scheduled part of a token's life: coalescing, the next due time, grace periods
-and the clock going backwards (DESIGN.md section 5), by time travel on the service clock, on a
+and the clock going backwards, by time travel on the service clock, on a
 real SQLite file and the in-memory secret store. What a failing keyring does to a rotation:
 tests/integration/test_rotation.py."""
 
