@@ -128,14 +128,16 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     assert service.changes_since(0).directory
 
 
-def test_the_self_tests_probes_speak_the_projects_errors(memory_context: Context) -> None:
+def test_the_self_tests_probes_speak_the_projects_errors(
+    memory_context: Context, tmp_path: Path
+) -> None:
     database = memory_context.database
     assert user_version(database) == SCHEMA_VERSION
     assert quick_check(database) == "ok"
-    never_opened = Database(pw.SqliteDatabase(None))  # every statement fails
-    with pytest.raises(DatabaseError, match="initialized"):
+    never_opened = Database(tmp_path / "missing" / DB_FILENAME)  # every statement fails
+    with pytest.raises(DatabaseError, match="unable to open"):
         quick_check(never_opened)
-    with pytest.raises(DatabaseError, match="initialized"):
+    with pytest.raises(DatabaseError, match="unable to open"):
         user_version(never_opened)
 
 
