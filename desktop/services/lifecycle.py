@@ -11,6 +11,7 @@ import logging
 import uuid as uuidlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
 from desktop.domain.clock import utc
@@ -28,8 +29,15 @@ from desktop.services.context import ServiceContext
 from desktop.services.directory import Directory, agent_view
 from desktop.services.journal import Journal, discard, put_checked, secret_key
 from desktop.services.views import IssuedSecret, RotationReport, TokenView
-from desktop.storage import queries, repository
-from desktop.storage.models import ACTIVE, CREATING, DELETING, INACTIVE, READY, Token
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
+from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+    from desktop.storage.models import Token
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 log = logging.getLogger(__name__)
 
