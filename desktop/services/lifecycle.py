@@ -8,7 +8,6 @@ the others are one transaction each. Listeners hear of a change once it is compl
 from __future__ import annotations
 
 import logging
-import uuid as uuidlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -151,7 +150,9 @@ class Lifecycle:
         store = self._context.require_store()
         store.check()  # fail before the intent, not after: a failed undo would leave it behind
         secret = tokens.generate()
-        token_uuid = str(uuidlib.uuid4())
+        import uuid  # here: it imports platform, which the window's first paint does not need
+
+        token_uuid = str(uuid.uuid4())
         journal = self._journal
         with self._work.change():
             with self._work.transaction():
