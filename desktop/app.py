@@ -114,7 +114,7 @@ def main_window_for(
         tried=context.keyring_tried,
         opener=opener,
     )
-    return MainWindow(
+    window = MainWindow(
         context,
         keyring=session,
         runner=runner,
@@ -122,6 +122,10 @@ def main_window_for(
         clipboard=SecretClipboard(None, clear_after_ms or CLEAR_AFTER_MS),
         **options,
     )
+    # The first screen is read without Peewee; it loads as soon as that screen is painted,
+    # so that the first action does not wait for it.
+    window.sync.firstPainted.connect(context.database.load_models)
+    return window
 
 
 def _seed_demo(data_dir: Path) -> str | None:

@@ -10,14 +10,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from desktop.domain import access, tokens
 from desktop.domain.access import Decision, Grant, Permission
 from desktop.domain.clock import Clock, utc
 from desktop.domain.table import nocase
 from desktop.services.context import ServiceContext
-from desktop.storage import queries, repository
-from desktop.storage.models import ACTIVE, READY
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
+from desktop.storage.states import ACTIVE, READY
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 
 def grant(

@@ -5,14 +5,22 @@ Names are unique without regard to case; each change is one transaction with its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from desktop.domain.access import Permission
 from desktop.domain.errors import NotFound, RuleViolation
 from desktop.domain.validation import clean_name
 from desktop.services.context import ServiceContext
 from desktop.services.display import yes_no
 from desktop.services.views import AgentView, EnvironmentView, RoleView
-from desktop.storage import queries, repository
-from desktop.storage.models import Agent, Environment, Role
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+    from desktop.storage.models import Agent, Environment, Role
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 MULTIPLE_TOKENS_WARNING = (
     "agent {agent} already has {tokens}; several tokens per agent are allowed but "
@@ -63,7 +71,13 @@ class Directory:
 
     def environment_id(self, name: str | None) -> int | None:
         """The id of the named environment (None for None: every environment)."""
-        return None if name is None else self.environment_row(name).id
+        if name is None:
+            return None
+        # Raw, not environment_row: the window's first screen is read before Peewee loads.
+        environment_id = queries.environment_id(self._database, name.strip())
+        if environment_id is None:
+            raise NotFound(f"unknown environment {name.strip()!r}")
+        return environment_id
 
     def role_row(self, name: str) -> Role:
         role = repository.find_role(self._database, name.strip())
@@ -113,8 +127,8 @@ class Directory:
         ``token_count`` is then 0): a scan of every token, which a window's first paint skips."""
         counts = queries.counts_by_environment(self._database) if counted else {}
         return [
-            EnvironmentView(env.id, env.name, env.api_enabled, counts.get(env.id, 0))
-            for env in repository.environments(self._database)
+            EnvironmentView(env_id, name, api_enabled, counts.get(env_id, 0))
+            for env_id, name, api_enabled in queries.environments(self._database)
         ]
 
     # ----------------------------------------------------------------- roles

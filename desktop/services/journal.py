@@ -32,11 +32,15 @@ from desktop.domain.errors import Conflict, SecretMismatch, SecretStoreUnavailab
 from desktop.domain.intervals import format_interval
 from desktop.services.context import ServiceContext
 from desktop.services.views import ReconcileReport
-from desktop.storage import repository
-from desktop.storage.models import Intent, Token
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
 
 if TYPE_CHECKING:
     from desktop.secrets.store import SecretStore
+    from desktop.storage import repository
+    from desktop.storage.models import Intent, Token
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +260,8 @@ class Journal:
         Never deletes or regenerates anything because the keyring is unavailable: such changes
         stay journaled (and the tokens keep their old state) until the keyring is back.
         """
+        if not queries.any_intent(self._database):  # the usual start: nothing to recover
+            return ReconcileReport((), (), (), None)
         forward: list[int] = []
         back: list[int] = []
         waiting: list[int] = []

@@ -8,9 +8,9 @@ the others are one transaction each. Listeners hear of a change once it is compl
 from __future__ import annotations
 
 import logging
-import uuid as uuidlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
 from desktop.domain.clock import utc
@@ -28,8 +28,15 @@ from desktop.services.context import ServiceContext
 from desktop.services.directory import Directory, agent_view
 from desktop.services.journal import Journal, discard, put_checked, secret_key
 from desktop.services.views import IssuedSecret, RotationReport, TokenView
-from desktop.storage import queries, repository
-from desktop.storage.models import ACTIVE, CREATING, DELETING, INACTIVE, READY, Token
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
+from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+    from desktop.storage.models import Token
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +150,9 @@ class Lifecycle:
         store = self._context.require_store()
         store.check()  # fail before the intent, not after: a failed undo would leave it behind
         secret = tokens.generate()
-        token_uuid = str(uuidlib.uuid4())
+        import uuid  # here: it imports platform, which the window's first paint does not need
+
+        token_uuid = str(uuid.uuid4())
         journal = self._journal
         with self._work.change():
             with self._work.transaction():

@@ -8,13 +8,20 @@ The SQL lives in :mod:`desktop.storage.queries`; here it is put together into co
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from desktop.domain.clock import utc
 from desktop.domain.table import Column
 from desktop.services.context import ServiceContext
 from desktop.services.directory import Directory
 from desktop.services.views import AuditView, Changes, Names, TokenRow
-from desktop.storage import queries, repository
+from desktop.storage import queries
+from desktop.storage.lazy import deferred
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 # The change log keeps this many entries; a reader further behind reads everything again.
 CHANGES_KEPT = 20_000

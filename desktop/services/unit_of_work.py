@@ -17,11 +17,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from desktop.domain.clock import Clock
-from desktop.storage import repository
 from desktop.storage.database import Database
-from desktop.storage.models import naive
+from desktop.storage.lazy import deferred
+from desktop.storage.states import naive
+
+if TYPE_CHECKING:
+    from desktop.storage import repository
+else:  # imported at first use: importing the services must not import Peewee
+    repository = deferred("desktop.storage.repository")
 
 CommitHook = Callable[[], AbstractContextManager[None]]
 

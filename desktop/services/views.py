@@ -11,7 +11,7 @@ from desktop.domain import tokens
 from desktop.domain.clock import isoformat
 from desktop.domain.table import Names as Names
 from desktop.domain.table import TokenRow as TokenRow
-from desktop.storage.models import ACTIVE, INACTIVE
+from desktop.storage.states import ACTIVE, INACTIVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""SQLite through Peewee: metadata, fingerprints and the recovery journal; never a secret.
+"""SQLite: metadata, fingerprints and the recovery journal; never a secret.
 
-``database`` opens and migrates the file and wraps it for the services (a connection per thread,
-transactions); ``queries`` holds every raw SQL read, ``repository`` every model read and write;
-``errors`` turns the driver's errors into :class:`~desktop.domain.errors.DatabaseError`, so the
-services above never import Peewee or catch its errors.
+``database`` opens and migrates the file and wraps it for the services (a :mod:`sqlite3`
+connection per thread, transactions); ``queries`` holds every raw SQL read, ``repository`` every
+model read and write (Peewee, imported on first use: ``lazy``); ``states`` the stored values the
+layers above compare against; ``errors`` turns the driver's errors into
+:class:`~desktop.domain.errors.DatabaseError`, so the services above never import Peewee or
+catch its errors.
 """

@@ -1,21 +1,30 @@
 """Opening the database: durable pragmas, schema migrations keyed on ``PRAGMA user_version``;
 :class:`Database`, what services hold: a connection per thread, transactions, and errors in the
-project's own terms (:mod:`desktop.storage.errors`)."""
+project's own terms (:mod:`desktop.storage.errors`).
+
+Peewee is imported only when a model is first used or a migration is needed: the window's
+first screen is read through raw SQL alone, and importing Peewee (and the standard modules it
+pulls in) would cost about half of the project's own start-up before that paint.
+"""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
-
-import peewee as pw
+from typing import TYPE_CHECKING, Any
 
 from desktop.domain.errors import SchemaTooNew
 from desktop.storage.errors import translated
-from desktop.storage.models import ALL_MODELS, BaseModel, Intent
+
+if TYPE_CHECKING:
+    import peewee as pw
+
+    from desktop.storage.models import BaseModel
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +41,22 @@ DB_FILENAME = "tokendesk.sqlite3"
 
 def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: bool) -> None:
     """*model*'s table and indexes, on *database* (the models themselves are bound to none)."""
+    import peewee as pw
+
     pw.SchemaManager(model, database).create_all(safe=safe)
 
 
 def _step_1_initial(database: pw.SqliteDatabase) -> None:
+    from desktop.storage.models import ALL_MODELS
+
     for model in ALL_MODELS:  # in dependency order
         _create_table(database, model, safe=True)
 
 
 def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
     """Rebuild the journal table with AUTOINCREMENT ids (see ``Intent.id``)."""
+    from desktop.storage.models import Intent
+
     sql = database.execute_sql(
         "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'intent'"
     ).fetchone()[0]
@@ -135,49 +150,108 @@ def open_database(path: Path) -> Database:
 
     Refuses a database written by a newer TokenDesk. Copies the file aside before migrating an
     existing database, so a failed migration never costs data. A file SQLite cannot open or
-    read raises :class:`~desktop.domain.errors.DatabaseError`.
+    read raises :class:`~desktop.domain.errors.DatabaseError`. A file already at this schema
+    version opens without importing Peewee.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle = pw.SqliteDatabase(str(path), pragmas=PRAGMAS, timeout=BUSY_TIMEOUT_MS // 1000)
+    database = Database(path)
     try:
-        with translated():
-            handle.connect()
-            migrate(handle, path)
+        current = user_version(database)
+        _refuse_newer(current, path)
+        if current != SCHEMA_VERSION:
+            with translated():
+                migrate(database.handle, path)
     except BaseException:
-        handle.close()
+        database.close()
         raise
-    return Database(handle)
+    return database
+
+
+class _Connections(threading.local):
+    connection: sqlite3.Connection | None = None
 
 
 class Database:
     """One SQLite database as the services use it.
 
-    Peewee keeps one connection per thread; :meth:`connection` makes its lifetime explicit for
-    threads other than the one that opened the database, whose connection must not outlive
-    them. Transactions and reads go through here so that a driver error reaches callers as
-    :class:`~desktop.domain.errors.DatabaseError`.
+    It keeps one :mod:`sqlite3` connection per thread, opened with :data:`PRAGMAS`; raw reads
+    and statements (:mod:`~desktop.storage.queries`) run on it directly. :attr:`handle`, the
+    Peewee database the models run on, is made on first use and runs on that same connection,
+    so a model write and a raw read inside one transaction see one transaction. :meth:`close`
+    is the one place a thread's connection ends (closing the handle ends it too).
+    :meth:`connection` makes its lifetime explicit for threads other than the one that opened
+    the database, whose connection must not outlive them. Transactions and reads go through
+    here so that a driver error reaches callers as :class:`~desktop.domain.errors.DatabaseError`.
 
     The models are bound to no database: every model query in :mod:`~desktop.storage.repository`
     is bound to the :class:`Database` it is given (through :attr:`handle`), so any number of
     databases may be open in one process, each used from any number of threads.
     """
 
-    def __init__(self, handle: pw.SqliteDatabase) -> None:
-        # Storage's own: the layers above hold the Database and never reach for the handle.
-        self.handle = handle
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._connections = _Connections()
+        self._handle: pw.SqliteDatabase | None = None
+        self._handle_lock = threading.Lock()
+
+    @property
+    def handle(self) -> pw.SqliteDatabase:
+        """The Peewee database on this database's connections (storage's own: the layers above
+        hold the Database and never reach for the handle). Importing Peewee happens here."""
+        if self._handle is None:
+            with self._handle_lock:
+                if self._handle is None:
+                    self._handle = _shared_connection_database()(self)
+        return self._handle
+
+    def load_models(self) -> None:
+        """Import Peewee and the models now and make :attr:`handle`, rather than at the first
+        model query (the window calls this once its first screen is painted)."""
+        import desktop.storage.repository  # noqa: F401 - the models and their queries
+
+        self.handle  # noqa: B018 - made here, not at the first write
+
+    def _thread_connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened (with the pragmas) if it is not open yet."""
+        connection = self._connections.connection
+        if connection is None:
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS // 1000, isolation_level=None
+            )
+            try:
+                for pragma, value in PRAGMAS.items():
+                    connection.execute(f"PRAGMA {pragma} = {value};")
+            except BaseException:
+                connection.close()
+                raise
+            self._connections.connection = connection
+        return connection
+
+    def _is_open(self) -> bool:
+        """Whether this thread has its connection open."""
+        return self._connections.connection is not None
+
+    def _close_thread_connection(self) -> bool:
+        """Close this thread's connection, if open; whether it was."""
+        connection = self._connections.connection
+        if connection is None:
+            return False
+        self._connections.connection = None
+        connection.close()
+        return True
 
     @contextmanager
     def connection(self) -> Iterator[None]:
         """This thread's connection for the block: opened if it is not open yet, and then
         closed when the block ends (a worker thread's connection must not outlive it)."""
-        opened_here = self.handle.is_closed()
+        opened_here = not self._is_open()
         try:
             with translated():
-                self.handle.connect(reuse_if_open=True)
+                self._thread_connection()
             yield
         finally:
-            if opened_here and not self.handle.is_closed():
-                self.handle.close()
+            if opened_here and self._is_open():
+                self.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -188,40 +262,114 @@ class Database:
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
-        """A read transaction: every read inside it sees the same committed state."""
-        with translated(), self.handle.atomic():
+        """A read transaction: every read inside it sees the same committed state. Inside a
+        transaction it is a savepoint of it, as before; otherwise a deferred transaction of its
+        own on the raw connection (reads only: a write inside it is a programming error)."""
+        handle = self._handle
+        if handle is not None and handle.in_transaction():
+            with translated(), handle.atomic():
+                yield
+            return
+        with translated():
+            connection = self._thread_connection()
+            if connection.in_transaction:  # inside another snapshot: the same state
+                outer = False
+            else:
+                connection.execute("BEGIN")
+                outer = True
+        try:
             yield
+        except BaseException:
+            if outer:
+                with translated():
+                    connection.execute("ROLLBACK")
+            raise
+        if outer:
+            with translated():
+                connection.execute("COMMIT")
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
         """Run one statement that returns no rows."""
         with translated():
-            self.handle.execute_sql(sql, params)
+            self._thread_connection().execute(sql, params)
 
     def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row one statement returns."""
         with translated():
-            rows: list[tuple[Any, ...]] = self.handle.execute_sql(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = self._thread_connection().execute(sql, params).fetchall()
         return rows
 
     def first(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
         """The first row one statement returns, or None."""
         with translated():
-            row = self.handle.execute_sql(sql, params).fetchone()
+            row = self._thread_connection().execute(sql, params).fetchone()
         return None if row is None else tuple(row)
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection (through the handle, when there is one, so that it
+        knows)."""
         with translated():
-            self.handle.close()
+            if self._handle is not None:
+                self._handle.close()
+            self._close_thread_connection()
 
 
-def migrate(database: pw.SqliteDatabase, path: Path) -> None:
-    current = _user_version(database)
+@cache
+def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
+    """The Peewee database class whose connections are its :class:`Database`'s (made once,
+    on first use: defining it imports Peewee)."""
+    import peewee as pw
+
+    class SharedConnectionDatabase(pw.SqliteDatabase):
+        """A Peewee database that opens and closes nothing itself: each thread's connection
+        is the one its :class:`Database` keeps (opened with the pragmas already)."""
+
+        def __init__(self, owner: Database) -> None:
+            self._owner: Database | None = None  # Peewee's set-up must find nothing open
+            super().__init__(owner.path, timeout=BUSY_TIMEOUT_MS // 1000)
+            self._owner = owner
+
+        def _connect(self) -> sqlite3.Connection:
+            assert self._owner is not None
+            connection = self._owner._thread_connection()
+            # Peewee's own SQL functions, as its _connect registers them (its stubs omit it).
+            self._load_functions(connection)  # type: ignore[attr-defined]
+            return connection
+
+        def _close(self, conn: sqlite3.Connection) -> None:
+            if self._owner is not None:
+                self._owner._close_thread_connection()
+
+        def is_closed(self) -> bool:
+            return self._owner is None or not self._owner._is_open()
+
+        def cursor(self, named_cursor: object = None) -> sqlite3.Cursor:
+            # is_closed() speaks of the thread's connection, which raw reads may have opened
+            # before Peewee knew of it: then Peewee takes it over (its own state, unstubbed).
+            state = self._state  # type: ignore[attr-defined]
+            if state.closed:
+                self.connect()
+            cursor: sqlite3.Cursor = state.conn.cursor()
+            return cursor
+
+        def close(self) -> bool:
+            closed = bool(super().close())
+            return (self._owner is not None and self._owner._close_thread_connection()) or closed
+
+    return SharedConnectionDatabase
+
+
+def _refuse_newer(current: int, path: Path) -> None:
     if current > SCHEMA_VERSION:
         raise SchemaTooNew(
             f"the database {path} has schema version {current}, but this TokenDesk only knows "
             f"up to {SCHEMA_VERSION}: install a newer TokenDesk to open it"
         )
+
+
+def migrate(database: pw.SqliteDatabase, path: Path) -> None:
+    current = _user_version(database)
+    _refuse_newer(current, path)
     if current == SCHEMA_VERSION:
         return
     if current > 0:

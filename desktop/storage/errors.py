@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
-
-import peewee as pw
 
 from desktop.domain.errors import DatabaseError, DatabaseUnavailable
 
@@ -25,10 +24,24 @@ R = TypeVar("R")
 _UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error", "readonly database")
 
 
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    """The errors to translate: :mod:`sqlite3`'s, and Peewee's once it is loaded (the raw reads
+    run before it is, and nothing can raise its errors until it is)."""
+    peewee = sys.modules.get("peewee")
+    return (sqlite3.Error,) if peewee is None else (sqlite3.Error, peewee.PeeweeException)
+
+
+def _operational_errors() -> tuple[type[BaseException], ...]:
+    peewee = sys.modules.get("peewee")
+    if peewee is None:
+        return (sqlite3.OperationalError,)
+    return (sqlite3.OperationalError, peewee.OperationalError)
+
+
 def translate(error: BaseException) -> DatabaseError:
     """The project's error for a driver error (the message keeps SQLite's own words)."""
     text = str(error) or type(error).__name__
-    if isinstance(error, pw.OperationalError | sqlite3.OperationalError) and any(
+    if isinstance(error, _operational_errors()) and any(
         part in text.lower() for part in _UNAVAILABLE
     ):
         return DatabaseUnavailable(text)
@@ -41,8 +54,10 @@ def translated() -> Iterator[None]:
     inside the block; every other exception passes through unchanged."""
     try:
         yield
-    except (pw.PeeweeException, sqlite3.Error) as error:
-        raise translate(error) from error
+    except Exception as error:
+        if isinstance(error, _driver_errors()):
+            raise translate(error) from error
+        raise
 
 
 def translating(function: Callable[P, R]) -> Callable[P, R]:
@@ -52,7 +67,9 @@ def translating(function: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return function(*args, **kwargs)
-        except (pw.PeeweeException, sqlite3.Error) as error:
-            raise translate(error) from error
+        except Exception as error:
+            if isinstance(error, _driver_errors()):
+                raise translate(error) from error
+            raise
 
     return wrapper

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import peewee as pw
 from playhouse.sqlite_ext import AutoIncrementField
+
+# Re-exported: the states and `naive` live where code that must not load Peewee reads them.
+from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY, naive
 
 
 class UnboundModelError(RuntimeError):
@@ -32,14 +34,6 @@ class _Unbound(pw.Database):
 
 
 UNBOUND = _Unbound()
-
-ACTIVE = "Active"
-INACTIVE = "Inactive"
-
-# Token.phase: only READY tokens exist for users; the others are mid-change (see the journal).
-READY = "ready"
-CREATING = "creating"
-DELETING = "deleting"
 
 
 class BaseModel(pw.Model):
@@ -153,6 +147,22 @@ ALL_MODELS: list[type[BaseModel]] = [
 ]
 
 
-def naive(value: datetime) -> datetime:
-    """SQLite keeps naive datetimes; TokenDesk's are UTC, so convert and drop the zone."""
-    return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+__all__ = [
+    "ACTIVE",
+    "ALL_MODELS",
+    "CREATING",
+    "DELETING",
+    "INACTIVE",
+    "READY",
+    "UNBOUND",
+    "Agent",
+    "AuditEvent",
+    "BaseModel",
+    "Environment",
+    "Intent",
+    "Role",
+    "RolePermission",
+    "Token",
+    "UnboundModelError",
+    "naive",
+]

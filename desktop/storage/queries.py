@@ -15,7 +15,7 @@ from typing import Any
 
 from desktop.domain.table import ORDERS, Column, Names, SortTerm, TokenRow
 from desktop.storage.database import Database
-from desktop.storage.models import Token
+from desktop.storage.states import parse_stored_time
 
 # Ids per "IN (...)" query, well below SQLite's limit on variables.
 IDS_PER_QUERY = 500
@@ -218,9 +218,9 @@ def changes_after(database: Database, cursor: int) -> list[tuple[int, str, int |
 
 
 def _due_parameters(now: datetime) -> tuple[Any, Any]:
-    """The parameters of :data:`_DUE`: now (naive UTC), as the database keeps times."""
-    value = Token.next_rotation_at.db_value(now)
-    return value, value
+    """The parameters of :data:`_DUE`: now (naive UTC), which the driver writes as the database
+    keeps times."""
+    return now, now
 
 
 def due_token_ids(database: Database, now: datetime) -> list[int]:
@@ -244,8 +244,17 @@ def next_due_at(database: Database, environment_id: int | None = None) -> dateti
     row = database.first(sql + " ORDER BY next_rotation_at LIMIT 1", args)
     if row is None:
         return None
-    value = Token.next_rotation_at.python_value(row[0])
+    value = parse_stored_time(row[0])
     return value if isinstance(value, datetime) else None
+
+
+# ----------------------------------------------------------------- the journal
+
+
+def any_intent(database: Database) -> bool:
+    """Whether the journal holds any intent (a change in flight, or one a crash left behind):
+    almost never, so recovery at start-up asks this before it reads any model."""
+    return database.first("SELECT 1 FROM intent LIMIT 1") is not None
 
 
 # ----------------------------------------------------------------- access decisions
@@ -259,6 +268,24 @@ def role_permissions(database: Database) -> list[tuple[int, str, str]]:
             "SELECT role_id, method, endpoint FROM role_permission"
         )
     ]
+
+
+def environments(database: Database) -> list[tuple[int, str, bool]]:
+    """Every environment by name (the column's NOCASE order): (id, name, whether its API
+    access is enabled). Raw, as the window's environment bar reads it before its first paint."""
+    return [
+        (env_id, name, bool(enabled))
+        for env_id, name, enabled in database.rows(
+            "SELECT id, name, api_enabled FROM environment ORDER BY name"
+        )
+    ]
+
+
+def environment_id(database: Database, name: str) -> int | None:
+    """The id of the environment called *name* (compared without case, as the column is), or
+    None when there is none."""
+    row = database.first("SELECT id FROM environment WHERE name = ?", (name,))
+    return None if row is None else int(row[0])
 
 
 def environment_access(database: Database) -> list[tuple[int, str, bool]]:
@@ -285,5 +312,5 @@ def grant_rows(
 
 def stored_time(value: Any) -> datetime | None:
     """A time as the database keeps it (text), as a naive UTC datetime."""
-    parsed = Token.grace_until.python_value(value)
+    parsed = parse_stored_time(value)
     return parsed if isinstance(parsed, datetime) else None

@@ -4,6 +4,8 @@ driver's errors turned into the project's own."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -128,14 +130,16 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     assert service.changes_since(0).directory
 
 
-def test_the_self_tests_probes_speak_the_projects_errors(memory_context: Context) -> None:
+def test_the_self_tests_probes_speak_the_projects_errors(
+    memory_context: Context, tmp_path: Path
+) -> None:
     database = memory_context.database
     assert user_version(database) == SCHEMA_VERSION
     assert quick_check(database) == "ok"
-    never_opened = Database(pw.SqliteDatabase(None))  # every statement fails
-    with pytest.raises(DatabaseError, match="initialized"):
+    never_opened = Database(tmp_path / "missing" / DB_FILENAME)  # every statement fails
+    with pytest.raises(DatabaseError, match="unable to open"):
         quick_check(never_opened)
-    with pytest.raises(DatabaseError, match="initialized"):
+    with pytest.raises(DatabaseError, match="unable to open"):
         user_version(never_opened)
 
 
@@ -166,3 +170,108 @@ def test_closing_speaks_the_projects_errors(
     with pytest.raises(DatabaseError, match="unfinalized"):
         memory_context.close()
     monkeypatch.undo()
+
+
+def test_a_raw_read_inside_a_model_transaction_sees_its_uncommitted_write(
+    memory_context: Context,
+) -> None:
+    """Raw reads and model writes share the thread's connection, hence its transaction."""
+    database = memory_context.database
+    service = memory_context.service
+    outside = sqlite3.connect(database.path)
+    try:
+        with database.transaction():
+            service.add_environment("Uncommitted")
+            assert ("Uncommitted",) in database.rows("SELECT name FROM environment")
+            assert not outside.execute(
+                "SELECT 1 FROM environment WHERE name = 'Uncommitted'"
+            ).fetchall()
+    finally:
+        outside.close()
+    assert ("Uncommitted",) in database.rows("SELECT name FROM environment")
+
+
+def test_a_snapshot_keeps_its_state_while_others_commit(memory_context: Context) -> None:
+    database = memory_context.database
+    other = open_database(Path(database.path))
+    try:
+        with database.snapshot():
+            before = database.rows("SELECT name FROM environment")
+            with database.snapshot():  # nested: the same state
+                other.execute(
+                    "INSERT INTO environment (name, api_enabled, created_at) "
+                    "VALUES ('Elsewhere', 1, '2026-01-01 00:00:00')"
+                )
+                assert database.rows("SELECT name FROM environment") == before
+        assert ("Elsewhere",) in database.rows("SELECT name FROM environment")
+    finally:
+        other.close()
+
+
+def test_each_thread_has_a_connection_of_its_own(memory_context: Context) -> None:
+    database = memory_context.database
+    mine = database._thread_connection()
+    theirs: list[sqlite3.Connection] = []
+
+    def work() -> None:
+        with database.connection():
+            theirs.append(database._thread_connection())
+            assert database.first("PRAGMA foreign_keys") == (1,)
+            assert database.first("PRAGMA journal_mode") == ("wal",)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert len(theirs) == 1 and theirs[0] is not mine
+    with pytest.raises(sqlite3.ProgrammingError):  # closed as the block ended
+        theirs[0].execute("SELECT 1")
+    assert database._thread_connection() is mine
+
+
+def test_closing_closes_the_connection_the_handle_shares(memory_context: Context) -> None:
+    database = memory_context.database
+    connection = database._thread_connection()
+    assert not database.handle.is_closed()
+    database.handle.execute_sql("SELECT 1")  # Peewee runs on the same connection
+    assert database.handle.connection() is connection
+    database.close()
+    assert database.handle.is_closed()
+    with pytest.raises(sqlite3.ProgrammingError):
+        connection.execute("SELECT 1")
+    assert database.first("SELECT 1") == (1,)  # a later read opens a new one
+    assert database._thread_connection() is not connection
+    database.handle.close()  # through the handle: the same one place
+    assert database.handle.is_closed() and not database._is_open()
+
+
+def test_a_current_database_opens_and_reads_without_peewee(tmp_path: Path) -> None:
+    """Opening a database at this schema version, reading it raw, finding nothing to recover
+    and failing a statement import no Peewee (the window paints its first screen so)."""
+    path = tmp_path / DB_FILENAME
+    open_database(path).close()
+    script = (
+        "import sys; from pathlib import Path\n"
+        "from desktop.domain.errors import DatabaseError\n"
+        "from desktop.services.tokens import TokenService\n"
+        "from desktop.storage.database import open_database\n"
+        "database = open_database(Path(sys.argv[1]))\n"
+        "service = TokenService(database, None)\n"
+        "assert service.reconcile().waiting == ()\n"
+        "assert service.environments(counted=True) == []\n"
+        "try:\n"
+        "    database.rows('SELECT * FROM no_such_table')\n"
+        "except DatabaseError as error:\n"
+        "    assert 'no_such_table' in str(error)\n"
+        "else:\n"
+        "    raise AssertionError('not translated')\n"
+        "database.close()\n"
+        "print('peewee' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split() == ["False"]
