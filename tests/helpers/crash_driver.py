@@ -45,7 +45,6 @@ import faulthandler
 import fcntl
 import json
 import os
-import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -203,8 +202,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # A parent that finds the driver hung sends SIGUSR1 to see where (every thread's stack).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # A parent that finds the driver hung sends SIGABRT to see where: every thread's stack.
+    faulthandler.enable(all_threads=True)
     parser = argparse.ArgumentParser(prog="crash_driver")
     parser.add_argument("data_dir")
     parser.add_argument("op", choices=OPERATIONS)

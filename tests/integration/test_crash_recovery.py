@@ -19,7 +19,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,13 +78,13 @@ def parse(output: str, returncode: int) -> Run:
 
 def readline(stream: IO[str], process: subprocess.Popen[str] | None = None) -> str:
     """One line from a child, or fail the test if none comes (a hung child). A hung driver
-    is asked for its threads' stacks first (faulthandler, on SIGUSR1), and the failure shows
+    is asked for its threads' stacks first (faulthandler, on SIGABRT), and the failure shows
     them: where it hangs is the first thing to know."""
     ready, _, _ = select.select([stream], [], [], TIMEOUT)
     if not ready and process is not None and process.poll() is None:
-        process.send_signal(signal.SIGUSR1)
-        time.sleep(2)
-        process.kill()
+        # faulthandler writes every thread's stack on SIGABRT, then lets the process die.
+        process.send_signal(signal.SIGABRT)
+        process.wait(timeout=TIMEOUT)
         stacks = stream.read()
         raise AssertionError(f"the driver stopped answering; its stacks:\n{stacks}")
     assert ready, "the driver stopped answering"
