@@ -91,7 +91,6 @@ class TokenCommands(QObject):
         self._table = table
         self._model = model
         self._filter_edit = filter_edit
-        self._notices = notices
         self._status = notices.status
         self.attempt = notices.attempt
         self._actions_changed = actions_changed
