@@ -11,9 +11,17 @@ out, and then commits the outcome and drops the intent:
 * delete:  commit a tombstone (phase ``deleting``) + intent → delete the keyring entry →
   delete the row (the intent goes with it).
 
-:meth:`Journal.reconcile` finishes or undoes whatever a crash left behind. The unique intent per
-token doubles as a lock: two processes can never change one token's secret at once. An intent
-this process is still carrying out is *in flight*; recovery leaves it alone.
+The database commit is the commit point. Until a change's outcome is committed it never
+happened: nobody has seen a new secret (the caller gets it only after the commit), so
+:meth:`Journal.reconcile` undoes it, removing a new keyring entry, and the old secret stays the
+one clients hold (a scheduled rotation undone this way is still due, and happens at the next
+pass). Once committed (a refresh's new generation, a delete's tombstone) it is finished,
+whatever the keyring still holds. Rolling an uncommitted refresh forward instead would make the
+secret clients use fail at once for one nobody was ever shown.
+
+The unique intent per token doubles as a lock: two processes can never change one token's
+secret at once. An intent this process is still carrying out is *in flight*; recovery leaves it
+alone.
 """
 
 from __future__ import annotations
@@ -201,8 +209,6 @@ class Journal:
             row = repository.token_by_id(self._database, intent.token_id)
             if row is None:
                 raise Conflict("the change was undone by recovery")
-            if row.generation == intent.to_generation:
-                return  # committed already (recovery rolling forward a second time)
             now = self._context.now()
             grace_until = now + timedelta(seconds=intent.grace_seconds)
             changes: dict[str, object] = {
@@ -322,12 +328,8 @@ class Journal:
         if token.generation == intent.to_generation:  # committed; the old entry may remain
             self.finish_refresh(store, intent.id)
             return True
-        new_key = secret_key(token.uuid, intent.to_generation)
-        written = store.get(new_key)
-        if written is not None and tokens.fingerprint(written) == intent.new_fingerprint:
-            self.commit_refresh(intent.id)
-            self.finish_refresh(store, intent.id)
-            return True
-        store.delete(new_key)
+        # Not committed: undone, even when the new secret reached the keyring. Nobody was
+        # shown it, and the old one is what clients hold (a due rotation stays due).
+        store.delete(secret_key(token.uuid, intent.to_generation))
         self.roll_back(intent.id)
         return False

@@ -305,7 +305,7 @@ class Lifecycle:
                 grace_seconds=grace_seconds,
                 actor=actor,
             )
-        with self._work.change() as change, journal.carrying(claim):
+        with self._work.change(), journal.carrying(claim):
             new_key = secret_key(claim.token_uuid, claim.to_generation)
             try:
                 put_checked(store, new_key, secret)
@@ -315,13 +315,11 @@ class Lifecycle:
             try:
                 journal.commit_refresh(claim.intent_id)
             except Conflict:
-                # Recovery elsewhere finished or undid this change while the keyring write was
-                # still waiting. Finished: the new secret is current. Undone: take it back out.
-                current = repository.token_by_id(self._database, token_id)
-                if current is None or current.fingerprint != tokens.fingerprint(secret):
-                    discard(store, new_key)
-                    raise
-                change.mark()  # finished elsewhere, without an audit event here
+                # Recovery elsewhere took this change for abandoned while the keyring write was
+                # still waiting, and undid it (it never finishes a change that is not
+                # committed): take the new entry back out.
+                discard(store, new_key)
+                raise
             journal.finish_refresh(store, claim.intent_id)
         return IssuedSecret(self.token(token_id), secret)
 

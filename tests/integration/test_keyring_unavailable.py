@@ -264,7 +264,7 @@ def test_without_a_dbus_session_the_store_says_what_to_do() -> None:
 
 # (operation, event kind the driver dies after, which one of that kind, rolls forward?)
 PENDING = [
-    ("refresh", "keyring.put", 0, True),
+    ("refresh", "keyring.put", 0, False),  # written, never committed: undone
     ("refresh", "db.commit", 0, False),
     ("delete", "db.commit", 0, True),
 ]
@@ -360,7 +360,8 @@ def test_locked_keyring_is_reported_and_nothing_changes_until_unlocked(
             unlock_with_master_password()
             assert not collection.is_locked()
             report = service.reconcile()
-            assert report.rolled_forward == (pending,) and report.problem is None
+            # Written but never committed: undone, the old secret stays the token's.
+            assert report.rolled_back == (pending,) and report.problem is None
             assert_consistent(context.database, own_keyring)
             issued = service.refresh(first)  # and changes work again at once
             assert service.reveal(first) == issued.secret

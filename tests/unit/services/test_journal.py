@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -118,9 +120,11 @@ def test_recovery_waits_for_the_keyring_and_changes_nothing(
     assert Intent.select().bind(handle).count() == 1
 
 
-def test_a_refresh_whose_secret_was_written_rolls_forward(
+def test_a_refresh_written_to_the_keyring_but_not_committed_is_rolled_back(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    """The database commit is the commit point: a new secret nobody was shown never replaces
+    the one clients hold."""
     handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
     row = Token.select().where(Token.id == issued.token.id).get(handle)
@@ -130,10 +134,52 @@ def test_a_refresh_whose_secret_was_written_rolls_forward(
     memory_store.put(secret_key(row.uuid, 1), secret)
     with service.journal.carrying(claim):
         pass  # the process carrying it out "crashed" here
-    assert service.reconcile().rolled_forward == (issued.token.id,)
-    assert service.verify("Production", secret, "GET", "/Loans").status == 200
-    assert memory_store.keys() == [secret_key(row.uuid, 1)]
-    assert service.audit(issued.token.id)[0].action == "refresh"
+    assert service.reconcile().rolled_back == (issued.token.id,)
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200
+    assert service.verify("Production", secret, "GET", "/Loans").status == 401
+    assert memory_store.keys() == [secret_key(row.uuid, 0)]
+    assert service.reveal(issued.token.id) == issued.secret
+    assert [event.action for event in service.audit(issued.token.id)] == ["create"]
+
+
+class CrashAtCommit:
+    """A commit hook that "kills the process" (KeyboardInterrupt) just before the given
+    commit, counting from 1; the transaction rolls back, as SQLite's would."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.seen = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.seen += 1
+        if self.seen == self.number:
+            raise KeyboardInterrupt
+        yield
+
+
+def test_a_rotation_undone_by_recovery_stays_due_and_happens_at_the_next_pass(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice", rotation="1d", grace="1h")
+    token_id = issued.token.id
+    clock.advance(timedelta(days=1))
+    # Intent, keyring write and read back done; the new generation's commit never happens.
+    crashing = TokenService(service._context.database, memory_store, clock=clock)
+    crashing.unit_of_work.commit_hook = CrashAtCommit(2)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.rotate_due()
+    assert len(memory_store.keys()) == 2  # the old secret and the unshown new one
+    assert service.reconcile().rolled_back == (token_id,)
+    assert len(memory_store.keys()) == 1
+    assert service.reveal(token_id) == issued.secret
+    assert service.due_token_ids() == [token_id]
+    assert [event.action for event in service.audit(token_id)] == ["create"]
+    assert service.rotate_due().rotated == (token_id,)
+    rotated = service.reveal(token_id)
+    assert rotated != issued.secret
+    assert service.verify("Production", rotated, "GET", "/Loans").status == 200
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200  # grace
 
 
 def test_a_create_left_behind_is_undone(
