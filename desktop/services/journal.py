@@ -7,7 +7,8 @@ out, and then commits the outcome and drops the intent:
 * create:  commit row (phase ``creating``) + intent → write ``g0`` → read back and check the
   fingerprint → commit ``ready`` and drop the intent → only then return the secret.
 * refresh / rotate:  commit intent (n → n+1, new fingerprint) → write ``g{n+1}`` → check →
-  commit generation n+1 (compare-and-swap on n) → delete ``g{n}`` → drop the intent.
+  commit generation n+1 (compare-and-swap on n; the replaced secret becomes a
+  ``PreviousSecret`` row with its own deadline) → delete ``g{n}`` → drop the intent.
 * delete:  commit a tombstone (phase ``deleting``) + intent → delete the keyring entry →
   delete the row (the intent goes with it).
 
@@ -36,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
+from desktop.domain.clock import isoformat
 from desktop.domain.errors import Conflict, SecretMismatch, SecretStoreUnavailable
 from desktop.domain.intervals import format_interval
 from desktop.services.context import ServiceContext
@@ -200,8 +202,11 @@ class Journal:
                 repository.delete_intent(self._database, intent.id)
         return token_id
 
-    def commit_refresh(self, intent_id: int) -> None:
-        """Point the token at the new generation: a compare-and-swap on the old one."""
+    def commit_refresh(self, intent_id: int) -> datetime | None:
+        """Point the token at the new generation: a compare-and-swap on the old one. The
+        replaced secret is kept, with its own deadline, beside any replaced before it whose
+        grace has not ended: every grace promised is kept. Returns that deadline (naive UTC),
+        or None when the replaced secret stopped working at once."""
         with self._work.transaction() as audit:
             intent = repository.intent(self._database, intent_id)
             if intent is None:
@@ -210,13 +215,10 @@ class Journal:
             if row is None:
                 raise Conflict("the change was undone by recovery")
             now = self._context.now()
-            grace_until = now + timedelta(seconds=intent.grace_seconds)
             changes: dict[str, object] = {
                 "generation": intent.to_generation,
                 "fingerprint": intent.new_fingerprint,
                 "hint": intent.new_hint,
-                "previous_fingerprint": row.fingerprint if intent.grace_seconds else None,
-                "grace_until": grace_until if intent.grace_seconds else None,
                 "last_rotated_at": now,
                 "last_error": None,
                 "updated_at": now,
@@ -228,13 +230,25 @@ class Journal:
             )
             if updated != 1:
                 raise Conflict(f"token {row.id} changed while its secret was being replaced")
+            repository.prune_previous_secrets(self._database, now, row.id)
+            earlier = queries.previous_deadlines(self._database, now, row.id).get(row.id)
             details = f"generation {intent.to_generation}"
+            replaced_until = None
             if intent.grace_seconds:
-                grace = format_interval(timedelta(seconds=intent.grace_seconds))
-                details += f", previous secret valid for {grace}"
+                grace = timedelta(seconds=intent.grace_seconds)
+                replaced_until = now + grace
+                repository.add_previous_secret(
+                    self._database, row.id, row.fingerprint, replaced_until
+                )
+                details += f", previous secret valid for {format_interval(grace)}"
             else:
                 details += ", previous secret invalid at once"
+            if earlier is not None:
+                count, until = earlier
+                secrets = "secret" if count == 1 else f"{count} secrets"
+                details += f"; earlier {secrets} still valid until {isoformat(until)}"
             audit(intent.action, row.id, details, actor=intent.actor)
+        return replaced_until
 
     def finish_refresh(self, store: SecretStore, intent_id: int) -> None:
         """After the commit: remove the old generation's entry, then the intent."""

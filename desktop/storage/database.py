@@ -46,6 +46,10 @@ def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: 
     pw.SchemaManager(model, database).create_all(safe=safe)
 
 
+def _columns(database: pw.SqliteDatabase, table: str) -> set[str]:
+    return {column.name for column in database.get_columns(table)}
+
+
 def _step_1_initial(database: pw.SqliteDatabase) -> None:
     from desktop.storage.models import ALL_MODELS
 
@@ -119,11 +123,32 @@ def _step_3_change_log(database: pw.SqliteDatabase) -> None:
         database.execute_sql(trigger)
 
 
+def _step_4_previous_secrets(database: pw.SqliteDatabase) -> None:
+    """Replaced secrets in grace become rows of their own (``PreviousSecret``): one column
+    kept only the latest, so a second refresh inside a grace period ended the first one's
+    early. The one previous secret a token may hold moves over with its deadline, and the old
+    columns go (their index first: SQLite drops no indexed column)."""
+    from desktop.storage.models import PreviousSecret
+
+    _create_table(database, PreviousSecret, safe=True)
+    if "previous_fingerprint" not in _columns(database, "token"):
+        return  # created by step 1 from the current models
+    database.execute_sql(
+        'INSERT INTO "previous_secret" ("token_id", "fingerprint", "valid_until") '
+        'SELECT "id", "previous_fingerprint", "grace_until" FROM "token" '
+        'WHERE "previous_fingerprint" IS NOT NULL AND "grace_until" IS NOT NULL'
+    )
+    database.execute_sql('DROP INDEX IF EXISTS "token_previous_fingerprint"')
+    database.execute_sql('ALTER TABLE "token" DROP COLUMN "previous_fingerprint"')
+    database.execute_sql('ALTER TABLE "token" DROP COLUMN "grace_until"')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
     _step_2_intent_ids_never_reused,
     _step_3_change_log,
+    _step_4_previous_secrets,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -95,8 +95,6 @@ class Token(BaseModel):
     grace_seconds = pw.IntegerField(default=0)
     next_rotation_at = pw.DateTimeField(null=True, index=True)
     last_rotated_at = pw.DateTimeField(null=True)
-    previous_fingerprint = pw.TextField(null=True, index=True)
-    grace_until = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)  # why the last scheduled rotation failed
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
@@ -104,6 +102,19 @@ class Token(BaseModel):
     if TYPE_CHECKING:
         environment_id: int
         agent_id: int
+
+
+class PreviousSecret(BaseModel):
+    """A secret a refresh or rotation replaced, still accepted until its own deadline (the
+    grace promised when it was replaced). One row each: a second refresh inside the grace of a
+    first keeps both promises. Expired rows are pruned; deleting the token takes its rows."""
+
+    token = pw.ForeignKeyField(Token, on_delete="CASCADE")  # indexed: a token's rows
+    fingerprint = pw.TextField(index=True)  # SHA-256 hex of the replaced secret
+    valid_until = pw.DateTimeField()  # naive UTC, like every stored time
+
+    if TYPE_CHECKING:
+        token_id: int
 
 
 class AuditEvent(BaseModel):
@@ -142,6 +153,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     RolePermission,
     Agent,
     Token,
+    PreviousSecret,
     AuditEvent,
     Intent,
 ]
@@ -160,6 +172,7 @@ __all__ = [
     "BaseModel",
     "Environment",
     "Intent",
+    "PreviousSecret",
     "Role",
     "RolePermission",
     "Token",

@@ -33,7 +33,7 @@ from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.services.views import ReconcileReport
 from desktop.storage.database import Database
-from desktop.storage.models import READY, AuditEvent, Intent, Token
+from desktop.storage.models import READY, AuditEvent, Intent, PreviousSecret, Token
 from tests.helpers.clock import FakeClock
 from tests.helpers.crash_driver import AGENT, CRASH_STATUS, ENVIRONMENT
 
@@ -277,6 +277,7 @@ def check_recovered(
         # The audit trail tells what happened: one event for a kept change, none for an undone one.
         assert own_actions.count(seeded.op) == (1 if expect_new else 0), f"{where}: {own_actions}"
     assert row.generation == new_gen, f"{where}: generation {row.generation}, want {new_gen}"
+    previous = PreviousSecret.select().where(PreviousSecret.token == token_id).bind(handle)
     assert row.fingerprint == expected_fingerprint, f"{where}: not wholly old or wholly new"
     entries = key_generations(store, uuid, old_gen + 2)
     current = entries.pop(new_gen)
@@ -287,10 +288,10 @@ def check_recovered(
     assert service.verify(ENVIRONMENT, current, "GET", "/Loans").status == 200, where
     if new_gen != old_gen:
         # Rolled forward with the token's one-hour grace: the old secret still works.
-        assert row.previous_fingerprint == seeded.fingerprint, where
+        assert [p.fingerprint for p in previous] == [seeded.fingerprint], where
         assert service.verify(ENVIRONMENT, seeded.secret, "GET", "/Loans").status == 200, where
     else:
-        assert row.previous_fingerprint is None, where
+        assert list(previous) == [], where
         if seeded.op == "rotate":  # undone: still due, and the next pass rotates it
             assert service.rotate_due().rotated == (token_id,), where
 

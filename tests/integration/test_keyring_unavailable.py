@@ -29,7 +29,7 @@ from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.secrets.store import CANARY_KEY, KeyringSecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.database import Database
-from desktop.storage.models import AuditEvent, Intent, Token
+from desktop.storage.models import AuditEvent, Intent, PreviousSecret, Token
 from tests.helpers import keyring_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +46,10 @@ def snapshot(database: Database) -> dict[str, Any]:
     handle = database.handle
     rows = Token.select().bind(handle).order_by(Token.id)
     return {
-        "tokens": [
-            [t.id, t.phase, t.status, t.generation, t.fingerprint, t.previous_fingerprint, t.label]
-            for t in rows
+        "tokens": [[t.id, t.phase, t.status, t.generation, t.fingerprint, t.label] for t in rows],
+        "previous": [
+            [p.token_id, p.fingerprint, str(p.valid_until)]
+            for p in PreviousSecret.select().bind(handle).order_by(PreviousSecret.id)
         ],
         "intents": [[i.token_id, i.kind] for i in Intent.select().bind(handle).order_by(Intent.id)],
         "audit": AuditEvent.select().bind(handle).count(),

@@ -14,7 +14,7 @@ from desktop.domain import tokens
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import TokenService, secret_key
-from desktop.storage.models import Intent, Token
+from desktop.storage.models import Intent, PreviousSecret, Token
 from tests.helpers.clock import FakeClock
 from tests.helpers.rotation import assert_keyring_matches, audit, status, three_due
 from tests.helpers.stores import DelegatingStore
@@ -154,7 +154,7 @@ def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
         before.fingerprint,
         before.hint,
     )
-    assert after.previous_fingerprint is None
+    assert PreviousSecret.select().bind(handle).count() == 0
     view = service.token(token_id)
     assert view.last_error is not None and "keyring" in view.last_error
     failures = audit(service, token_id, "rotate-failed")
