@@ -22,7 +22,9 @@ secret clients use fail at once for one nobody was ever shown.
 
 The unique intent per token doubles as a lock: two processes can never change one token's
 secret at once. An intent this process is still carrying out is *in flight*; recovery leaves it
-alone.
+alone, and so it does an intent whose owner process still runs (named by PID and start time,
+so a PID the system has since given to another process does not keep a dead owner's change
+waiting), unless that intent is older than :data:`STALE_INTENT`.
 """
 
 from __future__ import annotations
@@ -61,6 +63,44 @@ STALE_INTENT = timedelta(minutes=10)
 def secret_key(token_uuid: str, generation: int) -> str:
     """The keyring entry of one generation of one token; never reused, never overwritten."""
     return f"{token_uuid}:g{generation}"
+
+
+def process_start_time(pid: int) -> int | None:
+    """When process *pid* started, in clock ticks since boot (field 22 of Linux's
+    ``/proc/<pid>/stat``), or None when that cannot be read: no such process, or a system
+    without ``/proc`` (macOS, Windows), where an owner is named by its PID alone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The name (field 2) may hold spaces and parentheses: count from after its ")".
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[22 - 3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+_own_start: tuple[int, int | None] | None = None  # (pid, start) of this process, once read
+
+
+def own_start_time() -> int | None:
+    """This process's :func:`process_start_time`, read once (again in a forked child)."""
+    global _own_start
+    pid = os.getpid()
+    if _own_start is None or _own_start[0] != pid:
+        _own_start = pid, process_start_time(pid)
+    return _own_start[1]
+
+
+def owner_alive(pid: int, started: int | None) -> bool:
+    """Whether the process that wrote an intent still runs. With its start time on record, a
+    process now holding that PID but started at another time is someone else: the owner is
+    gone. Without one (an older intent, or a system that does not say), the PID alone decides."""
+    if not pid_alive(pid):
+        return False
+    if started is None:
+        return True
+    now_started = process_start_time(pid)
+    # Unreadable now (it just exited, or /proc is hidden from us): trust the PID, as before.
+    return now_started is None or now_started == started
 
 
 def pid_alive(pid: int) -> bool:
@@ -148,6 +188,7 @@ class Journal:
             action=action,
             actor=actor or self._context.actor,
             owner_pid=os.getpid(),
+            owner_started=own_start_time(),
             created_at=self._context.now(),
         )
         if intent is None:
@@ -324,7 +365,7 @@ class Journal:
                 return intent.id not in self._in_flight
         if now - intent.created_at > STALE_INTENT:
             return True
-        return not pid_alive(intent.owner_pid)
+        return not owner_alive(intent.owner_pid, intent.owner_started)
 
     def _reconcile_one(self, store: SecretStore, intent: Intent) -> bool:
         """Roll one intent forward (True) or back (False)."""

@@ -142,6 +142,11 @@ class Intent(BaseModel):
     actor = pw.TextField()
     owner_pid = pw.IntegerField()
     created_at = pw.DateTimeField()
+    # When the owner process started (Linux: /proc/<pid>/stat field 22, clock ticks since
+    # boot), so an owner whose PID now names another process is known to be gone. NULL where
+    # the system does not say, and in intents written before the column existed. Last, where
+    # the migration that adds it puts it: new and migrated databases have one column order.
+    owner_started = pw.IntegerField(null=True)
 
     if TYPE_CHECKING:
         token_id: int

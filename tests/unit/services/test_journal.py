@@ -14,7 +14,16 @@ import pytest
 from desktop.domain import tokens
 from desktop.domain.errors import Conflict, SecretMismatch
 from desktop.secrets.memory import InMemorySecretStore
-from desktop.services.journal import STALE_INTENT, discard, pid_alive, put_checked, secret_key
+from desktop.services.journal import (
+    STALE_INTENT,
+    discard,
+    own_start_time,
+    owner_alive,
+    pid_alive,
+    process_start_time,
+    put_checked,
+    secret_key,
+)
 from desktop.services.tokens import TokenService
 from desktop.storage.models import Intent, Token
 from tests.helpers.clock import FakeClock
@@ -204,16 +213,79 @@ def test_a_create_left_behind_is_undone(
     ) == (0, [], 0)
 
 
+def claim_refresh(service: TokenService, token_id: int) -> int:
+    """An intent to refresh the token, as if another process had written it: this one is
+    not carrying it out. Its id."""
+    handle = service.unit_of_work.database.handle
+    row = Token.select().where(Token.id == token_id).get(handle)
+    with service._context.work.transaction():
+        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
+    with service.journal.carrying(claim):
+        pass
+    return claim.intent_id
+
+
+def set_owner(service: TokenService, intent_id: int, **owner: int | None) -> None:
+    handle = service.unit_of_work.database.handle
+    Intent.update(**owner).bind(handle).where(Intent.id == intent_id).execute()
+
+
 def test_an_intent_of_another_live_process_waits_until_it_is_stale(
     service: TokenService, clock: FakeClock
 ) -> None:
-    handle = service.unit_of_work.database.handle
-    issued = service.create_token("Production", "alice")
-    row = Token.select().where(Token.id == issued.token.id).get(handle)
-    with service._context.work.transaction():
-        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
     parent = os.getppid()  # alive, and not this process
-    Intent.update(owner_pid=parent).bind(handle).where(Intent.id == claim.intent_id).execute()
-    assert service.reconcile().waiting == (issued.token.id,)
+    set_owner(service, intent_id, owner_pid=parent, owner_started=process_start_time(parent))
+    assert service.reconcile().waiting == (token_id,)
     clock.advance(STALE_INTENT + timedelta(seconds=1))
-    assert service.reconcile().rolled_back == (issued.token.id,)
+    assert service.reconcile().rolled_back == (token_id,)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times from /proc")
+def test_a_reused_pid_does_not_keep_a_dead_owners_change_waiting(service: TokenService) -> None:
+    """The owner's PID now names another live process, started at another time than the one
+    on record: the owner is gone, and recovery does not wait."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)  # on record: this process's start time
+    with live_process() as other:  # started now, long after this one
+        set_owner(service, intent_id, owner_pid=other)
+        assert service.reconcile().rolled_back == (token_id,)
+    assert service.refresh(token_id).token.generation == 1  # not refused as "being changed"
+
+
+def test_an_intent_without_a_start_time_keeps_the_pid_rule(service: TokenService) -> None:
+    """Written before start times were recorded (or where the system gives none): a live PID
+    still counts as the owner."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
+    set_owner(service, intent_id, owner_pid=os.getppid(), owner_started=None)
+    assert service.reconcile().waiting == (token_id,)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times from /proc")
+def test_a_process_start_time_names_one_process() -> None:
+    own = process_start_time(os.getpid())
+    assert isinstance(own, int) and own == own_start_time()
+    with live_process() as pid:
+        started = process_start_time(pid)
+        assert started is not None and started >= own
+        assert owner_alive(pid, started)
+        assert not owner_alive(pid, started + 1)  # the same PID, another process
+        assert owner_alive(pid, None)  # PID only
+    assert process_start_time(pid) is None
+    assert not owner_alive(pid, started)
+
+
+@contextmanager
+def live_process() -> Iterator[int]:
+    """A child that runs until the block ends (and is reaped then): its PID."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        yield child.pid
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()

@@ -357,6 +357,50 @@ def test_a_version_3_database_keeps_its_previous_secrets_as_rows(tmp_path: Path)
         database.close()
 
 
+def test_a_version_3_journal_keeps_its_intents_without_a_start_time(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    intent = (
+        "INSERT INTO intent (token_id, kind, from_generation, to_generation, grace_seconds, "
+        "action, actor, owner_pid, created_at) VALUES (1, 'delete', 1, 1, 0, 'delete', 'cli', "
+        "4242, '2026-01-01')",
+        (),
+    )
+    version_3_database(path, [v3_token("u1", "f1", None, None), intent])
+    database = open_database(path)
+    try:
+        assert database.rows("SELECT token_id, owner_pid, owner_started FROM intent") == [
+            (1, 4242, None)
+        ]
+    finally:
+        database.close()
+
+
+def test_a_version_1_journal_without_the_later_columns_migrates(tmp_path: Path) -> None:
+    """Step 2 rebuilds the journal from today's model: it copies the columns the old table
+    has, and the ones added since start empty."""
+    path = tmp_path / DB_FILENAME
+    version_3_database(path, [v3_token("u1", "f1", None, None)])
+    connection = sqlite3.connect(path)
+    with connection:
+        (ddl,) = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'intent'"
+        ).fetchone()
+        connection.execute("DROP TABLE intent")
+        connection.execute(ddl.replace("AUTOINCREMENT", ""))
+        connection.execute(
+            "INSERT INTO intent (id, token_id, kind, from_generation, to_generation, "
+            "grace_seconds, action, actor, owner_pid, created_at) VALUES (7, 1, 'delete', 1, 1, "
+            "0, 'delete', 'cli', 4242, '2026-01-01')"
+        )
+    connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    database = open_database(path)
+    try:
+        assert database.rows("SELECT id, owner_pid, owner_started FROM intent") == [(7, 4242, None)]
+    finally:
+        database.close()
+
+
 def test_a_new_database_is_the_same_as_a_migrated_one(tmp_path: Path) -> None:
     """Step 1 makes the current models; the later steps then change nothing."""
     version_3_database(tmp_path / "old.sqlite3", [])
