@@ -154,8 +154,8 @@ def _details(view: TokenView, secret: str | None) -> str:
         ("generation", str(view.generation)),
         ("created", display.format_utc(view.created_at)),
     ]
-    if view.grace_until is not None:
-        pairs.append(("previous secret valid until", display.format_utc(view.grace_until)))
+    if view.grace_until is not None:  # each replaced secret has its own; the last one ends
+        pairs.append(("replaced secrets valid until", display.format_utc(view.grace_until)))
     if view.last_error:
         pairs.append(("last rotation error", one_line(view.last_error)))
     if secret is not None:
@@ -185,8 +185,9 @@ def set_status(active: bool) -> Handler:
 def refresh(service: TokenService, args: argparse.Namespace) -> int:
     issued = service.refresh(args.id, grace=args.grace)
     view = issued.token
-    if view.grace_until is not None:
-        previous = f"the previous secret stays valid until {display.format_utc(view.grace_until)}"
+    if issued.previous_valid_until is not None:
+        until = display.format_utc(issued.previous_valid_until)
+        previous = f"the previous secret stays valid until {until}"
     else:
         previous = "the previous secret is no longer valid"
     emit(

@@ -61,6 +61,13 @@ class AccessDecisions:
         fingerprint = tokens.fingerprint(presented)
         matches = repository.tokens_by_fingerprint(self._database, fingerprint)
         row = next((r for r in matches if r.environment_id == env.id and r.phase == READY), None)
+        valid_until = None  # a current secret
+        if row is None:  # a replaced one, accepted until its own deadline
+            replaced = repository.previous_by_fingerprint(self._database, fingerprint)
+            for previous in replaced:  # latest deadline first
+                if previous.token.environment_id == env.id and previous.token.phase == READY:
+                    row, valid_until = previous.token, previous.valid_until
+                    break
         found = None
         if row is not None:
             role_id = repository.agent_role_id(self._database, row.agent_id)
@@ -72,8 +79,8 @@ class AccessDecisions:
                 row.status == ACTIVE,
                 env.api_enabled,
                 keys,
-                row.grace_until if row.fingerprint != fingerprint else None,
-                previous=row.fingerprint != fingerprint,
+                valid_until,
+                previous=valid_until is not None,
             )
         return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
@@ -91,16 +98,19 @@ class AccessDecisions:
             grants = by_env.setdefault(nocase(name), {})
             by_id[env_id] = grants, api_enabled
         rows = queries.grant_rows(self._database)
+        # One row per replaced secret a token has on record: its current secret's grant is
+        # made once, and each replaced one gets a grant with its own deadline.
+        current: Grant | None = None
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
             grants, enabled = by_id[env_id]
-            permissions = frozen.get(role_id, frozenset())
-            grants[bytes.fromhex(fingerprint)] = grant(
-                token_id, bool(active), enabled, permissions, None, previous=False
-            )
+            if current is None or current.token_id != token_id:
+                permissions = frozen.get(role_id, frozenset())
+                current = grant(token_id, bool(active), enabled, permissions, None, previous=False)
+                grants[bytes.fromhex(fingerprint)] = current
             if previous:
                 ends = queries.stored_time(grace_until)
                 grants[bytes.fromhex(previous)] = grant(
-                    token_id, bool(active), enabled, permissions, ends, previous=True
+                    token_id, bool(active), enabled, current.permissions, ends, previous=True
                 )
         clock = self._context.clock
         return AccessIndex(by_env, lambda found: _timestamp(clock, found))

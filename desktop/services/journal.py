@@ -7,13 +7,24 @@ out, and then commits the outcome and drops the intent:
 * create:  commit row (phase ``creating``) + intent → write ``g0`` → read back and check the
   fingerprint → commit ``ready`` and drop the intent → only then return the secret.
 * refresh / rotate:  commit intent (n → n+1, new fingerprint) → write ``g{n+1}`` → check →
-  commit generation n+1 (compare-and-swap on n) → delete ``g{n}`` → drop the intent.
+  commit generation n+1 (compare-and-swap on n; the replaced secret becomes a
+  ``PreviousSecret`` row with its own deadline) → delete ``g{n}`` → drop the intent.
 * delete:  commit a tombstone (phase ``deleting``) + intent → delete the keyring entry →
   delete the row (the intent goes with it).
 
-:meth:`Journal.reconcile` finishes or undoes whatever a crash left behind. The unique intent per
-token doubles as a lock: two processes can never change one token's secret at once. An intent
-this process is still carrying out is *in flight*; recovery leaves it alone.
+The database commit is the commit point. Until a change's outcome is committed it never
+happened: nobody has seen a new secret (the caller gets it only after the commit), so
+:meth:`Journal.reconcile` undoes it, removing a new keyring entry, and the old secret stays the
+one clients hold (a scheduled rotation undone this way is still due, and happens at the next
+pass). Once committed (a refresh's new generation, a delete's tombstone) it is finished,
+whatever the keyring still holds. Rolling an uncommitted refresh forward instead would make the
+secret clients use fail at once for one nobody was ever shown.
+
+The unique intent per token doubles as a lock: two processes can never change one token's
+secret at once. An intent this process is still carrying out is *in flight*; recovery leaves it
+alone, and so it does an intent whose owner process still runs (named by PID and start time,
+so a PID the system has since given to another process does not keep a dead owner's change
+waiting), unless that intent is older than :data:`STALE_INTENT`.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
+from desktop.domain.clock import isoformat
 from desktop.domain.errors import Conflict, SecretMismatch, SecretStoreUnavailable
 from desktop.domain.intervals import format_interval
 from desktop.services.context import ServiceContext
@@ -51,6 +63,44 @@ STALE_INTENT = timedelta(minutes=10)
 def secret_key(token_uuid: str, generation: int) -> str:
     """The keyring entry of one generation of one token; never reused, never overwritten."""
     return f"{token_uuid}:g{generation}"
+
+
+def process_start_time(pid: int) -> int | None:
+    """When process *pid* started, in clock ticks since boot (field 22 of Linux's
+    ``/proc/<pid>/stat``), or None when that cannot be read: no such process, or a system
+    without ``/proc`` (macOS, Windows), where an owner is named by its PID alone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The name (field 2) may hold spaces and parentheses: count from after its ")".
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[22 - 3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+_own_start: tuple[int, int | None] | None = None  # (pid, start) of this process, once read
+
+
+def own_start_time() -> int | None:
+    """This process's :func:`process_start_time`, read once (again in a forked child)."""
+    global _own_start
+    pid = os.getpid()
+    if _own_start is None or _own_start[0] != pid:
+        _own_start = pid, process_start_time(pid)
+    return _own_start[1]
+
+
+def owner_alive(pid: int, started: int | None) -> bool:
+    """Whether the process that wrote an intent still runs. With its start time on record, a
+    process now holding that PID but started at another time is someone else: the owner is
+    gone. Without one (an older intent, or a system that does not say), the PID alone decides."""
+    if not pid_alive(pid):
+        return False
+    if started is None:
+        return True
+    now_started = process_start_time(pid)
+    # Unreadable now (it just exited, or /proc is hidden from us): trust the PID, as before.
+    return now_started is None or now_started == started
 
 
 def pid_alive(pid: int) -> bool:
@@ -138,6 +188,7 @@ class Journal:
             action=action,
             actor=actor or self._context.actor,
             owner_pid=os.getpid(),
+            owner_started=own_start_time(),
             created_at=self._context.now(),
         )
         if intent is None:
@@ -192,8 +243,11 @@ class Journal:
                 repository.delete_intent(self._database, intent.id)
         return token_id
 
-    def commit_refresh(self, intent_id: int) -> None:
-        """Point the token at the new generation: a compare-and-swap on the old one."""
+    def commit_refresh(self, intent_id: int) -> datetime | None:
+        """Point the token at the new generation: a compare-and-swap on the old one. The
+        replaced secret is kept, with its own deadline, beside any replaced before it whose
+        grace has not ended: every grace promised is kept. Returns that deadline (naive UTC),
+        or None when the replaced secret stopped working at once."""
         with self._work.transaction() as audit:
             intent = repository.intent(self._database, intent_id)
             if intent is None:
@@ -201,16 +255,11 @@ class Journal:
             row = repository.token_by_id(self._database, intent.token_id)
             if row is None:
                 raise Conflict("the change was undone by recovery")
-            if row.generation == intent.to_generation:
-                return  # committed already (recovery rolling forward a second time)
             now = self._context.now()
-            grace_until = now + timedelta(seconds=intent.grace_seconds)
             changes: dict[str, object] = {
                 "generation": intent.to_generation,
                 "fingerprint": intent.new_fingerprint,
                 "hint": intent.new_hint,
-                "previous_fingerprint": row.fingerprint if intent.grace_seconds else None,
-                "grace_until": grace_until if intent.grace_seconds else None,
                 "last_rotated_at": now,
                 "last_error": None,
                 "updated_at": now,
@@ -222,13 +271,25 @@ class Journal:
             )
             if updated != 1:
                 raise Conflict(f"token {row.id} changed while its secret was being replaced")
+            repository.prune_previous_secrets(self._database, now, row.id)
+            earlier = queries.previous_deadlines(self._database, now, row.id).get(row.id)
             details = f"generation {intent.to_generation}"
+            replaced_until = None
             if intent.grace_seconds:
-                grace = format_interval(timedelta(seconds=intent.grace_seconds))
-                details += f", previous secret valid for {grace}"
+                grace = timedelta(seconds=intent.grace_seconds)
+                replaced_until = now + grace
+                repository.add_previous_secret(
+                    self._database, row.id, row.fingerprint, replaced_until
+                )
+                details += f", previous secret valid for {format_interval(grace)}"
             else:
                 details += ", previous secret invalid at once"
+            if earlier is not None:
+                count, until = earlier
+                secrets = "secret" if count == 1 else f"{count} secrets"
+                details += f"; earlier {secrets} still valid until {isoformat(until)}"
             audit(intent.action, row.id, details, actor=intent.actor)
+        return replaced_until
 
     def finish_refresh(self, store: SecretStore, intent_id: int) -> None:
         """After the commit: remove the old generation's entry, then the intent."""
@@ -304,7 +365,7 @@ class Journal:
                 return intent.id not in self._in_flight
         if now - intent.created_at > STALE_INTENT:
             return True
-        return not pid_alive(intent.owner_pid)
+        return not owner_alive(intent.owner_pid, intent.owner_started)
 
     def _reconcile_one(self, store: SecretStore, intent: Intent) -> bool:
         """Roll one intent forward (True) or back (False)."""
@@ -322,12 +383,8 @@ class Journal:
         if token.generation == intent.to_generation:  # committed; the old entry may remain
             self.finish_refresh(store, intent.id)
             return True
-        new_key = secret_key(token.uuid, intent.to_generation)
-        written = store.get(new_key)
-        if written is not None and tokens.fingerprint(written) == intent.new_fingerprint:
-            self.commit_refresh(intent.id)
-            self.finish_refresh(store, intent.id)
-            return True
-        store.delete(new_key)
+        # Not committed: undone, even when the new secret reached the keyring. Nobody was
+        # shown it, and the old one is what clients hold (a due rotation stays due).
+        store.delete(secret_key(token.uuid, intent.to_generation))
         self.roll_back(intent.id)
         return False

@@ -58,8 +58,9 @@ def as_interval(value: Interval, *, grace: bool = False) -> tuple[timedelta | No
     return value, format_interval(value)
 
 
-def stored_token_view(row: Token) -> TokenView:
-    """A token (read with environment, agent and role) as callers see it."""
+def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenView:
+    """A token (read with environment, agent and role) as callers see it; *grace_until*: the
+    latest deadline of its replaced secrets still valid (naive UTC), if any."""
     return TokenView(
         id=row.id,
         environment=row.environment.name,
@@ -76,10 +77,14 @@ def stored_token_view(row: Token) -> TokenView:
         grace=timedelta(seconds=row.grace_seconds),
         next_rotation_at=utc(row.next_rotation_at) if row.next_rotation_at else None,
         last_rotated_at=utc(row.last_rotated_at) if row.last_rotated_at else None,
-        grace_until=utc(row.grace_until) if row.grace_until else None,
+        grace_until=utc(grace_until) if grace_until else None,
         last_error=row.last_error,
         created_at=utc(row.created_at),
     )
+
+
+def _latest(grace: tuple[int, datetime] | None) -> datetime | None:
+    return None if grace is None else grace[1]
 
 
 class Lifecycle:
@@ -109,12 +114,15 @@ class Lifecycle:
         return row
 
     def token(self, token_id: int) -> TokenView:
-        return stored_token_view(self.ready_row(token_id, joined=True))
+        row = self.ready_row(token_id, joined=True)
+        graces = queries.previous_deadlines(self._database, self._context.now(), row.id)
+        return stored_token_view(row, _latest(graces.get(row.id)))
 
     def tokens(self, environment: str | None = None) -> list[TokenView]:
         environment_id = self._directory.environment_id(environment)
         rows = repository.ready_tokens(self._database, environment_id)
-        return [stored_token_view(row) for row in rows]
+        graces = queries.previous_deadlines(self._database, self._context.now())
+        return [stored_token_view(row, _latest(graces.get(row.id))) for row in rows]
 
     def reveal(self, token_id: int) -> str:
         """The current secret, read from the keyring and checked against its fingerprint."""
@@ -305,7 +313,7 @@ class Lifecycle:
                 grace_seconds=grace_seconds,
                 actor=actor,
             )
-        with self._work.change() as change, journal.carrying(claim):
+        with self._work.change(), journal.carrying(claim):
             new_key = secret_key(claim.token_uuid, claim.to_generation)
             try:
                 put_checked(store, new_key, secret)
@@ -313,17 +321,16 @@ class Lifecycle:
                 journal.abandon(claim)
                 raise
             try:
-                journal.commit_refresh(claim.intent_id)
+                replaced_until = journal.commit_refresh(claim.intent_id)
             except Conflict:
-                # Recovery elsewhere finished or undid this change while the keyring write was
-                # still waiting. Finished: the new secret is current. Undone: take it back out.
-                current = repository.token_by_id(self._database, token_id)
-                if current is None or current.fingerprint != tokens.fingerprint(secret):
-                    discard(store, new_key)
-                    raise
-                change.mark()  # finished elsewhere, without an audit event here
+                # Recovery elsewhere took this change for abandoned while the keyring write was
+                # still waiting, and undid it (it never finishes a change that is not
+                # committed): take the new entry back out.
+                discard(store, new_key)
+                raise
             journal.finish_refresh(store, claim.intent_id)
-        return IssuedSecret(self.token(token_id), secret)
+        previous_until = utc(replaced_until) if replaced_until is not None else None
+        return IssuedSecret(self.token(token_id), secret, previous_valid_until=previous_until)
 
     # ----------------------------------------------------------------- scheduled rotation
 
@@ -347,6 +354,7 @@ class Lifecycle:
     ) -> RotationReport:
         """Rotate every due token once. Missed rotations coalesce: one rotation per token,
         however many intervals passed; the next one is due an interval after it completes."""
+        self._prune_previous_secrets()
         due = self.due_token_ids()
         rotated: list[int] = []
         failed: list[tuple[int, str]] = []
@@ -372,6 +380,14 @@ class Lifecycle:
         if rotated:
             self._prune_changes()
         return RotationReport(tuple(rotated), tuple(failed), tuple(skipped))
+
+    def _prune_previous_secrets(self) -> None:
+        """Forget replaced secrets whose grace has ended (verification refuses them anyway).
+        Each pass of the scheduler looks; it writes only when there is something to forget."""
+        now = self._context.now()
+        if queries.any_expired_previous(self._database, now):
+            with self._work.transaction():
+                repository.prune_previous_secrets(self._database, now)
 
     def _record_failure(self, token_id: int, message: str, actor: str) -> None:
         with self._work.write() as audit:

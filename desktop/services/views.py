@@ -83,6 +83,7 @@ class TokenView:
     grace: timedelta
     next_rotation_at: datetime | None
     last_rotated_at: datetime | None
+    # The latest deadline of the replaced secrets still accepted (each keeps its own), or None.
     grace_until: datetime | None
     last_error: str | None
     created_at: datetime
@@ -162,6 +163,10 @@ class IssuedSecret:
     token: TokenView
     secret: str = field(repr=False)
     warnings: tuple[str, ...] = ()
+    # After a refresh or rotation: until when the secret this one replaced still works (None:
+    # it stopped at once, or nothing was replaced). Secrets replaced earlier keep their own
+    # deadlines; TokenView.grace_until is the latest of them all.
+    previous_valid_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

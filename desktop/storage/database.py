@@ -46,6 +46,10 @@ def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: 
     pw.SchemaManager(model, database).create_all(safe=safe)
 
 
+def _columns(database: pw.SqliteDatabase, table: str) -> set[str]:
+    return {column.name for column in database.get_columns(table)}
+
+
 def _step_1_initial(database: pw.SqliteDatabase) -> None:
     from desktop.storage.models import ALL_MODELS
 
@@ -62,7 +66,10 @@ def _step_2_intent_ids_never_reused(database: pw.SqliteDatabase) -> None:
     ).fetchone()[0]
     if "AUTOINCREMENT" in sql.upper():
         return  # created by step 1 from the current models
-    columns = ", ".join(f'"{field.column_name}"' for field in Intent._meta.sorted_fields)
+    # The columns both tables have: later steps add columns to the model that version 1 lacks.
+    old = _columns(database, "intent")
+    names = [field.column_name for field in Intent._meta.sorted_fields if field.column_name in old]
+    columns = ", ".join(f'"{name}"' for name in names)
     database.execute_sql('ALTER TABLE "intent" RENAME TO "intent_v1"')
     for (index,) in database.execute_sql(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'intent_v1' "
@@ -119,11 +126,40 @@ def _step_3_change_log(database: pw.SqliteDatabase) -> None:
         database.execute_sql(trigger)
 
 
+def _step_4_previous_secrets(database: pw.SqliteDatabase) -> None:
+    """Replaced secrets in grace become rows of their own (``PreviousSecret``): one column
+    kept only the latest, so a second refresh inside a grace period ended the first one's
+    early. The one previous secret a token may hold moves over with its deadline, and the old
+    columns go (their index first: SQLite drops no indexed column)."""
+    from desktop.storage.models import PreviousSecret
+
+    _create_table(database, PreviousSecret, safe=True)
+    if "previous_fingerprint" not in _columns(database, "token"):
+        return  # created by step 1 from the current models
+    database.execute_sql(
+        'INSERT INTO "previous_secret" ("token_id", "fingerprint", "valid_until") '
+        'SELECT "id", "previous_fingerprint", "grace_until" FROM "token" '
+        'WHERE "previous_fingerprint" IS NOT NULL AND "grace_until" IS NOT NULL'
+    )
+    database.execute_sql('DROP INDEX IF EXISTS "token_previous_fingerprint"')
+    database.execute_sql('ALTER TABLE "token" DROP COLUMN "previous_fingerprint"')
+    database.execute_sql('ALTER TABLE "token" DROP COLUMN "grace_until"')
+
+
+def _step_5_intent_owner_started(database: pw.SqliteDatabase) -> None:
+    """Journal entries name their owner by PID and start time (``Intent.owner_started``);
+    entries written before keep NULL, and the PID-only rule for them."""
+    if "owner_started" not in _columns(database, "intent"):
+        database.execute_sql('ALTER TABLE "intent" ADD COLUMN "owner_started" INTEGER')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
     _step_2_intent_ids_never_reused,
     _step_3_change_log,
+    _step_4_previous_secrets,
+    _step_5_intent_owner_started,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

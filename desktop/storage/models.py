@@ -95,8 +95,6 @@ class Token(BaseModel):
     grace_seconds = pw.IntegerField(default=0)
     next_rotation_at = pw.DateTimeField(null=True, index=True)
     last_rotated_at = pw.DateTimeField(null=True)
-    previous_fingerprint = pw.TextField(null=True, index=True)
-    grace_until = pw.DateTimeField(null=True)
     last_error = pw.TextField(null=True)  # why the last scheduled rotation failed
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
@@ -104,6 +102,19 @@ class Token(BaseModel):
     if TYPE_CHECKING:
         environment_id: int
         agent_id: int
+
+
+class PreviousSecret(BaseModel):
+    """A secret a refresh or rotation replaced, still accepted until its own deadline (the
+    grace promised when it was replaced). One row each: a second refresh inside the grace of a
+    first keeps both promises. Expired rows are pruned; deleting the token takes its rows."""
+
+    token = pw.ForeignKeyField(Token, on_delete="CASCADE")  # indexed: a token's rows
+    fingerprint = pw.TextField(index=True)  # SHA-256 hex of the replaced secret
+    valid_until = pw.DateTimeField()  # naive UTC, like every stored time
+
+    if TYPE_CHECKING:
+        token_id: int
 
 
 class AuditEvent(BaseModel):
@@ -131,6 +142,11 @@ class Intent(BaseModel):
     actor = pw.TextField()
     owner_pid = pw.IntegerField()
     created_at = pw.DateTimeField()
+    # When the owner process started (Linux: /proc/<pid>/stat field 22, clock ticks since
+    # boot), so an owner whose PID now names another process is known to be gone. NULL where
+    # the system does not say, and in intents written before the column existed. Last, where
+    # the migration that adds it puts it: new and migrated databases have one column order.
+    owner_started = pw.IntegerField(null=True)
 
     if TYPE_CHECKING:
         token_id: int
@@ -142,6 +158,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     RolePermission,
     Agent,
     Token,
+    PreviousSecret,
     AuditEvent,
     Intent,
 ]
@@ -160,6 +177,7 @@ __all__ = [
     "BaseModel",
     "Environment",
     "Intent",
+    "PreviousSecret",
     "Role",
     "RolePermission",
     "Token",

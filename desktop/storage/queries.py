@@ -34,7 +34,12 @@ _ROW_SQL = {
     "grace_seconds": "t.grace_seconds",
     "next_rotation": "CAST(strftime('%s', t.next_rotation_at) AS INTEGER)",
     "last_rotated": "CAST(strftime('%s', t.last_rotated_at) AS INTEGER)",
-    "grace_until": "CAST(strftime('%s', t.grace_until) AS INTEGER)",
+    # The latest deadline of the token's replaced secrets (a MAX on the previous_secret
+    # token index: a lookup per row, and most tokens have none).
+    "grace_until": (
+        "(SELECT CAST(strftime('%s', MAX(p.valid_until)) AS INTEGER) "
+        "FROM previous_secret p WHERE p.token_id = t.id)"
+    ),
     "last_error": "t.last_error",
     "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
 }
@@ -300,14 +305,40 @@ def grant_rows(
     database: Database,
 ) -> list[tuple[int, int, int, str, str | None, Any, int]]:
     """Every ready token as the access index reads it: (environment id, token id, active (1/0),
-    fingerprint, previous fingerprint, grace deadline as stored, role id). Plain rows: 100,000
-    tokens take a fraction of a second. Turn a stored deadline into a datetime with
-    :func:`stored_time`."""
+    fingerprint, previous fingerprint, its deadline as stored, role id). A token appears once
+    per replaced secret it still has on record (once, with two NULLs, when it has none). Plain
+    rows: 100,000 tokens take a fraction of a second. Turn a stored deadline into a datetime
+    with :func:`stored_time`."""
     return database.rows(
         "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
-        "t.previous_fingerprint, t.grace_until, a.role_id "
-        "FROM token t JOIN agent a ON a.id = t.agent_id WHERE t.phase = 'ready'"
+        "p.fingerprint, p.valid_until, a.role_id "
+        "FROM token t JOIN agent a ON a.id = t.agent_id "
+        "LEFT JOIN previous_secret p ON p.token_id = t.id WHERE t.phase = 'ready'"
     )
+
+
+def previous_deadlines(
+    database: Database, now: datetime, token_id: int | None = None
+) -> dict[int, tuple[int, datetime]]:
+    """For each token (or the one) with replaced secrets still valid after *now* (naive UTC):
+    how many, and the latest deadline (naive UTC)."""
+    sql = "SELECT token_id, COUNT(*), MAX(valid_until) FROM previous_secret WHERE valid_until > ?"
+    args: list[Any] = [now]
+    if token_id is not None:
+        sql, args = sql + " AND token_id = ?", [now, token_id]
+    deadlines: dict[int, tuple[int, datetime]] = {}
+    for owner, count, latest in database.rows(sql + " GROUP BY token_id", args):
+        until = stored_time(latest)
+        if until is not None:
+            deadlines[int(owner)] = int(count), until
+    return deadlines
+
+
+def any_expired_previous(database: Database, now: datetime) -> bool:
+    """Whether a replaced secret's grace ended by *now* (naive UTC) and it is still on record:
+    a quick look before a pruning write."""
+    row = database.first("SELECT 1 FROM previous_secret WHERE valid_until <= ? LIMIT 1", (now,))
+    return row is not None
 
 
 def stored_time(value: Any) -> datetime | None:

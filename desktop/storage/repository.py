@@ -24,6 +24,7 @@ from desktop.storage.models import (
     BaseModel,
     Environment,
     Intent,
+    PreviousSecret,
     Role,
     RolePermission,
     Token,
@@ -207,11 +208,22 @@ def token_by_id(database: Database, token_id: int) -> Token | None:
 
 @translating
 def tokens_by_fingerprint(database: Database, fingerprint: str) -> list[Token]:
-    """Tokens whose current or previous secret has this fingerprint. By fingerprint alone: with
-    the environment in the WHERE clause SQLite walks that environment's index, every token in
-    it (10 ms at 100,000 tokens)."""
-    query = Token.select().where(
-        (Token.fingerprint == fingerprint) | (Token.previous_fingerprint == fingerprint)
+    """Tokens whose current secret has this fingerprint. By fingerprint alone: with the
+    environment in the WHERE clause SQLite walks that environment's index, every token in it
+    (10 ms at 100,000 tokens)."""
+    query = Token.select().where(Token.fingerprint == fingerprint)
+    return list(query.bind(database.handle))
+
+
+@translating
+def previous_by_fingerprint(database: Database, fingerprint: str) -> list[PreviousSecret]:
+    """Replaced secrets with this fingerprint, each with its token (joined), latest deadline
+    first; expired ones too (the caller decides with its clock)."""
+    query = (
+        PreviousSecret.select(PreviousSecret, Token)
+        .join(Token)
+        .where(PreviousSecret.fingerprint == fingerprint)
+        .order_by(PreviousSecret.valid_until.desc())
     )
     return list(query.bind(database.handle))
 
@@ -239,8 +251,28 @@ def update_token_at_generation(
 
 
 @translating
+def add_previous_secret(
+    database: Database, token_id: int, fingerprint: str, valid_until: datetime
+) -> None:
+    """Keep accepting a replaced secret until *valid_until* (naive UTC)."""
+    _insert(
+        database, PreviousSecret, token=token_id, fingerprint=fingerprint, valid_until=valid_until
+    )
+
+
+@translating
+def prune_previous_secrets(database: Database, now: datetime, token_id: int | None = None) -> int:
+    """Forget replaced secrets whose grace ended by *now* (of one token, or of all); how many.
+    Verification refuses them anyway: this only keeps the table small."""
+    query = PreviousSecret.delete().where(PreviousSecret.valid_until <= now)
+    if token_id is not None:
+        query = query.where(PreviousSecret.token == token_id)
+    return int(query.bind(database.handle).execute())
+
+
+@translating
 def delete_token(database: Database, token_id: int) -> None:
-    """The row goes, and its intent with it (ON DELETE CASCADE)."""
+    """The row goes, and its intent and replaced secrets with it (ON DELETE CASCADE)."""
     Token.delete().where(Token.id == token_id).bind(database.handle).execute()
 
 

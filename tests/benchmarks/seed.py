@@ -198,10 +198,15 @@ _COLUMNS = (
     "grace_seconds",
     "next_rotation_at",
     "last_rotated_at",
-    "previous_fingerprint",
-    "grace_until",
     "created_at",
     "updated_at",
+)
+
+
+# A replaced secret still in its grace, for the token of that uuid.
+_PREVIOUS_SQL = (
+    'INSERT INTO "previous_secret" ("token_id", "fingerprint", "valid_until") '
+    'SELECT "id", ?, ? FROM "token" WHERE "uuid" = ?'
 )
 
 
@@ -289,6 +294,7 @@ def seed(
         weights = [share for _, _, share in ENVIRONMENTS]
         due_positions = set(rng.sample(range(count), due))
         rows: list[tuple[object, ...]] = []
+        previous_rows: list[tuple[object, ...]] = []  # (fingerprint, valid until, token uuid)
         seeded: list[SeededToken] = []
         due_uuids: list[str] = []
         due_secrets: list[str] = []
@@ -321,6 +327,7 @@ def seed(
                 previous = fake_secret(rng)  # refreshed recently; the old secret still works
                 last_at = now - timedelta(seconds=rng.uniform(60, grace / 2))
                 grace_until = last_at + timedelta(seconds=grace)
+                previous_rows.append((tokens.fingerprint(previous), _time(grace_until), token_uuid))
                 with_previous += 1
             inactive += not active
             per_env[env] += 1
@@ -340,8 +347,6 @@ def seed(
                     grace,
                     _time(next_at) if next_at else None,
                     _time(last_at) if last_at else None,
-                    tokens.fingerprint(previous) if previous else None,
-                    _time(grace_until) if grace_until else None,
                     _time(created),
                     _time(last_at or created),
                 )
@@ -355,6 +360,7 @@ def seed(
             connection = database.connection()
             for start in range(0, len(rows), CHUNK):
                 connection.executemany(sql, rows[start : start + CHUNK])
+            connection.executemany(_PREVIOUS_SQL, previous_rows)
         query = Token.select(Token.uuid, Token.id).bind(database).where(Token.uuid.in_(due_uuids))
         by_uuid = {row.uuid: row.id for row in query}
         due_tokens = [DueToken(by_uuid[u], u, 0) for u in due_uuids]

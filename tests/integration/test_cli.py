@@ -318,8 +318,11 @@ def test_refresh_keeps_the_token_and_replaces_the_secret(cli: Cli, seeded: Seed)
     result = cli.verify(new_secret)
     assert (result.code, result.out.split()[0]) == (1, "401")
     assert cli.verify(newest).code == 0
-    # The secret from two refreshes ago is long gone.
-    assert cli.verify(seeded.secret).out.startswith("401 ")
+    # The secret from two refreshes ago keeps the hour it was promised.
+    assert cli.verify(seeded.secret).out.startswith("200 ")
+    shown = cli.ok("token", "show", tid).out
+    line = next(line for line in shown.splitlines() if "replaced secrets valid until:" in line)
+    assert line.split()[-1] == refreshed["grace_until"]  # the last promise to end
 
 
 def test_delete_removes_the_token_and_its_keyring_entry(

@@ -33,7 +33,7 @@ from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.services.views import ReconcileReport
 from desktop.storage.database import Database
-from desktop.storage.models import READY, AuditEvent, Intent, Token
+from desktop.storage.models import READY, AuditEvent, Intent, PreviousSecret, Token
 from tests.helpers.clock import FakeClock
 from tests.helpers.crash_driver import AGENT, CRASH_STATUS, ENVIRONMENT
 
@@ -177,12 +177,13 @@ def passed(crash: int, when: str, step: int) -> bool:
 
 
 def decisive_step(op: str, events: list[Event]) -> int:
-    """The event after which recovery must keep the change (roll forward)."""
+    """The event after which recovery must keep the change (roll forward): the database commit
+    of its outcome. Before it, the change is undone, whatever the keyring holds already."""
     kinds = [event.kind for event in events]
     if op == "create":  # never shown to anyone before its final commit: undone until then
         return max(i for i, kind in enumerate(kinds) if kind == "db.commit")
-    if op in {"refresh", "rotate"}:  # once the new secret is in the keyring, recovery can finish
-        return kinds.index("keyring.put")
+    if op in {"refresh", "rotate"}:  # the new generation's commit, after the keyring write
+        return kinds.index("db.commit", kinds.index("keyring.put"))
     assert op == "delete"  # the tombstone commit: from then on the token is going
     return kinds.index("db.commit")
 
@@ -276,6 +277,7 @@ def check_recovered(
         # The audit trail tells what happened: one event for a kept change, none for an undone one.
         assert own_actions.count(seeded.op) == (1 if expect_new else 0), f"{where}: {own_actions}"
     assert row.generation == new_gen, f"{where}: generation {row.generation}, want {new_gen}"
+    previous = PreviousSecret.select().where(PreviousSecret.token == token_id).bind(handle)
     assert row.fingerprint == expected_fingerprint, f"{where}: not wholly old or wholly new"
     entries = key_generations(store, uuid, old_gen + 2)
     current = entries.pop(new_gen)
@@ -286,10 +288,12 @@ def check_recovered(
     assert service.verify(ENVIRONMENT, current, "GET", "/Loans").status == 200, where
     if new_gen != old_gen:
         # Rolled forward with the token's one-hour grace: the old secret still works.
-        assert row.previous_fingerprint == seeded.fingerprint, where
+        assert [p.fingerprint for p in previous] == [seeded.fingerprint], where
         assert service.verify(ENVIRONMENT, seeded.secret, "GET", "/Loans").status == 200, where
     else:
-        assert row.previous_fingerprint is None, where
+        assert list(previous) == [], where
+        if seeded.op == "rotate":  # undone: still due, and the next pass rotates it
+            assert service.rotate_due().rotated == (token_id,), where
 
 
 def check_create(
@@ -369,15 +373,17 @@ def test_crash_at_every_step_recovers_wholly_old_or_wholly_new(
 
 
 # Handshake points where the driver stops and the test sends a real SIGKILL: after the intent
-# is committed, after the new secret is written or read back, after the new generation or the
-# tombstone is committed. (op, event kind, which one of that kind, whether the change survives)
+# is committed, after the new secret is written or read back (not committed: undone), after the
+# new generation or the tombstone is committed. (op, event kind, which one of that kind,
+# whether the change survives)
 SIGKILL_POINTS = [
     ("create", "db.commit", 0, False),
     ("create", "keyring.put", 0, False),
     ("refresh", "db.commit", 0, False),
-    ("refresh", "keyring.put", 0, True),
+    ("refresh", "keyring.put", 0, False),
     ("refresh", "db.commit", 1, True),
-    ("rotate", "keyring.get", 1, True),
+    ("rotate", "keyring.get", 1, False),
+    ("rotate", "db.commit", 1, True),
     ("delete", "db.commit", 0, True),
 ]
 
@@ -441,7 +447,8 @@ def test_recovery_in_a_new_process_after_crash(
     drivers: Drivers,
     protocol: dict[str, list[Event]],
 ) -> None:
-    """The restart is a real process too: it finds the dead owner's intent and finishes it."""
+    """The restart is a real process too: it finds the dead owner's intent and undoes it (the
+    new secret reached the keyring, but its generation was never committed)."""
     seeded = seed(tmp_path / "data", keyring_store, "refresh")
     put = next(e.index for e in protocol["refresh"] if e.kind == "keyring.put")
     crashed = drivers.run(
@@ -451,29 +458,31 @@ def test_recovery_in_a_new_process_after_crash(
     recovery = drivers.run(seeded.data_dir, "reconcile")
     assert recovery.returncode == 0, recovery.output
     assert recovery.done is not None
-    assert recovery.done["forward"] == [seeded.token_id]
-    assert recovery.done["back"] == recovery.done["waiting"] == []
+    assert recovery.done["back"] == [seeded.token_id]
+    assert recovery.done["forward"] == recovery.done["waiting"] == []
     context = open_context(seeded.data_dir, store=keyring_store)
     try:
         assert context.recovery == ReconcileReport()
         check_recovered(
-            context, keyring_store, seeded, crashed, expect_new=True, where="new process"
+            context, keyring_store, seeded, crashed, expect_new=False, where="new process"
         )
     finally:
         context.close()
 
 
 # Crash recovery itself at each of its own steps, then recover again: recovery is idempotent.
-# (op, the event the first driver dies after, whether the change survives)
+# (op, the event kind the first driver dies after, which one of that kind, whether the change
+# survives)
 RECOVERY_SCENARIOS = [
-    ("refresh", "keyring.put", True),  # recovery rolls forward
-    ("refresh", "db.commit", False),  # intent only: recovery rolls back
-    ("create", "keyring.put", False),  # recovery undoes the create
-    ("delete", "db.commit", True),  # recovery finishes the delete
+    ("refresh", "keyring.put", 0, False),  # written, not committed: recovery rolls back
+    ("refresh", "db.commit", 0, False),  # intent only: recovery rolls back
+    ("refresh", "db.commit", 1, True),  # committed: recovery removes the old entry
+    ("create", "keyring.put", 0, False),  # recovery undoes the create
+    ("delete", "db.commit", 0, True),  # recovery finishes the delete
 ]
 
 
-@pytest.mark.parametrize(("op", "kind", "expect_new"), RECOVERY_SCENARIOS)
+@pytest.mark.parametrize(("op", "kind", "nth", "expect_new"), RECOVERY_SCENARIOS)
 def test_crash_during_recovery_then_recover_again(
     tmp_path: Path,
     keyring_store: KeyringSecretStore,
@@ -481,9 +490,10 @@ def test_crash_during_recovery_then_recover_again(
     protocol: dict[str, list[Event]],
     op: str,
     kind: str,
+    nth: int,
     expect_new: bool,
 ) -> None:
-    first = next(e.index for e in protocol[op] if e.kind == kind)
+    first = [e.index for e in protocol[op] if e.kind == kind][nth]
 
     def crashed_case(name: str) -> tuple[Seeded, Run]:
         case = seed(tmp_path / name, keyring_store, op)

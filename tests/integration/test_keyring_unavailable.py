@@ -29,7 +29,7 @@ from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.secrets.store import CANARY_KEY, KeyringSecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.database import Database
-from desktop.storage.models import AuditEvent, Intent, Token
+from desktop.storage.models import AuditEvent, Intent, PreviousSecret, Token
 from tests.helpers import keyring_session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,9 +46,10 @@ def snapshot(database: Database) -> dict[str, Any]:
     handle = database.handle
     rows = Token.select().bind(handle).order_by(Token.id)
     return {
-        "tokens": [
-            [t.id, t.phase, t.status, t.generation, t.fingerprint, t.previous_fingerprint, t.label]
-            for t in rows
+        "tokens": [[t.id, t.phase, t.status, t.generation, t.fingerprint, t.label] for t in rows],
+        "previous": [
+            [p.token_id, p.fingerprint, str(p.valid_until)]
+            for p in PreviousSecret.select().bind(handle).order_by(PreviousSecret.id)
         ],
         "intents": [[i.token_id, i.kind] for i in Intent.select().bind(handle).order_by(Intent.id)],
         "audit": AuditEvent.select().bind(handle).count(),
@@ -264,7 +265,7 @@ def test_without_a_dbus_session_the_store_says_what_to_do() -> None:
 
 # (operation, event kind the driver dies after, which one of that kind, rolls forward?)
 PENDING = [
-    ("refresh", "keyring.put", 0, True),
+    ("refresh", "keyring.put", 0, False),  # written, never committed: undone
     ("refresh", "db.commit", 0, False),
     ("delete", "db.commit", 0, True),
 ]
@@ -360,7 +361,8 @@ def test_locked_keyring_is_reported_and_nothing_changes_until_unlocked(
             unlock_with_master_password()
             assert not collection.is_locked()
             report = service.reconcile()
-            assert report.rolled_forward == (pending,) and report.problem is None
+            # Written but never committed: undone, the old secret stays the token's.
+            assert report.rolled_back == (pending,) and report.problem is None
             assert_consistent(context.database, own_keyring)
             issued = service.refresh(first)  # and changes work again at once
             assert service.reveal(first) == issued.secret

@@ -14,7 +14,7 @@ from desktop.domain import tokens
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import TokenService, secret_key
-from desktop.storage.models import Intent, Token
+from desktop.storage.models import Intent, PreviousSecret, Token
 from tests.helpers.clock import FakeClock
 from tests.helpers.rotation import assert_keyring_matches, audit, status, three_due
 from tests.helpers.stores import DelegatingStore
@@ -154,7 +154,7 @@ def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
         before.fingerprint,
         before.hint,
     )
-    assert after.previous_fingerprint is None
+    assert PreviousSecret.select().bind(handle).count() == 0
     view = service.token(token_id)
     assert view.last_error is not None and "keyring" in view.last_error
     failures = audit(service, token_id, "rotate-failed")
@@ -169,7 +169,7 @@ def test_keyring_failure_during_rotation_leaves_the_token_wholly_old(
     assert_keyring_matches(service, keyring_store, token_id)
 
 
-def test_keyring_lost_mid_rotation_is_finished_by_recovery_once_back(
+def test_keyring_lost_mid_rotation_is_undone_by_recovery_and_done_at_the_next_pass(
     context: Context,
     service: TokenService,
     clock: FakeClock,
@@ -193,7 +193,12 @@ def test_keyring_lost_mid_rotation_is_finished_by_recovery_once_back(
     faulty.down = set()
     faulty.down_after_put = False
     done = scheduler.reconcile()
-    assert done.rolled_forward == (token_id,)
+    assert done.rolled_back == (token_id,)  # the new secret was never committed
+    assert service.token(token_id).generation == 0
+    assert status(service, issued.secret) == 200
+    assert_keyring_matches(service, keyring_store, token_id)
+    assert scheduler.due_token_ids() == [token_id]  # still due: the next pass rotates it
+    assert scheduler.rotate_due().rotated == (token_id,)
     view = service.token(token_id)
     assert view.generation == 1 and view.last_error is None
     assert len(audit(service, token_id, "rotate")) == 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -67,8 +67,8 @@ class Model:
     next_due: datetime | None
     generation: int = 0
     last_rotated: datetime | None = None
-    previous: str | None = None
-    previous_until: datetime | None = None
+    # Every replaced secret with the end of its own grace: a refresh keeps earlier promises.
+    previous: dict[str, datetime] = field(default_factory=dict)
 
 
 class TokenMachine(RuleBasedStateMachine):
@@ -109,12 +109,10 @@ class TokenMachine(RuleBasedStateMachine):
     def _replaced(self, token: Model, new_secret: str, grace: timedelta) -> None:
         """The model's side of a refresh or rotation at the current time."""
         now = self.clock.now()
-        self._retire(token, token.previous)
         if grace:
-            token.previous, token.previous_until = token.secret, now + grace
+            token.previous[token.secret] = now + grace
         else:
             self._retire(token, token.secret)
-            token.previous = token.previous_until = None
         token.secret = new_secret
         token.generation += 1
         token.last_rotated = now
@@ -247,7 +245,8 @@ class TokenMachine(RuleBasedStateMachine):
         token = self.model.pop(token_id)
         self.service.delete(token_id)
         self._retire(token, token.secret)
-        self._retire(token, token.previous)
+        for previous in token.previous:
+            self._retire(token, previous)
         self._check_secrets()
 
     @rule()
@@ -297,13 +296,14 @@ class TokenMachine(RuleBasedStateMachine):
             check(token.environment, token.secret, answers)
             other = next(env for env in ENVIRONMENTS if env != token.environment)
             check(other, token.secret, dict.fromkeys(PROBES, 401))
-            if token.previous is not None:
-                assert token.previous_until is not None
-                in_grace = now < token.previous_until
+            if len(token.previous) > 1:
+                event("several previous secrets")
+            for previous, until in token.previous.items():
+                in_grace = now < until
                 event("previous secret in grace" if in_grace else "previous secret expired")
                 check(
                     token.environment,
-                    token.previous,
+                    previous,
                     answers if in_grace else dict.fromkeys(PROBES, 401),
                 )
         for env, secret in self.retired:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,16 @@ import pytest
 from desktop.domain import tokens
 from desktop.domain.errors import Conflict, SecretMismatch
 from desktop.secrets.memory import InMemorySecretStore
-from desktop.services.journal import STALE_INTENT, discard, pid_alive, put_checked, secret_key
+from desktop.services.journal import (
+    STALE_INTENT,
+    discard,
+    own_start_time,
+    owner_alive,
+    pid_alive,
+    process_start_time,
+    put_checked,
+    secret_key,
+)
 from desktop.services.tokens import TokenService
 from desktop.storage.models import Intent, Token
 from tests.helpers.clock import FakeClock
@@ -118,9 +129,11 @@ def test_recovery_waits_for_the_keyring_and_changes_nothing(
     assert Intent.select().bind(handle).count() == 1
 
 
-def test_a_refresh_whose_secret_was_written_rolls_forward(
+def test_a_refresh_written_to_the_keyring_but_not_committed_is_rolled_back(
     service: TokenService, memory_store: InMemorySecretStore
 ) -> None:
+    """The database commit is the commit point: a new secret nobody was shown never replaces
+    the one clients hold."""
     handle = service.unit_of_work.database.handle
     issued = service.create_token("Production", "alice")
     row = Token.select().where(Token.id == issued.token.id).get(handle)
@@ -130,10 +143,52 @@ def test_a_refresh_whose_secret_was_written_rolls_forward(
     memory_store.put(secret_key(row.uuid, 1), secret)
     with service.journal.carrying(claim):
         pass  # the process carrying it out "crashed" here
-    assert service.reconcile().rolled_forward == (issued.token.id,)
-    assert service.verify("Production", secret, "GET", "/Loans").status == 200
-    assert memory_store.keys() == [secret_key(row.uuid, 1)]
-    assert service.audit(issued.token.id)[0].action == "refresh"
+    assert service.reconcile().rolled_back == (issued.token.id,)
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200
+    assert service.verify("Production", secret, "GET", "/Loans").status == 401
+    assert memory_store.keys() == [secret_key(row.uuid, 0)]
+    assert service.reveal(issued.token.id) == issued.secret
+    assert [event.action for event in service.audit(issued.token.id)] == ["create"]
+
+
+class CrashAtCommit:
+    """A commit hook that "kills the process" (KeyboardInterrupt) just before the given
+    commit, counting from 1; the transaction rolls back, as SQLite's would."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.seen = 0
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        self.seen += 1
+        if self.seen == self.number:
+            raise KeyboardInterrupt
+        yield
+
+
+def test_a_rotation_undone_by_recovery_stays_due_and_happens_at_the_next_pass(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice", rotation="1d", grace="1h")
+    token_id = issued.token.id
+    clock.advance(timedelta(days=1))
+    # Intent, keyring write and read back done; the new generation's commit never happens.
+    crashing = TokenService(service._context.database, memory_store, clock=clock)
+    crashing.unit_of_work.commit_hook = CrashAtCommit(2)
+    with pytest.raises(KeyboardInterrupt):
+        crashing.rotate_due()
+    assert len(memory_store.keys()) == 2  # the old secret and the unshown new one
+    assert service.reconcile().rolled_back == (token_id,)
+    assert len(memory_store.keys()) == 1
+    assert service.reveal(token_id) == issued.secret
+    assert service.due_token_ids() == [token_id]
+    assert [event.action for event in service.audit(token_id)] == ["create"]
+    assert service.rotate_due().rotated == (token_id,)
+    rotated = service.reveal(token_id)
+    assert rotated != issued.secret
+    assert service.verify("Production", rotated, "GET", "/Loans").status == 200
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200  # grace
 
 
 def test_a_create_left_behind_is_undone(
@@ -158,16 +213,79 @@ def test_a_create_left_behind_is_undone(
     ) == (0, [], 0)
 
 
+def claim_refresh(service: TokenService, token_id: int) -> int:
+    """An intent to refresh the token, as if another process had written it: this one is
+    not carrying it out. Its id."""
+    handle = service.unit_of_work.database.handle
+    row = Token.select().where(Token.id == token_id).get(handle)
+    with service._context.work.transaction():
+        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
+    with service.journal.carrying(claim):
+        pass
+    return claim.intent_id
+
+
+def set_owner(service: TokenService, intent_id: int, **owner: int | None) -> None:
+    handle = service.unit_of_work.database.handle
+    Intent.update(**owner).bind(handle).where(Intent.id == intent_id).execute()
+
+
 def test_an_intent_of_another_live_process_waits_until_it_is_stale(
     service: TokenService, clock: FakeClock
 ) -> None:
-    handle = service.unit_of_work.database.handle
-    issued = service.create_token("Production", "alice")
-    row = Token.select().where(Token.id == issued.token.id).get(handle)
-    with service._context.work.transaction():
-        claim = service.journal.claim(row, "refresh", "refresh", to_generation=1)
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
     parent = os.getppid()  # alive, and not this process
-    Intent.update(owner_pid=parent).bind(handle).where(Intent.id == claim.intent_id).execute()
-    assert service.reconcile().waiting == (issued.token.id,)
+    set_owner(service, intent_id, owner_pid=parent, owner_started=process_start_time(parent))
+    assert service.reconcile().waiting == (token_id,)
     clock.advance(STALE_INTENT + timedelta(seconds=1))
-    assert service.reconcile().rolled_back == (issued.token.id,)
+    assert service.reconcile().rolled_back == (token_id,)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times from /proc")
+def test_a_reused_pid_does_not_keep_a_dead_owners_change_waiting(service: TokenService) -> None:
+    """The owner's PID now names another live process, started at another time than the one
+    on record: the owner is gone, and recovery does not wait."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)  # on record: this process's start time
+    with live_process() as other:  # started now, long after this one
+        set_owner(service, intent_id, owner_pid=other)
+        assert service.reconcile().rolled_back == (token_id,)
+    assert service.refresh(token_id).token.generation == 1  # not refused as "being changed"
+
+
+def test_an_intent_without_a_start_time_keeps_the_pid_rule(service: TokenService) -> None:
+    """Written before start times were recorded (or where the system gives none): a live PID
+    still counts as the owner."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
+    set_owner(service, intent_id, owner_pid=os.getppid(), owner_started=None)
+    assert service.reconcile().waiting == (token_id,)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="start times from /proc")
+def test_a_process_start_time_names_one_process() -> None:
+    own = process_start_time(os.getpid())
+    assert isinstance(own, int) and own == own_start_time()
+    with live_process() as pid:
+        started = process_start_time(pid)
+        assert started is not None and started >= own
+        assert owner_alive(pid, started)
+        assert not owner_alive(pid, started + 1)  # the same PID, another process
+        assert owner_alive(pid, None)  # PID only
+    assert process_start_time(pid) is None
+    assert not owner_alive(pid, started)
+
+
+@contextmanager
+def live_process() -> Iterator[int]:
+    """A child that runs until the block ends (and is reaped then): its PID."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+    try:
+        yield child.pid
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait()

@@ -12,7 +12,7 @@ import pytest
 from desktop.app import Context
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import TokenService
-from desktop.storage.models import Token
+from desktop.storage.models import PreviousSecret
 from tests.helpers.clock import FakeClock
 from tests.helpers.rotation import assert_keyring_matches, audit, status, three_due
 
@@ -149,7 +149,7 @@ def test_refresh_uses_the_configured_grace_unless_one_is_given(
     assert third.token.grace == 2 * HOUR
     clock.advance(4 * HOUR)
     assert status(service, second.secret) == 200
-    assert status(service, first.secret) == 401  # only one previous secret is ever kept
+    assert status(service, first.secret) == 401  # its own two hours are over
     fourth = service.refresh(token_id, grace="0")
     assert status(service, third.secret) == 401
     assert status(service, fourth.secret) == 200
@@ -162,14 +162,80 @@ def test_grace_zero_invalidates_the_old_secret_at_once(
     first = service.create_token("Prod", "bot", rotation="1d")  # no grace configured: 0
     assert first.token.grace == timedelta(0)
     second = service.refresh(first.token.id)
-    assert second.token.grace_until is None
-    assert Token.select().where(Token.id == first.token.id).get(handle).previous_fingerprint is None
+    assert second.token.grace_until is None and second.previous_valid_until is None
+    assert PreviousSecret.select().bind(handle).count() == 0
     assert status(service, first.secret) == 401
     assert status(service, second.secret) == 200
     clock.advance(DAY)
     service.rotate_due()  # a scheduled rotation follows the same rule
     assert status(service, second.secret) == 401
     assert service.reveal(first.token.id) != second.secret
+
+
+def both_ways(service: TokenService, secret: str) -> tuple[int, int]:
+    """The status by SQL and by a fresh in-memory index: they must always agree."""
+    index = service.access_index().verify("Prod", secret, "GET", "/Loans").status
+    return status(service, secret), index
+
+
+def test_two_refreshes_in_one_grace_keep_each_previous_secret_until_its_own_deadline(
+    service: TokenService, clock: FakeClock
+) -> None:
+    start = clock.now()
+    first = service.create_token("Prod", "bot", grace="2h")
+    token_id = first.token.id
+    second = service.refresh(token_id)  # first: valid until start + 2h
+    assert second.previous_valid_until == start + 2 * HOUR
+    clock.advance(HOUR)
+    third = service.refresh(token_id)  # second: valid until start + 3h
+    assert third.previous_valid_until == start + 3 * HOUR
+    assert third.token.grace_until == start + 3 * HOUR  # the last promise to end
+    details = audit(service, token_id, "refresh")[-1].details
+    assert "earlier secret still valid until" in details
+    for secret in (first.secret, second.secret, third.secret):
+        assert both_ways(service, secret) == (200, 200)
+    clock.set(start + 2 * HOUR - timedelta(seconds=1))
+    assert both_ways(service, first.secret) == (200, 200)
+    clock.set(start + 2 * HOUR)
+    assert both_ways(service, first.secret) == (401, 401)
+    assert both_ways(service, second.secret) == (200, 200)
+    clock.set(start + 3 * HOUR)
+    assert both_ways(service, second.secret) == (401, 401)
+    assert both_ways(service, third.secret) == (200, 200)
+    assert service.token(token_id).grace_until is None  # no promise left to show
+
+
+def test_an_inactive_token_refuses_its_previous_secrets_too(
+    service: TokenService, clock: FakeClock
+) -> None:
+    first = service.create_token("Prod", "bot", grace="2h")
+    token_id = first.token.id
+    second = service.refresh(token_id)
+    third = service.refresh(token_id)
+    service.set_status(token_id, False)
+    for secret in (first.secret, second.secret, third.secret):
+        assert both_ways(service, secret) == (401, 401)
+        assert "inactive" in service.verify("Prod", secret, "GET", "/Loans").reason
+    service.set_status(token_id, True)  # within the grace again: each works once more
+    for secret in (first.secret, second.secret, third.secret):
+        assert both_ways(service, secret) == (200, 200)
+
+
+def test_expired_previous_secrets_are_pruned_and_go_with_their_token(
+    service: TokenService, clock: FakeClock
+) -> None:
+    handle = service.unit_of_work.database.handle
+    kept = service.create_token("Prod", "bot", grace="2h").token.id
+    gone = service.create_token("Prod", "bot", grace="5h").token.id
+    service.refresh(kept)
+    service.refresh(gone)
+    assert PreviousSecret.select().bind(handle).count() == 2
+    clock.advance(3 * HOUR)
+    service.rotate_due()  # the scheduler's pass forgets the expired one
+    assert [row.token_id for row in PreviousSecret.select().bind(handle)] == [gone]
+    service.refresh(kept, grace="0")
+    service.delete(gone)
+    assert PreviousSecret.select().bind(handle).count() == 0
 
 
 def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeClock) -> None:

@@ -7,12 +7,14 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import peewee as pw
 import pytest
 
 from desktop.app import Context, open_context
+from desktop.domain import tokens
 from desktop.domain.errors import DatabaseError, DatabaseUnavailable, SchemaTooNew
 from desktop.services.tokens import TokenService
 from desktop.storage.database import (
@@ -24,6 +26,7 @@ from desktop.storage.database import (
     quick_check,
     user_version,
 )
+from tests.helpers.clock import FakeClock
 
 
 def test_database_newer_than_the_code_is_refused(data_dir: Path) -> None:
@@ -275,3 +278,141 @@ def test_a_current_database_opens_and_reads_without_peewee(tmp_path: Path) -> No
         timeout=60,
     )
     assert done.stdout.split() == ["False"]
+
+
+SCHEMA_V3 = Path(__file__).with_name("schema_v3.sql")
+
+
+Statement = tuple[str, tuple[object, ...]]
+
+
+def version_3_database(path: Path, rows: list[Statement]) -> None:
+    """A database exactly as schema version 3 made it, holding *rows*."""
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executescript(SCHEMA_V3.read_text(encoding="utf-8"))
+        connection.execute(
+            "INSERT INTO environment (name, api_enabled, created_at) VALUES ('P', 1, '2026-01-01')"
+        )
+        connection.execute("INSERT INTO role (name, created_at) VALUES ('R', '2026-01-01')")
+        connection.execute(
+            "INSERT INTO role_permission (role_id, method, endpoint) VALUES (1, '*', '/Loans')"
+        )
+        connection.execute(
+            "INSERT INTO agent (name, role_id, has_logged_in, signed_agreement, created_at) "
+            "VALUES ('a', 1, 1, 1, '2026-01-01')"
+        )
+        for sql, params in rows:
+            connection.execute(sql, params)
+    connection.execute("PRAGMA user_version = 3")
+    connection.close()
+
+
+def v3_token(uuid: str, fingerprint: str, previous: str | None, until: str | None) -> Statement:
+    """A version-3 token row, with its one previous secret, if any."""
+    sql = (
+        "INSERT INTO token (uuid, environment_id, agent_id, label, status, phase, generation, "
+        "fingerprint, hint, grace_seconds, previous_fingerprint, grace_until, created_at, "
+        "updated_at) VALUES (?, 1, 1, '', 'Active', 'ready', 1, ?, 'abcd', 3600, ?, ?, "
+        "'2026-01-01', '2026-01-01')"
+    )
+    return sql, (uuid, fingerprint, previous, until)
+
+
+def test_a_version_3_database_keeps_its_previous_secrets_as_rows(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    current, previous = tokens.generate(), tokens.generate()
+    version_3_database(
+        path,
+        [
+            v3_token(
+                "u1",
+                tokens.fingerprint(current),
+                tokens.fingerprint(previous),
+                "2026-01-05 10:00:00",
+            ),
+            v3_token("u2", "f2", None, None),
+        ],
+    )
+    database = open_database(path)
+    try:
+        assert user_version(database) == SCHEMA_VERSION
+        assert (tmp_path / f"{DB_FILENAME}.v3.bak").exists()
+        columns = {row[1] for row in database.rows("PRAGMA table_info(token)")}
+        assert not columns & {"previous_fingerprint", "grace_until"}
+        assert database.rows("SELECT token_id, fingerprint, valid_until FROM previous_secret") == [
+            (1, tokens.fingerprint(previous), "2026-01-05 10:00:00")
+        ]
+        assert "previous_secret_fingerprint" in {
+            name for (name,) in database.rows("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        clock = FakeClock(datetime(2026, 1, 5, 9, 59, 59, tzinfo=UTC))
+        service = TokenService(database, None, clock=clock)
+        assert service.verify("P", previous, "GET", "/Loans").status == 200
+        assert service.verify("P", current, "GET", "/Loans").status == 200
+        assert service.token(1).grace_until == datetime(2026, 1, 5, 10, tzinfo=UTC)
+        clock.advance(timedelta(seconds=1))
+        assert service.verify("P", previous, "GET", "/Loans").status == 401
+    finally:
+        database.close()
+
+
+def test_a_version_3_journal_keeps_its_intents_without_a_start_time(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    intent = (
+        "INSERT INTO intent (token_id, kind, from_generation, to_generation, grace_seconds, "
+        "action, actor, owner_pid, created_at) VALUES (1, 'delete', 1, 1, 0, 'delete', 'cli', "
+        "4242, '2026-01-01')",
+        (),
+    )
+    version_3_database(path, [v3_token("u1", "f1", None, None), intent])
+    database = open_database(path)
+    try:
+        assert database.rows("SELECT token_id, owner_pid, owner_started FROM intent") == [
+            (1, 4242, None)
+        ]
+    finally:
+        database.close()
+
+
+def test_a_version_1_journal_without_the_later_columns_migrates(tmp_path: Path) -> None:
+    """Step 2 rebuilds the journal from today's model: it copies the columns the old table
+    has, and the ones added since start empty."""
+    path = tmp_path / DB_FILENAME
+    version_3_database(path, [v3_token("u1", "f1", None, None)])
+    connection = sqlite3.connect(path)
+    with connection:
+        (ddl,) = connection.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'intent'"
+        ).fetchone()
+        connection.execute("DROP TABLE intent")
+        connection.execute(ddl.replace("AUTOINCREMENT", ""))
+        connection.execute(
+            "INSERT INTO intent (id, token_id, kind, from_generation, to_generation, "
+            "grace_seconds, action, actor, owner_pid, created_at) VALUES (7, 1, 'delete', 1, 1, "
+            "0, 'delete', 'cli', 4242, '2026-01-01')"
+        )
+    connection.execute("PRAGMA user_version = 1")
+    connection.close()
+    database = open_database(path)
+    try:
+        assert database.rows("SELECT id, owner_pid, owner_started FROM intent") == [(7, 4242, None)]
+    finally:
+        database.close()
+
+
+def test_a_new_database_is_the_same_as_a_migrated_one(tmp_path: Path) -> None:
+    """Step 1 makes the current models; the later steps then change nothing."""
+    version_3_database(tmp_path / "old.sqlite3", [])
+    old, new = open_database(tmp_path / "old.sqlite3"), open_database(tmp_path / "new.sqlite3")
+    try:
+        sql = "SELECT type, name, sql FROM sqlite_master WHERE name != 'sqlite_sequence'"
+        assert sorted(old.rows(sql + " AND type != 'table'")) == sorted(
+            new.rows(sql + " AND type != 'table'")
+        )
+        for (table,) in new.rows("SELECT name FROM sqlite_master WHERE type = 'table'"):
+            info = f"PRAGMA table_info({table})"
+            assert old.rows(info) == new.rows(info), table
+    finally:
+        old.close()
+        new.close()

@@ -11,6 +11,7 @@ from desktop.domain.table import ORDERS, Column, TokenRow
 from desktop.services.tokens import TokenService
 from desktop.storage import queries
 from desktop.storage.database import Database
+from desktop.storage.states import naive
 from tests.helpers.clock import FakeClock
 
 
@@ -119,6 +120,39 @@ def test_the_access_index_rows(service: TokenService, database: Database) -> Non
     assert len(fingerprint) == len(previous or "") == 64
     assert isinstance(queries.stored_time(grace_until), datetime)
     assert queries.stored_time(None) is None
+
+
+def test_a_token_with_several_previous_secrets_has_a_grant_row_for_each(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    token_id = service.create_token("Production", "alice", grace="2h").token.id
+    untouched = service.create_token("Production", "alice").token.id
+    start = clock.now()
+    service.refresh(token_id)
+    clock.advance(timedelta(hours=1))
+    service.refresh(token_id)
+    rows = queries.grant_rows(database)
+    assert sorted((row[1], queries.stored_time(row[5])) for row in rows) == [
+        (token_id, naive(start + timedelta(hours=2))),
+        (token_id, naive(start + timedelta(hours=3))),
+        (untouched, None),
+    ]
+    assert len({row[3] for row in rows if row[1] == token_id}) == 1  # one current secret
+    now = naive(clock.now())
+    assert queries.previous_deadlines(database, now) == {
+        token_id: (2, naive(start + timedelta(hours=3)))
+    }
+    assert queries.previous_deadlines(database, now, untouched) == {}
+    assert not queries.any_expired_previous(database, now)
+    later = naive(start + timedelta(hours=2))
+    assert queries.any_expired_previous(database, later)
+    assert queries.previous_deadlines(database, later) == {
+        token_id: (1, naive(start + timedelta(hours=3)))
+    }
+    assert [row.grace_until for row in queries.token_rows(database)] == [
+        int((start + timedelta(hours=3)).timestamp()),
+        None,
+    ]
 
 
 def test_the_change_log_reads(service: TokenService, database: Database) -> None:

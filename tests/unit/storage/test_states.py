@@ -26,7 +26,7 @@ from desktop.storage.states import naive, parse_stored_time
     ],
 )
 def test_a_stored_time_reads_as_the_model_reads_it(stored: object) -> None:
-    assert parse_stored_time(stored) == Token.grace_until.python_value(stored)
+    assert parse_stored_time(stored) == Token.last_rotated_at.python_value(stored)
 
 
 def test_what_the_driver_writes_reads_back() -> None:
