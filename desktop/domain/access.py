@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from desktop.domain import tokens
 from desktop.domain.errors import InvalidInput
@@ -24,6 +24,7 @@ _SEGMENT = r"[A-Za-z0-9_.\-]+"
 _ENDPOINT = re.compile(rf"/?(?:odata\.svc/)?({_SEGMENT})(?:[/(?].*)?", re.IGNORECASE | re.ASCII)
 _PERMISSION_ENDPOINT = re.compile(_SEGMENT, re.ASCII)
 _DOT_SEGMENTS = frozenset({".", ".."})
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,32 @@ def has_dot_segment(path: str) -> bool:
         return False
     route = unquote(path.split("?", 1)[0])
     return any(part.split(";", 1)[0] in _DOT_SEGMENTS for part in route.split("/"))
+
+
+def ambiguous_path(path: str) -> str | None:
+    """Why a server might read *path* differently from how it is decided here, or None.
+
+    A path is decided as it reads after one percent-decoding; one that still holds an escape
+    then (``/Loans/%252e%252e/Admin``, which a server that decodes twice reads as ``..``), one
+    whose escapes are not valid UTF-8 (the overlong ``%c0%ae``, a ``.`` to lenient decoders),
+    or one with whitespace or control characters in a segment is refused rather than guessed
+    at. Only the path counts: the query string is the API's own business.
+    """
+    part = path.split("?", 1)[0]
+    # The quick answer for the usual path: printable, no escapes, no spaces.
+    if "%" not in part and " " not in part and part.isprintable():
+        return None
+    try:
+        decoded = unquote_to_bytes(part).decode("utf-8")
+    except UnicodeError:  # invalid or overlong UTF-8, or a lone surrogate in the text
+        return "its percent-escapes are not valid UTF-8"
+    if _PERCENT_ESCAPE.search(decoded) is not None:
+        return "it holds percent-escapes after decoding"
+    # Not printable: controls, invisible format characters (zero-width spaces, direction
+    # marks), separators other than the ASCII space, which isspace() adds.
+    if not decoded.isprintable() or any(char.isspace() for char in decoded):
+        return "a segment holds whitespace or control characters"
+    return None
 
 
 class Decision(NamedTuple):
@@ -169,7 +196,10 @@ def route(method: str, path: str) -> Route:
         return found
     method = method.upper()
     segment = endpoint_segment(path)
-    if segment is None:
+    unclear = ambiguous_path(path)
+    if unclear is not None:
+        found = Route(None, None, f"ambiguous path {path[:80]!r}: {unclear}")
+    elif segment is None:
         found = Route(None, None, f"no endpoint in path {path[:80]!r}")
     elif has_dot_segment(path):
         found = Route(None, None, f"path {path[:80]!r} has a . or .. segment")
@@ -195,7 +225,9 @@ def decide_route(grant: Grant, wanted: Route, now: float) -> Decision:
     for (from :func:`route`, or :data:`cached_route` when deciding in bulk).
 
     The order of the checks lives here alone: the grant's own refusal (API access disabled,
-    the token inactive) first, then a previous secret past its grace, then the permissions.
+    the token inactive) first, then a previous secret past its grace, then the permissions
+    (and a path that is refused whatever they are: no endpoint, a dot segment, an ambiguous
+    path).
     *now* (POSIX seconds) is read only for a grant with :attr:`Grant.valid_until`: a caller
     may pass anything for the others rather than read a clock.
     """

@@ -44,3 +44,9 @@ def test_verify_never_needs_the_keyring(cli: Cli, seeded: Seed) -> None:
     cli.store.available = False
     result = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
     assert (result.code, result.out) == (0, "200 allowed\n")
+
+
+@pytest.mark.parametrize("path", ["/Loans/%252e%252e/Admin", "/Loans/%c0%ae", "/Loans/a%20b"])
+def test_an_ambiguous_path_is_forbidden(cli: Cli, seeded: Seed, path: str) -> None:
+    answer = cli.verify(seeded.secret, path=path)
+    assert answer.out.startswith(f"403 ambiguous path {path!r}")
