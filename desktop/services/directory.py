@@ -93,7 +93,9 @@ class Directory:
 
     # ----------------------------------------------------------------- environments
 
-    def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
+    def add_environment(self, name: str, *, api_enabled: bool = False) -> EnvironmentView:
+        """A new environment. API access starts off unless asked for: its tokens answer 401
+        until someone turns it on on purpose (secure by default)."""
         name = clean_name(name, "environment")
         with self._work.write() as audit:
             if repository.find_environment(self._database, name) is not None:

@@ -121,7 +121,7 @@ class TokenService:
 
     # ----------------------------------------------------------------- directory
 
-    def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
+    def add_environment(self, name: str, *, api_enabled: bool = False) -> EnvironmentView:
         return self.directory.add_environment(name, api_enabled=api_enabled)
 
     def set_api_enabled(self, name: str, enabled: bool) -> EnvironmentView:

@@ -57,7 +57,7 @@ def test_a_previous_secret_ends_with_its_grace_in_both(
 
 
 def test_a_token_answers_only_in_its_own_environment(service: TokenService) -> None:
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     issued = service.create_token("Production", "alice")
     index = service.access_index()
     for verify in (service.verify, index.verify):

@@ -29,7 +29,7 @@ def test_role_change_applies_to_existing_tokens(service: TokenService) -> None:
 
 def test_duplicate_and_bad_names_are_refused(service: TokenService) -> None:
     with pytest.raises(RuleViolation, match="already exists"):
-        service.add_environment("production")
+        service.add_environment("production", api_enabled=True)
     with pytest.raises(InvalidInput, match="empty"):
         service.add_agent("  ", "Reader")
     with pytest.raises(NotFound, match="unknown role"):
@@ -101,3 +101,11 @@ def test_api_access_changes_are_audited_only_when_they_change(service: TokenServ
         "env-disable",
         "API access disabled for environment Production",
     )
+
+
+def test_a_new_environment_starts_without_api_access(service: TokenService) -> None:
+    assert service.add_environment("Preview").api_enabled is False
+    assert service.add_environment("Live", api_enabled=True).api_enabled is True
+    assert service.audit()[1].details == "environment Preview, API access disabled"
+    with pytest.raises(RuleViolation, match="API access disabled"):
+        service.create_token("Preview", "alice")

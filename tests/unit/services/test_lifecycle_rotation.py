@@ -23,7 +23,7 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def service(memory_context: Context) -> TokenService:
     service = memory_context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
     return service

@@ -126,7 +126,7 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     assert SCHEMA_VERSION >= 3
     assert (tmp_path / f"{DB_FILENAME}.v2.bak").exists()
     service = TokenService(database, None)
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     assert service.changes_since(0).directory
 
 
@@ -181,7 +181,7 @@ def test_a_raw_read_inside_a_model_transaction_sees_its_uncommitted_write(
     outside = sqlite3.connect(database.path)
     try:
         with database.transaction():
-            service.add_environment("Uncommitted")
+            service.add_environment("Uncommitted", api_enabled=True)
             assert ("Uncommitted",) in database.rows("SELECT name FROM environment")
             assert not outside.execute(
                 "SELECT 1 FROM environment WHERE name = 'Uncommitted'"

@@ -25,7 +25,7 @@ def database(memory_context: Context) -> Database:
 @pytest.fixture
 def token_id(memory_context: Context) -> int:
     service = memory_context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     return service.create_token("Production", "alice").token.id
