@@ -15,7 +15,7 @@ from typing import NamedTuple
 from urllib.parse import unquote, unquote_to_bytes
 
 from desktop.domain import tokens
-from desktop.domain.errors import InvalidInput
+from desktop.domain.errors import InvalidInput, RuleViolation
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ANY_METHOD = "*"
@@ -114,6 +114,29 @@ def ambiguous_path(path: str) -> str | None:
     return None
 
 
+class IneligibleAgent(RuleViolation):
+    """The agent may not use or get tokens now: disabled, or without both the login and the
+    signed usage agreement. A rule's refusal, so nothing is tried again until someone acts."""
+
+
+def agent_refusal(
+    name: str, *, disabled: bool, has_logged_in: bool, signed_agreement: bool
+) -> str | None:
+    """Why the agent's tokens are refused (401) whatever they ask, or None when it may use
+    them. Checked for every request and every new secret, not only when a token is created:
+    disabling an agent, or clearing one of its flags, takes every token it holds out of use."""
+    if disabled:
+        return f"agent {name!r} is disabled"
+    missing = []
+    if not has_logged_in:
+        missing.append("has not logged in")
+    if not signed_agreement:
+        missing.append("has not signed the usage agreement")
+    if not missing:
+        return None
+    return f"agent {name!r} " + " and ".join(missing)
+
+
 class Decision(NamedTuple):
     """The API's answer. A named tuple: made millions of times a second, it must be cheap."""
 
@@ -135,6 +158,7 @@ class Grant:
     api_enabled: bool
     permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
     valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
+    agent_refusal: str | None = None  # why its agent may not use tokens (see agent_refusal)
     # Answers that depend on the grant alone, made once per grant (decisions are values).
     allowed_decision: Decision = field(init=False, repr=False, compare=False)
     refusal: Decision | None = field(init=False, repr=False, compare=False)  # whatever the call
@@ -144,6 +168,8 @@ class Grant:
         refusal = None
         if not self.api_enabled:
             refusal = Decision(401, "API access is disabled for this environment", self.token_id)
+        elif self.agent_refusal is not None:
+            refusal = Decision(401, self.agent_refusal, self.token_id)
         elif not self.active:
             refusal = Decision(401, "token is inactive", self.token_id)
         object.__setattr__(self, "refusal", refusal)
@@ -225,9 +251,9 @@ def decide_route(grant: Grant, wanted: Route, now: float) -> Decision:
     for (from :func:`route`, or :data:`cached_route` when deciding in bulk).
 
     The order of the checks lives here alone: the grant's own refusal (API access disabled,
-    the token inactive) first, then a previous secret past its grace, then the permissions
-    (and a path that is refused whatever they are: no endpoint, a dot segment, an ambiguous
-    path).
+    the agent disabled or no longer eligible, the token inactive) first, then a previous
+    secret past its grace, then the permissions (and a path that is refused whatever they
+    are: no endpoint, a dot segment, an ambiguous path).
     *now* (POSIX seconds) is read only for a grant with :attr:`Grant.valid_until`: a caller
     may pass anything for the others rather than read a clock.
     """

@@ -35,12 +35,14 @@ def grant(
     grace_until: datetime | None,
     *,
     previous: bool,
+    agent_refusal: str | None = None,
 ) -> Grant:
-    """What a matching secret grants; a *previous* secret only until *grace_until* (naive UTC)."""
+    """What a matching secret grants; a *previous* secret only until *grace_until* (naive UTC);
+    nothing at all while *agent_refusal* says why its agent may not use tokens."""
     valid_until = None
     if previous:
         valid_until = utc(grace_until).timestamp() if grace_until else 0.0
-    return Grant(token_id, active, api_enabled, permissions, valid_until)
+    return Grant(token_id, active, api_enabled, permissions, valid_until, agent_refusal)
 
 
 class AccessDecisions:
@@ -63,7 +65,9 @@ class AccessDecisions:
         row = next((r for r in matches if r.environment_id == env.id and r.phase == READY), None)
         found = None
         if row is not None:
-            role_id = repository.agent_role_id(self._database, row.agent_id)
+            role_id, agent, disabled, logged_in, signed = queries.agent_standing(
+                self._database, row.agent_id
+            )
             keys = frozenset(
                 Permission(*pair).key for pair in repository.permissions(self._database, role_id)
             )
@@ -74,6 +78,9 @@ class AccessDecisions:
                 keys,
                 row.grace_until if row.fingerprint != fingerprint else None,
                 previous=row.fingerprint != fingerprint,
+                agent_refusal=access.agent_refusal(
+                    agent, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+                ),
             )
         return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
@@ -90,17 +97,39 @@ class AccessDecisions:
         for env_id, name, api_enabled in queries.environment_access(self._database):
             grants = by_env.setdefault(nocase(name), {})
             by_id[env_id] = grants, api_enabled
+        # Tokens whose agent may not use them: few, and each refused whatever it asks.
+        refused = {
+            token_id: access.agent_refusal(
+                agent, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+            )
+            for token_id, agent, disabled, logged_in, signed in queries.ineligible_holders(
+                self._database
+            )
+        }
         rows = queries.grant_rows(self._database)
         for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
             grants, enabled = by_id[env_id]
             permissions = frozen.get(role_id, frozenset())
+            refusal = refused.get(token_id)
             grants[bytes.fromhex(fingerprint)] = grant(
-                token_id, bool(active), enabled, permissions, None, previous=False
+                token_id,
+                bool(active),
+                enabled,
+                permissions,
+                None,
+                previous=False,
+                agent_refusal=refusal,
             )
             if previous:
                 ends = queries.stored_time(grace_until)
                 grants[bytes.fromhex(previous)] = grant(
-                    token_id, bool(active), enabled, permissions, ends, previous=True
+                    token_id,
+                    bool(active),
+                    enabled,
+                    permissions,
+                    ends,
+                    previous=True,
+                    agent_refusal=refusal,
                 )
         clock = self._context.clock
         return AccessIndex(by_env, lambda found: _timestamp(clock, found))

@@ -169,6 +169,9 @@ class TokenService:
             name, role=role, has_logged_in=has_logged_in, signed_agreement=signed_agreement
         )
 
+    def set_agent_disabled(self, name: str, disabled: bool) -> AgentView:
+        return self.directory.set_agent_disabled(name, disabled)
+
     def agent(self, name: str) -> AgentView:
         return self.directory.agent(name)
 

@@ -119,11 +119,21 @@ def _step_3_change_log(database: pw.SqliteDatabase) -> None:
         database.execute_sql(trigger)
 
 
+def _step_4_agent_disabled(database: pw.SqliteDatabase) -> None:
+    """Agents can be disabled (``agent.disabled``): an admin takes every token a person holds
+    out of use in one step, and can give them back."""
+    columns = {row[1] for row in database.execute_sql('PRAGMA table_info("agent")').fetchall()}
+    if "disabled" in columns:
+        return  # created by step 1 from the current models
+    database.execute_sql('ALTER TABLE "agent" ADD COLUMN "disabled" INTEGER NOT NULL DEFAULT 0')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
     _step_2_intent_ids_never_reused,
     _step_3_change_log,
+    _step_4_agent_disabled,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -144,3 +144,11 @@ def test_try_refuses_an_ambiguous_path(
     assert send(qtbot, dialog, "GET", "/Loans/%252e%252e/Admin").startswith(
         "403 Forbidden — ambiguous path '/Loans/%252e%252e/Admin'"
     )
+
+
+def test_try_refuses_a_disabled_agents_token(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    service.set_agent_disabled("Ada", True)
+    assert send(qtbot, dialog, "GET", "/Loans") == "401 Unauthorized — agent 'Ada' is disabled"

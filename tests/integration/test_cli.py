@@ -148,6 +148,7 @@ def test_env_role_agent_commands(cli: Cli) -> None:
         "role": "Reader",
         "has_logged_in": False,
         "signed_agreement": False,
+        "disabled": False,
         "eligible": False,
         "tokens": 0,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 from desktop.domain.access import (
     Grant,
     Permission,
+    agent_refusal,
     ambiguous_path,
     decide,
     endpoint_segment,
@@ -120,6 +123,25 @@ def test_paths_a_server_may_read_differently_are_refused(path: str) -> None:
 def test_plain_paths_are_not_ambiguous(path: str) -> None:
     assert ambiguous_path(path) is None
     assert decide(LOANS_ONLY, "GET", path, 0).status == 200
+
+
+def test_an_ineligible_agent_is_refused_before_anything_else() -> None:
+    refusal = agent_refusal("Ada", disabled=True, has_logged_in=True, signed_agreement=True)
+    assert refusal == "agent 'Ada' is disabled"
+    gone = Grant(7, True, True, frozenset({("GET", "loans")}), None, refusal)
+    for path in ("/Loans", "/Users", "/Loans/%252e%252e/Admin"):
+        assert decide(gone, "GET", path, 0) == (401, "agent 'Ada' is disabled", 7)
+    assert decide(replace(gone, valid_until=1.0), "GET", "/Loans", 5.0).status == 401
+    assert agent_refusal("Ada", disabled=False, has_logged_in=False, signed_agreement=True) == (
+        "agent 'Ada' has not logged in"
+    )
+    assert agent_refusal("Ada", disabled=False, has_logged_in=True, signed_agreement=False) == (
+        "agent 'Ada' has not signed the usage agreement"
+    )
+    assert agent_refusal("Ada", disabled=False, has_logged_in=False, signed_agreement=False) == (
+        "agent 'Ada' has not logged in and has not signed the usage agreement"
+    )
+    assert agent_refusal("Ada", disabled=False, has_logged_in=True, signed_agreement=True) is None
 
 
 @settings(max_examples=1_000)

@@ -20,7 +20,7 @@ PUBLIC = {
     "connection",
     "add_environment", "set_api_enabled", "environment", "environments",
     "add_role", "set_role_permissions", "role", "roles",
-    "add_agent", "update_agent", "agent", "agents", "creation_warnings",
+    "add_agent", "update_agent", "set_agent_disabled", "agent", "agents", "creation_warnings",
     "tokens", "token", "names", "token_table", "token_count", "token_page", "token_rows",
     "change_cursor", "changes_since", "prune_changes", "audit", "reveal",
     "create_token", "set_status", "set_label", "set_rotation", "refresh", "rotate_if_due",

@@ -92,7 +92,6 @@ def test_lookups(memory_context: Context, database: Database, token_id: int) -> 
     service: TokenService = memory_context.service
     agent = repository.find_agent(database, "ALICE")
     assert agent is not None and agent.role.name == "Reader"
-    assert repository.agent_role_id(database, agent.id) == service.role("Reader").id
     assert repository.find_environment(database, "nowhere") is None
     assert repository.permissions(database, service.role("Reader").id) == [("GET", "/Loans")]
     row = repository.token_by_id(database, token_id)
