@@ -104,6 +104,10 @@ def test_hidden_agents_text_counts_each_reason() -> None:
     assert three == (
         "3 agents are hidden: 1 has never logged in, 2 have not signed the usage agreement"
     )
+    gone = AgentView(0, "d", "Reader", True, True, 2, disabled=True)
+    assert hidden_agents_text([gone, agent("a", False, True)]) == (
+        "2 agents are hidden: 1 is disabled, 1 has never logged in"
+    )
 
 
 def test_environments_without_api_access_cannot_be_chosen(
