@@ -22,9 +22,10 @@ AGENTS: list[tuple[str, str, bool, bool]] = [
 
 def seed(service: TokenService) -> None:
     """Fill an empty data dir. Creates real tokens, so the keyring must be available."""
-    service.add_environment("Production")
-    service.add_environment("Staging")
-    service.add_environment("Sandbox", api_enabled=False)
+    # API access starts off in a new environment: the two that hold tokens turn it on.
+    service.add_environment("Production", api_enabled=True)
+    service.add_environment("Staging", api_enabled=True)
+    service.add_environment("Sandbox")
     for name, permissions in ROLES.items():
         service.add_role(name, permissions)
     for name, role, logged_in, signed in AGENTS:

@@ -17,9 +17,19 @@ def register(commands: Subparsers) -> None:
         "environments and their API access",
         "Environments and their API access.",
     )
-    p = command(actions, "add", add, "add an environment")
+    p = command(
+        actions,
+        "add",
+        add,
+        "add an environment (API access starts disabled: its tokens are refused, 401)",
+    )
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--disabled", action="store_true", help="start with API access disabled")
+    access = p.add_mutually_exclusive_group()
+    access.add_argument(
+        "--api-enabled", action="store_true", help="start with API access enabled at once"
+    )
+    # The default now; still accepted from scripts written when access started enabled.
+    access.add_argument("--disabled", action="store_true", help=argparse.SUPPRESS)
     command(actions, "list", list_, "list environments")
     p = command(actions, "enable", set_api_access(True), "enable API access for an environment")
     p.add_argument("name", metavar="NAME")
@@ -37,7 +47,7 @@ def _state(env: EnvironmentView) -> str:
 
 
 def add(service: TokenService, args: argparse.Namespace) -> int:
-    env = service.add_environment(args.name, api_enabled=not args.disabled)
+    env = service.add_environment(args.name, api_enabled=args.api_enabled)
     emit(args, env.to_json(), f"Added environment {env.name!r} (API access {_state(env)}).")
     return EXIT_OK
 

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from desktop.domain import tokens
-from desktop.domain.errors import InvalidInput
+from desktop.domain.errors import InvalidInput, RuleViolation
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 ANY_METHOD = "*"
@@ -24,6 +24,7 @@ _SEGMENT = r"[A-Za-z0-9_.\-]+"
 _ENDPOINT = re.compile(rf"/?(?:odata\.svc/)?({_SEGMENT})(?:[/(?].*)?", re.IGNORECASE | re.ASCII)
 _PERMISSION_ENDPOINT = re.compile(_SEGMENT, re.ASCII)
 _DOT_SEGMENTS = frozenset({".", ".."})
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,55 @@ def has_dot_segment(path: str) -> bool:
     return any(part.split(";", 1)[0] in _DOT_SEGMENTS for part in route.split("/"))
 
 
+def ambiguous_path(path: str) -> str | None:
+    """Why a server might read *path* differently from how it is decided here, or None.
+
+    A path is decided as it reads after one percent-decoding; one that still holds an escape
+    then (``/Loans/%252e%252e/Admin``, which a server that decodes twice reads as ``..``), one
+    whose escapes are not valid UTF-8 (the overlong ``%c0%ae``, a ``.`` to lenient decoders),
+    or one with whitespace or control characters in a segment is refused rather than guessed
+    at. Only the path counts: the query string is the API's own business.
+    """
+    part = path.split("?", 1)[0]
+    # The quick answer for the usual path: printable, no escapes, no spaces.
+    if "%" not in part and " " not in part and part.isprintable():
+        return None
+    try:
+        decoded = unquote_to_bytes(part).decode("utf-8")
+    except UnicodeError:  # invalid or overlong UTF-8, or a lone surrogate in the text
+        return "its percent-escapes are not valid UTF-8"
+    if _PERCENT_ESCAPE.search(decoded) is not None:
+        return "it holds percent-escapes after decoding"
+    # Not printable: controls, invisible format characters (zero-width spaces, direction
+    # marks), separators other than the ASCII space, which isspace() adds.
+    if not decoded.isprintable() or any(char.isspace() for char in decoded):
+        return "a segment holds whitespace or control characters"
+    return None
+
+
+class IneligibleAgent(RuleViolation):
+    """The agent may not use or get tokens now: disabled, or without both the login and the
+    signed usage agreement. A rule's refusal, so nothing is tried again until someone acts."""
+
+
+def agent_refusal(
+    name: str, *, disabled: bool, has_logged_in: bool, signed_agreement: bool
+) -> str | None:
+    """Why the agent's tokens are refused (401) whatever they ask, or None when it may use
+    them. Checked for every request and every new secret, not only when a token is created:
+    disabling an agent, or clearing one of its flags, takes every token it holds out of use."""
+    if disabled:
+        return f"agent {name!r} is disabled"
+    missing = []
+    if not has_logged_in:
+        missing.append("has not logged in")
+    if not signed_agreement:
+        missing.append("has not signed the usage agreement")
+    if not missing:
+        return None
+    return f"agent {name!r} " + " and ".join(missing)
+
+
 class Decision(NamedTuple):
     """The API's answer. A named tuple: made millions of times a second, it must be cheap."""
 
@@ -108,6 +158,7 @@ class Grant:
     api_enabled: bool
     permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
     valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
+    agent_refusal: str | None = None  # why its agent may not use tokens (see agent_refusal)
     # Answers that depend on the grant alone, made once per grant (decisions are values).
     allowed_decision: Decision = field(init=False, repr=False, compare=False)
     refusal: Decision | None = field(init=False, repr=False, compare=False)  # whatever the call
@@ -117,6 +168,8 @@ class Grant:
         refusal = None
         if not self.api_enabled:
             refusal = Decision(401, "API access is disabled for this environment", self.token_id)
+        elif self.agent_refusal is not None:
+            refusal = Decision(401, self.agent_refusal, self.token_id)
         elif not self.active:
             refusal = Decision(401, "token is inactive", self.token_id)
         object.__setattr__(self, "refusal", refusal)
@@ -169,7 +222,10 @@ def route(method: str, path: str) -> Route:
         return found
     method = method.upper()
     segment = endpoint_segment(path)
-    if segment is None:
+    unclear = ambiguous_path(path)
+    if unclear is not None:
+        found = Route(None, None, f"ambiguous path {path[:80]!r}: {unclear}")
+    elif segment is None:
         found = Route(None, None, f"no endpoint in path {path[:80]!r}")
     elif has_dot_segment(path):
         found = Route(None, None, f"path {path[:80]!r} has a . or .. segment")
@@ -195,7 +251,9 @@ def decide_route(grant: Grant, wanted: Route, now: float) -> Decision:
     for (from :func:`route`, or :data:`cached_route` when deciding in bulk).
 
     The order of the checks lives here alone: the grant's own refusal (API access disabled,
-    the token inactive) first, then a previous secret past its grace, then the permissions.
+    the agent disabled or no longer eligible, the token inactive) first, then a previous
+    secret past its grace, then the permissions (and a path that is refused whatever they
+    are: no endpoint, a dot segment, an ambiguous path).
     *now* (POSIX seconds) is read only for a grant with :attr:`Grant.valid_until`: a caller
     may pass anything for the others rather than read a clock.
     """

@@ -37,9 +37,12 @@ def hidden_agents_text(agents: list[AgentView]) -> str:
     hidden = [agent for agent in agents if not agent.eligible]
     if not hidden:
         return ""
-    never = sum(1 for agent in hidden if not agent.has_logged_in)
-    unsigned = len(hidden) - never  # logged in, but no agreement
+    disabled = sum(1 for agent in hidden if agent.disabled)
+    never = sum(1 for agent in hidden if not agent.disabled and not agent.has_logged_in)
+    unsigned = len(hidden) - disabled - never  # logged in, but no agreement
     reasons = []
+    if disabled:
+        reasons.append(f"{disabled} {'is' if disabled == 1 else 'are'} disabled")
     if never:
         reasons.append(f"{never} {'has' if never == 1 else 'have'} never logged in")
     if unsigned:

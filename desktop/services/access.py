@@ -35,12 +35,14 @@ def grant(
     grace_until: datetime | None,
     *,
     previous: bool,
+    agent_refusal: str | None = None,
 ) -> Grant:
-    """What a matching secret grants; a *previous* secret only until *grace_until* (naive UTC)."""
+    """What a matching secret grants; a *previous* secret only until *grace_until* (naive UTC);
+    nothing at all while *agent_refusal* says why its agent may not use tokens."""
     valid_until = None
     if previous:
         valid_until = utc(grace_until).timestamp() if grace_until else 0.0
-    return Grant(token_id, active, api_enabled, permissions, valid_until)
+    return Grant(token_id, active, api_enabled, permissions, valid_until, agent_refusal)
 
 
 class AccessDecisions:
@@ -70,7 +72,9 @@ class AccessDecisions:
                     break
         found = None
         if row is not None:
-            role_id = repository.agent_role_id(self._database, row.agent_id)
+            role_id, agent, disabled, logged_in, signed = queries.agent_standing(
+                self._database, row.agent_id
+            )
             keys = frozenset(
                 Permission(*pair).key for pair in repository.permissions(self._database, role_id)
             )
@@ -81,6 +85,9 @@ class AccessDecisions:
                 keys,
                 valid_until,
                 previous=valid_until is not None,
+                agent_refusal=access.agent_refusal(
+                    agent, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+                ),
             )
         return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
@@ -97,6 +104,15 @@ class AccessDecisions:
         for env_id, name, api_enabled in queries.environment_access(self._database):
             grants = by_env.setdefault(nocase(name), {})
             by_id[env_id] = grants, api_enabled
+        # Tokens whose agent may not use them: few, and each refused whatever it asks.
+        refused = {
+            token_id: access.agent_refusal(
+                agent, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+            )
+            for token_id, agent, disabled, logged_in, signed in queries.ineligible_holders(
+                self._database
+            )
+        }
         rows = queries.grant_rows(self._database)
         # One row per replaced secret a token has on record: its current secret's grant is
         # made once, and each replaced one gets a grant with its own deadline.
@@ -105,12 +121,26 @@ class AccessDecisions:
             grants, enabled = by_id[env_id]
             if current is None or current.token_id != token_id:
                 permissions = frozen.get(role_id, frozenset())
-                current = grant(token_id, bool(active), enabled, permissions, None, previous=False)
+                current = grant(
+                    token_id,
+                    bool(active),
+                    enabled,
+                    permissions,
+                    None,
+                    previous=False,
+                    agent_refusal=refused.get(token_id),
+                )
                 grants[bytes.fromhex(fingerprint)] = current
             if previous:
                 ends = queries.stored_time(grace_until)
                 grants[bytes.fromhex(previous)] = grant(
-                    token_id, bool(active), enabled, current.permissions, ends, previous=True
+                    token_id,
+                    bool(active),
+                    enabled,
+                    current.permissions,
+                    ends,
+                    previous=True,
+                    agent_refusal=current.agent_refusal,
                 )
         clock = self._context.clock
         return AccessIndex(by_env, lambda found: _timestamp(clock, found))

@@ -50,6 +50,7 @@ def agent_view(agent: Agent, count: int) -> AgentView:
         agent.has_logged_in,
         agent.signed_agreement,
         count,
+        agent.disabled,
     )
 
 
@@ -93,7 +94,9 @@ class Directory:
 
     # ----------------------------------------------------------------- environments
 
-    def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
+    def add_environment(self, name: str, *, api_enabled: bool = False) -> EnvironmentView:
+        """A new environment. API access starts off unless asked for: its tokens answer 401
+        until someone turns it on on purpose (secure by default)."""
         name = clean_name(name, "environment")
         with self._work.write() as audit:
             if repository.find_environment(self._database, name) is not None:
@@ -231,6 +234,23 @@ class Directory:
             if changes:
                 repository.update_agent(self._database, agent.id, **fields)
                 audit("agent-update", None, f"agent {agent.name}: " + ", ".join(changes))
+        return self.agent(name)
+
+    def set_agent_disabled(self, name: str, disabled: bool) -> AgentView:
+        """Disable an agent (every token it holds answers 401, none is refreshed or rotated)
+        or enable it again (its tokens work again if it is otherwise eligible): how a person
+        is offboarded in one step, without deleting what they held."""
+        with self._work.write() as audit:
+            agent = self.agent_row(name)
+            if agent.disabled != disabled:
+                repository.update_agent(self._database, agent.id, disabled=disabled)
+                count = repository.ready_count(self._database, agent_id=agent.id)
+                held = "1 token" if count == 1 else f"{count} tokens"
+                if disabled:
+                    details = f"agent {agent.name} disabled; {held} refused until it is enabled"
+                else:
+                    details = f"agent {agent.name} enabled; {held} no longer refused for it"
+                audit("agent-disable" if disabled else "agent-enable", None, details)
         return self.agent(name)
 
     def agent(self, name: str) -> AgentView:

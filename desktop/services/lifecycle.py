@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
+from desktop.domain.access import IneligibleAgent, agent_refusal
 from desktop.domain.clock import utc
 from desktop.domain.errors import (
     Conflict,
@@ -41,6 +42,13 @@ else:  # imported at first use: importing the services must not import Peewee
 log = logging.getLogger(__name__)
 
 Interval = timedelta | str | None
+
+
+def rotation_refusal(refusal: str) -> str:
+    """What a scheduled rotation of a token records when its agent may not have it rotated
+    (*refusal*, from :func:`~desktop.domain.access.agent_refusal`): the token's ``last_error``,
+    which the window shows beside its next rotation."""
+    return f"{refusal}, so its tokens are not rotated"[:500]
 
 
 def as_interval(value: Interval, *, grace: bool = False) -> tuple[timedelta | None, str | None]:
@@ -172,8 +180,12 @@ class Lifecycle:
                     )
                 agent_row = self._directory.agent_row(agent)
                 view = agent_view(agent_row, 0)
+                if view.disabled:
+                    raise IneligibleAgent(
+                        f"agent {agent_row.name!r} is disabled; enable it before creating tokens"
+                    )
                 if not view.eligible:
-                    raise RuleViolation(
+                    raise IneligibleAgent(
                         f"agent {agent_row.name!r} {view.ineligible_reason()}: only agents who "
                         "have logged in and signed the usage agreement can be given a token"
                     )
@@ -303,6 +315,11 @@ class Lifecycle:
                 if repository.intent_of_token(self._database, token_id) is not None:
                     return None  # another process is rotating it right now
             row = self.ready_row(token_id)
+            refusal = self._agent_refusal(row.agent_id)
+            if refusal is not None:
+                if action == "rotate":
+                    raise IneligibleAgent(rotation_refusal(refusal))
+                raise IneligibleAgent(f"{refusal}: token {token_id} cannot be refreshed")
             grace_seconds = int(grace.total_seconds()) if grace is not None else row.grace_seconds
             claim = journal.claim(
                 row,
@@ -334,9 +351,28 @@ class Lifecycle:
 
     # ----------------------------------------------------------------- scheduled rotation
 
+    def _agent_refusal(self, agent_id: int) -> str | None:
+        """Why the agent may not have its tokens used, refreshed or rotated, or None."""
+        _, name, disabled, logged_in, signed = queries.agent_standing(self._database, agent_id)
+        return agent_refusal(
+            name, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+        )
+
     def due_token_ids(self) -> list[int]:
-        """The tokens due for rotation now, earliest first."""
-        return queries.due_token_ids(self._database, self._context.now())
+        """The tokens due for rotation now, earliest first. A token whose agent may not have it
+        rotated is due until that refusal is recorded on it (see :meth:`rotate_due`), and then
+        waits quietly: the audit log holds the refusal once, not once a tick, and the
+        scheduler does not start a run for it. Once the agent is eligible again it is due."""
+        due: list[int] = []
+        for token_id, name, disabled, logged_in, signed, last_error in queries.due_rotations(
+            self._database, self._context.now()
+        ):
+            refusal = agent_refusal(
+                name, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+            )
+            if refusal is None or last_error != rotation_refusal(refusal):
+                due.append(token_id)
+        return due
 
     def next_due_at(self, environment: str | None = None) -> datetime | None:
         """The earliest scheduled rotation of an active token (in one environment, or in any),
@@ -358,6 +394,7 @@ class Lifecycle:
         due = self.due_token_ids()
         rotated: list[int] = []
         failed: list[tuple[int, str]] = []
+        refused: list[int] = []
         skipped: list[int] = []
         for index, token_id in enumerate(due):
             if cancelled is not None and cancelled():
@@ -369,6 +406,12 @@ class Lifecycle:
                 failed.append((token_id, str(error)))
                 self._record_failure(token_id, str(error), actor)
                 break
+            except IneligibleAgent as error:
+                # Not performed, and recorded as a failure the window shows; tried again
+                # once the agent may hold tokens again (see due_token_ids).
+                failed.append((token_id, str(error)))
+                refused.append(token_id)
+                self._record_failure(token_id, str(error), actor)
             except Exception as error:
                 log.exception("rotation of token %s failed", token_id)
                 failed.append((token_id, str(error)))
@@ -379,7 +422,7 @@ class Lifecycle:
                 progress(index + 1, len(due))
         if rotated:
             self._prune_changes()
-        return RotationReport(tuple(rotated), tuple(failed), tuple(skipped))
+        return RotationReport(tuple(rotated), tuple(failed), tuple(skipped), tuple(refused))
 
     def _prune_previous_secrets(self) -> None:
         """Forget replaced secrets whose grace has ended (verification refuses them anyway).

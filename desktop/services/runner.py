@@ -198,7 +198,9 @@ class RotationRunner(QObject):
 
     def _on_done(self, report: RotationReport) -> None:
         self._running = False
-        if report.failed:
+        # A refusal by the rules (the agent may not hold tokens) is recorded once and is no
+        # reason to wait: another token, or the agent once enabled, goes at the next tick.
+        if any(token_id not in report.refused for token_id, _ in report.failed):
             self._backoff = min(max(self._backoff * 2, BACKOFF_START_SECONDS), BACKOFF_MAX_SECONDS)
             self._retry_at = self._monotonic() + self._backoff
         else:

@@ -121,7 +121,7 @@ class TokenService:
 
     # ----------------------------------------------------------------- directory
 
-    def add_environment(self, name: str, *, api_enabled: bool = True) -> EnvironmentView:
+    def add_environment(self, name: str, *, api_enabled: bool = False) -> EnvironmentView:
         return self.directory.add_environment(name, api_enabled=api_enabled)
 
     def set_api_enabled(self, name: str, enabled: bool) -> EnvironmentView:
@@ -168,6 +168,9 @@ class TokenService:
         return self.directory.update_agent(
             name, role=role, has_logged_in=has_logged_in, signed_agreement=signed_agreement
         )
+
+    def set_agent_disabled(self, name: str, disabled: bool) -> AgentView:
+        return self.directory.set_agent_disabled(name, disabled)
 
     def agent(self, name: str) -> AgentView:
         return self.directory.agent(name)

@@ -43,13 +43,17 @@ class AgentView:
     has_logged_in: bool
     signed_agreement: bool
     token_count: int
+    disabled: bool = False
 
     @property
     def eligible(self) -> bool:
-        """Only agents who have logged in and signed the usage agreement may get a token."""
-        return self.has_logged_in and self.signed_agreement
+        """Only agents who are not disabled, have logged in and signed the usage agreement may
+        get a token, or use the ones they hold."""
+        return not self.disabled and self.has_logged_in and self.signed_agreement
 
     def ineligible_reason(self) -> str | None:
+        if self.disabled:
+            return "is disabled"
         missing = []
         if not self.has_logged_in:
             missing.append("has never logged in")
@@ -63,6 +67,7 @@ class AgentView:
             "role": self.role,
             "has_logged_in": self.has_logged_in,
             "signed_agreement": self.signed_agreement,
+            "disabled": self.disabled,
             "eligible": self.eligible,
             "tokens": self.token_count,
         }
@@ -195,6 +200,9 @@ class RotationReport:
     rotated: tuple[int, ...] = ()
     failed: tuple[tuple[int, str], ...] = ()  # (token id, why)
     skipped: tuple[int, ...] = ()  # someone else rotated it first, or it stopped being due
+    # Those of failed that the rules refused (the agent may not hold tokens): trying again
+    # sooner changes nothing until someone acts, so they never delay other rotations.
+    refused: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,14 @@ def _step_5_intent_owner_started(database: pw.SqliteDatabase) -> None:
         database.execute_sql('ALTER TABLE "intent" ADD COLUMN "owner_started" INTEGER')
 
 
+def _step_6_agent_disabled(database: pw.SqliteDatabase) -> None:
+    """Agents can be disabled (``agent.disabled``): an admin takes every token a person holds
+    out of use in one step, and can give them back."""
+    if "disabled" in _columns(database, "agent"):
+        return  # created by step 1 from the current models
+    database.execute_sql('ALTER TABLE "agent" ADD COLUMN "disabled" INTEGER NOT NULL DEFAULT 0')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
@@ -160,6 +168,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_3_change_log,
     _step_4_previous_secrets,
     _step_5_intent_owner_started,
+    _step_6_agent_disabled,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -73,6 +73,8 @@ class Agent(BaseModel):
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)
     created_at = pw.DateTimeField()
+    # Disabled: every token it holds is refused, none refreshed or rotated (see step 4).
+    disabled = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT 0")])
 
     if TYPE_CHECKING:
         role_id: int

@@ -235,6 +235,29 @@ def due_token_ids(database: Database, now: datetime) -> list[int]:
     return [token_id for (token_id,) in database.rows(_DUE_IDS, _due_parameters(now))]
 
 
+# Due tokens with what decides whether their agent may have them rotated. The agent is looked
+# up by its primary key for each due token, so SQLite still walks the next_rotation_at index.
+_DUE_WITH_AGENTS = (
+    "SELECT token.id, agent.name, agent.disabled, agent.has_logged_in, agent.signed_agreement, "  # noqa: S608
+    f"token.last_error FROM token JOIN agent ON agent.id = token.agent_id WHERE {_DUE} "
+    "ORDER BY next_rotation_at"
+)
+
+
+def due_rotations(
+    database: Database, now: datetime
+) -> list[tuple[int, str, bool, bool, bool, str | None]]:
+    """The tokens due for rotation at *now* (naive UTC), earliest first, each with its agent's
+    standing: (token id, agent name, disabled, logged in, signed the agreement, the token's
+    last rotation error)."""
+    return [
+        (token_id, name, bool(disabled), bool(logged_in), bool(signed), last_error)
+        for token_id, name, disabled, logged_in, signed, last_error in database.rows(
+            _DUE_WITH_AGENTS, _due_parameters(now)
+        )
+    ]
+
+
 def is_due(database: Database, token_id: int, now: datetime) -> bool:
     """Whether one token is due for rotation at *now* (naive UTC), by the same rule."""
     return database.first(_IS_DUE, (token_id, *_due_parameters(now))) is not None
@@ -339,6 +362,34 @@ def any_expired_previous(database: Database, now: datetime) -> bool:
     a quick look before a pruning write."""
     row = database.first("SELECT 1 FROM previous_secret WHERE valid_until <= ? LIMIT 1", (now,))
     return row is not None
+
+
+def agent_standing(database: Database, agent_id: int) -> tuple[int, str, bool, bool, bool]:
+    """What an access decision needs of one agent: (role id, name, disabled, logged in, signed
+    the usage agreement)."""
+    row = database.first(
+        "SELECT role_id, name, disabled, has_logged_in, signed_agreement FROM agent WHERE id = ?",
+        (agent_id,),
+    )
+    if row is None:  # a token's agent is a foreign key: it cannot be missing
+        raise LookupError(f"no agent {agent_id}")
+    role_id, name, disabled, logged_in, signed = row
+    return int(role_id), str(name), bool(disabled), bool(logged_in), bool(signed)
+
+
+def ineligible_holders(database: Database) -> list[tuple[int, str, bool, bool, bool]]:
+    """Every ready token whose agent may not use it (disabled, not logged in, or without the
+    signed agreement): (token id, agent name, disabled, logged in, signed). Usually few rows:
+    read from the agents first, then each one's tokens through the (agent, phase) index."""
+    return [
+        (token_id, name, bool(disabled), bool(logged_in), bool(signed))
+        for token_id, name, disabled, logged_in, signed in database.rows(
+            "SELECT t.id, a.name, a.disabled, a.has_logged_in, a.signed_agreement "
+            "FROM agent a JOIN token t ON t.agent_id = a.id "
+            "WHERE (a.disabled OR NOT a.has_logged_in OR NOT a.signed_agreement) "
+            "AND t.phase = 'ready'"
+        )
+    ]
 
 
 def stored_time(value: Any) -> datetime | None:

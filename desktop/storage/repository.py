@@ -124,12 +124,6 @@ def agents(database: Database) -> list[Agent]:
 
 
 @translating
-def agent_role_id(database: Database, agent_id: int) -> int:
-    query = Agent.select(Agent.role).where(Agent.id == agent_id).bind(database.handle)
-    return int(query.scalar())
-
-
-@translating
 def insert_agent(
     database: Database,
     name: str,
@@ -152,7 +146,7 @@ def insert_agent(
 
 @translating
 def update_agent(database: Database, agent_id: int, **changes: Any) -> None:
-    """Set the named fields (``role``, ``has_logged_in``, ``signed_agreement``)."""
+    """Set the named fields (``role``, ``has_logged_in``, ``signed_agreement``, ``disabled``)."""
     Agent.update(**changes).where(Agent.id == agent_id).bind(database.handle).execute()
 
 

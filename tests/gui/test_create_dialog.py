@@ -34,9 +34,9 @@ def service(context: Context) -> TokenService:
     """Two environments (one without API access), one role, two eligible agents (Bob already
     holds a token) and two who may not get one."""
     service = context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_environment("Sandbox", api_enabled=False)
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("Ada", "Reader", has_logged_in=True, signed_agreement=True)
     service.add_agent("Bob", "Reader", has_logged_in=True, signed_agreement=True)
@@ -104,6 +104,10 @@ def test_hidden_agents_text_counts_each_reason() -> None:
     assert three == (
         "3 agents are hidden: 1 has never logged in, 2 have not signed the usage agreement"
     )
+    gone = AgentView(0, "d", "Reader", True, True, 2, disabled=True)
+    assert hidden_agents_text([gone, agent("a", False, True)]) == (
+        "2 agents are hidden: 1 is disabled, 1 has never logged in"
+    )
 
 
 def test_environments_without_api_access_cannot_be_chosen(
@@ -124,7 +128,7 @@ def test_environments_without_api_access_cannot_be_chosen(
 
 def test_ok_is_disabled_without_an_eligible_agent(qtbot: QtBot, context: Context) -> None:
     service = context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("Newbie", "Reader")
     dialog = make(qtbot, service)

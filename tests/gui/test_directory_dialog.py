@@ -49,7 +49,7 @@ def test_directory_enter_in_a_field_adds_and_does_not_close(
     edit.setText("Preview")
     QTest.keyClick(edit, Qt.Key.Key_Return)
     assert directory.isVisible()
-    assert service.environment("Preview").api_enabled is True
+    assert service.environment("Preview").api_enabled is False  # off unless ticked
 
 
 def test_directory_forgets_an_old_message_on_another_tab(
@@ -76,7 +76,7 @@ def test_directory_reload_reads_changes_made_elsewhere_and_keeps_drafts(
     directory.set_permission("/Payments", "*", False)
     service.add_role("Auditor", ["GET /Audit"])
     service.add_agent("Carol", "Auditor")
-    service.add_environment("QA")
+    service.add_environment("QA", api_enabled=True)
 
     directory.reload()
     roles = find(directory, QListWidget, "roleList")

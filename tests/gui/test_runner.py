@@ -216,3 +216,25 @@ def test_recovery_never_runs_beside_a_rotation_in_flight(
     assert sorted(t.id for t in seeded.tokens()) == ids
     assert all(t.last_error is None for t in seeded.tokens())
     assert seeded.reconcile().waiting == ()
+
+
+def test_a_rotation_refused_for_a_disabled_agent_is_shown(
+    window: MainWindow, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    issued = seeded.create_token("Production", "Alpha Bot", rotation="daily")
+    seeded.set_agent_disabled("Alpha Bot", True)
+    window.sync.reload()
+    clock.advance(timedelta(days=2))
+    with qtbot.waitSignal(window.runner.finished, timeout=20_000):
+        window.runner.tick()
+    why = "agent 'Alpha Bot' is disabled, so its tokens are not rotated"
+    cell = window.model.index(0, Column.NEXT_ROTATION)
+    assert why in cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is not None
+    assert window.notification_banner.isVisible()
+    assert why in window.notification_banner.text()
+    assert window.model.token_at(0).generation == 0
+    assert seeded.audit(issued.token.id)[0].action == "rotate-failed"
+    # Recorded once: the next tick does not start a run for it again.
+    with qtbot.assertNotEmitted(window.runner.started):
+        window.runner.tick()

@@ -215,7 +215,7 @@ def test_the_model_with_real_tokens(
     qtmodeltester: ModelTester, context: Context, clock: object
 ) -> None:
     service: TokenService = context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("Ada", "Reader", has_logged_in=True, signed_agreement=True)
     first = service.create_token("Production", "Ada", label="one", rotation="weekly")

@@ -131,7 +131,24 @@ def test_try_send_needs_a_path(
 def test_try_opens_on_the_given_token_environment(
     qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
 ) -> None:
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     dialog = try_dialog(qtbot, service, environment="Staging", token_id=ada_token.token.id)
     assert dialog.environment() == "Production"
     assert find(dialog, QComboBox, "tryTokenCombo").currentData() == ada_token.token.id
+
+
+def test_try_refuses_an_ambiguous_path(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    assert send(qtbot, dialog, "GET", "/Loans/%252e%252e/Admin").startswith(
+        "403 Forbidden — ambiguous path '/Loans/%252e%252e/Admin'"
+    )
+
+
+def test_try_refuses_a_disabled_agents_token(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    service.set_agent_disabled("Ada", True)
+    assert send(qtbot, dialog, "GET", "/Loans") == "401 Unauthorized — agent 'Ada' is disabled"

@@ -120,7 +120,7 @@ def seed(data_dir: Path, store: SecretStore | None) -> Seed:
     context = open_context(data_dir, store=store)
     try:
         service = context.service
-        service.add_environment("Production")
+        service.add_environment("Production", api_enabled=True)
         service.add_environment("Sandbox", api_enabled=False)
         service.add_role("Reader", ["GET /Loans", "GET /Customers"])
         service.add_agent("Bot", "Reader", has_logged_in=True, signed_agreement=True)

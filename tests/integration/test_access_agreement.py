@@ -13,9 +13,11 @@ def test_environments_differing_in_non_ascii_case_stay_apart(context: Context) -
     service = context.service
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
-    service.add_environment("Zürich")
-    service.add_environment("ZÜRICH")  # SQLite's NOCASE folds ASCII only: a second environment
-    service.add_environment("Prod")
+    service.add_environment("Zürich", api_enabled=True)
+    service.add_environment(
+        "ZÜRICH", api_enabled=True
+    )  # SQLite's NOCASE folds ASCII only: a second environment
+    service.add_environment("Prod", api_enabled=True)
     in_lower = service.create_token("Zürich", "bot").secret
     in_upper = service.create_token("ZÜRICH", "bot").secret
     prod = service.create_token("Prod", "bot").secret
@@ -44,7 +46,7 @@ def test_environments_differing_in_non_ascii_case_stay_apart(context: Context) -
 )
 def test_text_that_is_not_a_token_gets_the_same_answer(context: Context, presented: str) -> None:
     service = context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     index = service.access_index()
     sql = service.verify("Prod", presented, "GET", "/Loans")
     assert sql.status == 401

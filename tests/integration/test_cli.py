@@ -111,8 +111,9 @@ def run_process(
 
 
 def test_env_role_agent_commands(cli: Cli) -> None:
-    assert "Added environment 'Production'" in cli.ok("env", "add", "Production").out
-    assert cli.ok("env", "add", "Sandbox", "--disabled", "--json").json() == {
+    enabled = cli.ok("env", "add", "Production", "--api-enabled").out
+    assert "Added environment 'Production' (API access enabled)" in enabled
+    assert cli.ok("env", "add", "Sandbox", "--json").json() == {
         "name": "Sandbox",
         "api_enabled": False,
         "tokens": 0,
@@ -147,6 +148,7 @@ def test_env_role_agent_commands(cli: Cli) -> None:
         "role": "Reader",
         "has_logged_in": False,
         "signed_agreement": False,
+        "disabled": False,
         "eligible": False,
         "tokens": 0,
     }

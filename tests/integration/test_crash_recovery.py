@@ -156,7 +156,7 @@ def seed(data_dir: Path, store: KeyringSecretStore, op: str) -> Seeded:
     context = open_context(data_dir, store=store, clock=yesterday)
     try:
         service = context.service
-        service.add_environment(ENVIRONMENT)
+        service.add_environment(ENVIRONMENT, api_enabled=True)
         service.add_role("Reader", ["GET /Loans"])
         service.add_agent(AGENT, "Reader", has_logged_in=True, signed_agreement=True)
         seeded = Seeded(op, data_dir)

@@ -23,7 +23,7 @@ def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
 ) -> None:
     handle = context.database.handle
     service = context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     other = service.create_token("Production", "alice").token.id

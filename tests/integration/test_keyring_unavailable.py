@@ -145,7 +145,7 @@ def seed(data_dir: Path, store: KeyringSecretStore) -> list[tuple[int, str]]:
     context = open_context(data_dir, store=store)
     try:
         service = context.service
-        service.add_environment("Prod")
+        service.add_environment("Prod", api_enabled=True)
         service.add_role("Reader", ["GET /Loans"])
         service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
         made = [service.create_token("Prod", "bot", label=f"t{n}") for n in range(2)]

@@ -86,8 +86,8 @@ def workload(context: Context, clock: FakeClock, store: KeyringSecretStore) -> s
     """Create, refresh, rotate, reveal, verify, label, delete; return every secret seen."""
     handle = context.database.handle
     service = context.service
-    service.add_environment("Prod")
-    service.add_environment("Stage")
+    service.add_environment("Prod", api_enabled=True)
+    service.add_environment("Stage", api_enabled=True)
     service.add_role("Reader", ["GET /Loans", "GET /Customers"])
     service.add_role("Writer", ["* /Loans", "POST /Payments"])
     service.add_agent("ada", "Reader", has_logged_in=True, signed_agreement=True)
@@ -159,7 +159,7 @@ def test_no_secret_in_database_files_backups_or_debug_log(
 
 def test_reprs_and_json_hide_the_secret(context: Context) -> None:
     service = context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("ada", "Reader", has_logged_in=True, signed_agreement=True)
     issued = service.create_token("Prod", "ada", label="x", rotation="1d")
@@ -200,7 +200,7 @@ def test_error_messages_never_carry_a_secret(
 ) -> None:
     handle = context.database.handle
     service = context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("ada", "Reader", has_logged_in=True, signed_agreement=True)
     issued = service.create_token("Prod", "ada")

@@ -66,7 +66,7 @@ def other_process_recovers(context: Context, store: KeyringSecretStore) -> Calla
 @pytest.fixture
 def service(context: Context) -> TokenService:
     service = context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     return service

@@ -69,7 +69,7 @@ class FaultyStore(DelegatingStore):
 @pytest.fixture
 def service(context: Context) -> TokenService:
     service = context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
     return service

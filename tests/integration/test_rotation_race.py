@@ -57,7 +57,7 @@ def seed(data_dir: Path, store: SecretStore) -> list[int]:
     context = open_context(data_dir, store=store, clock=FakeClock(START))
     try:
         service = context.service
-        service.add_environment(ENVIRONMENT)
+        service.add_environment(ENVIRONMENT, api_enabled=True)
         service.add_role("Reader", ["GET /Loans"])
         service.add_agent(AGENT, "Reader", has_logged_in=True, signed_agreement=True)
         return [

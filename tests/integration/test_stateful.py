@@ -82,7 +82,7 @@ class TokenMachine(RuleBasedStateMachine):
         self.context = open_context(self.data_dir, store=self.store, clock=self.clock)
         service = self.context.service
         for env in ENVIRONMENTS:
-            service.add_environment(env)
+            service.add_environment(env, api_enabled=True)
         for role, permissions in ROLES.items():
             service.add_role(role, permissions)
         for agent, (role, eligible) in AGENTS.items():

@@ -30,7 +30,7 @@ def half_deleted(data_dir: Path, store: InMemorySecretStore, clock: FakeClock) -
     context = open_context(data_dir, store=store, clock=clock)
     try:
         service = context.service
-        service.add_environment("Production")
+        service.add_environment("Production", api_enabled=True)
         service.add_role("Reader", ["GET /Loans"])
         service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
         token_id = service.create_token("Production", "alice").token.id
@@ -55,7 +55,7 @@ def test_a_fresh_data_dir_gets_a_migrated_database(
         service = context.service
         assert service.store is memory_store
         assert (service.actor, service.clock) == ("ada", clock)
-        service.add_environment("Production")
+        service.add_environment("Production", api_enabled=True)
         assert [env.name for env in service.environments()] == ["Production"]
     finally:
         context.close()

@@ -92,3 +92,13 @@ def test_the_demo_needs_the_keyring(
     with pytest.raises(SecretStoreUnavailable):
         demo.seed(memory_context.service)
     assert memory_context.service.tokens() == []
+
+
+def test_the_demo_turns_on_api_access_where_its_tokens_live(seeded: TokenService) -> None:
+    """New environments start with API access off; the demo's tokens must still work."""
+    active = [token for token in seeded.tokens() if token.status == "Active"]
+    assert {token.environment for token in active} == {"Production", "Staging"}
+    for token in active:
+        secret = seeded.reveal(token.id)
+        decision = seeded.verify(token.environment, secret, "GET", "/Loans")
+        assert decision.status == 200, (token.environment, token.label, decision.reason)

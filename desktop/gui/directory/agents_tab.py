@@ -1,5 +1,6 @@
-"""The Agents tab: every agent with the state that decides whether it may get tokens, and a
-form to add one or change its role, login and agreement."""
+"""The Agents tab: every agent with the state that decides whether it may get tokens, a form
+to add one or change its role, login and agreement, and a button that disables the selected
+agent (every token it holds is refused) or enables it again."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ from desktop.domain.errors import TokenDeskError
 from desktop.services.display import yes_no
 from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView
+
+DISABLE_TEXT = "D&isable agent"
+ENABLE_TEXT = "Ena&ble agent"
 
 
 class AgentTableModel(QAbstractTableModel):
@@ -76,7 +80,7 @@ class AgentTableModel(QAbstractTableModel):
                 agent.role,
                 yes_no(agent.has_logged_in).capitalize(),
                 yes_no(agent.signed_agreement).capitalize(),
-                "Yes" if agent.eligible else "No",
+                _eligibility_text(agent),
                 str(agent.token_count),
             )
             return values[column] if 0 <= column < len(values) else None
@@ -97,6 +101,13 @@ class AgentTableModel(QAbstractTableModel):
         ):
             return self.HEADERS[section]
         return None
+
+
+def _eligibility_text(agent: AgentView) -> str:
+    """The "Can get tokens" cell: a disabled agent is told apart from one still signing up."""
+    if agent.eligible:
+        return "Yes"
+    return "No (disabled)" if agent.disabled else "No"
 
 
 class AgentsTab(QWidget):
@@ -152,6 +163,9 @@ class AgentsTab(QWidget):
         self._add.setObjectName("addAgentButton")
         self._save = QPushButton("Sa&ve changes", self)
         self._save.setObjectName("saveAgentButton")
+        # One button, whose text follows the selected agent: disable it, or enable it again.
+        self._disable = QPushButton(DISABLE_TEXT, self)
+        self._disable.setObjectName("disableAgentButton")
 
         self._box = QGroupBox("New agent", self)
         form = QFormLayout(self._box)
@@ -164,6 +178,7 @@ class AgentsTab(QWidget):
         form.addRow("Status:", flags)
         row = QHBoxLayout()
         row.addWidget(self._new)
+        row.addWidget(self._disable)
         row.addStretch(1)
         row.addWidget(self._add)
         row.addWidget(self._save)
@@ -181,6 +196,7 @@ class AgentsTab(QWidget):
         self._new.clicked.connect(self._new_clicked)
         self._add.clicked.connect(self._add_clicked)
         self._save.clicked.connect(self._save_clicked)
+        self._disable.clicked.connect(self._disable_clicked)
 
     def load(self, roles: Iterable[str]) -> None:
         """Offer ``roles`` in the form and read the agents again, keeping the selection."""
@@ -235,6 +251,17 @@ class AgentsTab(QWidget):
 
     def _form_changed(self) -> None:
         agent = self._selected()
+        self._disable.setEnabled(agent is not None)
+        if agent is not None and agent.disabled:
+            self._disable.setText(ENABLE_TEXT)
+            self._disable.setToolTip(f"Let {agent.name}'s tokens work again")
+        else:
+            self._disable.setText(DISABLE_TEXT)
+            self._disable.setToolTip(
+                "Refuse every token of the selected agent (401), and refresh or rotate none"
+                if agent is not None
+                else "Select an agent to disable it"
+            )
         has_role = self._role.currentIndex() >= 0
         self._add.setEnabled(agent is None and has_role and bool(self._name.text().strip()))
         self._add.setToolTip("" if has_role else "Add a role first")
@@ -290,6 +317,22 @@ class AgentsTab(QWidget):
             return
         self._reload_agents()
         self.succeeded.emit(f"Saved agent {agent.name}.")
+
+    def _disable_clicked(self) -> None:
+        agent = self._selected()
+        if agent is None:
+            return
+        try:
+            changed = self._service.set_agent_disabled(agent.name, not agent.disabled)
+        except TokenDeskError as error:
+            what = "enabled" if agent.disabled else "disabled"
+            self.failed.emit(f"The agent was not {what}", str(error))
+            return
+        self._reload_agents()
+        if changed.disabled:
+            self.succeeded.emit(f"Disabled agent {changed.name}: its tokens are refused.")
+        else:
+            self.succeeded.emit(f"Enabled agent {changed.name}.")
 
     def _reload_agents(self) -> None:
         """Read the agents again after a change of one of them; the roles are as they were."""

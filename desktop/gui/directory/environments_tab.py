@@ -53,7 +53,9 @@ class EnvironmentsTab(QWidget):
         self._name.setPlaceholderText("New environment name, e.g. Staging")
         self._enabled = QCheckBox("API access ena&bled", self)
         self._enabled.setObjectName("environmentApiEnabled")
-        self._enabled.setChecked(True)
+        # Off unless asked for: a new environment refuses its tokens until access is turned on.
+        self._enabled.setChecked(False)
+        self._enabled.setToolTip("Leave unticked to add the environment with API access off")
         self._add = QPushButton("Add en&vironment", self)
         self._add.setObjectName("addEnvironmentButton")
         self._name.returnPressed.connect(self._add_clicked)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -155,3 +156,32 @@ def test_agents_tab_asks_for_a_role_before_an_agent(qtbot: QtBot, context: Conte
     add = find(tab, QPushButton, "addAgentButton")
     assert not add.isEnabled()
     assert add.toolTip() == "Add a role first"
+
+
+def test_directory_disables_and_enables_an_agent_from_the_keyboard(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    button = find(directory, QPushButton, "disableAgentButton")
+    assert not button.isEnabled()  # nobody selected
+    select_agent(directory, "Ada")
+    assert button.isEnabled() and button.text() == "D&isable agent"
+    assert button.focusPolicy() & Qt.FocusPolicy.TabFocus  # reached with Tab
+    button.setFocus()
+    with qtbot.waitSignal(directory.changed):
+        QTest.keyClick(button, Qt.Key.Key_Space)
+    assert service.agent("Ada").disabled
+    assert service.verify("Production", ada_token.secret, "GET", "/Loans").reason == (
+        "agent 'Ada' is disabled"
+    )
+    model = find(directory, QTableView, "agentList").model()
+    assert model.index(0, 4).data() == "No (disabled)"
+    assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == "Ada is disabled"
+    assert find(directory, QLabel, "directoryStatus").text() == (
+        "Disabled agent Ada: its tokens are refused."
+    )
+    assert button.text() == "Ena&ble agent"  # still selected: the same button gives it back
+    with qtbot.waitSignal(directory.changed):
+        QTest.keyClick(button, Qt.Key.Key_Space)
+    assert not service.agent("Ada").disabled
+    assert service.verify("Production", ada_token.secret, "GET", "/Loans").status == 200
+    assert button.text() == "D&isable agent"

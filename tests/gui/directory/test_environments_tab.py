@@ -73,3 +73,20 @@ def test_environments_tab_reports_a_refused_name(qtbot: QtBot, service: TokenSer
     assert refused.args[0] == "The environment was not added"
     assert "already exists" in refused.args[1]
     assert name.text() == "sandbox"  # kept, to be corrected
+
+
+def test_a_new_environment_starts_without_api_access_unless_ticked(
+    qtbot: QtBot, service: TokenService
+) -> None:
+    tab = EnvironmentsTab(service)
+    qtbot.addWidget(tab)
+    tab.load()
+    access = find(tab, QCheckBox, "environmentApiEnabled")
+    assert not access.isChecked()
+    find(tab, QLineEdit, "environmentNameEdit").setText("Preview")
+    click(qtbot, tab, "addEnvironmentButton")
+    assert service.environment("Preview").api_enabled is False
+    access.setChecked(True)
+    find(tab, QLineEdit, "environmentNameEdit").setText("Live")
+    click(qtbot, tab, "addEnvironmentButton")
+    assert service.environment("Live").api_enabled is True

@@ -30,6 +30,7 @@ def test_update_sets_clears_or_leaves_each_flag(cli: Cli) -> None:
         "role": "Writer",
         "has_logged_in": False,
         "signed_agreement": False,
+        "disabled": False,
         "eligible": False,
         "tokens": 0,
     }
@@ -43,9 +44,32 @@ def test_list(cli: Cli) -> None:
     cli.ok("role", "add", "Reader", "--allow", "GET /Loans")
     cli.ok("agent", "add", "Bot", "--role", "Reader", "--logged-in", "--signed-agreement")
     cli.ok("agent", "add", "Newbie", "--role", "Reader", "--logged-in")
+    cli.ok("agent", "add", "Gone", "--role", "Reader", "--logged-in", "--signed-agreement")
+    cli.ok("agent", "disable", "Gone")
     assert cli.ok("agent", "list").out.splitlines() == [
-        "NAME    ROLE    LOGGED IN  SIGNED AGREEMENT  ELIGIBLE  TOKENS",
-        "Bot     Reader  yes        yes               yes       0",
-        "Newbie  Reader  yes        no                no        0",
+        "NAME    ROLE    LOGGED IN  SIGNED AGREEMENT  DISABLED  ELIGIBLE  TOKENS",
+        "Bot     Reader  yes        yes               no        yes       0",
+        "Gone    Reader  yes        yes               yes       no        0",
+        "Newbie  Reader  yes        no                no        no        0",
     ]
-    assert [a["eligible"] for a in cli.ok("agent", "list", "--json").json()] == [True, False]
+    listed = cli.ok("agent", "list", "--json").json()
+    assert [(a["disabled"], a["eligible"]) for a in listed] == [
+        (False, True),
+        (True, False),
+        (False, False),
+    ]
+
+
+def test_disable_and_enable(cli: Cli) -> None:
+    cli.ok("role", "add", "Reader", "--allow", "GET /Loans")
+    cli.ok("agent", "add", "Bot", "--role", "Reader", "--logged-in", "--signed-agreement")
+    assert cli.ok("agent", "disable", "Bot").out == (
+        "Disabled agent 'Bot': its tokens are refused (401) until it is enabled.\n"
+    )
+    assert cli.ok("agent", "disable", "bot", "--json").json()["disabled"] is True  # no change
+    assert "is disabled: its tokens are refused" in cli.ok("agent", "update", "Bot").out
+    assert cli.ok("agent", "enable", "Bot").out == (
+        "Enabled agent 'Bot' with role 'Reader'; may be given tokens.\n"
+    )
+    assert cli.ok("agent", "enable", "Bot", "--json").json()["eligible"] is True
+    assert "unknown agent" in cli.refused("agent", "disable", "Nobody").err

@@ -7,10 +7,10 @@ from tests.unit.cli.conftest import Cli
 
 def test_add_and_list(cli: Cli) -> None:
     assert cli.ok("env", "list").out == "No environments.\n"
-    assert cli.ok("env", "add", "Production").out == (
+    assert cli.ok("env", "add", "Production", "--api-enabled").out == (
         "Added environment 'Production' (API access enabled).\n"
     )
-    assert cli.ok("env", "add", "Sandbox", "--disabled", "--json").json() == {
+    assert cli.ok("env", "add", "Sandbox", "--json").json() == {
         "name": "Sandbox",
         "api_enabled": False,
         "tokens": 0,
@@ -26,8 +26,23 @@ def test_add_and_list(cli: Cli) -> None:
     ]
 
 
+def test_api_access_starts_disabled_unless_asked_for(cli: Cli) -> None:
+    assert cli.ok("env", "add", "Production").out == (
+        "Added environment 'Production' (API access disabled).\n"
+    )
+    assert cli.ok("env", "add", "Staging", "--api-enabled", "--json").json()["api_enabled"]
+    # Scripts written when access started enabled may still say --disabled: the same thing.
+    assert not cli.ok("env", "add", "Sandbox", "--disabled", "--json").json()["api_enabled"]
+    assert "not allowed" in cli.refused("env", "add", "QA", "--api-enabled", "--disabled").err
+    assert [env["api_enabled"] for env in cli.ok("env", "list", "--json").json()] == [
+        False,
+        False,
+        True,
+    ]
+
+
 def test_enable_and_disable(cli: Cli) -> None:
-    cli.ok("env", "add", "Production")
+    cli.ok("env", "add", "Production", "--api-enabled")
     assert cli.ok("env", "disable", "Production").out == (
         "API access disabled for environment 'Production'.\n"
     )

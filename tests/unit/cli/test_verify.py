@@ -44,3 +44,21 @@ def test_verify_never_needs_the_keyring(cli: Cli, seeded: Seed) -> None:
     cli.store.available = False
     result = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
     assert (result.code, result.out) == (0, "200 allowed\n")
+
+
+def test_a_disabled_agents_token_is_refused_and_not_refreshed(cli: Cli, seeded: Seed) -> None:
+    cli.ok("agent", "disable", "Bot")
+    assert cli.verify(seeded.secret).out == "401 agent 'Bot' is disabled\n"
+    refused = cli.refused("token", "refresh", str(seeded.token_id))
+    assert "agent 'Bot' is disabled" in refused.err
+    cli.ok("agent", "update", "Bot", "--not-logged-in")
+    cli.ok("agent", "enable", "Bot")
+    assert cli.verify(seeded.secret).out == "401 agent 'Bot' has not logged in\n"
+    cli.ok("agent", "update", "Bot", "--logged-in")
+    assert cli.verify(seeded.secret).out == "200 allowed\n"
+
+
+@pytest.mark.parametrize("path", ["/Loans/%252e%252e/Admin", "/Loans/%c0%ae", "/Loans/a%20b"])
+def test_an_ambiguous_path_is_forbidden(cli: Cli, seeded: Seed, path: str) -> None:
+    answer = cli.verify(seeded.secret, path=path)
+    assert answer.out.startswith(f"403 ambiguous path {path!r}")

@@ -13,7 +13,7 @@ def service(memory_context: Context) -> TokenService:
     """Production (API on), Sandbox (API off), a Reader role, and three agents of whom only
     alice may be given a token."""
     service = memory_context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_environment("Sandbox", api_enabled=False)
     service.add_role("Reader", ["GET /Loans", "GET /Customers"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from desktop.app import Context
 from desktop.domain import tokens
+from desktop.domain.access import Grant, agent_refusal, decide
 from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
 
@@ -57,7 +59,7 @@ def test_a_previous_secret_ends_with_its_grace_in_both(
 
 
 def test_a_token_answers_only_in_its_own_environment(service: TokenService) -> None:
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     issued = service.create_token("Production", "alice")
     index = service.access_index()
     for verify in (service.verify, index.verify):
@@ -71,3 +73,61 @@ def test_a_lone_surrogate_is_refused_not_raised(service: TokenService) -> None:
     index = service.access_index()
     assert index.verify("Production", mangled, "GET", "/Loans").status == 401
     assert service.verify("Production", mangled, "GET", "/Loans").status == 401
+
+
+STANDINGS = {  # agent name: (disabled, has logged in, signed the agreement)
+    "eligible": (False, True, True),
+    "disabled": (True, True, True),
+    "no-login": (False, False, True),
+    "unsigned": (False, True, False),
+    "neither": (False, False, False),
+    "disabled-neither": (True, False, False),
+}
+REQUESTS = [
+    ("GET", "/Loans(4)"),
+    ("POST", "/Loans"),
+    ("GET", "/Loans/%252e%252e/Admin"),
+    ("GET", "/Loans/%c0%ae"),
+    ("GET", "/Loans/a b"),
+    ("GET", "/Loans/../Users"),
+]
+
+
+def test_sql_index_and_domain_decide_agent_standing_and_paths_alike(
+    memory_context: Context, clock: FakeClock
+) -> None:
+    """Every agent standing, for the current secret and a previous one in its grace: the SQL
+    lookup, the in-memory index and the domain's decision on the same grant agree."""
+    service = memory_context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    secrets: list[tuple[str, str, int]] = []  # agent, secret, token id
+    for name in STANDINGS:
+        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
+        issued = service.create_token("Production", name, grace="1h")
+        fresh = service.refresh(issued.token.id)
+        secrets += [(name, issued.secret, issued.token.id), (name, fresh.secret, issued.token.id)]
+    for name, (disabled, logged_in, signed) in STANDINGS.items():
+        service.update_agent(name, has_logged_in=logged_in, signed_agreement=signed)
+        service.set_agent_disabled(name, disabled)
+    index = service.access_index()
+    now = clock.now().timestamp()
+    for name, secret, token_id in secrets:
+        disabled, logged_in, signed = STANDINGS[name]
+        refusal = agent_refusal(
+            name, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
+        )
+        for method, path in REQUESTS:
+            by_sql = service.verify("Production", secret, method, path)
+            domain = decide(
+                Grant(token_id, True, True, frozenset({("GET", "loans")}), None, refusal),
+                method,
+                path,
+                now,
+            )
+            assert index.verify("Production", secret, method, path) == by_sql
+            assert by_sql == domain, (name, method, path)
+    assert service.verify("Production", secrets[2][1], "GET", "/Loans").reason == (
+        "agent 'disabled' is disabled"
+    )
+    assert service.verify("Production", secrets[0][1], "GET", "/Loans/%c0%ae").status == 403

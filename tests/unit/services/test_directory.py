@@ -29,7 +29,7 @@ def test_role_change_applies_to_existing_tokens(service: TokenService) -> None:
 
 def test_duplicate_and_bad_names_are_refused(service: TokenService) -> None:
     with pytest.raises(RuleViolation, match="already exists"):
-        service.add_environment("production")
+        service.add_environment("production", api_enabled=True)
     with pytest.raises(InvalidInput, match="empty"):
         service.add_agent("  ", "Reader")
     with pytest.raises(NotFound, match="unknown role"):
@@ -101,3 +101,52 @@ def test_api_access_changes_are_audited_only_when_they_change(service: TokenServ
         "env-disable",
         "API access disabled for environment Production",
     )
+
+
+def test_a_new_environment_starts_without_api_access(service: TokenService) -> None:
+    assert service.add_environment("Preview").api_enabled is False
+    assert service.add_environment("Live", api_enabled=True).api_enabled is True
+    assert service.audit()[1].details == "environment Preview, API access disabled"
+    with pytest.raises(RuleViolation, match="API access disabled"):
+        service.create_token("Preview", "alice")
+
+
+def test_disabling_an_agent_refuses_its_tokens_until_it_is_enabled(
+    service: TokenService,
+) -> None:
+    issued = service.create_token("Production", "alice")
+    view = service.set_agent_disabled("ALICE", True)
+    assert (view.disabled, view.eligible, view.ineligible_reason()) == (True, False, "is disabled")
+    index = service.access_index()
+    for verify in (service.verify, index.verify):
+        decision = verify("Production", issued.secret, "GET", "/Loans")
+        assert decision == (401, "agent 'alice' is disabled", issued.token.id)
+    event = service.audit()[0]
+    assert (event.action, event.details) == (
+        "agent-disable",
+        "agent alice disabled; 1 token refused until it is enabled",
+    )
+    before = len(service.audit())
+    service.set_agent_disabled("alice", True)  # already so: nothing to record
+    assert len(service.audit()) == before
+    with pytest.raises(RuleViolation, match="agent 'alice' is disabled; enable it"):
+        service.create_token("Production", "alice")
+
+    assert not service.set_agent_disabled("alice", False).disabled
+    assert service.audit()[0].action == "agent-enable"
+    for verify in (service.verify, service.access_index().verify):
+        assert verify("Production", issued.secret, "GET", "/Loans").status == 200
+    with pytest.raises(NotFound):
+        service.set_agent_disabled("nobody", True)
+
+
+def test_an_agent_whose_flags_are_cleared_is_refused_too(service: TokenService) -> None:
+    issued = service.create_token("Production", "alice")
+    service.update_agent("alice", signed_agreement=False)
+    decision = service.verify("Production", issued.secret, "GET", "/Loans")
+    assert decision.reason == "agent 'alice' has not signed the usage agreement"
+    service.update_agent("alice", signed_agreement=True, has_logged_in=False)
+    decision = service.access_index().verify("Production", issued.secret, "GET", "/Loans")
+    assert decision.reason == "agent 'alice' has not logged in"
+    service.update_agent("alice", has_logged_in=True)
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200

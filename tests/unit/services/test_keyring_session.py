@@ -26,7 +26,7 @@ LOCKED = "the system keyring is locked; unlock it, then try again"
 
 
 def seed(service: TokenService) -> TokenService:
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("Ada", "Reader", has_logged_in=True, signed_agreement=True)
     return service

@@ -10,8 +10,11 @@ from datetime import timedelta
 import pytest
 
 from desktop.app import Context
+from desktop.domain.access import IneligibleAgent
+from desktop.domain.errors import RuleViolation
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import TokenService
+from desktop.services.views import RotationReport
 from desktop.storage.models import PreviousSecret
 from tests.helpers.clock import FakeClock
 from tests.helpers.rotation import assert_keyring_matches, audit, status, three_due
@@ -23,7 +26,7 @@ DAY = timedelta(days=1)
 @pytest.fixture
 def service(memory_context: Context) -> TokenService:
     service = memory_context.service
-    service.add_environment("Prod")
+    service.add_environment("Prod", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("bot", "Reader", has_logged_in=True, signed_agreement=True)
     return service
@@ -260,3 +263,74 @@ def test_cancelled_pass_stops_between_tokens(service: TokenService, clock: FakeC
     assert report.rotated == (a.token.id,)
     assert seen == [(1, 3)]
     assert service.rotate_due().rotated == (b.token.id, c.token.id)
+
+
+def test_a_disabled_agents_token_cannot_be_refreshed(
+    service: TokenService, memory_store: SecretStore
+) -> None:
+    issued = service.create_token("Prod", "bot", grace="1h")
+    service.set_agent_disabled("bot", True)
+    before = (service.token(issued.token.id), service.audit(issued.token.id))
+    with pytest.raises(IneligibleAgent) as refused:
+        service.refresh(issued.token.id)
+    assert str(refused.value) == (
+        f"agent 'bot' is disabled: token {issued.token.id} cannot be refreshed"
+    )
+    assert isinstance(refused.value, RuleViolation)
+    assert (service.token(issued.token.id), service.audit(issued.token.id)) == before
+    assert_keyring_matches(service, memory_store, issued.token.id)
+    service.update_agent("bot", has_logged_in=False)
+    service.set_agent_disabled("bot", False)
+    with pytest.raises(IneligibleAgent, match="'bot' has not logged in"):
+        service.refresh(issued.token.id)
+    service.update_agent("bot", has_logged_in=True)
+    assert service.refresh(issued.token.id).token.generation == 1
+
+
+def test_a_due_rotation_of_an_ineligible_agents_token_is_recorded_once_then_waits(
+    service: TokenService, clock: FakeClock, memory_store: SecretStore
+) -> None:
+    issued = service.create_token("Prod", "bot", rotation="1d")
+    token_id = issued.token.id
+    service.set_agent_disabled("bot", True)
+    clock.advance(2 * DAY)
+    report = service.rotate_due()
+    why = "agent 'bot' is disabled, so its tokens are not rotated"
+    assert (report.rotated, report.failed, report.refused) == ((), ((token_id, why),), (token_id,))
+    token = service.token(token_id)
+    assert (token.generation, token.last_error) == (0, why)
+    assert [event.details for event in audit(service, token_id, "rotate-failed")] == [why]
+    assert status(service, issued.secret) == 401
+
+    # Recorded: later ticks neither start a run for it nor write the refusal again.
+    clock.advance(HOUR)
+    assert service.due_token_ids() == []
+    assert service.rotate_due() == RotationReport()
+    assert len(audit(service, token_id, "rotate-failed")) == 1
+
+    # Eligible again: its secret works, and the rotation that was due happens at the next run.
+    service.set_agent_disabled("bot", False)
+    assert status(service, issued.secret) == 200
+    assert service.due_token_ids() == [token_id]
+    assert service.rotate_due().rotated == (token_id,)
+    token = service.token(token_id)
+    assert (token.generation, token.last_error) == (1, None)
+    assert_keyring_matches(service, memory_store, token_id)
+
+
+def test_a_token_whose_agent_lost_a_flag_is_not_rotated(
+    service: TokenService, clock: FakeClock
+) -> None:
+    token_id = service.create_token("Prod", "bot", rotation="1d").token.id
+    service.update_agent("bot", signed_agreement=False)
+    clock.advance(2 * DAY)
+    report = service.rotate_due()
+    assert report.refused == (token_id,)
+    assert service.token(token_id).last_error == (
+        "agent 'bot' has not signed the usage agreement, so its tokens are not rotated"
+    )
+    # A different refusal later is recorded in its turn.
+    service.set_agent_disabled("bot", True)
+    assert service.due_token_ids() == [token_id]
+    assert service.rotate_due().refused == (token_id,)
+    assert len(audit(service, token_id, "rotate-failed")) == 2

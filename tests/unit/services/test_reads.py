@@ -21,7 +21,7 @@ from tests.helpers.directories import seed_alice
 @pytest.fixture
 def three(service: TokenService, clock: FakeClock) -> list[int]:
     """Three tokens, created an hour apart: two in Production, one in Staging."""
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     service.add_agent("bob", "Reader", has_logged_in=True, signed_agreement=True)
     ids = []
     for environment, agent, label in (
@@ -96,7 +96,7 @@ def test_changes_since_name_tokens_and_directory(service: TokenService, three: l
     cursor = service.change_cursor()
     assert service.changes_since(cursor).tokens == frozenset()
     service.set_label(three[0], "renamed")
-    service.add_environment("Elsewhere")
+    service.add_environment("Elsewhere", api_enabled=True)
     changes = service.changes_since(cursor)
     assert changes.complete and changes.tokens == {three[0]} and changes.directory
     assert not changes.names

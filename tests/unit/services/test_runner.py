@@ -96,3 +96,26 @@ def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> Non
     assert RotationRunner(seeded).timer.interval() <= 60_000
     with pytest.raises(ValueError, match="once a minute"):
         RotationRunner(seeded, 24 * 3600 * 1000)
+
+
+def test_a_refused_rotation_is_reported_without_holding_the_others_back(
+    memory_context: Context, seeded: TokenService, clock: FakeClock, qtbot: QtBot
+) -> None:
+    """A rotation the rules refuse (its agent is disabled) is a failure to show, not a reason
+    to back off: trying sooner changes nothing, and waiting would delay every other token."""
+    held = seeded.create_token("Production", "Alpha Bot", rotation="1d").token.id
+    other = seeded.create_token("Production", "Beta Sync", rotation="3d").token.id
+    seeded.set_agent_disabled("Alpha Bot", True)
+    clock.advance(timedelta(days=2))
+    runner = RotationRunner(seeded, monotonic=lambda: 1_000.0, wall=lambda: 0.0)
+    failures: list[tuple[int, str]] = []
+    runner.failed.connect(lambda token_id, why: failures.append((token_id, why)))
+    assert runner.run_now(blocking=True)
+    assert failures == [(held, "agent 'Alpha Bot' is disabled, so its tokens are not rotated")]
+
+    clock.advance(timedelta(days=2))  # the other token falls due; the agent is enabled again
+    seeded.set_agent_disabled("Alpha Bot", False)
+    with qtbot.waitSignal(runner.finished, timeout=20_000) as finished:
+        runner.tick()  # at once: no back-off after a refusal
+    assert sorted(finished.args[0].rotated) == sorted([held, other])
+    runner.stop()

@@ -587,8 +587,8 @@ def test_the_first_screen_query_matches_the_index_order(
     Names and labels beyond ASCII included: SQLite's NOCASE folds only ASCII letters, so
     "Émile" and "émile" differ, and "Maße" is not "masse"; the index must agree."""
     service: TokenService = memory_context.service
-    service.add_environment("Production")
-    service.add_environment("staging")
+    service.add_environment("Production", api_enabled=True)
+    service.add_environment("staging", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_role("admin", ["* /Loans"])
     agents = (

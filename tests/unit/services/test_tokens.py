@@ -20,7 +20,7 @@ PUBLIC = {
     "connection",
     "add_environment", "set_api_enabled", "environment", "environments",
     "add_role", "set_role_permissions", "role", "roles",
-    "add_agent", "update_agent", "agent", "agents", "creation_warnings",
+    "add_agent", "update_agent", "set_agent_disabled", "agent", "agents", "creation_warnings",
     "tokens", "token", "names", "token_table", "token_count", "token_page", "token_rows",
     "change_cursor", "changes_since", "prune_changes", "audit", "reveal",
     "create_token", "set_status", "set_label", "set_rotation", "refresh", "rotate_if_due",
@@ -57,8 +57,8 @@ def test_two_services_on_two_files_each_write_only_their_own(
     database_b = open_database(path_b)
     b = TokenService(database_b, memory_store, clock=clock)
     try:
-        a.add_environment("ForA")  # after b was opened
-        b.add_environment("ForB")
+        a.add_environment("ForA", api_enabled=True)  # after b was opened
+        b.add_environment("ForB", api_enabled=True)
         a.add_role("ReaderA", ["GET /Loans"])
         b.add_role("ReaderB", ["GET /Loans"])
         for service, name in ((a, "alice"), (b, "bob")):
@@ -73,7 +73,7 @@ def test_two_services_on_two_files_each_write_only_their_own(
             try:
                 with service.connection():
                     for n in range(20):
-                        service.add_environment(f"{prefix}{n}")
+                        service.add_environment(f"{prefix}{n}", api_enabled=True)
                         service.set_label(service.tokens()[0].id, f"{prefix}{n}")
             except BaseException as error:
                 errors.append(error)

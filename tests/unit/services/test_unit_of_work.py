@@ -38,7 +38,7 @@ def test_a_refused_change_is_not_heard_and_leaves_nothing(
     handle = service.unit_of_work.database.handle
     events = AuditEvent.select().bind(handle).count()
     with pytest.raises(RuleViolation):
-        service.add_environment("Production")
+        service.add_environment("Production", api_enabled=True)
     with pytest.raises(NotFound):
         service.set_label(999, "x")
     with pytest.raises(RuleViolation):
@@ -100,7 +100,7 @@ def test_the_seam_is_entered_inside_the_transaction_and_left_after_the_commit(
 
     service.unit_of_work.commit_hook = refusing
     with pytest.raises(RuntimeError, match="stopped at the commit"):
-        service.add_environment("Never")
+        service.add_environment("Never", api_enabled=True)
 
     @contextmanager
     def looking() -> Iterator[None]:
@@ -109,7 +109,7 @@ def test_the_seam_is_entered_inside_the_transaction_and_left_after_the_commit(
             seen.append([name for (name,) in other.execute("SELECT name FROM environment")])
 
     service.unit_of_work.commit_hook = looking
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     assert seen == [["Production", "Sandbox", "Staging"]]
     service.unit_of_work.commit_hook = None
     assert [env.name for env in service.environments()] == ["Production", "Sandbox", "Staging"]
@@ -159,8 +159,8 @@ def test_a_removed_listener_is_not_called_again(service: TokenService) -> None:
         calls.append("heard")
 
     service.add_listener(listener)
-    service.add_environment("Staging")
+    service.add_environment("Staging", api_enabled=True)
     service.remove_listener(listener)
     service.remove_listener(listener)  # removing twice is harmless
-    service.add_environment("Testing")
+    service.add_environment("Testing", api_enabled=True)
     assert calls == ["heard"]

@@ -137,6 +137,8 @@ def test_an_agent_says_why_it_may_not_get_a_token() -> None:
     )
     assert replace(ready, has_logged_in=False).ineligible_reason() == "has never logged in"
     assert not replace(ready, has_logged_in=False).eligible
+    assert replace(ready, disabled=True).ineligible_reason() == "is disabled"
+    assert not replace(ready, disabled=True).eligible
 
 
 def test_directory_records_as_json() -> None:
@@ -154,6 +156,7 @@ def test_directory_records_as_json() -> None:
         "role": "Reader",
         "has_logged_in": False,
         "signed_agreement": True,
+        "disabled": False,
         "eligible": False,
         "tokens": 0,
     }

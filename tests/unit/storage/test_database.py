@@ -129,8 +129,33 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
     assert SCHEMA_VERSION >= 3
     assert (tmp_path / f"{DB_FILENAME}.v2.bak").exists()
     service = TokenService(database, None)
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     assert service.changes_since(0).directory
+
+
+def test_a_version_3_database_gains_the_agents_disabled_flag(tmp_path: Path) -> None:
+    path = tmp_path / DB_FILENAME
+    old = pw.SqliteDatabase(str(path))
+    old.connect()
+    for version, step in enumerate(MIGRATIONS[:3]):
+        step(old)
+        old.execute_sql(f"PRAGMA user_version = {version + 1}")
+    # Step 1 builds today's models: take the column back out to get version 3's agent table.
+    old.execute_sql('ALTER TABLE "agent" DROP COLUMN "disabled"')
+    old.execute_sql("INSERT INTO role (name, created_at) VALUES ('Reader', '2026-01-01')")
+    old.execute_sql(
+        "INSERT INTO agent (name, role_id, has_logged_in, signed_agreement, created_at) "
+        "VALUES ('ada', 1, 1, 1, '2026-01-01')"
+    )
+    old.close()
+
+    database = open_database(path)
+    assert user_version(database) == SCHEMA_VERSION >= 4
+    service = TokenService(database, None)
+    ada = service.agent("ada")
+    assert (ada.disabled, ada.eligible) == (False, True)
+    assert service.set_agent_disabled("ada", True).disabled
+    database.close()
 
 
 def test_the_self_tests_probes_speak_the_projects_errors(
@@ -184,7 +209,7 @@ def test_a_raw_read_inside_a_model_transaction_sees_its_uncommitted_write(
     outside = sqlite3.connect(database.path)
     try:
         with database.transaction():
-            service.add_environment("Uncommitted")
+            service.add_environment("Uncommitted", api_enabled=True)
             assert ("Uncommitted",) in database.rows("SELECT name FROM environment")
             assert not outside.execute(
                 "SELECT 1 FROM environment WHERE name = 'Uncommitted'"

@@ -23,7 +23,7 @@ def database(memory_context: Context) -> Database:
 @pytest.fixture
 def service(memory_context: Context) -> TokenService:
     service = memory_context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     return service
@@ -66,6 +66,29 @@ def test_first_screen_by_creation_walks_the_created_at_index(database: Database)
 
 def test_due_tokens_come_from_their_index(database: Database) -> None:
     assert "next_rotation_at" in plan(database, queries._DUE_IDS, [0, 0])
+    with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0])
+    assert "next_rotation_at" in with_agents
+    assert "SEARCH agent USING INTEGER PRIMARY KEY" in with_agents
+
+
+def test_the_agent_standing_reads(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    issued = service.create_token("Production", "alice", rotation="1h")
+    agent_id = service.agent("alice").id
+    role_id = service.role("Reader").id
+    assert queries.agent_standing(database, agent_id) == (role_id, "alice", False, True, True)
+    assert queries.ineligible_holders(database) == []
+    service.set_agent_disabled("alice", True)
+    service.update_agent("alice", signed_agreement=False)
+    assert queries.agent_standing(database, agent_id) == (role_id, "alice", True, True, False)
+    assert queries.ineligible_holders(database) == [(issued.token.id, "alice", True, True, False)]
+    later = (clock.now() + timedelta(hours=2)).replace(tzinfo=None)
+    assert queries.due_rotations(database, later) == [
+        (issued.token.id, "alice", True, True, False, None)
+    ]
+    with pytest.raises(LookupError):
+        queries.agent_standing(database, 999)
 
 
 def test_a_clock_gone_backwards_makes_nothing_due(

@@ -25,7 +25,7 @@ def database(memory_context: Context) -> Database:
 @pytest.fixture
 def token_id(memory_context: Context) -> int:
     service = memory_context.service
-    service.add_environment("Production")
+    service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
     return service.create_token("Production", "alice").token.id
@@ -92,7 +92,6 @@ def test_lookups(memory_context: Context, database: Database, token_id: int) -> 
     service: TokenService = memory_context.service
     agent = repository.find_agent(database, "ALICE")
     assert agent is not None and agent.role.name == "Reader"
-    assert repository.agent_role_id(database, agent.id) == service.role("Reader").id
     assert repository.find_environment(database, "nowhere") is None
     assert repository.permissions(database, service.role("Reader").id) == [("GET", "/Loans")]
     row = repository.token_by_id(database, token_id)
