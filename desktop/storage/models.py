@@ -46,12 +46,14 @@ class BaseModel(pw.Model):
 
 class Environment(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
+    name_key = pw.TextField(unique=True)  # validation.name_key(name): one name, one row
     api_enabled = pw.BooleanField(default=True)
     created_at = pw.DateTimeField()
 
 
 class Role(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
+    name_key = pw.TextField(unique=True)  # validation.name_key(name): one name, one row
     created_at = pw.DateTimeField()
 
 
@@ -69,6 +71,7 @@ class RolePermission(BaseModel):
 
 class Agent(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
+    name_key = pw.TextField(unique=True)  # validation.name_key(name): one name, one row
     role = pw.ForeignKeyField(Role, backref="agents", on_delete="RESTRICT")
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)

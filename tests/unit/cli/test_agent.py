@@ -49,3 +49,12 @@ def test_list(cli: Cli) -> None:
         "Newbie  Reader  yes        no                no        0",
     ]
     assert [a["eligible"] for a in cli.ok("agent", "list", "--json").json()] == [True, False]
+
+
+def test_agents_are_one_name_whatever_the_case_beyond_ascii(cli: Cli) -> None:
+    cli.ok("role", "add", "Reader")
+    cli.ok("agent", "add", "Straße", "--role", "reader")
+    refused = cli.refused("agent", "add", "STRASSE", "--role", "Reader")
+    assert refused.err.startswith("tokendesk: error: an agent named 'Straße' already exists;")
+    updated = cli.ok("agent", "update", "STRASSE", "--logged-in", "--json").json()
+    assert (updated["name"], updated["has_logged_in"]) == ("Straße", True)
