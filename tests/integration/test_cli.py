@@ -23,6 +23,7 @@ from desktop.app import open_context
 from desktop.cli import main
 from desktop.domain import tokens
 from desktop.secrets.store import KeyringSecretStore
+from desktop.services import actors
 from desktop.services.tokens import secret_key
 from desktop.storage.database import DB_FILENAME
 from tests.helpers.cli import Cli, Seed, seed, snapshot
@@ -356,7 +357,7 @@ def test_rotate_due_rotates_only_due_tokens(
     assert report == {"rotated": [due.token.id], "skipped": [], "failed": []}
     event = cli.ok("audit", "--token", str(due.token.id), "--limit", "1", "--json").json()
     assert len(event) == 1
-    assert (event[0]["action"], event[0]["actor"]) == ("rotate", "cli")
+    assert (event[0]["action"], event[0]["actor"]) == ("rotate", actors.scheduler())
     assert ISO_UTC.match(event[0]["at"])
     assert event[0]["token"] == due.token.id
 
@@ -390,7 +391,7 @@ def test_audit(cli: Cli, seeded: Seed) -> None:
     for event in events:
         assert set(event) == {"at", "actor", "action", "token", "details"}
         assert ISO_UTC.match(event["at"])
-        assert event["actor"] == "cli"
+        assert event["actor"] == actors.command_line()
     assert [e["action"] for e in events][:1] == ["create"]  # newest first
     assert {"env-add", "role-add", "agent-add"} <= {e["action"] for e in events}
     only = cli.ok("audit", "--token", str(seeded.token_id), "--json").json()

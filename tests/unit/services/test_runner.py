@@ -96,3 +96,18 @@ def test_the_wake_up_interval_stays_within_a_minute(seeded: TokenService) -> Non
     assert RotationRunner(seeded).timer.interval() <= 60_000
     with pytest.raises(ValueError, match="once a minute"):
         RotationRunner(seeded, 24 * 3600 * 1000)
+
+
+def test_scheduled_rotations_name_the_scheduler_and_the_user(
+    memory_context: Context,
+    seeded: TokenService,
+    clock: FakeClock,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOGNAME", "alice")
+    token = rotating(seeded, 1)[0]
+    clock.advance(timedelta(days=2))
+    assert RotationRunner(seeded).run_now(blocking=True)
+    rotated = [e for e in seeded.audit(token_id=token) if e.action == "rotate"]
+    assert [e.actor for e in rotated] == ["scheduler (alice)"]
