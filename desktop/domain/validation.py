@@ -130,7 +130,7 @@ def clean_name(text: str, what: str) -> str:
     for ch in name:
         problem = _name_problem(ch)
         if problem is not None:
-            advice = "; use an ordinary space" if problem.endswith("space") else ""
+            advice = "; use an ordinary space" if unicodedata.category(ch) == "Zs" else ""
             raise InvalidInput(f"{what} name must not contain {problem} ({code_point(ch)}){advice}")
     if "  " in name:
         raise InvalidInput(f"{what} name must not contain two spaces in a row")
@@ -165,14 +165,13 @@ def name_key(name: str) -> str:
         return " ".join(_spaces_and_ignorables(name).lower().split())
     if _has_surrogates(name):  # undecodable input (a command line's bytes): never a name
         name = name.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    text = name
-    text = _spaces_and_ignorables(text)
-    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFKC", _spaces_and_ignorables(name)).casefold()
     text = unicodedata.normalize("NFKC", text)
     return " ".join(text.split())
 
 
 def _has_surrogates(text: str) -> bool:
+    """Whether *text* holds a lone surrogate, which SQLite cannot store as UTF-8."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -194,10 +193,11 @@ def settled_names(rows: list[tuple[int, str]], what: str) -> dict[int, str]:
     are the same name (by :func:`name_key`) and each is repaired where it can be: only the rows
     whose name changes are in the answer.
 
-    Of the names that are the same name, the first already in repair (else the oldest) keeps
-    it, repaired; each of the others gets its repaired name and the first free ``" (2)"``,
-    ``" (3)"``… after it. A name with nothing visible left becomes ``"<what> <id>"``. Nothing
-    is removed: every row stays, with its tokens, under a name that is now its own.
+    Of the names that are one name, the oldest that needs no repair (else the oldest) keeps
+    it, repaired if need be; each of the others gets its repaired name and the first free
+    ``" (2)"``, ``" (3)"``… after it. A name with nothing visible left becomes
+    ``"<what> <id>"``. Nothing is removed: every row stays, with its tokens, under a name that
+    is now its own.
     """
     taken = {name_key(name) for _, name in rows}
     groups: dict[str, list[tuple[int, str]]] = {}
