@@ -45,3 +45,12 @@ def test_the_command_line_names_the_user_who_ran_it(
         ("alice (command line)", "env-add"),
         ("alice (command line)", "label"),
     ]
+
+
+def test_the_table_shows_a_long_user_name_and_how_it_worked_in_full(
+    cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGNAME", "margaret.hamilton")
+    cli.ok("env", "add", "Staging")
+    newest = cli.ok("audit", "--limit", "1").out.splitlines()[1]
+    assert " margaret.hamilton (command line)  env-add " in newest
