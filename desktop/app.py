@@ -4,7 +4,6 @@ window's run from start to close (demo data included)."""
 
 from __future__ import annotations
 
-import getpass
 import logging
 import shutil
 import tempfile
@@ -16,6 +15,7 @@ from desktop.domain.clock import Clock
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.paths import APP_NAME
 from desktop.secrets.store import SecretStore, open_secret_store
+from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
 from desktop.storage.database import DB_FILENAME, Database, open_database
@@ -47,7 +47,7 @@ class Context:
 def open_context(
     data_dir: Path,
     *,
-    actor: str = "cli",
+    actor: str | None = None,
     store: SecretStore | None = None,
     clock: Clock | None = None,
     need_keyring: bool = True,
@@ -57,7 +57,8 @@ def open_context(
     A keyring that cannot be reached is recorded in ``keyring_problem``, never raised:
     read-only commands and the window still work, and nothing is deleted or regenerated while it
     is missing. ``need_keyring=False`` does not try the keyring at all (the window reaches it
-    after its first paint); *store* is used as it is given.
+    after its first paint); *store* is used as it is given. Audit events name *actor*, by
+    default the operating-system user at the command line (``alice (command line)``).
     """
     database = open_database(data_dir / DB_FILENAME)
     problem = None
@@ -66,7 +67,7 @@ def open_context(
             store = open_secret_store()
         except SecretStoreUnavailable as error:
             problem = str(error)
-    service = TokenService(database, store, clock=clock, actor=actor)
+    service = TokenService(database, store, clock=clock, actor=actor or actors.command_line())
     recovery = service.reconcile()
     tried = store is not None or need_keyring
     if recovery.problem and problem is None and tried:
@@ -81,7 +82,7 @@ def build_main_window(data_dir: Path | str, *, environment: str | None = None) -
     showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists."""
     # The keyring is opened once the window has painted: reaching it takes a D-Bus round trip
     # and importing keyring, and nothing on the first screen needs a secret.
-    context = open_context(Path(data_dir), actor=getpass.getuser(), need_keyring=False)
+    context = open_context(Path(data_dir), actor=actors.window(), need_keyring=False)
     return main_window_for(context, environment=environment)
 
 
@@ -132,7 +133,7 @@ def _seed_demo(data_dir: Path) -> str | None:
     """Fill a fresh data dir with the demo data; the reason when the keyring is unusable."""
     from desktop.demo import seed
 
-    context = open_context(data_dir, actor=getpass.getuser())
+    context = open_context(data_dir, actor=actors.window())
     try:
         if context.keyring_problem is not None:
             return context.keyring_problem
@@ -188,7 +189,7 @@ def run_window(data_dir: Path, demo: bool) -> int:
     remembered = settings.value("window/environment") if settings is not None else None
     context: Context | None = None
     try:
-        context = open_context(data_dir, actor=getpass.getuser(), need_keyring=False)
+        context = open_context(data_dir, actor=actors.window(), need_keyring=False)
         window = main_window_for(
             context, environment=remembered if isinstance(remembered, str) else None
         )

@@ -56,18 +56,23 @@ def warn(message: str) -> None:
 
 
 def token_id(text: str) -> int:
-    """A token id as typed: a positive whole number within SQLite's INTEGER range."""
-    try:
-        value = int(text.strip())
-    except ValueError:
+    """A token id as typed: a positive whole number within SQLite's INTEGER range, in ASCII
+    digits only (``int`` would also read ``"١٢"``, ``"+12"`` and ``"1_2"`` as 12)."""
+    digits = text.strip()
+    negative = digits.startswith("-")
+    if negative:
+        digits = digits[1:]
+    if not (digits.isascii() and digits.isdigit()):
         raise argparse.ArgumentTypeError(
             f"invalid token id {text[:40]!r}: expected a whole number such as 12"
-        ) from None
-    if value < 1:
+        )
+    significant = digits.lstrip("0")
+    if negative or not significant:
         raise argparse.ArgumentTypeError(f"invalid token id {text[:40]!r}: must be positive")
-    if value > MAX_TOKEN_ID:
+    # Compared by length first: int() refuses thousands of digits with an error of its own.
+    if len(significant) > len(str(MAX_TOKEN_ID)) or int(significant) > MAX_TOKEN_ID:
         raise argparse.ArgumentTypeError(f"invalid token id {text[:40]!r}: too large")
-    return value
+    return int(significant)
 
 
 def positive(text: str) -> int:

@@ -8,6 +8,7 @@ import logging
 
 from desktop.cli.common import EXIT_FAILED, EXIT_OK, Subparsers, command, one_line
 from desktop.cli.output import emit
+from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 
@@ -44,7 +45,7 @@ def report_text(report: RotationReport) -> str:
 
 
 def rotate_due(service: TokenService, args: argparse.Namespace) -> int:
-    report = service.rotate_due(actor="cli")
+    report = service.rotate_due(actor=actors.scheduler())  # what cron runs: the schedule
     emit(
         args,
         {

@@ -50,6 +50,11 @@ class Permission:
         method, endpoint = parts[0].upper(), parts[1]
         if method != ANY_METHOD and method not in METHODS:
             raise InvalidInput(f"invalid method {parts[0]!r}: use one of {', '.join(METHODS)} or *")
+        if not endpoint.startswith("/") or endpoint.startswith("//"):
+            # "GET Loans" is not silently "/Loans": it may be a typo for something else.
+            raise InvalidInput(
+                f"invalid endpoint {endpoint!r}: an endpoint starts with /, such as /Loans"
+            )
         name = endpoint.strip("/")
         # Exactly one segment, as a request path would give it (a "?" or "(" never matches).
         if (

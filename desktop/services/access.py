@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from desktop.domain import access, tokens
 from desktop.domain.access import Decision, Grant, Permission
 from desktop.domain.clock import Clock, utc
-from desktop.domain.table import nocase
+from desktop.domain.validation import name_key
 from desktop.services.context import ServiceContext
 from desktop.storage import queries
 from desktop.storage.lazy import deferred
@@ -102,7 +102,7 @@ class AccessDecisions:
         by_env: dict[str, dict[bytes, Grant]] = {}
         by_id: dict[int, tuple[dict[bytes, Grant], bool]] = {}
         for env_id, name, api_enabled in queries.environment_access(self._database):
-            grants = by_env.setdefault(nocase(name), {})
+            grants = by_env.setdefault(name_key(name), {})
             by_id[env_id] = grants, api_enabled
         # Tokens whose agent may not use them: few, and each refused whatever it asks.
         refused = {
@@ -182,7 +182,7 @@ class AccessIndex:
         matches: the same :func:`~desktop.domain.access.decide_route`, after a dict lookup."""
         grants = self._spellings.get(environment)
         if grants is None:
-            grants = self._by_env.get(nocase(environment.strip()))
+            grants = self._by_env.get(name_key(environment))
             if grants is not None and len(self._spellings) < 1024:
                 self._spellings[environment] = grants
         if grants is None or len(presented) != _TOKEN_LENGTH:

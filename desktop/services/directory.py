@@ -1,6 +1,9 @@
 """The directory: environments, roles (with their permissions) and agents.
 
-Names are unique without regard to case; each change is one transaction with its audit event.
+A name is one name however it is typed: lookups and the check for duplicates compare names by
+:func:`~desktop.domain.validation.name_key` (case, spaces, invisible characters and how letters
+are encoded aside), which the database's unique index on the stored key enforces too. Each
+change is one transaction with its audit event.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from desktop.domain.access import Permission
 from desktop.domain.errors import NotFound, RuleViolation
-from desktop.domain.validation import clean_name
+from desktop.domain.validation import clean_name, shown
 from desktop.services.context import ServiceContext
 from desktop.services.display import yes_no
 from desktop.services.views import AgentView, EnvironmentView, RoleView
@@ -35,6 +38,24 @@ def _parse_permissions(texts: list[str] | tuple[str, ...]) -> list[Permission]:
         permission = Permission.parse(text)
         unique.setdefault(permission.key, permission)
     return list(unique.values())
+
+
+_ARTICLES = {"environment": "an", "role": "a", "agent": "an"}
+
+
+def _unknown(what: str, name: str) -> NotFound:
+    return NotFound(f"unknown {what} {shown(name.strip()[:100])}")
+
+
+def _duplicate(what: str, name: str, existing: str) -> RuleViolation:
+    """The refusal of *name* as a new *what*: *existing* is already that name."""
+    message = f"{_ARTICLES[what]} {what} named {shown(existing)} already exists"
+    if existing != name:
+        message += (
+            f"; {shown(name)} is the same name (names that differ only in case or in how their "
+            "letters are encoded are one name)"
+        )
+    return RuleViolation(message)
 
 
 def _describe(permissions: list[Permission]) -> str:
@@ -67,7 +88,7 @@ class Directory:
     def environment_row(self, name: str) -> Environment:
         env = repository.find_environment(self._database, name.strip())
         if env is None:
-            raise NotFound(f"unknown environment {name.strip()!r}")
+            raise _unknown("environment", name)
         return env
 
     def environment_id(self, name: str | None) -> int | None:
@@ -77,19 +98,19 @@ class Directory:
         # Raw, not environment_row: the window's first screen is read before Peewee loads.
         environment_id = queries.environment_id(self._database, name.strip())
         if environment_id is None:
-            raise NotFound(f"unknown environment {name.strip()!r}")
+            raise _unknown("environment", name)
         return environment_id
 
     def role_row(self, name: str) -> Role:
         role = repository.find_role(self._database, name.strip())
         if role is None:
-            raise NotFound(f"unknown role {name.strip()!r}")
+            raise _unknown("role", name)
         return role
 
     def agent_row(self, name: str) -> Agent:
         agent = repository.find_agent(self._database, name.strip())
         if agent is None:
-            raise NotFound(f"unknown agent {name.strip()!r}")
+            raise _unknown("agent", name)
         return agent
 
     # ----------------------------------------------------------------- environments
@@ -99,8 +120,9 @@ class Directory:
         until someone turns it on on purpose (secure by default)."""
         name = clean_name(name, "environment")
         with self._work.write() as audit:
-            if repository.find_environment(self._database, name) is not None:
-                raise RuleViolation(f"environment {name!r} already exists")
+            existing = repository.find_environment(self._database, name)
+            if existing is not None:
+                raise _duplicate("environment", name, existing.name)
             env = repository.insert_environment(
                 self._database, name, api_enabled, self._context.now()
             )
@@ -140,8 +162,9 @@ class Directory:
         name = clean_name(name, "role")
         parsed = _parse_permissions(permissions)
         with self._work.write() as audit:
-            if repository.find_role(self._database, name) is not None:
-                raise RuleViolation(f"role {name!r} already exists")
+            existing_role = repository.find_role(self._database, name)
+            if existing_role is not None:
+                raise _duplicate("role", name, existing_role.name)
             role = repository.insert_role(self._database, name, self._context.now())
             repository.replace_permissions(
                 self._database, role.id, [(p.method, p.endpoint) for p in parsed]
@@ -190,8 +213,9 @@ class Directory:
         name = clean_name(name, "agent")
         with self._work.write() as audit:
             role_row = self.role_row(role)
-            if repository.find_agent(self._database, name) is not None:
-                raise RuleViolation(f"agent {name!r} already exists")
+            existing_agent = repository.find_agent(self._database, name)
+            if existing_agent is not None:
+                raise _duplicate("agent", name, existing_agent.name)
             repository.insert_agent(
                 self._database,
                 name,

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from desktop.domain.errors import TokenDeskError
+from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 
@@ -85,7 +86,7 @@ class RotationRunner(QObject):
         check_interval_ms: int = DEFAULT_CHECK_INTERVAL_MS,
         parent: QObject | None = None,
         *,
-        actor: str = "scheduler",
+        actor: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
@@ -94,7 +95,7 @@ class RotationRunner(QObject):
             raise ValueError("check the due tokens at least once a minute (1..60000 ms)")
         self.setObjectName("rotationRunner")
         self._service = service
-        self._actor = actor
+        self._actor = actor or actors.scheduler()  # scheduler (alice)
         self._monotonic = monotonic
         self._wall = wall
         self._cancel = threading.Event()

@@ -161,6 +161,73 @@ def _step_6_agent_disabled(database: pw.SqliteDatabase) -> None:
     database.execute_sql('ALTER TABLE "agent" ADD COLUMN "disabled" INTEGER NOT NULL DEFAULT 0')
 
 
+_NAMED = (
+    ("environment", "environment", "env"),
+    ("role", "role", "role"),
+    ("agent", "agent", "agent"),
+)
+
+
+def _step_7_name_keys(database: pw.SqliteDatabase) -> None:
+    """A ``name_key`` column with a unique index on environments, roles and agents, so the
+    database itself refuses two names that read alike (``NOCASE`` folds ASCII letters only).
+
+    Names stored before may now be invalid or be the same name as another. The database must
+    still open and every row stay usable, so no row is removed: each name is repaired where
+    that keeps it the same name (:func:`~desktop.domain.validation.repaired_name`), and of
+    names that are one name, all but one get a number (``"Prod uction (2)"``), as
+    :func:`~desktop.domain.validation.settled_names` decides. Each rename is an audit event
+    and a warning in the log, so whoever looks for the old name learns what it is called now.
+    """
+    from datetime import UTC, datetime
+
+    from desktop.domain.validation import name_key, settled_names, shown
+    from desktop.storage.states import naive
+
+    now = naive(datetime.now(UTC))
+    for table, what, action in _NAMED:
+        columns = {row[1] for row in database.execute_sql(f'PRAGMA table_info("{table}")')}
+        if "name_key" not in columns:  # else created by step 1 from the current models
+            database.execute_sql(
+                f'ALTER TABLE "{table}" ADD COLUMN "name_key" TEXT NOT NULL DEFAULT \'\''
+            )
+        found = database.execute_sql(f'SELECT id, name FROM "{table}"')  # noqa: S608
+        rows = [(int(row_id), str(name)) for row_id, name in found]
+        changes = settled_names(rows, what)
+        # Out of the way first (no key or name holds a control character), so no step collides.
+        for row_id, _ in rows:
+            database.execute_sql(
+                f'UPDATE "{table}" SET name_key = ? WHERE id = ?',  # noqa: S608
+                (f"\x01{row_id}", row_id),
+            )
+        for row_id in changes:
+            database.execute_sql(
+                f'UPDATE "{table}" SET name = ? WHERE id = ?',  # noqa: S608
+                (f"\x01{row_id}", row_id),
+            )
+        for row_id, name in rows:
+            new = changes.get(row_id, name)
+            database.execute_sql(
+                f'UPDATE "{table}" SET name = ?, name_key = ? WHERE id = ?',  # noqa: S608
+                (new, name_key(new), row_id),
+            )
+            if new != name:
+                details = (
+                    f"{what} {shown(name)} renamed {shown(new)} on upgrade: names that differ "
+                    "only in case, spaces, invisible characters or how their letters are "
+                    "encoded are one name"
+                )
+                database.execute_sql(
+                    'INSERT INTO "audit_event" ("at", "actor", "action", "token_id", "details") '
+                    "VALUES (?, ?, ?, NULL, ?)",
+                    (str(now), "upgrade", f"{action}-rename", details),
+                )
+                log.warning("%s", details)
+        database.execute_sql(
+            f'CREATE UNIQUE INDEX IF NOT EXISTS "{table}_name_key" ON "{table}" ("name_key")'
+        )
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
@@ -169,6 +236,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_4_previous_secrets,
     _step_5_intent_owner_started,
     _step_6_agent_disabled,
+    _step_7_name_keys,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

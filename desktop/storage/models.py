@@ -48,11 +48,17 @@ class Environment(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
     api_enabled = pw.BooleanField(default=True)
     created_at = pw.DateTimeField()
+    # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
+    # adds it; the service always sets it, and the unique index refuses a second blank.
+    name_key = pw.TextField(unique=True, constraints=[pw.SQL("DEFAULT ''")])
 
 
 class Role(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
     created_at = pw.DateTimeField()
+    # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
+    # adds it; the service always sets it, and the unique index refuses a second blank.
+    name_key = pw.TextField(unique=True, constraints=[pw.SQL("DEFAULT ''")])
 
 
 class RolePermission(BaseModel):
@@ -75,6 +81,9 @@ class Agent(BaseModel):
     created_at = pw.DateTimeField()
     # Disabled: every token it holds is refused, none refreshed or rotated (see step 4).
     disabled = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT 0")])
+    # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
+    # adds it; the service always sets it, and the unique index refuses a second blank.
+    name_key = pw.TextField(unique=True, constraints=[pw.SQL("DEFAULT ''")])
 
     if TYPE_CHECKING:
         role_id: int

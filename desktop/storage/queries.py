@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from desktop.domain.table import ORDERS, Column, Names, SortTerm, TokenRow
+from desktop.domain.validation import name_key
 from desktop.storage.database import Database
 from desktop.storage.states import parse_stored_time
 
@@ -310,9 +311,9 @@ def environments(database: Database) -> list[tuple[int, str, bool]]:
 
 
 def environment_id(database: Database, name: str) -> int | None:
-    """The id of the environment called *name* (compared without case, as the column is), or
-    None when there is none."""
-    row = database.first("SELECT id FROM environment WHERE name = ?", (name,))
+    """The id of the environment that is *name* (compared by
+    :func:`~desktop.domain.validation.name_key`), or None when there is none."""
+    row = database.first("SELECT id FROM environment WHERE name_key = ?", (name_key(name),))
     return None if row is None else int(row[0])
 
 

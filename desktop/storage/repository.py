@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import peewee as pw
 
+from desktop.domain.validation import name_key
 from desktop.storage.database import Database
 from desktop.storage.errors import translating
 from desktop.storage.models import (
@@ -46,7 +47,9 @@ def _insert(database: Database, model: type[M], **fields: Any) -> M:
 
 @translating
 def find_environment(database: Database, name: str) -> Environment | None:
-    query = Environment.select().where(Environment.name == name).bind(database.handle)
+    """The environment that is *name* (compared by :func:`name_key`), or None."""
+    query = Environment.select().where(Environment.name_key == name_key(name))
+    query = query.bind(database.handle)
     return query.get_or_none()
 
 
@@ -60,7 +63,14 @@ def environments(database: Database) -> list[Environment]:
 def insert_environment(
     database: Database, name: str, api_enabled: bool, now: datetime
 ) -> Environment:
-    return _insert(database, Environment, name=name, api_enabled=api_enabled, created_at=now)
+    return _insert(
+        database,
+        Environment,
+        name=name,
+        name_key=name_key(name),
+        api_enabled=api_enabled,
+        created_at=now,
+    )
 
 
 @translating
@@ -74,7 +84,8 @@ def set_api_enabled(database: Database, environment_id: int, enabled: bool) -> N
 
 @translating
 def find_role(database: Database, name: str) -> Role | None:
-    query = Role.select().where(Role.name == name).bind(database.handle)
+    """The role that is *name* (compared by :func:`name_key`), or None."""
+    query = Role.select().where(Role.name_key == name_key(name)).bind(database.handle)
     return query.get_or_none()
 
 
@@ -86,7 +97,7 @@ def roles(database: Database) -> list[Role]:
 
 @translating
 def insert_role(database: Database, name: str, now: datetime) -> Role:
-    return _insert(database, Role, name=name, created_at=now)
+    return _insert(database, Role, name=name, name_key=name_key(name), created_at=now)
 
 
 @translating
@@ -113,8 +124,8 @@ def _agents(database: Database) -> pw.ModelSelect[Agent]:
 
 @translating
 def find_agent(database: Database, name: str) -> Agent | None:
-    """The agent of that name, with its role."""
-    return _agents(database).where(Agent.name == name).first()  # type: ignore[no-any-return]
+    """The agent that is *name* (compared by :func:`name_key`), with its role, or None."""
+    return _agents(database).where(Agent.name_key == name_key(name)).first()  # type: ignore[no-any-return]
 
 
 @translating
@@ -137,6 +148,7 @@ def insert_agent(
         database,
         Agent,
         name=name,
+        name_key=name_key(name),
         role=role_id,
         has_logged_in=has_logged_in,
         signed_agreement=signed_agreement,

@@ -36,6 +36,7 @@ from pathlib import Path
 import peewee as pw
 
 from desktop.domain import tokens
+from desktop.domain.validation import name_key
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import secret_key
 from desktop.storage.database import DB_FILENAME, open_database
@@ -226,13 +227,13 @@ def _directory(
     with database.atomic():
         Environment.insert_many(
             [
-                {"name": name, "api_enabled": on, "created_at": created}
+                {"name": name, "name_key": name_key(name), "api_enabled": on, "created_at": created}
                 for name, on, _ in ENVIRONMENTS
             ]
         ).execute(database)
-        Role.insert_many([{"name": name, "created_at": created} for name in ROLES]).execute(
-            database
-        )
+        Role.insert_many(
+            [{"name": name, "name_key": name_key(name), "created_at": created} for name in ROLES]
+        ).execute(database)
         role_ids = {role.name: role.id for role in Role.select().bind(database)}
         RolePermission.insert_many(
             [
@@ -250,6 +251,7 @@ def _directory(
             [
                 {
                     "name": name,
+                    "name_key": name_key(name),
                     "role": role_ids[role_names[n % len(role_names)]],
                     "has_logged_in": True,
                     "signed_agreement": True,

@@ -3,10 +3,13 @@ wiring, and what it does when it opens and closes."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import (
     QApplication,
@@ -218,6 +221,34 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     assert not window.keyring_banner.isVisible()
     window.select_tokens([ids[0]])
     assert action(window, "actionCopyToken").isEnabled()
+    window.close()
+
+
+@pytest.mark.parametrize(("logname", "actor"), [("alice", "alice"), (None, "uid {uid}")])
+def test_the_window_names_the_user_even_one_without_a_passwd_entry(
+    qtbot: QtBot,
+    context: Context,
+    seeded: TokenService,
+    monkeypatch: pytest.MonkeyPatch,
+    logname: str | None,
+    actor: str,
+) -> None:
+    """The window's actions name the user alone; in a container with no passwd entry for the
+    user (and no LOGNAME) getuser() raises, and the window still opens, naming the uid."""
+    from desktop.app import build_main_window
+
+    if logname is None:
+
+        def no_user() -> str:
+            raise OSError("no passwd entry for this uid")
+
+        monkeypatch.setattr(getpass, "getuser", no_user)
+    else:
+        monkeypatch.setenv("LOGNAME", logname)
+    window = build_main_window(context.data_dir)
+    qtbot.addWidget(window)
+    window.service.add_environment("Testing")
+    assert window.service.audit(limit=1)[0].actor == actor.format(uid=os.getuid())
     window.close()
 
 

@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import Context
 from desktop.domain.table import Column, Names, TokenRow
 from desktop.gui.main_window import MainWindow
+from desktop.services import actors
 from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
@@ -46,7 +47,7 @@ def test_due_token_rotates_once_in_the_window(
     assert after.next_rotation_at == clock.now() + timedelta(days=1)
     assert not window.progress_bar.isVisible()
     events = [e for e in seeded.audit(issued.token.id) if e.action == "rotate"]
-    assert len(events) == 1 and events[0].actor == "scheduler"
+    assert len(events) == 1 and events[0].actor == actors.scheduler()
     assert seeded.verify("Production", issued.secret, "GET", "/Loans").status == 401
     # Nothing is due any more: the next tick starts nothing.
     with qtbot.assertNotEmitted(window.runner.started):

@@ -23,6 +23,7 @@ from desktop.app import open_context
 from desktop.cli import main
 from desktop.domain import tokens
 from desktop.secrets.store import KeyringSecretStore
+from desktop.services import actors
 from desktop.services.tokens import secret_key
 from desktop.storage.database import DB_FILENAME
 from tests.helpers.cli import Cli, Seed, seed, snapshot
@@ -361,7 +362,7 @@ def test_rotate_due_rotates_only_due_tokens(
     assert report == {"rotated": [due.token.id], "skipped": [], "failed": []}
     event = cli.ok("audit", "--token", str(due.token.id), "--limit", "1", "--json").json()
     assert len(event) == 1
-    assert (event[0]["action"], event[0]["actor"]) == ("rotate", "cli")
+    assert (event[0]["action"], event[0]["actor"]) == ("rotate", actors.scheduler())
     assert ISO_UTC.match(event[0]["at"])
     assert event[0]["token"] == due.token.id
 
@@ -395,7 +396,7 @@ def test_audit(cli: Cli, seeded: Seed) -> None:
     for event in events:
         assert set(event) == {"at", "actor", "action", "token", "details"}
         assert ISO_UTC.match(event["at"])
-        assert event["actor"] == "cli"
+        assert event["actor"] == actors.command_line()
     assert [e["action"] for e in events][:1] == ["create"]  # newest first
     assert {"env-add", "role-add", "agent-add"} <= {e["action"] for e in events}
     only = cli.ok("audit", "--token", str(seeded.token_id), "--json").json()
@@ -560,6 +561,11 @@ REFUSALS = [
     (["token", "delete", "ID"], "--yes"),
     (["token", "delete", "999", "--yes"], "unknown token"),
     (["env", "add", "Production"], "already exists"),
+    (["env", "add", "PRODUCTION"], "an environment named 'Production' already exists"),
+    (["env", "add", "Prod\u00a0uction"], "U+00A0 NO-BREAK SPACE"),
+    (["env", "add", "Prod  uction"], "two spaces in a row"),
+    (["token", "show", "\u0661"], "invalid token id"),
+    (["role", "add", "Writer", "--allow", "GET Loans"], "an endpoint starts with /"),
     (["env", "add", "   "], "must not be empty"),
     (["env", "enable", "Nowhere"], "unknown environment"),
     (["env", "disable", "Nowhere"], "unknown environment"),

@@ -73,12 +73,15 @@ def test_version_1_database_gets_never_reused_intent_ids(data_dir: Path) -> None
         connection.execute(ddl.replace("AUTOINCREMENT", ""))
         connection.execute('CREATE UNIQUE INDEX "intent_token_id" ON "intent" ("token_id")')
         connection.execute(
-            "INSERT INTO environment (name, api_enabled, created_at) VALUES ('P', 1, '2026-01-01')"
+            "INSERT INTO environment (name, name_key, api_enabled, created_at) "
+            "VALUES ('P', 'p', 1, '2026-01-01')"
         )
-        connection.execute("INSERT INTO role (name, created_at) VALUES ('R', '2026-01-01')")
         connection.execute(
-            "INSERT INTO agent (name, role_id, has_logged_in, signed_agreement, created_at) "
-            "VALUES ('a', 1, 1, 1, '2026-01-01')"
+            "INSERT INTO role (name, name_key, created_at) VALUES ('R', 'r', '2026-01-01')"
+        )
+        connection.execute(
+            "INSERT INTO agent (name, name_key, role_id, has_logged_in, signed_agreement, "
+            "created_at) VALUES ('a', 'a', 1, 1, 1, '2026-01-01')"
         )
         connection.execute(
             "INSERT INTO token (uuid, environment_id, agent_id, label, status, phase, generation,"

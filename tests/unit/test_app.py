@@ -62,11 +62,12 @@ def test_a_fresh_data_dir_gets_a_migrated_database(
 
 
 def test_the_actor_is_the_command_line_unless_named(
-    data_dir: Path, memory_store: InMemorySecretStore
+    data_dir: Path, memory_store: InMemorySecretStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LOGNAME", "alice")
     context = open_context(data_dir, store=memory_store)
     try:
-        assert context.service.actor == "cli"
+        assert context.service.actor == "alice (command line)"
     finally:
         context.close()
 

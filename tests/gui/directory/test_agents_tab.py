@@ -99,7 +99,7 @@ def test_directory_refuses_a_duplicate_agent_inline(
         click(qtbot, directory, "addAgentButton")
     assert shown(directory, "directoryError")
     assert find(directory, QLabel, "directoryError").text() == (
-        "The agent was not added: agent 'Ada' already exists."
+        "The agent was not added: an agent named 'Ada' already exists."
     )
     assert service.agents() == before
 
@@ -135,7 +135,7 @@ def test_agents_tab_reports_through_its_signals(qtbot: QtBot, service: TokenServ
     find(tab, QLineEdit, "agentNameEdit").setText("Wes")
     with qtbot.waitSignal(tab.failed) as refused, qtbot.assertNotEmitted(tab.succeeded):
         click(qtbot, tab, "addAgentButton")
-    assert refused.args == ["The agent was not added", "agent 'Wes' already exists"]
+    assert refused.args == ["The agent was not added", "an agent named 'Wes' already exists"]
 
     find(tab, QLineEdit, "agentNameEdit").setText("Zoe")
     with qtbot.waitSignal(tab.succeeded) as added:

@@ -71,7 +71,10 @@ def test_environments_tab_reports_a_refused_name(qtbot: QtBot, service: TokenSer
     with qtbot.waitSignal(tab.failed) as refused, qtbot.assertNotEmitted(tab.succeeded):
         click(qtbot, tab, "addEnvironmentButton")
     assert refused.args[0] == "The environment was not added"
-    assert "already exists" in refused.args[1]
+    assert refused.args[1] == (
+        "an environment named 'Sandbox' already exists; 'sandbox' is the same name (names that "
+        "differ only in case or in how their letters are encoded are one name)"
+    )
     assert name.text() == "sandbox"  # kept, to be corrected
 
 
@@ -90,3 +93,24 @@ def test_a_new_environment_starts_without_api_access_unless_ticked(
     find(tab, QLineEdit, "environmentNameEdit").setText("Live")
     click(qtbot, tab, "addEnvironmentButton")
     assert service.environment("Live").api_enabled is True
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("SANDBOX", "an environment named 'Sandbox' already exists"),
+        ("Sand\u00a0box", "(U+00A0 NO-BREAK SPACE); use an ordinary space"),
+        ("Sand\u200bbox", "an invisible character (U+200B ZERO WIDTH SPACE)"),
+    ],
+)
+def test_the_dialog_refuses_a_name_that_reads_like_another(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService, typed: str, message: str
+) -> None:
+    before = service.environments()
+    find(directory, QLineEdit, "environmentNameEdit").setText(typed)
+    with qtbot.assertNotEmitted(directory.changed):
+        click(qtbot, directory, "addEnvironmentButton")
+    error = find(directory, QLabel, "directoryError").text()
+    assert message in error
+    assert "\u00a0" not in error and "\u200b" not in error
+    assert service.environments() == before

@@ -73,6 +73,7 @@ def test_directory_keeps_unsaved_permissions_per_role_and_can_revert(
     ("endpoint", "message"),
     [
         ("/Loans/5", "invalid endpoint '/Loans/5'"),
+        ("Payments", "invalid endpoint 'Payments': an endpoint starts with /, such as /Loans"),
         ("two words", "invalid permission"),
         ("/loans", "/loans is already listed"),
         ("", "invalid permission"),
@@ -131,7 +132,7 @@ def test_an_added_endpoint_says_what_to_do_next(
     qtbot: QtBot, directory: DirectoryDialog, service: TokenService
 ) -> None:
     select_role(directory, "Reader")
-    find(directory, QLineEdit, "endpointEdit").setText("  Payments ")
+    find(directory, QLineEdit, "endpointEdit").setText("  /Payments ")
     with qtbot.assertNotEmitted(directory.changed):
         click(qtbot, directory, "addEndpointButton")
     assert find(directory, QLabel, "directoryStatus").text() == (

@@ -73,3 +73,12 @@ def test_disable_and_enable(cli: Cli) -> None:
     )
     assert cli.ok("agent", "enable", "Bot", "--json").json()["eligible"] is True
     assert "unknown agent" in cli.refused("agent", "disable", "Nobody").err
+
+
+def test_agents_are_one_name_whatever_the_case_beyond_ascii(cli: Cli) -> None:
+    cli.ok("role", "add", "Reader")
+    cli.ok("agent", "add", "Straße", "--role", "reader")
+    refused = cli.refused("agent", "add", "STRASSE", "--role", "Reader")
+    assert refused.err.startswith("tokendesk: error: an agent named 'Straße' already exists;")
+    updated = cli.ok("agent", "update", "STRASSE", "--logged-in", "--json").json()
+    assert (updated["name"], updated["has_logged_in"]) == ("Straße", True)

@@ -31,6 +31,22 @@ def test_token_id_refuses_the_rest(text: str, why: str) -> None:
         common.token_id(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Arabic-Indic, fullwidth, Devanagari, mixed, superscript two
+        *("\u0661\u0662", "\uff11\uff12", "\u0967\u0968", "1\u0662", "\u00b2"),
+        # what int() reads besides: a sign, underscores, and more digits than it takes
+        *("+12", "1_2", "12.0", "0x0c", "9" * 5000),
+    ],
+)
+def test_a_token_id_is_written_in_ascii_digits_only(text: str) -> None:
+    """``int()`` reads Arabic-Indic, fullwidth and Devanagari digits, a sign and underscores:
+    Arabic-Indic "12" would otherwise select token 12."""
+    with pytest.raises(argparse.ArgumentTypeError, match=r"whole number|too large"):
+        common.token_id(text)
+
+
 def test_token_id_quotes_at_most_40_characters() -> None:
     with pytest.raises(argparse.ArgumentTypeError) as raised:
         common.token_id("x" * 500)

@@ -61,3 +61,22 @@ def test_refusals(cli: Cli) -> None:
     cli.ok("env", "add", "Production")
     assert "already exists" in cli.refused("env", "add", "Production").err
     assert "must not be empty" in cli.refused("env", "add", "  ").err
+
+
+def test_names_that_read_alike_make_one_row(cli: Cli) -> None:
+    """``env list`` once showed three rows that all read "Prod uction"."""
+    cli.ok("env", "add", "Prod uction")
+    assert "U+00A0 NO-BREAK SPACE" in cli.refused("env", "add", "Prod\u00a0uction").err
+    assert "U+200B ZERO WIDTH SPACE" in cli.refused("env", "add", "Prod\u200b uction").err
+    assert "\u200b" not in cli.refused("env", "add", "Prod\u200b uction").err
+    assert "two spaces in a row" in cli.refused("env", "add", "Prod  uction").err
+    assert cli.refused("env", "add", "PROD UCTION").err.startswith(
+        "tokendesk: error: an environment named 'Prod uction' already exists"
+    )
+    assert cli.ok("env", "list").out.splitlines()[1:] == ["Prod uction  disabled    0"]
+
+
+def test_an_environment_is_found_whatever_its_case(cli: Cli) -> None:
+    cli.ok("env", "add", "Österreich")
+    assert cli.ok("env", "disable", "ÖSTERREICH", "--json").json()["name"] == "Österreich"
+    assert cli.ok("env", "enable", "o\u0308sterreich", "--json").json()["api_enabled"] is True

@@ -48,7 +48,7 @@ def test_each_run_is_logged_in_the_data_dir_without_secrets(cli: Cli, seeded: Se
     created = cli("token", "create", "--env", "Production", "--agent", "Bot", "--json")
     text = log_text(cli.data_dir)
     assert f"INFO desktop.cli.program: tokendesk {__version__}: env list\n" in text
-    assert "refused: environment 'Production' already exists" in text
+    assert "refused: an environment named 'Production' already exists" in text
     assert "token create" in text
     for secret in (seeded.secret, created.json()["secret"]):
         assert secret not in text

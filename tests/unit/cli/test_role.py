@@ -26,3 +26,12 @@ def test_refusals(cli: Cli) -> None:
     assert "already exists" in cli.refused("role", "add", "Reader").err
     assert "invalid method" in cli.refused("role", "add", "W", "--allow", "FETCH /Loans").err
     assert "invalid endpoint" in cli.refused("role", "add", "W", "--allow", "GET /Loans/5").err
+
+
+def test_an_endpoint_without_its_slash_is_refused_not_read_as_one(cli: Cli) -> None:
+    assert cli.ok("role", "list").out == "No roles.\n"
+    refused = cli.refused("role", "add", "W", "--allow", "GET Loans")
+    assert refused.err == (
+        "tokendesk: error: invalid endpoint 'Loans': an endpoint starts with /, such as /Loans\n"
+    )
+    assert cli.ok("role", "list").out == "No roles.\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from desktop.app import open_context
 from desktop.cli.rotate import report_text
 from desktop.services.views import RotationReport
@@ -45,3 +47,22 @@ def test_report_text_names_every_token_and_counts() -> None:
         "1 rotated, 1 skipped, 1 failed.",
     ]
     assert report_text(RotationReport()) == "No tokens are due for rotation."
+
+
+def test_rotate_due_is_the_scheduler_under_the_users_account(
+    cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What cron runs rotates by the schedule: ``scheduler (alice)``, as the window's runner."""
+    monkeypatch.setenv("LOGNAME", "alice")
+    past = FakeClock(datetime.now(UTC) - timedelta(days=3))
+    context = open_context(cli.data_dir, store=cli.store, clock=past)
+    try:
+        due = context.service.create_token("Production", "Bot", rotation="daily")
+    finally:
+        context.close()
+    cli.ok("rotate-due")
+    events = cli.ok("audit", "--token", str(due.token.id), "--json").json()
+    assert [(e["actor"], e["action"]) for e in events] == [
+        ("scheduler (alice)", "rotate"),
+        ("alice (command line)", "create"),
+    ]

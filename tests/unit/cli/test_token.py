@@ -168,3 +168,16 @@ def test_read_only_commands_work_without_the_keyring(cli: Cli, seeded: Seed) -> 
     cli.store.available = False
     assert [t["id"] for t in cli.ok("token", "list", "--json").json()] == [seeded.token_id]
     assert cli.ok("token", "show", str(seeded.token_id)).out.startswith("Token ")
+
+
+def test_a_token_id_in_other_digits_selects_no_token(cli: Cli, seeded: Seed) -> None:
+    """An Arabic-Indic one is not token 1: show, delete and the audit filter refuse it."""
+    one = "\u0661"
+    assert seeded.token_id == 1
+    for args in (
+        ("token", "show", one),
+        ("token", "delete", one, "--yes"),
+        ("audit", "--token", one),
+    ):
+        assert f"invalid token id '{one}'" in cli.refused(*args).err
+    assert cli.ok("token", "show", "1", "--json").json()["id"] == 1

@@ -109,13 +109,20 @@ def test_precheck_rejects_empty_oversized_and_malformed() -> None:
     ("text", "method", "endpoint"),
     [
         ("GET /Loans", "GET", "/Loans"),
-        ("get Loans", "GET", "/Loans"),
+        ("get /Loans", "GET", "/Loans"),
         ("* /Payments/", "*", "/Payments"),
     ],
 )
 def test_permission_parse(text: str, method: str, endpoint: str) -> None:
     permission = Permission.parse(text)
     assert (permission.method, permission.endpoint) == (method, endpoint)
+
+
+@pytest.mark.parametrize("text", ["GET Loans", "get Loans/", "* //Loans"])
+def test_an_endpoint_without_its_leading_slash_is_refused_not_guessed(text: str) -> None:
+    """ "GET Loans" may be a typo for another endpoint: it is not silently read as /Loans."""
+    with pytest.raises(InvalidInput, match=r"an endpoint starts with /, such as /Loans$"):
+        Permission.parse(text)
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
-from desktop.domain.errors import InvalidInput, NotFound, RuleViolation
+from desktop.domain.errors import DatabaseError, InvalidInput, NotFound, RuleViolation
+from desktop.domain.validation import name_key
 from desktop.services.tokens import MULTIPLE_TOKENS_WARNING, TokenService
 
 
@@ -150,3 +153,85 @@ def test_an_agent_whose_flags_are_cleared_is_refused_too(service: TokenService) 
     assert decision.reason == "agent 'alice' has not logged in"
     service.update_agent("alice", has_logged_in=True)
     assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200
+
+
+def test_names_that_read_alike_are_one_name(service: TokenService) -> None:
+    """Once three rows could all read "Prod uction": a special space or an invisible one made
+    them different names. Now the first is the name, and the others are refused."""
+    service.add_environment("Prod uction")
+    with pytest.raises(InvalidInput, match=r"U\+00A0 NO-BREAK SPACE\); use an ordinary space$"):
+        service.add_environment("Prod\u00a0uction")
+    with pytest.raises(InvalidInput, match=r"invisible character \(U\+200B ZERO WIDTH SPACE\)$"):
+        service.add_environment("Prod\u200b uction")
+    with pytest.raises(InvalidInput, match="two spaces in a row"):
+        service.add_environment("Prod  uction")
+    with pytest.raises(
+        RuleViolation, match=r"^an environment named 'Prod uction' already exists; 'PROD UCTION'"
+    ):
+        service.add_environment("PROD UCTION")
+    names = [env.name for env in service.environments()]
+    assert names.count("Prod uction") == 1 and len(names) == 3
+
+
+def test_case_beyond_ascii_and_normalization_make_no_new_name(service: TokenService) -> None:
+    service.add_agent("Straße", "Reader")
+    with pytest.raises(RuleViolation, match=r"^an agent named 'Straße' already exists; 'STRASSE'"):
+        service.add_agent("STRASSE", "Reader")
+    service.add_role("Gérance", [])
+    with pytest.raises(RuleViolation, match=r"^a role named 'Gérance' already exists$"):
+        service.add_role("Ge\u0301rance", [])  # decomposed: stored in NFC, the same text
+    with pytest.raises(RuleViolation, match="a role named 'Gérance' already exists"):
+        service.add_role("GÉRANCE", [])
+    stored = service.add_agent("Rene\u0301", "Reader").name
+    assert stored == "René" == unicodedata.normalize("NFC", "Rene\u0301")
+
+
+def test_a_name_is_found_whatever_its_case_or_normalization(service: TokenService) -> None:
+    service.add_agent("Zoë", "Reader", has_logged_in=True, signed_agreement=True)
+    for spelling in ("Zoë", "ZOË", "Zoe\u0308", " zoe\u0308 ", "Zo\u200bë"):
+        assert service.agent(spelling).name == "Zoë"
+    assert service.environment("PRODUCTION\u00a0").name == "Production"
+    issued = service.create_token("production", "ZOE\u0308")
+    assert issued.token.agent == "Zoë"
+    with pytest.raises(NotFound, match=r"^unknown environment 'Prod<U\+200B>'$"):
+        service.environment("Prod\u200b")
+
+
+def test_the_database_itself_refuses_a_second_row_of_one_name(service: TokenService) -> None:
+    """Not a check in Python alone: a writer that skips the service meets the unique key."""
+    database = service.unit_of_work.database
+    with pytest.raises(DatabaseError, match=r"UNIQUE constraint failed: agent\.name_key"):
+        database.execute(
+            "INSERT INTO agent (name, name_key, role_id, has_logged_in, signed_agreement, "
+            "created_at) VALUES ('ALICE', ?, 1, 0, 0, '2026-01-01')",
+            (name_key("alice"),),
+        )
+
+
+@pytest.mark.parametrize(
+    ("spelling", "status"),
+    [
+        ("PRODUCTION", 200),
+        ("production\u00a0", 200),
+        ("Pro\u200bduction", 200),
+        ("Pródúction", 401),
+    ],
+)
+def test_verify_finds_the_environment_however_it_is_written(
+    service: TokenService, spelling: str, status: int
+) -> None:
+    """The SQL lookup and the in-memory index compare environment names alike."""
+    issued = service.create_token("Production", "alice")
+    decision = service.verify(spelling, issued.secret, "GET", "/Loans")
+    assert decision.status == status
+    assert service.access_index().verify(spelling, issued.secret, "GET", "/Loans") == decision
+
+
+def test_verify_finds_an_environment_named_beyond_ascii_in_either_case(
+    service: TokenService,
+) -> None:
+    service.add_environment("Österreich", api_enabled=True)
+    issued = service.create_token("Österreich", "alice")
+    for spelling in ("ÖSTERREICH", "o\u0308sterreich"):
+        assert service.verify(spelling, issued.secret, "GET", "/Loans").status == 200
+        assert service.access_index().verify(spelling, issued.secret, "GET", "/Loans").allowed

@@ -119,3 +119,18 @@ def test_a_refused_rotation_is_reported_without_holding_the_others_back(
         runner.tick()  # at once: no back-off after a refusal
     assert sorted(finished.args[0].rotated) == sorted([held, other])
     runner.stop()
+
+
+def test_scheduled_rotations_name_the_scheduler_and_the_user(
+    memory_context: Context,
+    seeded: TokenService,
+    clock: FakeClock,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOGNAME", "alice")
+    token = rotating(seeded, 1)[0]
+    clock.advance(timedelta(days=2))
+    assert RotationRunner(seeded).run_now(blocking=True)
+    rotated = [e for e in seeded.audit(token_id=token) if e.action == "rotate"]
+    assert [e.actor for e in rotated] == ["scheduler (alice)"]

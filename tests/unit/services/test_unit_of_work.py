@@ -54,7 +54,8 @@ def test_an_audit_event_commits_or_vanishes_with_its_transaction(service: TokenS
 
     def doomed() -> None:
         with work.transaction() as audit:
-            Environment.insert(name="Doomed", created_at=work.now()).bind(handle).execute()
+            doomed = Environment.insert(name="Doomed", name_key="doomed", created_at=work.now())
+            doomed.bind(handle).execute()
             audit("env-add", None, "environment Doomed")
             raise RuntimeError
 

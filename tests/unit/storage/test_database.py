@@ -15,7 +15,8 @@ import pytest
 
 from desktop.app import Context, open_context
 from desktop.domain import tokens
-from desktop.domain.errors import DatabaseError, DatabaseUnavailable, SchemaTooNew
+from desktop.domain.errors import DatabaseError, DatabaseUnavailable, RuleViolation, SchemaTooNew
+from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.tokens import TokenService
 from desktop.storage.database import (
     DB_FILENAME,
@@ -79,7 +80,10 @@ def test_statements_and_rows(memory_context: Context) -> None:
 
 def test_a_transaction_commits_or_rolls_back_as_a_whole(memory_context: Context) -> None:
     database = memory_context.database
-    sql = "INSERT INTO environment (name, api_enabled, created_at) VALUES (?, 1, '2026-01-01')"
+    sql = (
+        "INSERT INTO environment (name, name_key, api_enabled, created_at) "
+        "VALUES (?1, lower(?1), 1, '2026-01-01')"
+    )
 
     def doomed() -> None:
         with database.transaction():
@@ -135,27 +139,16 @@ def test_a_version_2_database_gains_the_log_and_keeps_its_tokens(tmp_path: Path)
 
 def test_a_version_3_database_gains_the_agents_disabled_flag(tmp_path: Path) -> None:
     path = tmp_path / DB_FILENAME
-    old = pw.SqliteDatabase(str(path))
-    old.connect()
-    for version, step in enumerate(MIGRATIONS[:3]):
-        step(old)
-        old.execute_sql(f"PRAGMA user_version = {version + 1}")
-    # Step 1 builds today's models: take the column back out to get version 3's agent table.
-    old.execute_sql('ALTER TABLE "agent" DROP COLUMN "disabled"')
-    old.execute_sql("INSERT INTO role (name, created_at) VALUES ('Reader', '2026-01-01')")
-    old.execute_sql(
-        "INSERT INTO agent (name, role_id, has_logged_in, signed_agreement, created_at) "
-        "VALUES ('ada', 1, 1, 1, '2026-01-01')"
-    )
-    old.close()
-
+    version_3_database(path, [])  # one agent, "a", eligible
     database = open_database(path)
-    assert user_version(database) == SCHEMA_VERSION >= 4
-    service = TokenService(database, None)
-    ada = service.agent("ada")
-    assert (ada.disabled, ada.eligible) == (False, True)
-    assert service.set_agent_disabled("ada", True).disabled
-    database.close()
+    try:
+        assert user_version(database) == SCHEMA_VERSION
+        service = TokenService(database, None)
+        agent = service.agent("a")
+        assert (agent.disabled, agent.eligible) == (False, True)
+        assert service.set_agent_disabled("A", True).disabled
+    finally:
+        database.close()
 
 
 def test_the_self_tests_probes_speak_the_projects_errors(
@@ -227,8 +220,8 @@ def test_a_snapshot_keeps_its_state_while_others_commit(memory_context: Context)
             before = database.rows("SELECT name FROM environment")
             with database.snapshot():  # nested: the same state
                 other.execute(
-                    "INSERT INTO environment (name, api_enabled, created_at) "
-                    "VALUES ('Elsewhere', 1, '2026-01-01 00:00:00')"
+                    "INSERT INTO environment (name, name_key, api_enabled, created_at) "
+                    "VALUES ('Elsewhere', 'elsewhere', 1, '2026-01-01 00:00:00')"
                 )
                 assert database.rows("SELECT name FROM environment") == before
         assert ("Elsewhere",) in database.rows("SELECT name FROM environment")
@@ -329,6 +322,23 @@ def version_3_database(path: Path, rows: list[Statement]) -> None:
         )
         for sql, params in rows:
             connection.execute(sql, params)
+    connection.execute("PRAGMA user_version = 3")
+    connection.close()
+
+
+def _as_version_3(path: Path, names: dict[str, dict[int, str]]) -> None:
+    """Make the database at *path* what schema version 3 held: no name keys, and names it
+    allowed (only ASCII letters folded, special spaces let through), set by table and id."""
+    connection = sqlite3.connect(path)
+    with connection:
+        for table, renamed in names.items():
+            connection.execute(f'DROP INDEX "{table}_name_key"')
+            connection.execute(f'ALTER TABLE "{table}" DROP COLUMN "name_key"')
+            for row_id, name in renamed.items():
+                connection.execute(
+                    f'UPDATE "{table}" SET name = ? WHERE id = ?',  # noqa: S608
+                    (name, row_id),
+                )
     connection.execute("PRAGMA user_version = 3")
     connection.close()
 
@@ -441,3 +451,90 @@ def test_a_new_database_is_the_same_as_a_migrated_one(tmp_path: Path) -> None:
     finally:
         old.close()
         new.close()
+
+
+@pytest.mark.expect_log("renamed", level="WARNING", logger="desktop.storage")
+def test_names_stored_before_that_read_alike_are_told_apart_on_upgrade(
+    data_dir: Path, memory_store: InMemorySecretStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three environments that all read "Prod uction" and two agents that differ only in case
+    beyond ASCII: the database opens, each keeps its tokens, and each name is its own."""
+    context = open_context(data_dir, store=memory_store)
+    service = context.service
+    issued = []
+    for name in ("Prod uction", "Prod two", "Prod three"):
+        service.add_environment(name, api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    for name in ("Straße", "Strasse two"):
+        service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
+    for env, agent in (
+        ("Prod uction", "Straße"),
+        ("Prod two", "Strasse two"),
+        ("Prod three", "Straße"),
+    ):
+        issued.append(service.create_token(env, agent).secret)
+    context.close()
+    path = data_dir / DB_FILENAME
+    _as_version_3(
+        path,
+        {
+            "environment": {2: "Prod\u00a0uction", 3: "Prod\u202fuction"},
+            "role": {},
+            "agent": {2: "STRASSE"},
+        },
+    )
+
+    context = open_context(data_dir, store=memory_store)
+    try:
+        service = context.service
+        assert user_version(context.database) == SCHEMA_VERSION
+        assert (data_dir / f"{DB_FILENAME}.v3.bak").exists()
+        assert [env.name for env in service.environments()] == [
+            "Prod uction",
+            "Prod uction (2)",
+            "Prod uction (3)",
+        ]
+        assert sorted(agent.name for agent in service.agents()) == ["STRASSE (2)", "Straße"]
+        for env, secret in zip(
+            ("Prod uction", "Prod uction (2)", "Prod uction (3)"), issued, strict=True
+        ):
+            assert service.verify(env, secret, "GET", "/Loans").allowed
+        assert [token.agent for token in service.tokens()] == ["Straße", "STRASSE (2)", "Straße"]
+        renames = [(e.actor, e.action, e.details) for e in service.audit() if "rename" in e.action]
+        assert (
+            "upgrade",
+            "env-rename",
+            "environment 'Prod<U+00A0>uction' renamed 'Prod uction (2)' on upgrade: names that "
+            "differ only in case, spaces, invisible characters or how their letters are "
+            "encoded are one name",
+        ) in renames
+        assert {action for _, action, _ in renames} == {"env-rename", "agent-rename"}
+        assert len(renames) == 3
+        assert "renamed 'STRASSE (2)'" in caplog.text
+        with pytest.raises(RuleViolation, match="an environment named 'Prod uction'"):
+            service.add_environment("PROD UCTION")
+        service.add_agent("strasse three", "Reader")  # a name of its own is still free
+    finally:
+        context.close()
+
+
+def test_a_version_3_database_with_no_clash_keeps_every_name(
+    data_dir: Path, memory_store: InMemorySecretStore
+) -> None:
+    context = open_context(data_dir, store=memory_store)
+    context.service.add_environment("Production")
+    context.service.add_role("Reader", [])
+    context.service.add_agent("Zoë", "Reader")
+    context.close()
+    _as_version_3(data_dir / DB_FILENAME, {"environment": {}, "role": {}, "agent": {}})
+
+    context = open_context(data_dir, store=memory_store)
+    try:
+        assert context.service.agent("ZOË").name == "Zoë"
+        assert [e.action for e in context.service.audit() if "rename" in e.action] == []
+        assert context.database.rows(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '%name_key'"
+            " ORDER BY name"
+        ) == [("agent_name_key",), ("environment_name_key",), ("role_name_key",)]
+    finally:
+        context.close()

@@ -95,7 +95,9 @@ def test_revert_forgets_the_draft(drafts: RoleDrafts) -> None:
 
 
 def test_an_endpoint_is_listed_once_whatever_its_case(drafts: RoleDrafts) -> None:
-    assert drafts.add_endpoint("Reader", "Payments") == "/Payments"
+    with pytest.raises(InvalidInput, match="an endpoint starts with /"):
+        drafts.add_endpoint("Reader", "Payments")  # as the command line refuses "GET Payments"
+    assert drafts.add_endpoint("Reader", "/Payments") == "/Payments"
     assert drafts.draft("Reader")["/Payments"] == set()
     assert not drafts.dirty("Reader")  # nothing ticked on it yet
     with pytest.raises(RuleViolation, match=r"^/loans is already listed$"):
