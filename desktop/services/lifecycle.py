@@ -16,6 +16,7 @@ from desktop.domain import tokens
 from desktop.domain.clock import utc
 from desktop.domain.errors import (
     Conflict,
+    DatabaseUnavailable,
     InvalidInput,
     NotFound,
     RuleViolation,
@@ -361,6 +362,8 @@ class Lifecycle:
                 failed.append((token_id, str(error)))
                 self._record_failure(token_id, str(error), actor)
                 break
+            except DatabaseUnavailable:
+                raise  # a full disk or read-only file fails every rotation, and records none
             except Exception as error:
                 log.exception("rotation of token %s failed", token_id)
                 failed.append((token_id, str(error)))
