@@ -72,23 +72,23 @@ def test_logging_is_left_as_it_was(cli: Cli) -> None:
     assert (list(root.handlers), root.level, ours.level) == before
 
 
-def test_a_damaged_database_fails_with_status_1(cli: Cli) -> None:
-    (cli.data_dir / DB_FILENAME).write_bytes(b"this is not a database, " * 100)
+def test_a_damaged_database_fails_with_status_4(cli: Cli) -> None:
+    path = cli.data_dir / DB_FILENAME
+    path.write_bytes(b"this is not a database, " * 100)
     result = cli("env", "list")
-    assert (result.code, result.out) == (1, "")
-    assert result.err == (
-        f"tokendesk: error: cannot use the database in {cli.data_dir}: file is not a database\n"
-    )
+    assert (result.code, result.out) == (4, "")
+    assert result.err.startswith(f"tokendesk: error: the database {path} is damaged ")
+    assert "restore it from a backup" in result.err and len(result.err.splitlines()) == 1
 
 
-def test_a_system_error_fails_with_status_1(
+def test_a_data_dir_that_is_a_file_fails_with_status_4(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert main(["--data-dir", str(blocker), "env", "list"]) == 1
+    assert main(["--data-dir", str(blocker), "env", "list"]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("tokendesk: error: File exists: ") and len(err.splitlines()) == 1
+    assert err == f"tokendesk: error: {blocker} is not a folder\n"
 
 
 def fail_with(error: BaseException) -> object:
@@ -126,4 +126,4 @@ def test_the_store_is_reached_only_by_commands_that_handle_a_secret(cli: Cli, se
     cli.ok("env", "list")
     cli.ok("audit", "--limit", "1")
     cli.ok("token", "show", str(seeded.token_id))
-    assert "unavailable" in cli.refused("token", "refresh", str(seeded.token_id)).err
+    assert "unavailable" in cli.refused("token", "refresh", str(seeded.token_id), status=3).err
