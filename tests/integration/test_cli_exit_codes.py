@@ -84,6 +84,18 @@ def test_3_the_keyring_cannot_be_used(data_dir: Path, seeded: Seed, tmp_path: Pa
     assert snapshot(data_dir) == before
 
 
+def test_wider_modes_are_narrowed_with_one_warning_line(data_dir: Path, seeded: Seed) -> None:
+    path = data_dir / DB_FILENAME
+    data_dir.chmod(0o755)
+    path.chmod(0o644)
+    result = tokendesk(data_dir, "env", "list")
+    assert result.returncode == 0
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "made private" in result.stderr and str(path) in result.stderr
+    assert (data_dir.stat().st_mode & 0o777, path.stat().st_mode & 0o777) == (0o700, 0o600)
+    assert tokendesk(data_dir, "env", "list").stderr == ""  # said once, not on every run
+
+
 def test_4_an_empty_database_file_is_refused_not_replaced(data_dir: Path) -> None:
     path = data_dir / DB_FILENAME
     path.write_bytes(b"")

@@ -12,6 +12,17 @@ import pytest
 from desktop import __version__
 from desktop.cli import env, main
 from desktop.domain import tokens
+from desktop.domain.errors import (
+    Conflict,
+    DatabaseError,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    SchemaTooNew,
+    SecretMismatch,
+    SecretStoreUnavailable,
+)
 from desktop.services.tokens import TokenService
 from desktop.storage.database import DB_FILENAME
 from tests.unit.cli.conftest import Cli, Seed
@@ -119,6 +130,46 @@ def test_an_unexpected_error_propagates_and_is_logged(
     assert "CRITICAL desktop.cli.program: unexpected error" in text
     assert "RuntimeError: bug near tdk_[masked]" in text
     assert secret not in text
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInput("invalid interval 'x'"), 2),
+        (NotFound("unknown token 3"), 2),
+        (RuleViolation("agent Bot may not be given tokens"), 2),
+        (Conflict("token 3 is being changed elsewhere; try again"), 2),
+        (SecretStoreUnavailable("the keyring is locked"), 3),
+        (SecretMismatch("the keyring's secret of token 3 does not match"), 1),
+        (DatabaseError("the database x is damaged"), 4),
+        (DatabaseUnavailable("the disk holding x is full"), 4),
+        (SchemaTooNew("the database x has schema version 9"), 4),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_each_outcome_has_its_exit_status_and_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    monkeypatch.setattr(env, "list_", fail_with(error))
+    result = cli("env", "list")
+    assert (result.code, result.out) == (status, "")
+    assert result.err.startswith("tokendesk: error: ") and str(error) in result.err
+    assert len(result.err.splitlines()) == 1
+
+
+def test_help_and_the_readme_state_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    for status, words in [
+        (0, "done"),
+        (1, "an operation failed"),
+        (2, "bad input"),
+        (3, "the keyring is unavailable"),
+        (4, "the database cannot be used"),
+    ]:
+        assert f"\n  {status}  {words}" in text
+        assert f"\n| {status} | {words}" in readme
 
 
 def test_the_store_is_reached_only_by_commands_that_handle_a_secret(cli: Cli, seeded: Seed) -> None:
