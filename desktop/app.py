@@ -22,7 +22,7 @@ from desktop.paths import APP_NAME
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, Database, open_database
+from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_database
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -138,6 +138,8 @@ def main_window_for(
     # The first screen is read without Peewee; it loads as soon as that screen is painted,
     # so that the first action does not wait for it.
     window.sync.firstPainted.connect(context.database.load_models)
+    if context.database.narrowed:  # said in the log too, which a window's user seldom reads
+        window.notices.status(narrowed_message(context.database.narrowed).capitalize())
     return window
 
 

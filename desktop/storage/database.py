@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -174,11 +174,9 @@ def open_database(path: Path) -> Database:
     except OSError as error:
         raise translate_os_error(error, path) from error
     if narrowed:
-        log.warning(
-            "others could read %s: made private to this user (owner-only access)",
-            ", ".join(str(item) for item in narrowed),
-        )
+        log.warning("%s", narrowed_message(narrowed))
     database = Database(path)
+    database.narrowed = tuple(narrowed)
     try:
         current = user_version(database)  # a damaged file is refused here, as such
         _refuse_newer(current, path)
@@ -189,6 +187,12 @@ def open_database(path: Path) -> Database:
         database.close()
         raise
     return database
+
+
+def narrowed_message(narrowed: Sequence[Path]) -> str:
+    """The one warning for the folder and files :func:`open_database` made private."""
+    listed = ", ".join(str(item) for item in narrowed)
+    return f"others could read {listed}: made private to this user (owner-only access)"
 
 
 def _private_files(path: Path) -> list[Path]:
@@ -262,6 +266,8 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # What open_database found readable by others and made private (for the window to say).
+        self.narrowed: tuple[Path, ...] = ()
         self._connections = _Connections()
         self._handle: pw.SqliteDatabase | None = None
         self._handle_lock = threading.Lock()
@@ -484,6 +490,7 @@ __all__ = [
     "DB_FILENAME",
     "SCHEMA_VERSION",
     "Database",
+    "narrowed_message",
     "open_database",
     "quick_check",
     "user_version",
