@@ -56,6 +56,7 @@ examples:
 
 The data dir is --data-dir, else $TOKENDESK_DATA_DIR, else the platform's user data dir.
 Secrets live only in the system keyring; the database keeps fingerprints and 4-character hints.
+
 exit status:
   0  done (verify: the answer was 200)
   1  an operation failed: verify answered 401 or 403, a rotation in rotate-due failed,

@@ -58,7 +58,7 @@ def test_a_misplaced_secret_is_masked_in_every_message(
 ) -> None:
     secret = tokens.generate()
     body = secret[len(tokens.PREFIX) :]
-    argv = [arg.replace("SECRET", secret).replace("ID", str(seeded.token_id)) for arg in argv]
+    argv = [str(seeded.token_id) if arg == "ID" else arg.replace("SECRET", secret) for arg in argv]
     result = cli(*argv) if argv != ["--data-dir"] else cli("--data-dir", secret, "token", "x")
     assert result.code != 0
     shown = result.out + result.err
