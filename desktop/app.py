@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+import signal
+import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,15 +22,24 @@ from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, Database, open_database
+from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_database
 
 if TYPE_CHECKING:
+    from types import FrameType
+
+    from PySide6.QtCore import QCoreApplication
     from typing_extensions import Unpack
 
     from desktop.gui.main_window import MainWindow, WindowOptions
     from desktop.services.keyring_session import Opener
 
 log = logging.getLogger(__name__)
+
+# What a terminal, a session manager or a service manager sends to stop a program; the window
+# then closes as if its close button was used, so the demo's clean-up runs too.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name)
+)
 
 
 @dataclass
@@ -126,6 +139,8 @@ def main_window_for(
     # The first screen is read without Peewee; it loads as soon as that screen is painted,
     # so that the first action does not wait for it.
     window.sync.firstPainted.connect(context.database.load_models)
+    if context.database.narrowed:  # said in the log too, which a window's user seldom reads
+        window.notices.status(narrowed_message(context.database.narrowed).capitalize())
     return window
 
 
@@ -161,15 +176,73 @@ def _remove_demo(context: Context, data_dir: Path) -> None:
     shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@contextmanager
+def _quit_on_stop_signals(app: QCoreApplication) -> Iterator[list[int]]:
+    """While the block runs, SIGTERM, SIGINT and SIGHUP quit *app*'s event loop rather than
+    the process, so that what follows the loop (the window's shutdown, the demo's clean-up)
+    runs. Yields the signals received, in order; one that came before the loop started is
+    there too, and the loop quits as soon as it starts.
+
+    Python runs a signal handler only when the interpreter next gets control, and inside
+    ``exec()`` it has none until a slot runs: the C handler writes to a socket
+    (:func:`signal.set_wakeup_fd`) that a :class:`~PySide6.QtCore.QSocketNotifier` watches, and
+    its slot gives the interpreter that control. A signal during the clean-up is recorded and
+    does not stop it.
+    """
+    from PySide6.QtCore import QSocketNotifier
+
+    received: list[int] = []
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+
+    def record(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        app.quit()  # does nothing before exec(): the notifier's slot quits once it runs
+
+    def wake() -> None:
+        with suppress(OSError):  # drained by another wake already
+            reader.recv(64)
+        if received:
+            app.quit()
+
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(wake)
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {number: signal.signal(number, record) for number in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        notifier.deleteLater()
+        reader.close()
+        writer.close()
+
+
 def run_window(data_dir: Path, demo: bool) -> int:
-    """Open the main window on *data_dir* (or on fresh demo data) and run until it closes."""
+    """Open the main window on *data_dir* (or on fresh demo data) and run until it closes, or
+    until SIGTERM, SIGINT or SIGHUP asks it to (its status is then 128 + the signal's number,
+    as a shell reports a process a signal ended); the demo's data goes either way."""
+    from desktop.gui.launch import application
+
+    app = application()
+    with _quit_on_stop_signals(app) as received:
+        code = _run_window(app, data_dir, demo, received)
+    if received:
+        log.info("stopped by signal %d", received[0])
+        return 128 + received[0]
+    return code
+
+
+def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: list[int]) -> int:
     from PySide6.QtCore import QSettings
 
     from desktop.gui import messages
     from desktop.gui.error_dialog import ExceptionHook
-    from desktop.gui.launch import application
 
-    app = application()
     if demo:
         data_dir = Path(tempfile.mkdtemp(prefix="tokendesk-demo-"))
         try:
@@ -205,8 +278,10 @@ def run_window(data_dir: Path, demo: bool) -> int:
     else:
         window.use_settings(settings)
     window.show()
+    if demo:
+        log.info("demo window open on %s", data_dir)
     hook = ExceptionHook.install()  # an exception in a slot is logged and shown, not lost
-    code = app.exec()
+    code = 0 if received else app.exec()  # a stop signal while seeding: straight to clean-up
     hook.uninstall()
     window.shutdown()
     if demo:

@@ -101,6 +101,19 @@ def _not_file_only(record: logging.LogRecord) -> bool:
     return not getattr(record, "tokendesk_file_only", False)
 
 
+class OneLineFormatter(logging.Formatter):
+    """Each record on one line, without its traceback or stack: standard error is read by
+    people and by cron mail, and the log file keeps the whole story."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kept = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return " ".join(super().format(record).split())
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = kept
+
+
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A :class:`RotatingFileHandler` whose files are created (and kept) owner-only, and that
     never disturbs the program: a record it cannot write is dropped, not printed to stderr.
@@ -176,8 +189,8 @@ class Installed:
 
 
 def install(directory: Path | None, *, stderr_format: str) -> Installed:
-    """Log to standard error at :func:`stderr_level` and, when *directory* is given, to the
-    private log file in it.
+    """Log to standard error at :func:`stderr_level` (one line per record, tracebacks only
+    at DEBUG) and, when *directory* is given, to the private log file in it.
 
     Standard error gets a handler only when nobody configured logging before (as with
     :func:`logging.basicConfig`): a program or test harness that did keeps its own. The file
@@ -192,7 +205,9 @@ def install(directory: Path | None, *, stderr_format: str) -> Installed:
     if not root.handlers:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setLevel(level)
-        stderr.setFormatter(logging.Formatter(stderr_format))
+        # At DEBUG, asked for by hand, tracebacks are wanted on the terminal too.
+        formatter = logging.Formatter if level <= logging.DEBUG else OneLineFormatter
+        stderr.setFormatter(formatter(stderr_format))
         stderr.addFilter(_not_file_only)
         stderr.addFilter(MaskTokens())
         root.addHandler(stderr)
@@ -220,6 +235,7 @@ __all__ = [
     "FILE_ONLY",
     "Installed",
     "MaskTokens",
+    "OneLineFormatter",
     "PrivateRotatingFileHandler",
     "install",
     "log_dir",

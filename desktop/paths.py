@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -28,3 +30,49 @@ def resources_dir() -> Path:
     if bundle:
         return Path(bundle) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+# ---------------------------------------------------------------------------- private modes
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+_OTHERS = 0o077  # the group's and everyone else's bits
+
+
+def private_dir(directory: Path) -> bool:
+    """Make *directory* (and any missing parents) if need be, the directory itself owner-only
+    (0700) whatever the umask; an existing one that others may read is narrowed to 0700.
+
+    Whether an existing directory was narrowed, so the caller can say so once. A shared sticky
+    directory such as ``/tmp`` is never narrowed: it is not TokenDesk's to change. Raises
+    OSError when the directory cannot be made."""
+    if os.name != "posix":
+        directory.mkdir(parents=True, exist_ok=True)
+        return False
+    try:
+        directory.mkdir(mode=DIR_MODE, parents=True)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(directory)) from None
+        mode = directory.stat().st_mode
+        if mode & stat.S_ISVTX or not mode & _OTHERS:
+            return False
+        os.chmod(directory, DIR_MODE)
+        return True
+    os.chmod(directory, DIR_MODE)  # mkdir's mode is narrowed by the umask, never widened
+    return False
+
+
+def private_file(path: Path) -> bool:
+    """Narrow an existing file that others may read to owner-only (0600); whether it was.
+    A file that does not exist is left alone."""
+    if os.name != "posix":
+        return False
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    if not mode & _OTHERS:
+        return False
+    os.chmod(path, FILE_MODE)
+    return True

@@ -66,7 +66,7 @@ def check_data_dir(data_dir: Path) -> Result:
     """The data folder exists (or can be created) and a file can be written in it."""
     name = "data folder"
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        paths.private_dir(data_dir)  # as the database makes it: owner-only
         with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".selftest-", delete=True) as probe:
             probe.write(b"tokendesk self-test\n")
             probe.flush()
@@ -98,9 +98,9 @@ def check_database(data_dir: Path) -> Result:
     path = data_dir / DB_FILENAME
     try:
         database = open_database(path)
-    except SchemaTooNew as error:
-        return Result(name, False, str(error))
-    except (DatabaseError, OSError) as error:
+    except (SchemaTooNew, DatabaseError) as error:  # each names the file and what to do
+        return Result(name, False, _one_line(error))
+    except OSError as error:
         return Result(
             name,
             False,

@@ -1,21 +1,26 @@
-"""What every command shares: exit statuses, one-line messages on standard error, argument
-types, the token read from standard input, and the helpers that declare a command beside its
-handler."""
+"""What every command shares: exit statuses, one-line messages on standard error (with anything
+that looks like a token masked), argument types, the token read from standard input, and the
+helpers that declare a command beside its handler."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeAlias
 
+from desktop.domain import tokens
 from desktop.services.tokens import TokenService
 
 PROG = "tokendesk"
+# What a script can act on; the README's command-line section and --help say the same.
 EXIT_OK = 0
-EXIT_FAILED = 1  # verify denied, a rotation failed, the window or self-test could not run
+EXIT_FAILED = 1  # an operation failed: verify denied, a rotation, a self-test check, the window
 EXIT_USAGE = 2  # bad input or an action the rules refuse; nothing was changed
+EXIT_KEYRING = 3  # the keyring is unavailable, locked or did not answer; nothing was changed
+EXIT_DATABASE = 4  # the database cannot be used: damaged, too new, disk full, read-only
 EXIT_INTERRUPTED = 130
 MAX_STDIN = 64 * 1024  # verify reads at most this much of standard input
 MAX_TOKEN_ID = 2**63 - 1  # SQLite's INTEGER range
@@ -38,18 +43,32 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"  # argparse names no p
 # ---------------------------------------------------------------------------- messages
 
 
+# The prefix and the base62 run after it: a whole token, or a truncated or mistyped one.
+_LOOKS_LIKE_TOKEN = re.compile(re.escape(tokens.PREFIX) + "[0-9A-Za-z]+")
+
+
 def one_line(text: object) -> str:
     """*text* with every run of whitespace (newlines too) made one space."""
     return " ".join(str(text).split())
 
 
+def conceal(text: str) -> str:
+    """*text* with everything that looks like a token shown as the window shows a token: the
+    prefix, dots and its last four characters. Messages quote what was typed, and a secret
+    pasted into the wrong argument must not reach cron mail or a CI log."""
+    return _LOOKS_LIKE_TOKEN.sub(
+        lambda found: tokens.mask(found.group()[len(tokens.PREFIX) :][-tokens.HINT_LENGTH :]),
+        text,
+    )
+
+
 def error(message: str) -> None:
     """The one line a refusal or failure prints on standard error."""
-    print(f"{PROG}: error: {one_line(message)}", file=sys.stderr)
+    print(f"{PROG}: error: {conceal(one_line(message))}", file=sys.stderr)
 
 
 def warn(message: str) -> None:
-    print(f"warning: {one_line(message)}", file=sys.stderr)
+    print(f"warning: {conceal(one_line(message))}", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------- argument types
@@ -108,11 +127,28 @@ def read_presented() -> str:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse with one-line usage errors (status 2, like every refusal here). Sub-commands'
-    parsers are of the same class: argparse makes them with the parent's type."""
+    """argparse with one-line usage errors (status 2, like every refusal here), in which
+    anything that looks like a token is masked. Sub-commands' parsers are of the same class:
+    argparse makes them with the parent's type."""
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        """The value of one argument; when it is refused and looks like a token, the refusal
+        quotes its masked form. The argument types shorten what they quote, so masking their
+        message afterwards would show four characters from the middle of the secret rather
+        than the window's last four."""
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError:
+            concealed = conceal(arg_string)
+            if concealed == arg_string:
+                raise
+        super()._get_value(action, concealed)  # raises, quoting the masked form
+        raise argparse.ArgumentError(action, "invalid value: it looks like a token")
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{PROG}: error: {one_line(message)} (see '{self.prog} --help')\n")
+        self.exit(
+            EXIT_USAGE, f"{PROG}: error: {conceal(one_line(message))} (see '{self.prog} --help')\n"
+        )
 
 
 def noun(commands: Subparsers, name: str, help_text: str, description: str) -> Subparsers:

@@ -18,8 +18,10 @@ from desktop import __version__, logs, paths
 from desktop.app import open_context
 from desktop.cli import agent, audit, env, role, rotate, token, verify, window
 from desktop.cli.common import (
+    EXIT_DATABASE,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_KEYRING,
     EXIT_OK,
     EXIT_USAGE,
     PROG,
@@ -27,7 +29,13 @@ from desktop.cli.common import (
     Parser,
     error,
 )
-from desktop.domain.errors import DatabaseError, TokenDeskError
+from desktop.domain.errors import (
+    DatabaseError,
+    SchemaTooNew,
+    SecretMismatch,
+    SecretStoreUnavailable,
+    TokenDeskError,
+)
 from desktop.secrets.store import SecretStore, open_secret_store
 
 log = logging.getLogger(__name__)
@@ -48,8 +56,15 @@ examples:
 
 The data dir is --data-dir, else $TOKENDESK_DATA_DIR, else the platform's user data dir.
 Secrets live only in the system keyring; the database keeps fingerprints and 4-character hints.
-Exit status: 0 success; 1 denied or failed (verify, rotate-due);
-2 bad input or refused by the rules (nothing was changed).
+
+exit status:
+  0  done (verify: the answer was 200)
+  1  an operation failed: verify answered 401 or 403, a rotation in rotate-due failed,
+     a self-test check failed
+  2  bad input or refused by the rules (nothing was changed)
+  3  the keyring is unavailable, locked or did not answer (nothing was changed; try again)
+  4  the database cannot be used: damaged, written by a newer TokenDesk, disk full,
+     read-only or its folder missing
 """
 
 
@@ -170,12 +185,23 @@ def _run(
         return _run_command(args, store)
     except SystemExit as exit_:
         return _exit_status(exit_.code)
-    except DatabaseError as failure:  # before TokenDeskError: a failure, not a refusal
+    except (DatabaseError, SchemaTooNew) as failure:  # before TokenDeskError: not a refusal
         log.debug("database error", exc_info=True)
-        error(f"cannot use the database in {paths.data_dir(args.data_dir)}: {failure}")
+        message = str(failure)
+        folder = str(paths.data_dir(args.data_dir))
+        error(message if folder in message else f"cannot use the database in {folder}: {message}")
+        return EXIT_DATABASE
+    except SecretStoreUnavailable as failure:
+        log.info("keyring unavailable: %s", failure, extra=logs.FILE_ONLY)
+        error(str(failure))
+        return EXIT_KEYRING
+    except SecretMismatch as failure:
+        log.warning("%s", failure, extra=logs.FILE_ONLY)
+        error(str(failure))
         return EXIT_FAILED
     except TokenDeskError as refused:
-        # The rules' messages are written for people and never carry a secret.
+        # The rules' messages are written for people and never carry a secret (and error()
+        # masks one that was typed where it did not belong).
         log.info("refused: %s", refused, extra=logs.FILE_ONLY)
         error(str(refused))
         return EXIT_USAGE

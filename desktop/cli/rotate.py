@@ -23,7 +23,9 @@ def register(commands: Subparsers) -> None:
         "rotate every token whose rotation is due (needs the keyring)",
         secret=True,
         epilog="For cron or a systemd timer while the window is closed; missed rotations "
-        "coalesce into one.\nExit status: 0 when nothing failed, 1 when a rotation failed.",
+        "coalesce into one.\nExit status: 0 when nothing failed, 1 when a rotation failed, 3 when "
+        "the keyring cannot be used,\n4 when the database cannot be used (a full disk stops the "
+        "run at once).",
     )
 
 

@@ -10,6 +10,7 @@ from desktop.cli.common import (
     EXIT_OK,
     Subparsers,
     command,
+    conceal,
     one_line,
     read_presented,
 )
@@ -41,9 +42,8 @@ def verify(service: TokenService, args: argparse.Namespace) -> int:
             f"invalid method {args.method[:20]!r}: use one of {', '.join(access.METHODS)}"
         )
     decision = service.verify(args.env, read_presented(), method, args.path)
+    reason = conceal(decision.reason)  # it may quote an argument, a pasted secret among them
     emit(
-        args,
-        {"status": decision.status, "reason": decision.reason},
-        f"{decision.status} {one_line(decision.reason)}",
+        args, {"status": decision.status, "reason": reason}, f"{decision.status} {one_line(reason)}"
     )
     return EXIT_OK if decision.allowed else EXIT_FAILED

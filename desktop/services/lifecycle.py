@@ -17,6 +17,7 @@ from desktop.domain.access import IneligibleAgent, agent_refusal
 from desktop.domain.clock import utc
 from desktop.domain.errors import (
     Conflict,
+    DatabaseUnavailable,
     InvalidInput,
     NotFound,
     RuleViolation,
@@ -406,6 +407,8 @@ class Lifecycle:
                 failed.append((token_id, str(error)))
                 self._record_failure(token_id, str(error), actor)
                 break
+            except DatabaseUnavailable:
+                raise  # a full disk or read-only file fails every rotation, and records none
             except IneligibleAgent as error:
                 # Not performed, and recorded as a failure the window shows; tried again
                 # once the agent may hold tokens again (see due_token_ids).

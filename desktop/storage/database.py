@@ -9,17 +9,21 @@ pulls in) would cost about half of the project's own start-up before that paint.
 
 from __future__ import annotations
 
+import glob
 import logging
+import os
 import sqlite3
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.domain.errors import SchemaTooNew
-from desktop.storage.errors import translated
+from desktop.domain.errors import DatabaseError, SchemaTooNew
+from desktop.paths import private_dir, private_file
+from desktop.storage.errors import damaged, translate_os_error, translated
 
 if TYPE_CHECKING:
     import peewee as pw
@@ -37,6 +41,7 @@ PRAGMAS: dict[str, str | int] = {
 }
 
 DB_FILENAME = "tokendesk.sqlite3"
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: bool) -> None:
@@ -261,23 +266,94 @@ def open_database(path: Path) -> Database:
     """Open (creating if need be) and migrate the database at *path*: a new :class:`Database`
     on each call, sharing nothing with any other one open in the process.
 
-    Refuses a database written by a newer TokenDesk. Copies the file aside before migrating an
-    existing database, so a failed migration never costs data. A file SQLite cannot open or
-    read raises :class:`~desktop.domain.errors.DatabaseError`. A file already at this schema
-    version opens without importing Peewee.
+    The folder is made owner-only (0700) and the database, its WAL and shared-memory files and
+    its backups are owner-only (0600), whatever the umask; an existing folder or file that
+    others could read is narrowed, with one warning. A new database is made only where no file
+    exists, complete before it appears (see :func:`_create`); an existing file that is empty,
+    not an SQLite file or damaged is refused, never replaced, since the keyring holds secrets
+    that only its rows name. Refuses a database written by a newer TokenDesk. Copies the file
+    aside before migrating an existing database, so a failed migration never costs data. What
+    cannot be done raises :class:`~desktop.domain.errors.DatabaseError` (a full disk, a
+    read-only file or a missing folder :class:`~desktop.domain.errors.DatabaseUnavailable`). A
+    file already at this schema version opens without importing Peewee.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    database = Database(path)
     try:
-        current = user_version(database)
+        narrowed = [path.parent] if private_dir(path.parent) else []
+        if path.exists() or path.is_symlink():
+            _check_header(path)
+            narrowed += [file for file in _private_files(path) if private_file(file)]
+        else:
+            _create(path)
+    except OSError as error:
+        raise translate_os_error(error, path) from error
+    if narrowed:
+        log.warning("%s", narrowed_message(narrowed))
+    database = Database(path)
+    database.narrowed = tuple(narrowed)
+    try:
+        current = user_version(database)  # a damaged file is refused here, as such
         _refuse_newer(current, path)
         if current != SCHEMA_VERSION:
-            with translated():
+            with translated(path):
                 migrate(database.handle, path)
     except BaseException:
         database.close()
         raise
     return database
+
+
+def narrowed_message(narrowed: Sequence[Path]) -> str:
+    """The one warning for the folder and files :func:`open_database` made private."""
+    listed = ", ".join(str(item) for item in narrowed)
+    return f"others could read {listed}: made private to this user (owner-only access)"
+
+
+def _private_files(path: Path) -> list[Path]:
+    """The database's own files beside it: itself, its WAL and shared memory, its backups."""
+    names = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    return names + sorted(path.parent.glob(f"{glob.escape(path.name)}.v*.bak"))
+
+
+def _check_header(path: Path) -> None:
+    """Refuse an existing file that is not an SQLite database: an empty one (a copy that failed,
+    a disk that filled up) is not a new database, and opening it would make it one."""
+    with open(path, "rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if not header:
+        raise DatabaseError(damaged(path, "the file is empty"))
+    if header != SQLITE_HEADER:
+        raise DatabaseError(damaged(path, "not an SQLite file"))
+
+
+def _create(path: Path) -> None:
+    """A new, migrated database at *path*, which must not exist.
+
+    It is built under a private temporary name beside *path* (0600 from the start, so SQLite
+    gives its WAL and shared-memory files that mode too: it copies the database file's) and
+    then linked into place, which fails rather than replace a file another process made
+    meanwhile; that one is then used. A crash leaves either no database or a whole one, never
+    an empty file that the next start would have to refuse.
+    """
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+    os.close(descriptor)
+    temporary = Path(name)
+    try:
+        database = Database(temporary)
+        try:
+            with translated(path):
+                migrate(database.handle, temporary)
+        finally:
+            database.close()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            log.debug("%s was made by another process meanwhile", path)
+        except OSError:  # a file system without hard links: a rename refuses less, but works
+            if not path.exists():
+                os.rename(temporary, path)
+    finally:
+        for leftover in (temporary, *_private_files(temporary)[1:3]):
+            leftover.unlink(missing_ok=True)
 
 
 class _Connections(threading.local):
@@ -303,6 +379,8 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # What open_database found readable by others and made private (for the window to say).
+        self.narrowed: tuple[Path, ...] = ()
         self._connections = _Connections()
         self._handle: pw.SqliteDatabase | None = None
         self._handle_lock = threading.Lock()
@@ -359,7 +437,7 @@ class Database:
         closed when the block ends (a worker thread's connection must not outlive it)."""
         opened_here = not self._is_open()
         try:
-            with translated():
+            with translated(self.path):
                 self._thread_connection()
             yield
         finally:
@@ -370,7 +448,7 @@ class Database:
     def transaction(self) -> Iterator[None]:
         """A write transaction. BEGIN IMMEDIATE takes the write lock up front, so a
         read-check-write inside it cannot interleave with another writer."""
-        with translated(), self.handle.atomic("IMMEDIATE"):
+        with translated(self.path), self.handle.atomic("IMMEDIATE"):
             yield
 
     @contextmanager
@@ -380,10 +458,10 @@ class Database:
         own on the raw connection (reads only: a write inside it is a programming error)."""
         handle = self._handle
         if handle is not None and handle.in_transaction():
-            with translated(), handle.atomic():
+            with translated(self.path), handle.atomic():
                 yield
             return
-        with translated():
+        with translated(self.path):
             connection = self._thread_connection()
             if connection.in_transaction:  # inside another snapshot: the same state
                 outer = False
@@ -393,35 +471,35 @@ class Database:
         try:
             yield
         except BaseException:
-            if outer:
-                with translated():
+            if outer and connection.in_transaction:  # SQLite may have rolled back already
+                with translated(self.path):
                     connection.execute("ROLLBACK")
             raise
         if outer:
-            with translated():
+            with translated(self.path):
                 connection.execute("COMMIT")
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
         """Run one statement that returns no rows."""
-        with translated():
+        with translated(self.path):
             self._thread_connection().execute(sql, params)
 
     def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         """Every row one statement returns."""
-        with translated():
+        with translated(self.path):
             rows: list[tuple[Any, ...]] = self._thread_connection().execute(sql, params).fetchall()
         return rows
 
     def first(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
         """The first row one statement returns, or None."""
-        with translated():
+        with translated(self.path):
             row = self._thread_connection().execute(sql, params).fetchone()
         return None if row is None else tuple(row)
 
     def close(self) -> None:
         """Close this thread's connection (through the handle, when there is one, so that it
         knows)."""
-        with translated():
+        with translated(self.path):
             if self._handle is not None:
                 self._handle.close()
             self._close_thread_connection()
@@ -500,22 +578,32 @@ def migrate(database: pw.SqliteDatabase, path: Path) -> None:
 
 
 def _backup(path: Path, target: Path) -> None:
-    """A consistent copy through SQLite's backup API (the WAL may hold recent commits)."""
-    source = sqlite3.connect(str(path))
+    """A consistent copy through SQLite's backup API (the WAL may hold recent commits), made
+    owner-only under a temporary name and then renamed into place: never a half-written
+    backup, never one others may read."""
+    descriptor, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".new")
+    os.close(descriptor)
+    temporary = Path(name)
     try:
-        dest = sqlite3.connect(str(target))
+        source = sqlite3.connect(str(path))
         try:
-            source.backup(dest)
+            dest = sqlite3.connect(str(temporary))
+            try:
+                source.backup(dest)
+            finally:
+                dest.close()
         finally:
-            dest.close()
+            source.close()
+        os.replace(temporary, target)
     finally:
-        source.close()
+        temporary.unlink(missing_ok=True)
 
 
 __all__ = [
     "DB_FILENAME",
     "SCHEMA_VERSION",
     "Database",
+    "narrowed_message",
     "open_database",
     "quick_check",
     "user_version",

@@ -3,15 +3,23 @@
 Every storage function that reaches SQLite runs inside :func:`translated` (or is decorated with
 :func:`translating`), so callers catch :class:`~desktop.domain.errors.DatabaseError` and never
 need to know that Peewee or :mod:`sqlite3` sit underneath.
+
+What a person can act on (a full disk, a read-only file, a missing folder, a damaged file, a
+lock held too long) is said in one line that names the file and what to do; anything else keeps
+SQLite's own words. A failed statement after which SQLite had already rolled the transaction
+back (it does so for a full disk) is reported as itself, never as the "cannot rollback - no
+transaction is active" that the attempt to roll back again raises on top of it.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from desktop.domain.errors import DatabaseError, DatabaseUnavailable
@@ -20,8 +28,16 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 # OperationalError texts that mean "not now" rather than "never": another process holds the
-# lock past the busy timeout, or the file cannot be opened at all.
-_UNAVAILABLE = ("database is locked", "unable to open", "disk i/o error", "readonly database")
+# lock past the busy timeout, the disk is full, or the file cannot be opened or written at all.
+_UNAVAILABLE = (
+    "database is locked",
+    "unable to open",
+    "disk i/o error",
+    "readonly database",
+    "database or disk is full",
+)
+# What the failed rollback after an error SQLite already rolled back says.
+_NO_TRANSACTION = "no transaction is active"
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -38,38 +54,121 @@ def _operational_errors() -> tuple[type[BaseException], ...]:
     return (sqlite3.OperationalError, peewee.OperationalError)
 
 
-def translate(error: BaseException) -> DatabaseError:
-    """The project's error for a driver error (the message keeps SQLite's own words)."""
+def _where(path: str | Path | None) -> str:
+    return "the database" if path is None else f"the database {path}"
+
+
+def _folder(path: str | Path | None) -> Path | None:
+    return None if path is None else Path(path).parent
+
+
+def translate(error: BaseException, path: str | Path | None = None) -> DatabaseError:
+    """The project's error for a driver error on the database at *path* (when known): a
+    sentence to act on for the conditions a person can fix, SQLite's own words otherwise."""
     text = str(error) or type(error).__name__
-    if isinstance(error, _operational_errors()) and any(
-        part in text.lower() for part in _UNAVAILABLE
-    ):
-        return DatabaseUnavailable(text)
+    lowered = text.lower()
+    where = _where(path)
+    if "database or disk is full" in lowered:
+        folder = _folder(path)
+        holding = f"the disk holding {folder}" if folder is not None else "the database's disk"
+        return DatabaseUnavailable(f"{holding} is full: free some space, then try again")
+    if "readonly database" in lowered:
+        return DatabaseUnavailable(
+            f"{where} is read-only: TokenDesk needs to write to it and to its folder "
+            "(check the file system and the permissions), then try again"
+        )
+    if "unable to open" in lowered:
+        folder = _folder(path)
+        if folder is not None and not folder.is_dir():
+            return DatabaseUnavailable(
+                f"the folder {folder} does not exist (was it moved, or is its disk unmounted?)"
+            )
+        return DatabaseUnavailable(f"cannot open {where}: check that it and its folder are yours")
+    if "file is not a database" in lowered or "malformed" in lowered:
+        return DatabaseError(damaged(path, text))
+    if isinstance(error, _operational_errors()) and any(part in lowered for part in _UNAVAILABLE):
+        return DatabaseUnavailable(text if path is None else f"{text} ({where})")
     return DatabaseError(text)
 
 
+def damaged(path: str | Path | None, why: str) -> str:
+    """What to say of a database file that is not one TokenDesk can read, and what to do."""
+    return (
+        f"{_where(path)} is damaged or not a TokenDesk database ({why}); TokenDesk will not "
+        "replace it: restore it from a backup (a copy is kept beside it as *.bak before each "
+        "upgrade), or move it aside to start with an empty one"
+    )
+
+
+def translate_os_error(error: OSError, path: str | Path) -> DatabaseUnavailable:
+    """The one line for a file-system error met while making or opening the database's folder
+    or file at *path*."""
+    where = error.filename or path
+    if error.errno == errno.ENOSPC:
+        return DatabaseUnavailable(
+            f"the disk holding {where} is full: free some space, then try again"
+        )
+    if error.errno == errno.EROFS:
+        return DatabaseUnavailable(f"{where} is on a read-only file system")
+    if error.errno == errno.ENOENT:
+        return DatabaseUnavailable(f"the folder {Path(where).parent} does not exist")
+    if error.errno == errno.ENOTDIR:
+        return DatabaseUnavailable(f"{where} is not a folder")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return DatabaseUnavailable(f"{where} may not be written by this user (permission denied)")
+    return DatabaseUnavailable(f"cannot use {where}: {error.strerror or error}")
+
+
+def _underlying(error: BaseException) -> BaseException:
+    """The error to report: the one a failed rollback was raised on top of, if that is what
+    *error* is (SQLite had rolled the transaction back already, for a full disk for one)."""
+    if _NO_TRANSACTION not in str(error).lower():
+        return error
+    context = error.__context__
+    while context is not None:
+        if (
+            isinstance(context, (DatabaseError, *_driver_errors()))
+            and _NO_TRANSACTION not in str(context).lower()
+        ):
+            return context
+        context = context.__context__
+    return error
+
+
+def _reraise(error: Exception, path: str | Path | None) -> None:
+    """Raise what *error* stands for: a failed rollback gives way to the error it followed
+    (translated if need be), a driver error becomes the project's; else return."""
+    original = _underlying(error)
+    if original is not error:
+        if isinstance(original, DatabaseError):
+            raise original from None
+        raise translate(original, path) from original
+    if isinstance(error, _driver_errors()):
+        raise translate(error, path) from error
+
+
 @contextmanager
-def translated() -> Iterator[None]:
+def translated(path: str | Path | None = None) -> Iterator[None]:
     """Raise :class:`DatabaseError` (or :class:`DatabaseUnavailable`) for what the driver raises
-    inside the block; every other exception passes through unchanged."""
+    inside the block, naming the database at *path* when given; every other exception passes
+    through unchanged, except a failed rollback, which gives way to the error it followed."""
     try:
         yield
     except Exception as error:
-        if isinstance(error, _driver_errors()):
-            raise translate(error) from error
+        _reraise(error, path)
         raise
 
 
 def translating(function: Callable[P, R]) -> Callable[P, R]:
-    """:func:`translated` around every call of *function*."""
+    """:func:`translated` around every call of *function*, naming the database of its first
+    argument (the :class:`~desktop.storage.database.Database` every repository function takes)."""
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return function(*args, **kwargs)
         except Exception as error:
-            if isinstance(error, _driver_errors()):
-                raise translate(error) from error
+            _reraise(error, getattr(args[0], "path", None) if args else None)
             raise
 
     return wrapper

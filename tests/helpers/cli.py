@@ -62,11 +62,12 @@ class Cli:
         assert result.err == ""
         return result
 
-    def refused(self, *args: str) -> Result:
-        """Exit 2, one line on stderr, nothing on stdout, nothing changed."""
+    def refused(self, *args: str, status: int = 2) -> Result:
+        """Exit *status* (2, a refusal, unless told), one line on stderr, nothing on stdout,
+        nothing changed."""
         before = snapshot(self.data_dir)
         result = self(*args)
-        assert result.code == 2, (result.out, result.err)
+        assert result.code == status, (result.out, result.err)
         assert result.out == ""
         lines = result.err.splitlines()
         assert len(lines) == 1 and lines[0].startswith("tokendesk: error: "), result.err

@@ -649,7 +649,7 @@ def test_process_without_keyring(cli: Cli, seeded: Seed, tmp_path: Path) -> None
         ["--demo"],
     ):
         result = run_process(cli.data_dir, *argv, env=no_keyring)
-        assert result.returncode == 2, (argv, result.stderr)
+        assert result.returncode == 3, (argv, result.stderr)
         assert result.stdout == ""
         lines = result.stderr.splitlines()
         assert len(lines) == 1, result.stderr

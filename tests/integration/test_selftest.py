@@ -151,3 +151,16 @@ def test_a_display_that_cannot_be_reached_fails_instead_of_aborting(
     assert "DISPLAY" in lines["window toolkit"]
     for name in ("data folder", "database", "keyring"):
         assert lines[name].startswith("OK"), result.stdout
+
+
+def test_an_empty_database_file_fails_and_is_left_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / DB_FILENAME).write_bytes(b"")
+    out = io.StringIO()
+
+    code = run(tmp_path, out=out)
+
+    database = check_lines(out.getvalue())["database"]
+    assert code == 1
+    assert database.startswith("FAIL") and "restore it from a backup" in database
+    assert str(tmp_path / DB_FILENAME) in database
+    assert (tmp_path / DB_FILENAME).read_bytes() == b""

@@ -130,6 +130,28 @@ def test_the_folder_and_the_file_are_private(tmp_path: Path) -> None:
 
 
 @posix_only
+def test_the_files_are_private_under_the_usual_umask(tmp_path: Path) -> None:
+    previous = os.umask(0o022)
+    try:
+        made = logs.file_handler(tmp_path / "logs")
+        made.maxBytes = 200
+        logger = logging.getLogger("tests.logs.umask")
+        logger.addHandler(made)
+        try:
+            for n in range(20):
+                logger.warning("line %d, long enough to roll the file over soon", n)
+        finally:
+            logger.removeHandler(made)
+            made.close()
+    finally:
+        os.umask(previous)
+    files = sorted((tmp_path / "logs").iterdir())
+    assert len(files) == 1 + logs.BACKUP_COUNT
+    assert mode(tmp_path / "logs") == 0o700
+    assert {mode(path) for path in files} == {0o600}
+
+
+@posix_only
 def test_an_existing_wider_file_is_narrowed_and_an_existing_folder_left_alone(
     tmp_path: Path,
 ) -> None:

@@ -12,6 +12,17 @@ import pytest
 from desktop import __version__
 from desktop.cli import env, main
 from desktop.domain import tokens
+from desktop.domain.errors import (
+    Conflict,
+    DatabaseError,
+    DatabaseUnavailable,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    SchemaTooNew,
+    SecretMismatch,
+    SecretStoreUnavailable,
+)
 from desktop.services.tokens import TokenService
 from desktop.storage.database import DB_FILENAME
 from tests.unit.cli.conftest import Cli, Seed
@@ -72,23 +83,23 @@ def test_logging_is_left_as_it_was(cli: Cli) -> None:
     assert (list(root.handlers), root.level, ours.level) == before
 
 
-def test_a_damaged_database_fails_with_status_1(cli: Cli) -> None:
-    (cli.data_dir / DB_FILENAME).write_bytes(b"this is not a database, " * 100)
+def test_a_damaged_database_fails_with_status_4(cli: Cli) -> None:
+    path = cli.data_dir / DB_FILENAME
+    path.write_bytes(b"this is not a database, " * 100)
     result = cli("env", "list")
-    assert (result.code, result.out) == (1, "")
-    assert result.err == (
-        f"tokendesk: error: cannot use the database in {cli.data_dir}: file is not a database\n"
-    )
+    assert (result.code, result.out) == (4, "")
+    assert result.err.startswith(f"tokendesk: error: the database {path} is damaged ")
+    assert "restore it from a backup" in result.err and len(result.err.splitlines()) == 1
 
 
-def test_a_system_error_fails_with_status_1(
+def test_a_data_dir_that_is_a_file_fails_with_status_4(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("")
-    assert main(["--data-dir", str(blocker), "env", "list"]) == 1
+    assert main(["--data-dir", str(blocker), "env", "list"]) == 4
     err = capsys.readouterr().err
-    assert err.startswith("tokendesk: error: File exists: ") and len(err.splitlines()) == 1
+    assert err == f"tokendesk: error: {blocker} is not a folder\n"
 
 
 def fail_with(error: BaseException) -> object:
@@ -121,9 +132,49 @@ def test_an_unexpected_error_propagates_and_is_logged(
     assert secret not in text
 
 
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInput("invalid interval 'x'"), 2),
+        (NotFound("unknown token 3"), 2),
+        (RuleViolation("agent Bot may not be given tokens"), 2),
+        (Conflict("token 3 is being changed elsewhere; try again"), 2),
+        (SecretStoreUnavailable("the keyring is locked"), 3),
+        (SecretMismatch("the keyring's secret of token 3 does not match"), 1),
+        (DatabaseError("the database x is damaged"), 4),
+        (DatabaseUnavailable("the disk holding x is full"), 4),
+        (SchemaTooNew("the database x has schema version 9"), 4),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_each_outcome_has_its_exit_status_and_one_line(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, error: Exception, status: int
+) -> None:
+    monkeypatch.setattr(env, "list_", fail_with(error))
+    result = cli("env", "list")
+    assert (result.code, result.out) == (status, "")
+    assert result.err.startswith("tokendesk: error: ") and str(error) in result.err
+    assert len(result.err.splitlines()) == 1
+
+
+def test_help_and_the_readme_state_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    for status, words in [
+        (0, "done"),
+        (1, "an operation failed"),
+        (2, "bad input"),
+        (3, "the keyring is unavailable"),
+        (4, "the database cannot be used"),
+    ]:
+        assert f"\n  {status}  {words}" in text
+        assert f"\n| {status} | {words}" in readme
+
+
 def test_the_store_is_reached_only_by_commands_that_handle_a_secret(cli: Cli, seeded: Seed) -> None:
     cli.store.available = False
     cli.ok("env", "list")
     cli.ok("audit", "--limit", "1")
     cli.ok("token", "show", str(seeded.token_id))
-    assert "unavailable" in cli.refused("token", "refresh", str(seeded.token_id)).err
+    assert "unavailable" in cli.refused("token", "refresh", str(seeded.token_id), status=3).err

@@ -35,7 +35,7 @@ def test_rotates_only_what_is_due(cli: Cli, seeded: Seed) -> None:
 
 def test_refuses_without_the_keyring(cli: Cli, seeded: Seed) -> None:
     cli.store.available = False
-    assert "unavailable" in cli.refused("rotate-due").err
+    assert "unavailable" in cli.refused("rotate-due", status=3).err
 
 
 def test_report_text_names_every_token_and_counts() -> None:

@@ -160,7 +160,7 @@ def test_secret_commands_refuse_without_the_keyring(
     cli: Cli, seeded: Seed, argv: list[str]
 ) -> None:
     cli.store.available = False
-    result = cli.refused(*[str(seeded.token_id) if a == "ID" else a for a in argv])
+    result = cli.refused(*[str(seeded.token_id) if a == "ID" else a for a in argv], status=3)
     assert "unavailable" in result.err
 
 

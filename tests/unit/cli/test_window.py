@@ -54,7 +54,7 @@ def test_demo_checks_the_store_first(
 
     memory_store.available = False
     capsys.readouterr()
-    assert main(["--demo", "--data-dir", str(data_dir)], store=memory_store) == 2
+    assert main(["--demo", "--data-dir", str(data_dir)], store=memory_store) == 3
     err = capsys.readouterr().err
     assert err.startswith("tokendesk: error: ") and "unavailable" in err
     assert len(started) == 1  # the window was not opened

@@ -50,7 +50,7 @@ def test_database_is_durable_and_versioned(memory_context: Context) -> None:
 def test_a_file_that_is_not_a_database_raises_the_projects_error(data_dir: Path) -> None:
     path = data_dir / DB_FILENAME
     path.write_bytes(b"this is not SQLite " * 100)
-    with pytest.raises(DatabaseError, match="not a database"):
+    with pytest.raises(DatabaseError, match="is damaged or not a TokenDesk database"):
         open_database(path)
 
 
@@ -158,9 +158,9 @@ def test_the_self_tests_probes_speak_the_projects_errors(
     assert user_version(database) == SCHEMA_VERSION
     assert quick_check(database) == "ok"
     never_opened = Database(tmp_path / "missing" / DB_FILENAME)  # every statement fails
-    with pytest.raises(DatabaseError, match="unable to open"):
+    with pytest.raises(DatabaseError, match=r"the folder .*missing does not exist"):
         quick_check(never_opened)
-    with pytest.raises(DatabaseError, match="unable to open"):
+    with pytest.raises(DatabaseError, match=r"the folder .*missing does not exist"):
         user_version(never_opened)
 
 
