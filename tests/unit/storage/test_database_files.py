@@ -33,7 +33,8 @@ def write_once(database: Database) -> None:
     with database.transaction():
         database.execute("PRAGMA user_version")
         database.execute(
-            "INSERT INTO environment (name, api_enabled, created_at) VALUES ('x', 1, '2026')"
+            "INSERT INTO environment (name, name_key, api_enabled, created_at) "
+            "VALUES ('x', 'x', 1, '2026')"
         )
 
 
@@ -42,8 +43,9 @@ def fill(database: Database) -> None:
     with database.transaction():
         for number in range(1000):
             database.execute(
-                "INSERT INTO environment (name, api_enabled, created_at) VALUES (?, 1, ?)",
-                (f"environment {number}", "x" * 500),
+                "INSERT INTO environment (name, name_key, api_enabled, created_at) "
+                "VALUES (?, ?, 1, ?)",
+                (f"environment {number}", f"environment {number}", "x" * 500),
             )
 
 
