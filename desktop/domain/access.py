@@ -44,6 +44,8 @@ class Permission:
     @classmethod
     def parse(cls, text: str) -> Permission:
         """Parse ``"METHOD /Endpoint"``; raise :class:`InvalidInput` when it is not one."""
+        if tokens.appears_in(text):  # checked first: no message below may repeat it
+            raise InvalidInput("a permission must not contain a token secret")
         parts = text.split()
         if len(parts) != 2:
             raise InvalidInput(f'invalid permission {text!r}: write it as "METHOD /Endpoint"')

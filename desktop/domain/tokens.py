@@ -7,6 +7,7 @@ without a database lookup. Only :func:`fingerprint` and :func:`hint` of a secret
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import zlib
 
@@ -47,6 +48,15 @@ def is_well_formed(token: str) -> bool:
         return False
     body, check = rest[:BODY_LENGTH], rest[BODY_LENGTH:]
     return checksum(body) == check
+
+
+_EMBEDDED = re.compile(re.escape(PREFIX) + f"[0-9A-Za-z]{{{BODY_LENGTH + CHECKSUM_LENGTH}}}")
+
+
+def appears_in(text: str) -> bool:
+    """Whether *text* holds a well-formed secret anywhere: one pasted by mistake must never be
+    stored as a name, a label or an endpoint (and from there reach the audit log)."""
+    return PREFIX in text and any(is_well_formed(m) for m in _EMBEDDED.findall(text))
 
 
 def fingerprint(token: str) -> str:

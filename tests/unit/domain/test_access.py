@@ -125,6 +125,15 @@ def test_an_endpoint_without_its_leading_slash_is_refused_not_guessed(text: str)
         Permission.parse(text)
 
 
+@pytest.mark.parametrize("shape", ["GET /{}", "{} /Loans", "GET /Loans{}", "GET {}"])
+def test_a_permission_holding_a_secret_is_refused_without_repeating_it(shape: str) -> None:
+    """A secret pasted as an endpoint would be stored, listed and audited in full."""
+    secret = tokens.generate()
+    with pytest.raises(InvalidInput) as refused:
+        Permission.parse(shape.format(secret))
+    assert str(refused.value) == "a permission must not contain a token secret"
+
+
 @pytest.mark.parametrize(
     "text", ["GET", "FETCH /Loans", "GET /Loans/5", "GET /Loans(5)", "GET /", "GET /a b"]
 )
