@@ -95,11 +95,9 @@ def token_id(text: str) -> int:
 
 
 def positive(text: str) -> int:
-    """A count from 1 to 1,000,000."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
+    """A count from 1 to 1,000,000, in ASCII digits only (as :func:`token_id`)."""
+    digits = text.strip()
+    value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 9 else 0
     if not 1 <= value <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"invalid count {text[:40]!r}: expected 1 to 1000000")
     return value

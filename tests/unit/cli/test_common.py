@@ -58,7 +58,9 @@ def test_positive_accepts_one_to_a_million(text: str) -> None:
     assert common.positive(text) == int(text)
 
 
-@pytest.mark.parametrize("text", ["0", "1000001", "ten", ""])
+@pytest.mark.parametrize(
+    "text", ["0", "1000001", "ten", "", "\u0661\u0662", "\uff11", "+5", "1_0", "9" * 5000]
+)
 def test_positive_refuses_the_rest(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="expected 1 to 1000000"):
         common.positive(text)
