@@ -210,15 +210,25 @@ class SecretService(metaclass=_Probed):
     def _connect(self) -> _Link:
         import secretstorage
         from jeepney.io.blocking import prep_socket
-        from secretstorage.util import add_match_rules, open_session
+        from secretstorage.util import (
+            SERVICE_IFACE,
+            DBusAddressWrapper,
+            add_match_rules,
+            open_session,
+        )
 
         sock = prep_socket(self.address, timeout=self.timeout)
         connection = _timed_connection_class()(sock, self.timeout)
         try:
             add_match_rules(connection)  # so an unlock prompt's answer reaches us
             session = open_session(connection)
-            collection = secretstorage.get_default_collection(connection, session)
-            collection.session = session  # an existing collection is returned without it
+            # The default collection as keyring finds it (made when there is none), then by
+            # its own path: the search answers with item paths under that one, not the alias.
+            default = secretstorage.get_default_collection(connection, session)
+            secrets = DBusAddressWrapper(SS_PATH, SERVICE_IFACE, connection)
+            (path,) = secrets.call("ReadAlias", "s", "default")
+            path = path if len(path) > 1 else default.collection_path
+            collection = secretstorage.Collection(connection, path, session)
         except BaseException:
             connection.close()
             raise
@@ -247,53 +257,68 @@ class SecretService(metaclass=_Probed):
             raise CollectionLocked("the keyring is locked and was not unlocked")
 
     def _call(self, operation: Callable[[_Link], T]) -> T:
-        """Run *operation* on the shared link, the collection unlocked first (or
-        :class:`CollectionLocked`): once more on a new link when the connection failed (a
-        restarted daemon, a dropped bus), once more after unlocking a collection locked
-        meanwhile; a timeout drops the link and is raised at once."""
-        from secretstorage.exceptions import LockedException
-
+        """Run *operation* on the shared link: once more after unlocking a locked collection
+        (or :class:`CollectionLocked`), once more on a new link when anything else failed (a
+        restarted daemon, a dropped bus); a timeout drops the link and is raised at once.
+        Retrying is safe: each operation leaves the same result when it is run twice."""
         with _LOCK:
             unlocked = reconnected = False
             while True:
                 try:
-                    link = self._link()
-                    # As keyring does before every call: reading an absent entry never meets
-                    # the lock, so the checks made before a change would pass on a locked
-                    # keyring and the change would fail half-way.
-                    if link.collection.is_locked():
-                        self._unlock(link)
-                    return operation(link)
+                    return operation(self._link())
                 except TimeoutError:
                     self._drop()
                     raise NoAnswer(self.timeout) from None
-                except LockedException:
-                    if unlocked:
-                        raise CollectionLocked("the keyring is locked") from None
-                    unlocked = True
-                    self._unlock(self._link())
                 except (NoAnswer, CollectionLocked):
                     raise
-                except Exception:
+                except Exception as error:
+                    if _is_locked(error):
+                        if unlocked:
+                            raise CollectionLocked("the keyring is locked") from None
+                        unlocked = True
+                        self._unlock(self._link())
+                        continue
                     self._drop()
                     if reconnected:
                         raise
                     reconnected = True
 
     # ------------------------------------------------------------------ keyring's three calls
+    #
+    # Each is the fewest round trips the Secret Service API allows: the search answers which
+    # entries are locked too, and the item and collection calls go out without secretstorage's
+    # "is it locked?" question before each (a locked one answers IsLocked instead).
 
     @staticmethod
     def _query(service: str, username: str) -> dict[str, str]:
         return {"username": username, "service": service}
 
-    def _items(self, link: _Link, service: str, username: str) -> list[Any]:
-        return list(link.collection.search_items(self._query(service, username)))
+    def _search(self, link: _Link, service: str, username: str) -> list[str]:
+        """The entries' paths in the default collection (others are not searched, as keyring
+        does not); :class:`CollectionLocked` when they are locked."""
+        from secretstorage.util import SERVICE_IFACE, DBusAddressWrapper
+
+        secrets = DBusAddressWrapper(SS_PATH, SERVICE_IFACE, link.connection)
+        unlocked, locked = secrets.call("SearchItems", "a{ss}", self._query(service, username))
+        inside = link.collection.collection_path + "/"
+        if any(path.startswith(inside) for path in locked):
+            raise _Locked
+        return [path for path in unlocked if path.startswith(inside)]
 
     def get_password(self, service: str, username: str) -> str | None:
         def get(link: _Link) -> str | None:
-            for item in self._items(link, service, username):
-                return item.get_secret().decode("utf-8")  # type: ignore[no-any-return]
-            return None
+            from secretstorage.util import DBusAddressWrapper
+
+            paths = self._search(link, service, username)
+            if not paths:
+                # An entry of a locked collection is found as locked, and an absent one is
+                # absent either way; but a keyring is never reported reachable while locked.
+                if link.collection.is_locked():
+                    raise _Locked
+                return None
+            item = DBusAddressWrapper(paths[0], ITEM_IFACE, link.connection)
+            (secret,) = item.call("GetSecret", "o", link.session.object_path)
+            return _decrypt(link.session, secret).decode("utf-8")
 
         return self._call(get)
 
@@ -302,7 +327,21 @@ class SecretService(metaclass=_Probed):
         label = f"Password for '{username}' on '{service}'"
 
         def put(link: _Link) -> None:
-            link.collection.create_item(label, attributes, password.encode("utf-8"), replace=True)
+            from secretstorage.util import DBusAddressWrapper, exec_prompt, format_secret
+
+            collection = DBusAddressWrapper(
+                link.collection.collection_path, COLLECTION_IFACE, link.connection
+            )
+            properties = {
+                SS_PREFIX + "Item.Label": ("s", label),
+                SS_PREFIX + "Item.Attributes": ("a{ss}", attributes),
+            }
+            secret = format_secret(link.session, password.encode("utf-8"), "text/plain")
+            path, prompt = collection.call("CreateItem", "a{sv}(oayays)b", properties, secret, True)
+            if len(path) <= 1:  # the keyring asks the person first
+                dismissed, _ = exec_prompt(link.connection, prompt, timeout=self.unlock_timeout)
+                if dismissed:
+                    raise CollectionLocked("the keyring's prompt to store a secret was dismissed")
 
         self._call(put)
 
@@ -310,7 +349,45 @@ class SecretService(metaclass=_Probed):
         """Remove every entry of (service, username); no error when there is none."""
 
         def delete(link: _Link) -> None:
-            for item in self._items(link, service, username):
-                item.delete()
+            from secretstorage.util import DBusAddressWrapper, exec_prompt
+
+            for path in self._search(link, service, username):
+                item = DBusAddressWrapper(path, ITEM_IFACE, link.connection)
+                (prompt,) = item.call("Delete", "")
+                if prompt != "/":
+                    dismissed, _ = exec_prompt(link.connection, prompt, timeout=self.unlock_timeout)
+                    if dismissed:
+                        raise CollectionLocked("the keyring's prompt to delete was dismissed")
 
         self._call(delete)
+
+
+SS_PREFIX = "org.freedesktop.Secret."
+SS_PATH = "/org/freedesktop/secrets"
+ITEM_IFACE = SS_PREFIX + "Item"
+COLLECTION_IFACE = SS_PREFIX + "Collection"
+IS_LOCKED = SS_PREFIX + "Error.IsLocked"
+
+
+class _Locked(Exception):
+    """Inside :meth:`SecretService._call`: the collection must be unlocked first."""
+
+
+def _is_locked(error: Exception) -> bool:
+    from jeepney import DBusErrorResponse
+    from secretstorage.exceptions import LockedException
+
+    if isinstance(error, DBusErrorResponse):
+        return bool(error.name == IS_LOCKED)
+    return isinstance(error, (_Locked, LockedException))
+
+
+def _decrypt(session: Any, secret: tuple[str, bytes, bytes, str]) -> bytes:
+    """The plain bytes of a secret as the Secret Service sends it in *session*."""
+    if not session.encrypted:
+        return bytes(secret[2])
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    decryptor = Cipher(algorithms.AES(session.aes_key), modes.CBC(bytes(secret[1]))).decryptor()
+    padded = decryptor.update(bytes(secret[2])) + decryptor.finalize()
+    return padded[: -padded[-1]]
