@@ -21,6 +21,7 @@ by the other. Nothing here logs or raises a secret value.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -46,9 +47,9 @@ _LOCK = threading.RLock()
 
 
 class KeyringDidNotAnswer(SecretStoreUnavailable):
-    """A Secret Service call got no answer in time. The call may or may not have reached the
-    keyring, but TokenDesk changed nothing because of it: every caller writes the database only
-    after the keyring has answered."""
+    """A Secret Service call got no answer in time. Like any keyring failure it leaves every
+    token as it was: the checks before a change fail before anything is written, and a change
+    whose keyring write goes unanswered is undone, or left to recovery, never finished."""
 
     def __init__(self, what: str, seconds: float, backend_name: str) -> None:
         self.seconds = seconds
@@ -72,6 +73,7 @@ class CollectionLocked(Exception):
     """The default collection is locked and the unlock prompt was dismissed or failed."""
 
 
+@functools.cache
 def _timed_connection_class() -> type[Any]:
     """jeepney's blocking connection, with a default timeout for every call that gives none:
     secretstorage never passes one, and the bus's own Hello at connect is such a call too."""
