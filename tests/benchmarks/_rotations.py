@@ -19,6 +19,7 @@ session per call, as TokenDesk did before it kept one connection).
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -88,6 +89,7 @@ class RotationResult:
     baseline_seconds: float = 0.0
     cleanup_seconds: float = 0.0
     through_keyring: RotationResult | None = None  # the same rotations through keyring
+    daemon_seconds: float | None = None  # CPU time the Secret Service's own process spent
     failures: list[str] = field(default_factory=list)  # the runner's messages (never a secret)
     long_gaps: list[tuple[float, float, int, bool]] = field(default_factory=list)
 
@@ -161,6 +163,7 @@ def _rotate(
             f"  TokenDesk: runner.run_now() on {len(due):,} due tokens ({shown.description}), "
             f"store backend {counting.backend_name}"
         )
+        daemon_before = secret_service_cpu()
         started = run.last = time.perf_counter()
         try:
             heartbeat.start()
@@ -179,6 +182,7 @@ def _rotate(
             guard.stop()
             service.set_store(real)
         assert run.finished_at is not None
+        daemon_after = secret_service_cpu()
         generations = _generations(data_dir, due)
         rotated = sum(generations.get(token.id, -1) > token.generation for token in due)
         failed = list(getattr(run.report, "failed", ()))
@@ -192,12 +196,38 @@ def _rotate(
                 largest_gap=run.largest_gap,
                 beats=run.beats,
                 seconds=run.finished_at - started,
+                daemon_seconds=(
+                    None
+                    if daemon_before is None or daemon_after is None
+                    else daemon_after - daemon_before
+                ),
                 counts={call: counting.counts[call] for call in CALLS},
                 failures=[str(message) for _, message in failed[:3]],
                 long_gaps=sorted(run.long_gaps, reverse=True),
             ),
             real,
         )
+
+
+def secret_service_cpu() -> float | None:
+    """The CPU time (user and system) the process serving the Secret Service has used so far,
+    or None when it cannot be known: the part of a rotation no client can save."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus = DBusAddress(
+        "/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus"
+    )
+    try:
+        with open_dbus_connection("SESSION") as connection:
+            call = new_method_call(
+                bus, "GetConnectionUnixProcessID", "s", ("org.freedesktop.secrets",)
+            )
+            pid = connection.send_and_get_reply(call, timeout=5).body[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except Exception:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _generations(data_dir: Path, due: Sequence[DueToken]) -> dict[int, int]:
