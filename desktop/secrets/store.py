@@ -3,6 +3,8 @@
 Rules this module keeps (README, Crash safety):
 
 * One named backend is pinned, never keyring's chainer; plaintext and "fail" backends are refused.
+  On Linux the Secret Service is reached through :mod:`desktop.secrets.secret_service` (one
+  D-Bus connection per process, a timeout on every call), elsewhere through ``keyring``.
 * Every failure to reach the keyring becomes :class:`SecretStoreUnavailable` with a message a
   person can act on. Callers then wait; they never delete or regenerate anything because of it.
 * Nothing here logs or raises a secret value.
@@ -11,15 +13,16 @@ Rules this module keeps (README, Crash safety):
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from desktop.domain.errors import SecretStoreUnavailable
+from desktop.secrets.secret_service import CollectionLocked, KeyringDidNotAnswer, NoAnswer
 
-if TYPE_CHECKING:
-    # keyring itself is imported when a store is opened: the window paints before that.
-    import keyring.backend
+# keyring, secretstorage and jeepney are imported when a store is opened: the window paints
+# before that.
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,16 @@ log = logging.getLogger(__name__)
 # keyring, so every later call fails. The window's thread and the scheduler's would overlap.
 _ONE_CALL_AT_A_TIME = threading.Lock()
 
+
+def _new_lock_after_fork() -> None:
+    """A child forked while another thread held the lock would wait for it for ever."""
+    global _ONE_CALL_AT_A_TIME
+    _ONE_CALL_AT_A_TIME = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
 SERVICE = "TokenDesk"
 # The one fixed key the start-up check reads (read-only) and the self-test writes and deletes.
 CANARY_KEY = "tokendesk-canary"
@@ -35,7 +48,7 @@ CANARY_KEY = "tokendesk-canary"
 # Backends TokenDesk trusts with secrets, by platform: (module, class).
 _ALLOWED: dict[str, list[tuple[str, str]]] = {
     "linux": [
-        ("keyring.backends.SecretService", "Keyring"),
+        ("desktop.secrets.secret_service", "SecretService"),
         ("keyring.backends.kwallet", "DBusKeyring"),
     ],
     "darwin": [("keyring.backends.macOS", "Keyring")],
@@ -79,7 +92,7 @@ def remedy() -> str:
     return _REMEDY.get(_platform(), "start and unlock your system keyring, then try again")
 
 
-def _describe(backend: keyring.backend.KeyringBackend) -> str:
+def _describe(backend: Backend) -> str:
     return f"{type(backend).__module__}.{type(backend).__qualname__}"
 
 
@@ -91,10 +104,12 @@ def _first_line(error: BaseException) -> str:
 def _unavailable(what: str, backend_name: str, error: BaseException) -> SecretStoreUnavailable:
     import keyring.errors
 
+    if isinstance(error, NoAnswer):
+        return KeyringDidNotAnswer(what, error.seconds, backend_name)
     kind = type(error).__name__
     # keyring's messages name collections and services, never the secret being stored.
     reason = _first_line(error)
-    if isinstance(error, keyring.errors.KeyringLocked):
+    if isinstance(error, (keyring.errors.KeyringLocked, CollectionLocked)):
         reason = "the keyring is locked"
     return SecretStoreUnavailable(
         f"cannot {what}: the system keyring ({backend_name}) is unavailable ({kind}: {reason}); "
@@ -102,10 +117,20 @@ def _unavailable(what: str, backend_name: str, error: BaseException) -> SecretSt
     )
 
 
+class Backend(Protocol):
+    """The three calls the store makes: a ``keyring`` backend, or the Secret Service's own."""
+
+    def get_password(self, service: str, username: str) -> str | None: ...
+
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
 class KeyringSecretStore:
     """Secrets under service ``TokenDesk`` in one pinned keyring backend."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend, service: str = SERVICE) -> None:
+    def __init__(self, backend: Backend, service: str = SERVICE) -> None:
         self._backend = backend
         self._service = service
 
@@ -115,6 +140,11 @@ class KeyringSecretStore:
     @property
     def backend_name(self) -> str:
         return _describe(self._backend)
+
+    @property
+    def backend(self) -> Backend:
+        """The pinned backend (tests reach the Secret Service's connection through it)."""
+        return self._backend
 
     def get(self, key: str) -> str | None:
         try:
@@ -158,7 +188,7 @@ class KeyringSecretStore:
             self.delete(CANARY_KEY)
 
 
-def select_backend() -> keyring.backend.KeyringBackend:
+def select_backend() -> Backend:
     """The first allowed backend that reports itself usable on this platform.
 
     Raises :class:`SecretStoreUnavailable` naming what was tried and why each was refused.

@@ -1,5 +1,5 @@
 """The rotation figures: K due tokens rotated by the window's runner, against the same keyring
-calls made bare.
+calls made bare, and against the same rotations through ``keyring``.
 
 TokenDesk: the main window (scheduler not started) shows every token; a 10 ms heartbeat timer
 records the largest gap between two of its timeouts from ``runner.run_now()`` until the first
@@ -10,11 +10,18 @@ in :class:`CountingStore` meanwhile, so the keyring calls TokenDesk made are kno
 Baseline: the same number of calls of each kind per token, made straight on the same pinned
 store object: per due token a read of a fresh key (absent), a write of it, a read back, and the
 delete of the entry it replaces (the token's current one, which exists), and the checks.
+
+Through ``keyring``: the database as it was before the rotations is put back (a SQLite backup
+taken before them), the due tokens' secrets are stored again, and the window rotates the same
+tokens once more, its store's backend now ``keyring``'s SecretService (a new D-Bus connection and
+session per call, as TokenDesk did before it kept one connection).
 """
 
 from __future__ import annotations
 
+import os
 import random
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,7 +36,7 @@ from desktop.services.tokens import secret_key
 from desktop.storage.database import DB_FILENAME, open_database
 from desktop.storage.models import Token
 from tests.benchmarks._common import bench_window
-from tests.benchmarks.seed import DueToken, fake_secret, remove_entries
+from tests.benchmarks.seed import DueToken, fake_secret, remove_entries, store_secrets
 
 HEARTBEAT_MS = 10
 LONG_GAP = 0.030  # gaps this long are listed in the notes
@@ -81,6 +88,8 @@ class RotationResult:
     baseline_counts: dict[str, int] = field(default_factory=dict)
     baseline_seconds: float = 0.0
     cleanup_seconds: float = 0.0
+    through_keyring: RotationResult | None = None  # the same rotations through keyring
+    daemon_seconds: float | None = None  # CPU time the Secret Service's own process spent
     failures: list[str] = field(default_factory=list)  # the runner's messages (never a secret)
     long_gaps: list[tuple[float, float, int, bool]] = field(default_factory=list)
 
@@ -99,15 +108,20 @@ class _Run:
 
 
 def _rotate(
-    data_dir: Path, due: Sequence[DueToken], timeout: float, say: Callable[[str], None]
+    data_dir: Path,
+    due: Sequence[DueToken],
+    timeout: float,
+    say: Callable[[str], None],
+    through: SecretStore | None = None,
 ) -> tuple[RotationResult, SecretStore]:
+    """Rotate in the window, through its own store or, given, *through* that one."""
     with bench_window(data_dir) as shown:
         window = shown.window
         service = window.service
         real = service.store
         if real is None:
             raise RuntimeError(f"the window has no keyring: {window.keyring.problem}")
-        counting = CountingStore(real)
+        counting = CountingStore(through if through is not None else real)
         loop = QEventLoop()
         run = _Run()
 
@@ -145,7 +159,11 @@ def _rotate(
         runner.progress.connect(progressed)
         runner.finished.connect(finished)  # after the window's own handler
         service.set_store(counting)
-        say(f"  TokenDesk: runner.run_now() on {len(due):,} due tokens ({shown.description})")
+        say(
+            f"  TokenDesk: runner.run_now() on {len(due):,} due tokens ({shown.description}), "
+            f"store backend {counting.backend_name}"
+        )
+        daemon_before = secret_service_cpu()
         started = run.last = time.perf_counter()
         try:
             heartbeat.start()
@@ -164,6 +182,7 @@ def _rotate(
             guard.stop()
             service.set_store(real)
         assert run.finished_at is not None
+        daemon_after = secret_service_cpu()
         generations = _generations(data_dir, due)
         rotated = sum(generations.get(token.id, -1) > token.generation for token in due)
         failed = list(getattr(run.report, "failed", ()))
@@ -177,12 +196,38 @@ def _rotate(
                 largest_gap=run.largest_gap,
                 beats=run.beats,
                 seconds=run.finished_at - started,
+                daemon_seconds=(
+                    None
+                    if daemon_before is None or daemon_after is None
+                    else daemon_after - daemon_before
+                ),
                 counts={call: counting.counts[call] for call in CALLS},
                 failures=[str(message) for _, message in failed[:3]],
                 long_gaps=sorted(run.long_gaps, reverse=True),
             ),
             real,
         )
+
+
+def secret_service_cpu() -> float | None:
+    """The CPU time (user and system) the process serving the Secret Service has used so far,
+    or None when it cannot be known: the part of a rotation no client can save."""
+    from jeepney import DBusAddress, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+
+    bus = DBusAddress(
+        "/org/freedesktop/DBus", bus_name="org.freedesktop.DBus", interface="org.freedesktop.DBus"
+    )
+    try:
+        with open_dbus_connection("SESSION") as connection:
+            call = new_method_call(
+                bus, "GetConnectionUnixProcessID", "s", ("org.freedesktop.secrets",)
+            )
+            pid = connection.send_and_get_reply(call, timeout=5).body[0]
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except Exception:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _generations(data_dir: Path, due: Sequence[DueToken]) -> dict[int, int]:
@@ -231,14 +276,42 @@ def _bare(
     return time.perf_counter() - started, made
 
 
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite file (its WAL included), by SQLite's backup."""
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+
+
+def keyring_store() -> SecretStore:
+    """The store as TokenDesk made it before it kept one connection: keyring's SecretService."""
+    import keyring.backends.SecretService
+
+    from desktop.secrets.store import KeyringSecretStore
+
+    return KeyringSecretStore(keyring.backends.SecretService.Keyring())  # type: ignore[no-untyped-call]
+
+
 def measure(
-    data_dir: Path, due: Sequence[DueToken], store: SecretStore, say: Callable[[str], None]
+    data_dir: Path,
+    due: Sequence[DueToken],
+    store: SecretStore,
+    say: Callable[[str], None],
+    secrets: Sequence[str] = (),
 ) -> RotationResult:
-    """Rotate the due tokens in the window, then make the same keyring calls bare; every
-    keyring entry of the due tokens is removed again afterwards."""
+    """Rotate the due tokens in the window, then make the same keyring calls bare; given the
+    due tokens' *secrets*, rotate them once more through ``keyring``. Every keyring entry of the
+    due tokens is removed again afterwards."""
     timeout = max(300.0, 1.0 * len(due))
     keys_left: list[str] = [secret_key(t.uuid, g) for t in due for g in range(3)]
+    database = data_dir / DB_FILENAME
+    before = data_dir.parent / "before-rotations.db"
     try:
+        if secrets:
+            _copy_database(database, before)
         result, pinned = _rotate(data_dir, due, timeout, say)
         # The bare run writes the next generation of each token and deletes its current entry.
         generations = _generations(data_dir, due)
@@ -253,7 +326,16 @@ def measure(
         result.baseline_seconds, made = _bare(pinned, pairs, result.counts)
         result.baseline_counts = {call: made[call] for call in CALLS}
         keys_left = [new for _, new in pairs]
+        if secrets:
+            say(f"  removing {len(keys_left):,} keyring entries, putting the database back")
+            remove_entries(store, keys_left)
+            _copy_database(before, database)
+            keys_left = [secret_key(t.uuid, g) for t in due for g in range(3)]
+            say(f"  storing the {len(due):,} due secrets again; the same rotations via keyring")
+            store_secrets(store, due, secrets)
+            result.through_keyring, _ = _rotate(data_dir, due, timeout, say, keyring_store())
     finally:
+        before.unlink(missing_ok=True)
         started = time.perf_counter()
         say(f"  removing {len(keys_left):,} keyring entries of the due tokens")
         remove_entries(store, keys_left)

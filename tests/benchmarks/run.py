@@ -225,7 +225,7 @@ def verify_figures(data_dir: Path, seeded: Seeded) -> list[Figure]:
 
 def rotation_figures(data_dir: Path, seeded: Seeded, store: SecretStore) -> list[Figure]:
     say(f"rotations: {len(seeded.due):,} due tokens")
-    result = _rotations.measure(data_dir, seeded.due, store, say)
+    result = _rotations.measure(data_dir, seeded.due, store, say, seeded.due_secrets)
     counts = ", ".join(f"{call} {result.counts[call]:,}" for call in _rotations.CALLS)
     bare = ", ".join(f"{call} {result.baseline_counts[call]:,}" for call in _rotations.CALLS)
     complete = result.rotated == result.due and not result.failed
@@ -281,6 +281,55 @@ def rotation_figures(data_dir: Path, seeded: Seeded, store: SecretStore) -> list
                 "failed": result.failed,
             },
         ),
+        *_through_keyring(result),
+    ]
+
+
+def _daemon_note(ours: _rotations.RotationResult, slow: _rotations.RotationResult) -> str:
+    """How much of each run the keyring daemon itself spent working: no client saves that."""
+    if ours.daemon_seconds is None or slow.daemon_seconds is None:
+        return "the Secret Service's own CPU time could not be read"
+    return (
+        f"the Secret Service's own process used {ours.daemon_seconds:.1f} s of CPU in "
+        f"TokenDesk's run and {slow.daemon_seconds:.1f} s in keyring's (it rewrites its whole "
+        "keyring file for every entry written or deleted)"
+    )
+
+
+def _through_keyring(result: _rotations.RotationResult) -> list[Figure]:
+    """The same rotations with keyring's SecretService as the store's backend."""
+    slow = result.through_keyring
+    if slow is None:
+        return []
+    complete = slow.rotated == slow.due and not slow.failed
+    faster = slow.seconds / result.seconds
+    outcome = f"{slow.rotated:,} of {slow.due:,} rotated through keyring"
+    if slow.failed:
+        outcome += f", {slow.failed:,} reported failed: " + "; ".join(slow.failures)
+    return [
+        Figure(
+            f"  the same {result.due:,} rotations, store backend keyring's SecretService",
+            f"{result.seconds:.1f} s",
+            f"{slow.seconds:.1f} s",
+            f"{faster:.1f}x faster",
+            ">= 5x faster",
+            faster >= 5 and complete,
+            [
+                "TokenDesk: one D-Bus connection and session for every call; baseline: "
+                "keyring's SecretService, a new connection and session per call",
+                f"{outcome}; its longest stall {ms(slow.largest_gap)}",
+                _daemon_note(result, slow),
+                "keyring calls through keyring: "
+                + ", ".join(f"{call} {slow.counts[call]:,}" for call in _rotations.CALLS),
+            ],
+            {
+                "seconds": result.seconds,
+                "keyring_seconds": slow.seconds,
+                "keyring_largest_gap": slow.largest_gap,
+                "keyring_counts": slow.counts,
+                "keyring_rotated": slow.rotated,
+            },
+        )
     ]
 
 

@@ -150,6 +150,9 @@ class Seeded:
     with_previous: int
     seconds: float
     keyring_seconds: float
+    # The secrets of the due tokens, in the order of ``due``: a benchmark that rotates them twice
+    # puts them back in between.
+    due_secrets: list[str] = field(default_factory=list, repr=False)
 
     def summary(self) -> str:
         return (
@@ -374,7 +377,7 @@ def seed(
         if progress is not None:
             progress(f"writing {len(due_tokens):,} secrets of due tokens to the keyring")
         keyring_started = time.perf_counter()
-        _store_secrets(store, due_tokens, due_secrets)
+        store_secrets(store, due_tokens, due_secrets)
         keyring_seconds = time.perf_counter() - keyring_started
     return Seeded(
         data_dir=data_dir,
@@ -387,10 +390,11 @@ def seed(
         with_previous=with_previous,
         seconds=time.perf_counter() - started,
         keyring_seconds=keyring_seconds,
+        due_secrets=due_secrets,
     )
 
 
-def _store_secrets(store: SecretStore, due: Sequence[DueToken], secrets: Sequence[str]) -> None:
+def store_secrets(store: SecretStore, due: Sequence[DueToken], secrets: Sequence[str]) -> None:
     written: list[str] = []
     try:
         for token, secret in zip(due, secrets, strict=True):

@@ -25,6 +25,25 @@ class KeyringSession:
     state_dir: Path
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     saved_env: dict[str, str | None] = field(default_factory=dict)
+    password: str = "unlock"
+
+    @property
+    def daemon(self) -> subprocess.Popen[bytes]:
+        """The gnome-keyring-daemon now serving the bus (the last one started)."""
+        return self.processes[-1]
+
+    def restart_daemon(self) -> None:
+        """Stop gnome-keyring (SIGTERM) and start a new one on the same bus and keyring files,
+        as a desktop does when the keyring crashes or is restarted."""
+        daemon = self.daemon
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _has_secret_service(self.address):  # the bus forgets the name a moment later
+            if time.monotonic() > deadline:
+                raise RuntimeError("the stopped gnome-keyring-daemon still owns its name")
+            time.sleep(0.02)
+        _start_daemon(self)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -64,6 +83,32 @@ def _has_secret_service(address: str) -> bool:
         return False
 
 
+def _start_daemon(session: KeyringSession) -> None:
+    """An unlocked gnome-keyring on the session's bus, with its files in the session's dir."""
+    env = dict(
+        os.environ,
+        DBUS_SESSION_BUS_ADDRESS=session.address,
+        XDG_RUNTIME_DIR=str(session.state_dir / "run"),
+        XDG_DATA_HOME=str(session.state_dir / "data"),
+    )
+    daemon = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    session.processes.append(daemon)
+    assert daemon.stdin is not None
+    daemon.stdin.write(session.password.encode())
+    daemon.stdin.close()
+    deadline = time.monotonic() + 15
+    while not _has_secret_service(session.address):
+        if daemon.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("gnome-keyring-daemon did not start")
+        time.sleep(0.05)
+
+
 def start(password: str = "unlock") -> KeyringSession:
     """Start dbus-daemon and an unlocked gnome-keyring; export the bus address."""
     state = Path(tempfile.mkdtemp(prefix="tokendesk-keyring-"))
@@ -81,29 +126,12 @@ def start(password: str = "unlock") -> KeyringSession:
     if not address:
         session.stop()
         raise RuntimeError("dbus-daemon printed no address")
-    env = dict(
-        os.environ,
-        DBUS_SESSION_BUS_ADDRESS=address,
-        XDG_RUNTIME_DIR=str(runtime),
-        XDG_DATA_HOME=str(data),
-    )
-    daemon = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    session.processes.append(daemon)
-    assert daemon.stdin is not None
-    daemon.stdin.write(password.encode())
-    daemon.stdin.close()
-    deadline = time.monotonic() + 15
-    while not _has_secret_service(address):
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            session.stop()
-            raise RuntimeError("gnome-keyring-daemon did not start")
-        time.sleep(0.05)
+    session.password = password
+    try:
+        _start_daemon(session)
+    except RuntimeError:
+        session.stop()
+        raise
     for name, value in (("DBUS_SESSION_BUS_ADDRESS", address),):
         session.saved_env[name] = os.environ.get(name)
         os.environ[name] = value

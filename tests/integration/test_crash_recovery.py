@@ -15,15 +15,17 @@ Drivers run one at a time: gnome-keyring 42 can crash when several clients call 
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -76,19 +78,55 @@ def parse(output: str, returncode: int) -> Run:
     return Run(returncode, events, done, output)
 
 
-def readline(stream: IO[str], process: subprocess.Popen[str] | None = None) -> str:
-    """One line from a child, or fail the test if none comes (a hung child). A hung driver
-    is asked for its threads' stacks first (faulthandler, on SIGABRT), and the failure shows
-    them: where it hangs is the first thing to know."""
-    ready, _, _ = select.select([stream], [], [], TIMEOUT)
-    if not ready and process is not None and process.poll() is None:
-        # faulthandler writes every thread's stack on SIGABRT, then lets the process die.
-        process.send_signal(signal.SIGABRT)
-        process.wait(timeout=TIMEOUT)
-        stacks = stream.read()
+class Lines:
+    """A child's output, line by line, each within a timeout, or the test fails (a hung child).
+
+    The lines are split here, from raw reads of the pipe: ``select`` sees only what is still in
+    the pipe, and a buffered stream's ``readline`` takes every line already written into its
+    buffer. A driver that printed its last event and ``paused`` in one go (a loaded machine
+    runs the test late) would then wait, paused, for a line the test already held, until the
+    timeout called it hung.
+
+    A hung driver is asked for its threads' stacks first (faulthandler, on SIGABRT), and the
+    failure shows them: where it hangs is the first thing to know."""
+
+    def __init__(self, process: subprocess.Popen[bytes], timeout: float = TIMEOUT) -> None:
+        assert process.stdout is not None
+        self._process = process
+        self._fd = process.stdout.fileno()
+        self._timeout = timeout
+        self._buffer = b""
+
+    def _read(self, timeout: float) -> bytes | None:
+        """What the child wrote next (b"" at its end), or None if nothing came in time."""
+        ready, _, _ = select.select([self._fd], [], [], max(timeout, 0))
+        return os.read(self._fd, 65536) if ready else None
+
+    def readline(self) -> str:
+        """The next line with its newline; "" once the child closed its output."""
+        deadline = time.monotonic() + self._timeout
+        while b"\n" not in self._buffer:
+            chunk = self._read(deadline - time.monotonic())
+            if chunk is None:
+                self._hung()
+            if not chunk:
+                line, self._buffer = self._buffer, b""
+                return line.decode()
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode() + "\n"
+
+    def _hung(self) -> NoReturn:
+        process = self._process
+        if process.poll() is None:
+            # faulthandler writes every thread's stack on SIGABRT, then lets the process die.
+            process.send_signal(signal.SIGABRT)
+            process.wait(timeout=TIMEOUT)
+        rest = []
+        while chunk := self._read(0):
+            rest.append(chunk)
+        stacks = (self._buffer + b"".join(rest)).decode(errors="replace")
         raise AssertionError(f"the driver stopped answering; its stacks:\n{stacks}")
-    assert ready, "the driver stopped answering"
-    return stream.readline()
 
 
 class Drivers:
@@ -331,6 +369,51 @@ def recover_and_check(
         context.close()
 
 
+def child(script: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def test_lines_written_in_one_go_are_each_read_at_once() -> None:
+    """The last event and ``paused`` reach the pipe together when the test runs late: the
+    second must not wait in a buffer that select cannot see (it once did, for the timeout)."""
+    process = child(
+        "import sys; sys.stdout.write('event 1 db.commit\\npaused 1 after\\n'); "
+        "sys.stdout.flush(); sys.stdin.readline()"
+    )
+    assert process.stdin is not None
+    try:
+        lines = Lines(process, timeout=TIMEOUT)
+        assert lines.readline() == "event 1 db.commit\n"
+        assert lines.readline() == "paused 1 after\n"
+        process.stdin.close()  # the paused child goes on and ends
+        assert lines.readline() == ""
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_hung_child_is_shown_by_its_stacks() -> None:
+    process = child(
+        "import faulthandler, sys; faulthandler.enable(all_threads=True); "
+        "print('waiting', flush=True); sys.stdin.readline()"
+    )
+    try:
+        lines = Lines(process, timeout=1)
+        assert lines.readline() == "waiting\n"
+        with pytest.raises(AssertionError, match="the driver stopped answering") as raised:
+            lines.readline()
+        assert 'File "<string>", line 1 in <module>' in str(raised.value)
+        assert process.returncode == -signal.SIGABRT
+    finally:
+        process.kill()
+        process.wait()
+
+
 @pytest.fixture(scope="module")
 def protocol(
     tmp_path_factory: pytest.TempPathFactory, keyring_store: KeyringSecretStore, drivers: Drivers
@@ -407,13 +490,13 @@ def test_sigkill_at_handshake_point(
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     assert process.stdout is not None and process.stdin is not None
+    output = Lines(process)
     lines: list[str] = []
     try:
         while not lines or not lines[-1].startswith(("paused ", "done ")):
-            line = readline(process.stdout, process)
+            line = output.readline()
             assert line, "".join(lines)
             lines.append(line)
         assert lines[-1].startswith("paused "), "".join(lines)

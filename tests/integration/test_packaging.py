@@ -288,4 +288,4 @@ def test_the_frozen_self_test_passes(keyring_store: KeyringSecretStore, data_dir
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "(bundle in " in result.stdout
-    assert "keyring.backends.SecretService.Keyring" in result.stdout
+    assert "desktop.secrets.secret_service.SecretService" in result.stdout

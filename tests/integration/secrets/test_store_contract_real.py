@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.secrets.secret_service import SecretService
 from desktop.secrets.store import KeyringSecretStore
 from tests.unit.secrets.test_store_contract import Outage, SecretStoreContract
 
@@ -22,14 +23,16 @@ class TestKeyringSecretStore(SecretStoreContract):
         return keyring_store
 
     @pytest.fixture
-    def outage(self, tmp_path: Path) -> Outage:
-        """The session bus gone: the backend opens a connection per call, and finds nothing
-        at the address (the keyring itself keeps running for the tests after)."""
+    def outage(self, store: KeyringSecretStore, tmp_path: Path) -> Outage:
+        """The session bus gone: the store's connection dropped and nothing at the bus address
+        (the keyring itself keeps running for the tests after)."""
 
         @contextmanager
         def bus_gone() -> Iterator[None]:
+            backend = store.backend
+            assert isinstance(backend, SecretService)
             with pytest.MonkeyPatch.context() as patch:
-                patch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={tmp_path / 'no-bus'}")
+                patch.setattr(backend, "address", f"unix:path={tmp_path / 'no-bus'}")
                 yield
 
         return bus_gone

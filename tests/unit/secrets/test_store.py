@@ -16,6 +16,7 @@ import pytest
 
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets import store as secret_store
+from desktop.secrets.secret_service import CollectionLocked, KeyringDidNotAnswer, NoAnswer
 from desktop.secrets.store import (
     CANARY_KEY,
     SERVICE,
@@ -121,7 +122,7 @@ def allow(monkeypatch: pytest.MonkeyPatch, *names: str, module: str = FAKES) -> 
 def test_the_trusted_backends_are_named_ones_never_a_chainer_file_or_fail_backend() -> None:
     assert secret_store._ALLOWED == {
         "linux": [
-            ("keyring.backends.SecretService", "Keyring"),
+            ("desktop.secrets.secret_service", "SecretService"),
             ("keyring.backends.kwallet", "DBusKeyring"),
         ],
         "darwin": [("keyring.backends.macOS", "Keyring")],
@@ -215,6 +216,64 @@ def test_a_locked_keyring_is_called_locked() -> None:
     store = on(FailingBackend(keyring.errors.KeyringLocked("Failed to unlock the collection!")))
     with pytest.raises(SecretStoreUnavailable, match=r"\(KeyringLocked: the keyring is locked\)"):
         store.get("a-key")
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_a_keyring_that_did_not_answer_is_said_so_and_nothing_was_changed(call: str) -> None:
+    what, act = CALLS[call]
+    store = on(FailingBackend(NoAnswer(2.5)))
+    with pytest.raises(KeyringDidNotAnswer) as raised:
+        act(store)
+    assert isinstance(raised.value, SecretStoreUnavailable)  # the callers' "wait and retry"
+    assert str(raised.value).startswith(
+        f"cannot {what}: the keyring did not answer within 2.5 s; nothing was changed. "
+    )
+    assert store.backend_name in str(raised.value)
+    assert "tdk_" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_a_collection_left_locked_is_called_locked() -> None:
+    store = on(FailingBackend(CollectionLocked("the keyring is locked and was not unlocked")))
+    with pytest.raises(
+        SecretStoreUnavailable, match=r"\(CollectionLocked: the keyring is locked\)"
+    ):
+        store.put("a-key", "secret")
+
+
+def test_a_child_forked_while_a_call_was_in_progress_can_still_call() -> None:
+    """A fork copies a lock held by another thread as held, for ever: the child gets a new one."""
+    import os
+    import signal
+
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow(StandInBackend):
+        def get_password(self, service: str, username: str) -> str | None:
+            entered.set()
+            release.wait(10)
+            return super().get_password(service, username)
+
+    store = on(Slow())
+    busy = threading.Thread(target=store.get, args=("held",))
+    busy.start()
+    try:
+        assert entered.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: the call must not wait for the parent's thread
+            status = 1
+            try:
+                signal.alarm(20)  # a child stuck on the lock dies instead of hanging the test
+                release.set()  # only this process's copy: the parent's thread is not here
+                on(StandInBackend()).put("in-the-child", "x")
+                status = 0
+            finally:
+                os._exit(status)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        release.set()
+        busy.join(10)
 
 
 def test_a_failure_without_a_message_is_named_by_its_kind() -> None:
