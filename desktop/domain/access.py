@@ -8,6 +8,7 @@ index (a dict) are guaranteed to answer alike.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -102,12 +103,17 @@ def ambiguous_path(path: str) -> str | None:
     then (``/Loans/%252e%252e/Admin``, which a server that decodes twice reads as ``..``), one
     whose escapes are not valid UTF-8 (the overlong ``%c0%ae``, a ``.`` to lenient decoders),
     or one with whitespace or control characters in a segment is refused rather than guessed
-    at. Only the path counts: the query string is the API's own business.
+    at, and so is one with characters that Unicode's compatibility normalization (NFKC) turns
+    into others: a server or proxy that applies it reads two fullwidth full stops (U+FF0E)
+    as ``..``.
+    Only the path counts: the query string is the API's own business.
     """
     part = path.split("?", 1)[0]
     # The quick answer for the usual path: printable, no escapes, no spaces.
     if "%" not in part and " " not in part and part.isprintable():
-        return None
+        if part.isascii() or unicodedata.is_normalized("NFKC", part):
+            return None
+        return _COMPATIBILITY
     try:
         decoded = unquote_to_bytes(part).decode("utf-8")
     except UnicodeError:  # invalid or overlong UTF-8, or a lone surrogate in the text
@@ -118,7 +124,12 @@ def ambiguous_path(path: str) -> str | None:
     # marks), separators other than the ASCII space, which isspace() adds.
     if not decoded.isprintable() or any(char.isspace() for char in decoded):
         return "a segment holds whitespace or control characters"
+    if not decoded.isascii() and not unicodedata.is_normalized("NFKC", decoded):
+        return _COMPATIBILITY
     return None
+
+
+_COMPATIBILITY = "it holds characters that read as others once normalized (NFKC)"
 
 
 class IneligibleAgent(RuleViolation):

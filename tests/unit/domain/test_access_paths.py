@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 
 import pytest
@@ -98,6 +99,11 @@ def test_the_quick_dot_segment_check_agrees_with_the_definition(path: str) -> No
         " /Loans",
         "/Loans/5 ",
         "/%c0%ae%c0%ae/Admin",
+        "/Loans/\uff0e\uff0e/Admin",  # fullwidth full stops: ".." once normalized
+        "/Loans/%EF%BC%8E%EF%BC%8E/Admin",  # the same, escaped
+        "/Loans/\uff0fAdmin",  # a fullwidth solidus: "/"
+        "/\uff2coans",  # a fullwidth L
+        "/Loans/cafe\u0301",  # decomposed: a server that normalizes reads another name
     ],
 )
 def test_paths_a_server_may_read_differently_are_refused(path: str) -> None:
@@ -144,8 +150,11 @@ def test_an_ineligible_agent_is_refused_before_anything_else() -> None:
     assert agent_refusal("Ada", disabled=False, has_logged_in=True, signed_agreement=True) is None
 
 
+_PATH_CHARACTERS = "/%2eEc0aAf5 \t\x00é?L\ue000\u200b\u0378\uff0e\u0301"
+
+
 @settings(max_examples=1_000)
-@given(st.text(alphabet=st.sampled_from("/%2eEc0aAf5 \t\x00é?L\ue000\u200b\u0378"), max_size=16))
+@given(st.text(alphabet=st.sampled_from(_PATH_CHARACTERS), max_size=16))
 def test_the_quick_ambiguity_check_agrees_with_the_definition(path: str) -> None:
     """The quick answer for printable paths without escapes or spaces is the full one."""
     from urllib.parse import unquote_to_bytes
@@ -163,4 +172,5 @@ def test_the_quick_ambiguity_check_agrees_with_the_definition(path: str) -> None
             if c == "%"
         )
         expected = expected or any(not c.isprintable() or c.isspace() for c in decoded)
+        expected = expected or unicodedata.normalize("NFKC", decoded) != decoded
     assert (ambiguous_path(path) is not None) == expected
