@@ -139,9 +139,11 @@ class PrivateRotatingFileHandler(RotatingFileHandler):
         """A full disk or a vanished folder must not change what a command prints."""
 
 
-def private_dir(directory: Path) -> Path:
-    """*directory*, created owner-only (0700) when it does not exist yet; an existing one is
-    left as it is (it may be a data dir the person chose and shares on purpose)."""
+def _log_folder(directory: Path) -> Path:
+    """*directory*, created owner-only (0700) when it does not exist yet. An existing one is
+    left as it is, unlike a data dir (:func:`desktop.paths.private_dir`, which the database
+    narrows, saying so): a folder named by ``$TOKENDESK_LOG_DIR`` may be shared on purpose,
+    with the files in it private all the same."""
     if not directory.is_dir():
         directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
         if os.name == "posix":
@@ -152,7 +154,7 @@ def private_dir(directory: Path) -> Path:
 def file_handler(directory: Path) -> PrivateRotatingFileHandler:
     """A masked, rotating handler on ``directory/tokendesk.log``; raises OSError when the
     folder or the file cannot be made."""
-    handler = PrivateRotatingFileHandler(private_dir(directory) / FILENAME)
+    handler = PrivateRotatingFileHandler(_log_folder(directory) / FILENAME)
     formatter = logging.Formatter(FILE_FORMAT, datefmt="%Y-%m-%dT%H:%M:%S")
     formatter.converter = time.gmtime  # UTC, as the log may be read in another time zone
     handler.setFormatter(formatter)

@@ -162,7 +162,7 @@ def test_an_existing_wider_file_is_narrowed_and_an_existing_folder_left_alone(
     made = logs.file_handler(tmp_path)
     made.close()
     assert mode(old) == 0o600
-    assert mode(tmp_path) == 0o755  # a data dir the person chose keeps its mode
+    assert mode(tmp_path) == 0o755  # a log folder shared on purpose keeps its mode
     assert old.read_text().startswith("from an older run")
 
 
