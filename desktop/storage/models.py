@@ -46,7 +46,7 @@ class BaseModel(pw.Model):
 
 class Environment(BaseModel):
     name = pw.TextField(unique=True, collation="NOCASE")
-    api_enabled = pw.BooleanField(default=True)
+    api_enabled = pw.BooleanField(default=False)  # secure by default: turned on by hand
     created_at = pw.DateTimeField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
     # adds it; the service always sets it, and the unique index refuses a second blank.
@@ -79,7 +79,7 @@ class Agent(BaseModel):
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)
     created_at = pw.DateTimeField()
-    # Disabled: every token it holds is refused, none refreshed or rotated (see step 4).
+    # Disabled: every token it holds is refused, none refreshed or rotated (see step 6).
     disabled = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT 0")])
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
     # adds it; the service always sets it, and the unique index refuses a second blank.

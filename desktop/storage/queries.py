@@ -100,7 +100,6 @@ _DUE = (
     "next_rotation_at <= ? AND +phase = 'ready' AND +status = 'Active' "
     "AND rotation_seconds IS NOT NULL AND (last_rotated_at IS NULL OR last_rotated_at <= ?)"
 )
-_DUE_IDS = f"SELECT id FROM token WHERE {_DUE} ORDER BY next_rotation_at"  # noqa: S608
 _IS_DUE = f"SELECT 1 FROM token WHERE id = ? AND {_DUE}"  # noqa: S608
 # Walks the next_rotation_at index from its start ("+" keeps SQLite from choosing the phase
 # index instead, which means reading every ready token).
@@ -229,15 +228,10 @@ def _due_parameters(now: datetime) -> tuple[Any, Any]:
     return now, now
 
 
-def due_token_ids(database: Database, now: datetime) -> list[int]:
-    """The tokens due for rotation at *now* (naive UTC), earliest first, read from the
-    next_rotation_at index (a few rows) rather than through every ready token (25 ms at
-    100,000): the window asks at every scheduler tick."""
-    return [token_id for (token_id,) in database.rows(_DUE_IDS, _due_parameters(now))]
-
-
-# Due tokens with what decides whether their agent may have them rotated. The agent is looked
-# up by its primary key for each due token, so SQLite still walks the next_rotation_at index.
+# Due tokens with what decides whether their agent may have them rotated, read from the
+# next_rotation_at index (a few rows) rather than through every ready token (25 ms at 100,000:
+# the window asks at every scheduler tick). The agent is looked up by its primary key for each
+# due token, so SQLite still walks that index.
 _DUE_WITH_AGENTS = (
     "SELECT token.id, agent.name, agent.disabled, agent.has_logged_in, agent.signed_agreement, "  # noqa: S608
     f"token.last_error FROM token JOIN agent ON agent.id = token.agent_id WHERE {_DUE} "
