@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from desktop.domain import tokens
+from desktop.domain.access import agent_refusal
 from desktop.domain.clock import isoformat
 from desktop.domain.table import Names as Names
 from desktop.domain.table import TokenRow as TokenRow
@@ -48,8 +49,17 @@ class AgentView:
     @property
     def eligible(self) -> bool:
         """Only agents who are not disabled, have logged in and signed the usage agreement may
-        get a token, or use the ones they hold."""
-        return not self.disabled and self.has_logged_in and self.signed_agreement
+        get a token, or use the ones they hold: the rule every access decision applies
+        (:func:`desktop.domain.access.agent_refusal`)."""
+        return (
+            agent_refusal(
+                self.name,
+                disabled=self.disabled,
+                has_logged_in=self.has_logged_in,
+                signed_agreement=self.signed_agreement,
+            )
+            is None
+        )
 
     def ineligible_reason(self) -> str | None:
         if self.disabled:
