@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 
 from desktop.cli.common import EXIT_OK, Handler, Subparsers, command, noun
 from desktop.cli.output import cell, emit, table
@@ -48,7 +49,10 @@ def _state(env: EnvironmentView) -> str:
 
 def add(service: TokenService, args: argparse.Namespace) -> int:
     env = service.add_environment(args.name, api_enabled=args.api_enabled)
-    emit(args, env.to_json(), f"Added environment {env.name!r} (API access {_state(env)}).")
+    text = f"Added environment {env.name!r} (API access {_state(env)})."
+    if not env.api_enabled:  # secure by default: say how to open it, shell-quoted
+        text += f" Turn it on with: tokendesk env enable {shlex.quote(env.name)}"
+    emit(args, env.to_json(), text)
     return EXIT_OK
 
 

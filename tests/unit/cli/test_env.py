@@ -28,13 +28,16 @@ def test_add_and_list(cli: Cli) -> None:
 
 def test_api_access_starts_disabled_unless_asked_for(cli: Cli) -> None:
     assert cli.ok("env", "add", "Production").out == (
-        "Added environment 'Production' (API access disabled).\n"
+        "Added environment 'Production' (API access disabled). "
+        "Turn it on with: tokendesk env enable Production\n"
     )
+    assert cli.ok("env", "add", "Pre prod").out.endswith("tokendesk env enable 'Pre prod'\n")
     assert cli.ok("env", "add", "Staging", "--api-enabled", "--json").json()["api_enabled"]
     # Scripts written when access started enabled may still say --disabled: the same thing.
     assert not cli.ok("env", "add", "Sandbox", "--disabled", "--json").json()["api_enabled"]
     assert "not allowed" in cli.refused("env", "add", "QA", "--api-enabled", "--disabled").err
     assert [env["api_enabled"] for env in cli.ok("env", "list", "--json").json()] == [
+        False,
         False,
         False,
         True,
