@@ -25,6 +25,14 @@ secret at once. An intent this process is still carrying out is *in flight*; rec
 alone, and so it does an intent whose owner process still runs (named by PID and start time,
 so a PID the system has since given to another process does not keep a dead owner's change
 waiting), unless that intent is older than :data:`STALE_INTENT`.
+
+So a live owner (a suspended laptop, a stopped process) can be taken for gone, and resume.
+Recovery therefore takes an intent over before it touches the keyring: in one write
+transaction it reads the intent and the token again and writes the intent anew, under a new id
+and as its own. From then on the owner finds its intent gone and cannot commit; whichever
+commits first, the owner's change or recovery's takeover, decides, and an undo never follows a
+commit. A recovery stopped midway leaves an intent owned by a process that ended, which the
+next recovery takes over in turn.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
@@ -58,6 +66,10 @@ log = logging.getLogger(__name__)
 
 # An intent whose owner is still alive is left alone, unless it is older than this.
 STALE_INTENT = timedelta(minutes=10)
+
+# What recovery did with one intent: finished it, undid it, left it to the live process that
+# carries it out, or found it gone (finished meanwhile by its owner or another recovery).
+Outcome = Literal["forward", "back", "waiting", "gone"]
 
 
 def secret_key(token_uuid: str, generation: int) -> str:
@@ -340,12 +352,17 @@ class Journal:
                     problem = problem or "the system keyring is unavailable"
                     continue
                 try:
-                    outcome = self._reconcile_one(store, intent)
+                    outcome = self._reconcile_one(store, intent.id, now)
                 except SecretStoreUnavailable as error:
                     waiting.append(token_id)
                     problem = problem or str(error)
                     break
-                (forward if outcome else back).append(token_id)
+                if outcome == "forward":
+                    forward.append(token_id)
+                elif outcome == "back":
+                    back.append(token_id)
+                elif outcome == "waiting":
+                    waiting.append(token_id)
             if forward or back:
                 change.mark()  # rolling back records no audit event of its own
         report = ReconcileReport(tuple(forward), tuple(back), tuple(waiting), problem)
@@ -367,24 +384,80 @@ class Journal:
             return True
         return not owner_alive(intent.owner_pid, intent.owner_started)
 
-    def _reconcile_one(self, store: SecretStore, intent: Intent) -> bool:
-        """Roll one intent forward (True) or back (False)."""
-        token: Token = intent.token
-        claim = Claim(intent.id, token.id, token.uuid, intent.from_generation, intent.to_generation)
-        if intent.kind == "delete":
-            self.finish_delete(store, claim)
-            return True
-        if intent.kind == "create":
-            # The secret was never shown and the command reported failure: undo, so a retry
-            # does not leave a second token nobody holds.
-            store.delete(secret_key(token.uuid, 0))
+    def _reconcile_one(self, store: SecretStore, intent_id: int, now: datetime) -> Outcome:
+        """Take one abandoned intent over, then roll it forward or back.
+
+        Deciding first and acting later is not enough: an owner taken for abandoned may still
+        run (stopped longer than :data:`STALE_INTENT`, then resumed), and it could commit
+        between recovery's decision and its undo, which would then delete the secret just
+        committed. So the decision and the takeover are one write transaction, and only then
+        does recovery touch the keyring: the owner, its intent gone, can no longer commit.
+        Recovery stopped midway leaves an intent owned by a process that has ended, which the
+        next recovery takes over in turn.
+        """
+        taken = self._take_over(intent_id, now)
+        if isinstance(taken, str):
+            return taken
+        intent, token = taken
+        try:
+            claim = Claim(
+                intent.id, token.id, token.uuid, intent.from_generation, intent.to_generation
+            )
+            if intent.kind == "delete":  # the tombstone committed it
+                self.finish_delete(store, claim)
+                return "forward"
+            if intent.kind == "create":
+                # The secret was never shown and the command reported failure: undo, so a
+                # retry does not leave a second token nobody holds.
+                store.delete(secret_key(token.uuid, 0))
+                self.roll_back(intent.id)
+                return "back"
+            if token.generation == intent.to_generation:  # committed; the old entry may remain
+                self.finish_refresh(store, intent.id)
+                return "forward"
+            # Not committed: undone, even when the new secret reached the keyring. Nobody was
+            # shown it, and the old one is what clients hold (a due rotation stays due).
+            store.delete(secret_key(token.uuid, intent.to_generation))
             self.roll_back(intent.id)
-            return False
-        if token.generation == intent.to_generation:  # committed; the old entry may remain
-            self.finish_refresh(store, intent.id)
-            return True
-        # Not committed: undone, even when the new secret reached the keyring. Nobody was
-        # shown it, and the old one is what clients hold (a due rotation stays due).
-        store.delete(secret_key(token.uuid, intent.to_generation))
-        self.roll_back(intent.id)
-        return False
+            return "back"
+        finally:
+            with self._lock:
+                self._in_flight.discard(intent.id)
+
+    def _take_over(self, intent_id: int, now: datetime) -> tuple[Intent, Token] | Outcome:
+        """In one write transaction: read the intent and its token again and, if the intent is
+        still there and still abandoned, make this process its owner under a new id (which
+        counts as in flight from before the commit, as a claim does). The new intent and the
+        token as they now stay until recovery acts: nobody else can change the token's secret
+        while the intent exists, and its former owner cannot commit any more. Otherwise
+        ``"gone"`` (its owner finished it meanwhile, or another recovery did) or ``"waiting"``
+        (another recovery took it over first and is carrying it out)."""
+        taken: Intent | None = None
+        try:
+            with self._work.transaction():
+                intent = repository.intent(self._database, intent_id)
+                if intent is None:
+                    return "gone"
+                if not self.abandoned(intent, now):
+                    return "waiting"
+                token = repository.token_by_id(self._database, intent.token_id)
+                if token is None:  # the intent goes with its token: not reached
+                    return "gone"
+                # Taken over now: another recovery waits for this one as for any live owner.
+                # Two recoveries of one change at once would both delete its new entry, the
+                # slower one perhaps after a later change has written that key again.
+                taken = repository.take_over_intent(
+                    self._database,
+                    intent,
+                    owner_pid=os.getpid(),
+                    owner_started=own_start_time(),
+                    created_at=now,
+                )
+                with self._lock:
+                    self._in_flight.add(taken.id)
+        except BaseException:
+            if taken is not None:
+                with self._lock:
+                    self._in_flight.discard(taken.id)
+            raise
+        return taken, token

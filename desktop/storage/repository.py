@@ -313,6 +313,16 @@ def delete_intent(database: Database, intent_id: int) -> None:
 
 
 @translating
+def take_over_intent(database: Database, intent: Intent, **owner: Any) -> Intent:
+    """Hand a change to a new owner (inside the caller's transaction): the intent is written
+    again under a new id (AUTOINCREMENT: never one used before), so the owner that held the old
+    id finds it gone, and knows the change is no longer its own to commit."""
+    Intent.delete().where(Intent.id == intent.id).bind(database.handle).execute()
+    fields = {name: value for name, value in intent.__data__.items() if name != "id"}
+    return _insert(database, Intent, **(fields | owner))
+
+
+@translating
 def intents(database: Database) -> list[Intent]:
     """Every intent with its token (joined: reading ``intent.token`` reads nothing more),
     oldest first."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import cast
 
 import pytest
 
@@ -289,3 +291,170 @@ def live_process() -> Iterator[int]:
         assert child.stdin is not None
         child.stdin.close()
         child.wait()
+
+
+# ----------------------------------------------------------------- an owner that resumes
+
+WAIT = 60  # a safety net against a hung thread, never a timing assertion
+
+
+class Stopped(DelegatingStore):
+    """The owner's keyring: once the new entry is written and read back (the owner's last
+    keyring call before its commit), the owner stops there, as a suspended laptop or a
+    SIGSTOPped process does, until it is told to go on."""
+
+    def __init__(self, inner: InMemorySecretStore) -> None:
+        super().__init__(inner)
+        self.written: str | None = None
+        self.stopped = threading.Event()
+        self.go_on = threading.Event()
+
+    def put(self, key: str, secret: str) -> None:
+        self.inner.put(key, secret)
+        self.written = key
+
+    def get(self, key: str) -> str | None:
+        value = self.inner.get(key)
+        if key == self.written and not self.stopped.is_set():
+            self.stopped.set()
+            assert self.go_on.wait(WAIT)
+        return value
+
+
+class Owner:
+    """Another process carrying out one change (a thread here, on its own connection and with
+    a journal of its own): what it returned, or what it raised."""
+
+    def __init__(self, service: TokenService, work: Callable[[TokenService], object]) -> None:
+        self.store = Stopped(cast(InMemorySecretStore, service._context.store))
+        self.service = TokenService(service._context.database, self.store, clock=service.clock)
+        self.outcome: object = None
+        self._thread = threading.Thread(target=self._run, args=(work,))
+
+    def _run(self, work: Callable[[TokenService], object]) -> None:
+        with self.service.connection():
+            try:
+                self.outcome = work(self.service)
+            except Exception as error:  # what the person running it would see
+                self.outcome = error
+
+    def start_and_stop(self) -> None:
+        """Start, and return once the owner has stopped just before its commit."""
+        self._thread.start()
+        assert self.store.stopped.wait(WAIT)
+
+    def resume(self) -> None:
+        """Let the owner go on, and wait until its change is done (or refused)."""
+        self.store.go_on.set()
+        self._thread.join(WAIT)
+        assert not self._thread.is_alive()
+
+
+class OwnerResumes(DelegatingStore):
+    """Recovery's keyring: the stopped owner goes on just as recovery, having decided what to
+    do, touches the keyring for the first time."""
+
+    def __init__(self, inner: InMemorySecretStore, owner: Owner) -> None:
+        super().__init__(inner)
+        self._owner = owner
+
+    def delete(self, key: str) -> None:
+        if not self._owner.store.go_on.is_set():
+            self._owner.resume()
+        self.inner.delete(key)
+
+
+def recover_after_the_owner_looks_stale(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock, owner: Owner
+) -> int:
+    """The owner is another live process: recovery leaves its change alone until it is older
+    than STALE_INTENT, then takes it for abandoned. The token's id."""
+    handle = service.unit_of_work.database.handle
+    intent = Intent.select().get(handle)
+    parent = os.getppid()  # alive, and not this process
+    set_owner(service, intent.id, owner_pid=parent, owner_started=process_start_time(parent))
+    assert service.reconcile().waiting == (intent.token_id,)
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+    recovery = TokenService(
+        service._context.database, OwnerResumes(memory_store, owner), clock=clock
+    )
+    recovery.reconcile()
+    assert owner.store.go_on.is_set()  # the owner did go on in the middle of recovery
+    return intent.token_id
+
+
+def test_a_stale_refresh_is_committed_by_its_owner_or_undone_by_recovery_never_both(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    """Undoing a refresh its owner then commits would leave the token pointing at a secret
+    no keyring entry holds: recovery takes the change over first, and the owner, no longer
+    holding it, must not commit."""
+    handle = service.unit_of_work.database.handle
+    issued = service.create_token("Production", "alice")
+    token_id = issued.token.id
+    uuid = Token.select().where(Token.id == token_id).get(handle).uuid
+    owner = Owner(service, lambda other: other.refresh(token_id))
+    owner.start_and_stop()
+    assert recover_after_the_owner_looks_stale(service, memory_store, clock, owner) == token_id
+    assert service.reveal(token_id) == issued.secret  # the token's secret is in the keyring
+    assert isinstance(owner.outcome, Conflict)
+    assert "undone by recovery" in str(owner.outcome)
+    assert service.token(token_id).generation == 0
+    assert memory_store.keys() == [secret_key(uuid, 0)]
+    assert Intent.select().bind(handle).count() == 0
+    assert [event.action for event in service.audit(token_id)] == ["create"]
+    assert service.verify("Production", issued.secret, "GET", "/Loans").status == 200
+
+
+def test_a_stale_create_is_committed_by_its_owner_or_undone_by_recovery_never_both(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    """The same for a create: a token shown to the person must have its secret in the
+    keyring, so once recovery has taken the create over, its owner refuses to finish it."""
+    handle = service.unit_of_work.database.handle
+    owner = Owner(service, lambda other: other.create_token("Production", "alice"))
+    owner.start_and_stop()
+    recover_after_the_owner_looks_stale(service, memory_store, clock, owner)
+    assert isinstance(owner.outcome, Conflict)
+    assert "undone by recovery" in str(owner.outcome)
+    assert (
+        Token.select().bind(handle).count(),
+        memory_store.keys(),
+        Intent.select().bind(handle).count(),
+    ) == (0, [], 0)
+
+
+def test_a_recovery_stopped_after_its_takeover_is_finished_by_the_next(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    """Recovery owns the change from its takeover on: its former owner can no longer commit,
+    and if recovery itself ends midway, the next one takes the change over and finishes it."""
+    handle = service.unit_of_work.database.handle
+    issued = service.create_token("Production", "alice")
+    token_id = issued.token.id
+    row = Token.select().where(Token.id == token_id).get(handle)
+    secret = tokens.generate()
+    owner = TokenService(service._context.database, memory_store, clock=clock).journal
+    with service.unit_of_work.transaction():
+        claim = owner.claim(row, "refresh", "refresh", to_generation=1, secret=secret)
+    put_checked(memory_store, secret_key(row.uuid, 1), secret)
+    set_owner(service, claim.intent_id, owner_pid=os.getppid(), owner_started=None)
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+
+    class Killed(DelegatingStore):
+        def delete(self, key: str) -> None:
+            raise KeyboardInterrupt  # recovery ends between its takeover and its undo
+
+    with pytest.raises(KeyboardInterrupt):
+        TokenService(service._context.database, Killed(memory_store), clock=clock).reconcile()
+    taken = Intent.select().get(handle)
+    assert taken.id != claim.intent_id and taken.owner_pid == os.getpid()
+    with pytest.raises(Conflict, match="undone by recovery"), owner.carrying(claim):
+        owner.commit_refresh(claim.intent_id)  # the owner resumes: too late
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as ended:
+        pass  # the recovering process has ended
+    set_owner(service, taken.id, owner_pid=ended.pid)
+    assert service.reconcile().rolled_back == (token_id,)
+    assert service.reveal(token_id) == issued.secret
+    assert memory_store.keys() == [secret_key(row.uuid, 0)]
+    assert Intent.select().bind(handle).count() == 0
