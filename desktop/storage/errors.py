@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -82,6 +83,14 @@ def translate(error: BaseException, path: str | Path | None = None) -> DatabaseE
         if folder is not None and not folder.is_dir():
             return DatabaseUnavailable(
                 f"the folder {folder} does not exist (was it moved, or is its disk unmounted?)"
+            )
+        if path is not None and not os.path.lexists(path):
+            # Connections open only a file that is there (the database is made only when
+            # TokenDesk starts): this one went while in use.
+            return DatabaseUnavailable(
+                f"{where} is gone: it was moved or deleted while TokenDesk was using it; put it "
+                "back (or restore it from a backup) before TokenDesk starts again, which would "
+                "begin an empty one"
             )
         return DatabaseUnavailable(f"cannot open {where}: check that it and its folder are yours")
     if "file is not a database" in lowered or "malformed" in lowered:
