@@ -122,10 +122,22 @@ def translate_os_error(error: OSError, path: str | Path) -> DatabaseUnavailable:
     if error.errno == errno.ENOENT:
         return DatabaseUnavailable(f"the folder {Path(where).parent} does not exist")
     if error.errno == errno.ENOTDIR:
-        return DatabaseUnavailable(f"{where} is not a folder")
+        return DatabaseUnavailable(f"{_not_a_folder(Path(where))} is not a folder")
     if error.errno in (errno.EACCES, errno.EPERM):
         return DatabaseUnavailable(f"{where} may not be written by this user (permission denied)")
     return DatabaseUnavailable(f"cannot use {where}: {error.strerror or error}")
+
+
+def _not_a_folder(path: Path) -> Path:
+    """What to name when making or opening something at *path* failed because a part of it is
+    not a folder: the first of its ancestors (or *path* itself) that is there but is not one,
+    the file in the way, rather than the folder that could not be made below it."""
+    for part in (*reversed(path.parents), path):
+        # os.path's checks, not Path's: a folder that may not be searched answers False
+        # here rather than raise in the middle of reporting another error.
+        if os.path.exists(part) and not os.path.isdir(part):
+            return part
+    return path  # changed since: name what was asked for
 
 
 def _underlying(error: BaseException) -> BaseException:
