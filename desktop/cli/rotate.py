@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 import logging
 
-from desktop.cli.common import EXIT_FAILED, EXIT_OK, Subparsers, command, one_line
+from desktop.cli.common import (
+    EXIT_FAILED,
+    EXIT_KEYRING,
+    EXIT_OK,
+    Subparsers,
+    command,
+    error,
+    one_line,
+)
 from desktop.cli.output import emit
 from desktop.services import actors
 from desktop.services.tokens import TokenService
@@ -24,8 +32,9 @@ def register(commands: Subparsers) -> None:
         secret=True,
         epilog="For cron or a systemd timer while the window is closed; missed rotations "
         "coalesce into one.\nExit status: 0 when nothing failed, 1 when a rotation failed, 3 when "
-        "the keyring cannot be used,\n4 when the database cannot be used (a full disk stops the "
-        "run at once).",
+        "the keyring cannot be used\n(at the start, or during the run: it stops there, and what "
+        "it rotated before is still listed),\n4 when the database cannot be used (a full disk "
+        "stops the run at once).",
     )
 
 
@@ -47,16 +56,25 @@ def report_text(report: RotationReport) -> str:
 
 
 def rotate_due(service: TokenService, args: argparse.Namespace) -> int:
+    """Rotate what is due and list it. A keyring that fails during the run stops it, as one
+    that is down at the start refuses it: both are status 3 (a script's cue to try again
+    later), and the tokens rotated before it failed are listed all the same."""
     report = service.rotate_due(actor=actors.scheduler())  # what cron runs: the schedule
-    emit(
-        args,
-        {
-            "rotated": list(report.rotated),
-            "skipped": list(report.skipped),
-            "failed": [{"token": tid, "error": why} for tid, why in report.failed],
-        },
-        lambda: report_text(report),
-    )
+    document: dict[str, object] = {
+        "rotated": list(report.rotated),
+        "skipped": list(report.skipped),
+        "failed": [{"token": tid, "error": why} for tid, why in report.failed],
+    }
+    if report.keyring_unavailable:
+        document["stopped"] = "keyring"
+    emit(args, document, lambda: report_text(report))
     for token_id, why in report.failed:
         log.debug("rotation of token %s failed: %s", token_id, why)
+    if report.keyring_unavailable:
+        _, why = report.failed[-1]
+        error(
+            "the keyring could not be used, so the run stopped (the tokens still due wait for "
+            f"the next run): {why}"
+        )
+        return EXIT_KEYRING
     return EXIT_FAILED if report.failed else EXIT_OK

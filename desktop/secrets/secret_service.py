@@ -259,10 +259,25 @@ class SecretService(metaclass=_Probed):
         if dismissed or link.collection.is_locked():
             raise CollectionLocked("the keyring is locked and was not unlocked")
 
+    def _prompt(self, link: _Link, prompt: str, dismissed_means: str) -> None:
+        """Show the keyring's *prompt* and wait for the person's answer: for up to
+        :attr:`unlock_timeout`, not the call timeout (a person has to read it), and that is the
+        limit reported when it runs out."""
+        from secretstorage.util import exec_prompt
+
+        try:
+            dismissed, _ = exec_prompt(link.connection, prompt, timeout=self.unlock_timeout)
+        except TimeoutError:
+            self._drop()
+            raise NoAnswer(self.unlock_timeout) from None
+        if dismissed:
+            raise CollectionLocked(dismissed_means)
+
     def _call(self, operation: Callable[[_Link], T]) -> T:
         """Run *operation* on the shared link: once more after unlocking a locked collection
         (or :class:`CollectionLocked`), once more on a new link when anything else failed (a
-        restarted daemon, a dropped bus); a timeout drops the link and is raised at once.
+        restarted daemon, a dropped bus); a timeout drops the link and is raised at once, as
+        :class:`NoAnswer` with the limit that ran out (a call's, or a prompt's longer one).
         Retrying is safe: each operation leaves the same result when it is run twice."""
         with _LOCK:
             unlocked = reconnected = False
@@ -330,7 +345,7 @@ class SecretService(metaclass=_Probed):
         label = f"Password for '{username}' on '{service}'"
 
         def put(link: _Link) -> None:
-            from secretstorage.util import DBusAddressWrapper, exec_prompt, format_secret
+            from secretstorage.util import DBusAddressWrapper, format_secret
 
             collection = DBusAddressWrapper(
                 link.collection.collection_path, COLLECTION_IFACE, link.connection
@@ -342,9 +357,7 @@ class SecretService(metaclass=_Probed):
             secret = format_secret(link.session, password.encode("utf-8"), "text/plain")
             path, prompt = collection.call("CreateItem", "a{sv}(oayays)b", properties, secret, True)
             if len(path) <= 1:  # the keyring asks the person first
-                dismissed, _ = exec_prompt(link.connection, prompt, timeout=self.unlock_timeout)
-                if dismissed:
-                    raise CollectionLocked("the keyring's prompt to store a secret was dismissed")
+                self._prompt(link, prompt, "the keyring's prompt to store a secret was dismissed")
 
         self._call(put)
 
@@ -352,15 +365,13 @@ class SecretService(metaclass=_Probed):
         """Remove every entry of (service, username); no error when there is none."""
 
         def delete(link: _Link) -> None:
-            from secretstorage.util import DBusAddressWrapper, exec_prompt
+            from secretstorage.util import DBusAddressWrapper
 
             for path in self._search(link, service, username):
                 item = DBusAddressWrapper(path, ITEM_IFACE, link.connection)
                 (prompt,) = item.call("Delete", "")
                 if prompt != "/":
-                    dismissed, _ = exec_prompt(link.connection, prompt, timeout=self.unlock_timeout)
-                    if dismissed:
-                        raise CollectionLocked("the keyring's prompt to delete was dismissed")
+                    self._prompt(link, prompt, "the keyring's prompt to delete was dismissed")
 
         self._call(delete)
 

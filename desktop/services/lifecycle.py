@@ -397,6 +397,7 @@ class Lifecycle:
         failed: list[tuple[int, str]] = []
         refused: list[int] = []
         skipped: list[int] = []
+        keyring_unavailable = False
         for index, token_id in enumerate(due):
             if cancelled is not None and cancelled():
                 break
@@ -406,6 +407,7 @@ class Lifecycle:
                 # The keyring is down: every other rotation would fail the same way. Wait.
                 failed.append((token_id, str(error)))
                 self._record_failure(token_id, str(error), actor)
+                keyring_unavailable = True
                 break
             except DatabaseUnavailable:
                 raise  # a full disk or read-only file fails every rotation, and records none
@@ -425,7 +427,13 @@ class Lifecycle:
                 progress(index + 1, len(due))
         if rotated:
             self._prune_changes()
-        return RotationReport(tuple(rotated), tuple(failed), tuple(skipped), tuple(refused))
+        return RotationReport(
+            tuple(rotated),
+            tuple(failed),
+            tuple(skipped),
+            tuple(refused),
+            keyring_unavailable=keyring_unavailable,
+        )
 
     def _prune_previous_secrets(self) -> None:
         """Forget replaced secrets whose grace has ended (verification refuses them anyway).

@@ -213,6 +213,10 @@ class RotationReport:
     # Those of failed that the rules refused (the agent may not hold tokens): trying again
     # sooner changes nothing until someone acts, so they never delay other rotations.
     refused: tuple[int, ...] = ()
+    # The keyring could not be used (locked, stopped, not answering): the run stopped at the
+    # last of failed, since every other rotation would fail the same way, and the tokens not
+    # tried wait for the next run. Whoever ran it is told so, not that one rotation failed.
+    keyring_unavailable: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,6 +379,13 @@ class Database:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # Every connection opens the file that is there, never makes one (mode=rw): only
+        # open_database makes a database. A file moved or deleted while the window or the
+        # scheduler runs would otherwise come back empty at a thread's first read, at schema
+        # version 0, and the next start would take it for a new database. Absolute from the
+        # start, so a later change of the working directory points nowhere else; quoted, so a
+        # space, "?", "#" or "%" in the path is part of the name and not of the URI.
+        self._uri = Path(path).absolute().as_uri() + "?mode=rw"
         # What open_database found readable by others and made private (for the window to say).
         self.narrowed: tuple[Path, ...] = ()
         self._connections = _Connections()
@@ -403,11 +410,12 @@ class Database:
         self.handle  # noqa: B018 - made here, not at the first write
 
     def _thread_connection(self) -> sqlite3.Connection:
-        """This thread's connection, opened (with the pragmas) if it is not open yet."""
+        """This thread's connection, opened (with the pragmas) if it is not open yet; an
+        absent file is an error (see :func:`~desktop.storage.errors.translate`), not made."""
         connection = self._connections.connection
         if connection is None:
             connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_MS // 1000, isolation_level=None
+                self._uri, timeout=BUSY_TIMEOUT_MS // 1000, isolation_level=None, uri=True
             )
             try:
                 for pragma, value in PRAGMAS.items():

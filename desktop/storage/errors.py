@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -83,6 +84,14 @@ def translate(error: BaseException, path: str | Path | None = None) -> DatabaseE
             return DatabaseUnavailable(
                 f"the folder {folder} does not exist (was it moved, or is its disk unmounted?)"
             )
+        if path is not None and not os.path.lexists(path):
+            # Connections open only a file that is there (the database is made only when
+            # TokenDesk starts): this one went while in use.
+            return DatabaseUnavailable(
+                f"{where} is gone: it was moved or deleted while TokenDesk was using it; put it "
+                "back (or restore it from a backup) before TokenDesk starts again, which would "
+                "begin an empty one"
+            )
         return DatabaseUnavailable(f"cannot open {where}: check that it and its folder are yours")
     if "file is not a database" in lowered or "malformed" in lowered:
         return DatabaseError(damaged(path, text))
@@ -113,10 +122,22 @@ def translate_os_error(error: OSError, path: str | Path) -> DatabaseUnavailable:
     if error.errno == errno.ENOENT:
         return DatabaseUnavailable(f"the folder {Path(where).parent} does not exist")
     if error.errno == errno.ENOTDIR:
-        return DatabaseUnavailable(f"{where} is not a folder")
+        return DatabaseUnavailable(f"{_not_a_folder(Path(where))} is not a folder")
     if error.errno in (errno.EACCES, errno.EPERM):
         return DatabaseUnavailable(f"{where} may not be written by this user (permission denied)")
     return DatabaseUnavailable(f"cannot use {where}: {error.strerror or error}")
+
+
+def _not_a_folder(path: Path) -> Path:
+    """What to name when making or opening something at *path* failed because a part of it is
+    not a folder: the first of its ancestors (or *path* itself) that is there but is not one,
+    the file in the way, rather than the folder that could not be made below it."""
+    for part in (*reversed(path.parents), path):
+        # os.path's checks, not Path's: a folder that may not be searched answers False
+        # here rather than raise in the middle of reporting another error.
+        if os.path.exists(part) and not os.path.isdir(part):
+            return part
+    return path  # changed since: name what was asked for
 
 
 def _underlying(error: BaseException) -> BaseException:

@@ -8,7 +8,10 @@ import pytest
 
 from desktop.app import open_context
 from desktop.cli.rotate import report_text
+from desktop.domain.errors import SecretStoreUnavailable
+from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.views import RotationReport
+from tests.helpers import cli as shared
 from tests.helpers.clock import FakeClock
 from tests.unit.cli.conftest import Cli, Seed
 
@@ -36,6 +39,70 @@ def test_rotates_only_what_is_due(cli: Cli, seeded: Seed) -> None:
 def test_refuses_without_the_keyring(cli: Cli, seeded: Seed) -> None:
     cli.store.available = False
     assert "unavailable" in cli.refused("rotate-due", status=3).err
+
+
+class KeyringLostAfter:
+    """*store*, until the keyring stops answering in the middle of a run: every write after
+    the first *writes* fails, as a locked or stopped keyring's does."""
+
+    def __init__(self, store: InMemorySecretStore, writes: int) -> None:
+        self._store = store
+        self.writes_left = writes
+
+    @property
+    def backend_name(self) -> str:
+        return self._store.backend_name
+
+    def get(self, key: str) -> str | None:
+        return self._store.get(key)
+
+    def put(self, key: str, secret: str) -> None:
+        if self.writes_left == 0:
+            raise SecretStoreUnavailable(
+                f"cannot store a secret: the {self.backend_name} is locked"
+            )
+        self.writes_left -= 1
+        self._store.put(key, secret)
+
+    def delete(self, key: str) -> None:
+        self._store.delete(key)
+
+    def check(self) -> None:
+        self._store.check()
+
+
+def test_a_keyring_lost_during_the_run_stops_it_with_status_3(
+    cli: Cli, seeded: Seed, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status says the keyring could not be used, whether it was down when the run began
+    or went down during it; what was rotated before is still reported."""
+    past = FakeClock(datetime.now(UTC) - timedelta(days=3))
+    context = open_context(cli.data_dir, store=cli.store, clock=past)
+    try:
+        due = [context.service.create_token("Production", "Bot", rotation="daily") for _ in "abc"]
+    finally:
+        context.close()
+    first, second, third = (issued.token.id for issued in due)
+
+    flaky = shared.Cli(cli.data_dir, capsys, monkeypatch, KeyringLostAfter(cli.store, writes=1))
+    result = flaky("rotate-due")
+    assert result.code == 3, result.err
+    assert result.out.splitlines()[0] == f"rotated token {first}"
+    assert result.out.splitlines()[1].startswith(f"failed token {second}: cannot store a secret")
+    assert result.out.splitlines()[-1] == "1 rotated, 0 skipped, 1 failed."
+    assert str(third) not in result.out  # not tried: it waits for the next run
+    (line,) = result.err.splitlines()
+    assert line.startswith("tokendesk: error: the keyring could not be used, so the run stopped")
+    assert line.endswith("is locked")
+
+    flaky.store = KeyringLostAfter(cli.store, writes=0)
+    report = flaky("rotate-due", "--json")
+    assert report.code == 3
+    assert report.json()["rotated"] == [] and report.json()["stopped"] == "keyring"
+    assert [failure["token"] for failure in report.json()["failed"]] == [second]
+
+    # Once the keyring answers, the tokens left rotate and the status is 0 again.
+    assert cli.ok("rotate-due").out.endswith("2 rotated, 0 skipped, 0 failed.\n")
 
 
 def test_report_text_names_every_token_and_counts() -> None:

@@ -249,6 +249,47 @@ def test_each_thread_has_a_connection_of_its_own(memory_context: Context) -> Non
     assert database._thread_connection() is mine
 
 
+def in_a_new_thread(database: Database) -> int | DatabaseError:
+    """The schema version as a thread that has no connection yet reads it, or what it raised."""
+    outcome: list[int | DatabaseError] = []
+
+    def work() -> None:
+        try:
+            with database.connection():
+                outcome.append(user_version(database))
+        except DatabaseError as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    (result,) = outcome
+    return result
+
+
+@pytest.mark.parametrize("folder", ["data", "a b?c#d%41&mode=rwc"])
+def test_a_database_moved_away_is_gone_and_never_made_again(tmp_path: Path, folder: str) -> None:
+    """Only opening makes a database: a thread's connection opened after the file was moved
+    (or deleted) says it is gone, rather than make an empty file that the next start would take
+    for a new database. Whatever the folder's name holds: spaces, ``?``, ``#``, ``%``."""
+    path = tmp_path / folder / DB_FILENAME
+    database = open_database(path)
+    try:
+        assert in_a_new_thread(database) == SCHEMA_VERSION
+        assert sorted(item.name for item in tmp_path.iterdir()) == [folder]  # nothing beside
+        path.rename(tmp_path / "moved-aside.sqlite3")
+
+        gone = in_a_new_thread(database)
+        assert isinstance(gone, DatabaseUnavailable)
+        assert str(gone).startswith(f"the database {path} is gone: ")
+        assert "\n" not in str(gone)
+        assert not path.exists()
+        assert user_version(database) == SCHEMA_VERSION  # this thread's connection reads on
+    finally:
+        database.close()
+    assert not path.exists()
+
+
 def test_closing_closes_the_connection_the_handle_shares(memory_context: Context) -> None:
     database = memory_context.database
     connection = database._thread_connection()

@@ -176,8 +176,11 @@ def test_a_folder_that_vanished_is_named(tmp_path: Path) -> None:
         Database(path).first("PRAGMA user_version")
 
 
-def test_a_data_dir_that_cannot_be_made_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize("below", ["", "sub", "sub/deeper"])
+def test_a_data_dir_that_cannot_be_made_is_named(tmp_path: Path, below: str) -> None:
+    """What is named is the file in the way, however deep below it the folder was to be."""
     blocker = tmp_path / "a-file"
     blocker.write_text("")
     with pytest.raises(DatabaseUnavailable, match=f"^{blocker} is not a folder$"):
-        open_database(blocker / DB_FILENAME)
+        open_database(blocker / below / DB_FILENAME)
+    assert blocker.read_text() == ""
