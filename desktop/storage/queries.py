@@ -9,8 +9,10 @@ straight from the cursor, ids, counts, tuples. The SELECT list is generated from
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from desktop.domain.table import ORDERS, Column, Names, SortTerm, TokenRow
@@ -137,12 +139,36 @@ def names(database: Database) -> Names:
     return Names(environments, agents)
 
 
+# Every row at once reads the replaced secrets' deadlines apart (see token_rows).
+_BULK_SELECT = (
+    "SELECT "  # noqa: S608
+    + ", ".join("NULL" if name == "grace_until" else _ROW_SQL[name] for name in TokenRow._fields)
+    + " FROM token t WHERE t.phase = 'ready'"
+)
+_DEADLINES = (
+    "SELECT token_id, CAST(strftime('%s', MAX(valid_until)) AS INTEGER) FROM previous_secret "
+    "GROUP BY token_id ORDER BY token_id"
+)
+
+
 def token_rows(database: Database, environment_id: int | None = None) -> list[TokenRow]:
-    """Every ready token (of one environment, or of all), by id."""
+    """Every ready token (of one environment, or of all), by id.
+
+    The latest deadline of each token's replaced secrets is read in a second query and set on
+    the few rows that have one: asked in the SELECT, it was a lookup for every row, a tenth of
+    the time 100,000 rows take. Call it inside :meth:`Database.snapshot` (as the window's
+    reader does) for both reads to see one state."""
     if environment_id is None:
-        return _token_rows(database, _ROW_SELECT + " ORDER BY t.id")
-    sql = _ROW_SELECT + " AND t.environment_id = ? ORDER BY t.id"
-    return _token_rows(database, sql, (environment_id,))
+        rows = _token_rows(database, _BULK_SELECT + " ORDER BY t.id")
+    else:
+        sql = _BULK_SELECT + " AND t.environment_id = ? ORDER BY t.id"
+        rows = _token_rows(database, sql, (environment_id,))
+    by_id = attrgetter("id")
+    for token_id, until in database.rows(_DEADLINES):
+        at = bisect_left(rows, token_id, key=by_id)
+        if at < len(rows) and rows[at].id == token_id:
+            rows[at] = rows[at]._replace(grace_until=until)
+    return rows
 
 
 def token_rows_by_id(database: Database, token_ids: Iterable[int]) -> list[TokenRow]:

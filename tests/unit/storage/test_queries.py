@@ -187,3 +187,24 @@ def test_the_change_log_reads(service: TokenService, database: Database) -> None
     assert {token_id for _, _, token_id in entries} == {issued.token.id}
     assert [entry for entry, _, _ in entries] == list(range(cursor + 1, cursor + 1 + len(entries)))
     assert isinstance(queries.data_version(database), int)
+
+
+def test_every_row_read_at_once_carries_its_latest_replaced_deadline(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    """token_rows reads the deadlines apart from the rows: the same values as one row read."""
+    service.add_environment("Staging", api_enabled=True)
+    ids = [service.create_token(env, "alice").token.id for env in ("Production", "Staging") * 3]
+    service.refresh(ids[1], grace=timedelta(hours=1))
+    clock.advance(timedelta(minutes=10))
+    service.refresh(ids[1], grace=timedelta(hours=2))  # a later deadline: the latest shows
+    service.refresh(ids[4], grace=timedelta(hours=1))
+    service.refresh(ids[5])  # no grace: no deadline
+    with database.snapshot():
+        every = queries.token_rows(database)
+        staging = queries.token_rows(database, service.environment("Staging").id)
+    assert every == queries.token_rows_by_id(database, ids)
+    assert staging == [row for row in every if row.id in ids[1::2]]
+    deadlines = {row.id: row.grace_until for row in every if row.grace_until is not None}
+    now = int(clock.now().timestamp())
+    assert deadlines == {ids[1]: now + 2 * 3600, ids[4]: now + 3600}
