@@ -1,11 +1,13 @@
-"""Icons from the desktop's theme, falling back to the style's standard pixmaps."""
+"""Icons from the desktop's theme, falling back to the style's standard pixmaps, and the
+Status cell's badges, drawn here."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QApplication
 
 # name → (freedesktop theme icons, best first; the style's standard pixmap as a fallback).
@@ -49,6 +51,49 @@ def icon(name: str) -> QIcon:
     if style is None:
         return QIcon()
     return style.standardIcon(getattr(QStyle.StandardPixmap, fallback))
+
+
+# The Status badge: a filled green dot for Active, a grey ring for Inactive (shape and colour
+# differ). Both colours keep 3:1 against light and dark bases alike, so no palette is asked.
+BADGE_SIZE = 16  # logical pixels: the item views' small icon size
+_BADGE_ACTIVE = QColor(0x1F, 0x88, 0x3D)
+_BADGE_INACTIVE = QColor(0x80, 0x80, 0x80)
+# Device pixel ratios drawn up front: each screen's is added (see status_badge), these cover a
+# window moved to a screen of another scale; QIcon takes the nearest.
+_BADGE_SCALES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
+
+
+def status_badge(active: bool) -> QIcon:
+    """The Status cell's badge, drawn at every device pixel ratio so it stays crisp on HiDPI.
+    Build it once and keep it: this draws a pixmap per scale."""
+    from PySide6.QtGui import QGuiApplication
+
+    scales = set(_BADGE_SCALES)
+    scales.update(screen.devicePixelRatio() for screen in QGuiApplication.screens())
+    badge = QIcon()
+    for scale in sorted(scales):
+        badge.addPixmap(_badge_pixmap(active, scale))
+    return badge
+
+
+def _badge_pixmap(active: bool, scale: float) -> QPixmap:
+    side = round(BADGE_SIZE * scale)
+    pixmap = QPixmap(side, side)
+    pixmap.setDevicePixelRatio(scale)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    centre = QPointF(BADGE_SIZE / 2, BADGE_SIZE / 2)
+    if active:
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(_BADGE_ACTIVE))
+        painter.drawEllipse(centre, 5.0, 5.0)
+    else:
+        painter.setPen(QPen(_BADGE_INACTIVE, 2.0))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawEllipse(centre, 4.0, 4.0)
+    painter.end()
+    return pixmap
 
 
 def install_theme_fallback() -> str | None:

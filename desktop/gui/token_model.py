@@ -3,7 +3,7 @@
 The rows, their orders, the filter and the updates by bisection live in
 :class:`desktop.services.token_index.TokenIndex`, plain Python tested without a display; their
 texts come from :mod:`desktop.services.display`. This adapter answers the view (cell texts,
-fonts, colours, icons, tooltips), keeps the secrets a person chose to reveal, and tells the view
+fonts, icons, tooltips), keeps the secrets a person chose to reveal, and tells the view
 what each change does: a reset when tokens come or go, a layout change (persistent indexes
 following their tokens) when rows move, a repaint of the changed rows otherwise.
 
@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QPalette
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 
 from desktop.domain import tokens
 from desktop.domain.table import Column
@@ -75,12 +75,11 @@ TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # Roles as plain ints, compared in data() without touching the enum classes.
 _DISPLAY = Qt.ItemDataRole.DisplayRole.value
 _FONT = Qt.ItemDataRole.FontRole.value
-_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
 _DECORATION = Qt.ItemDataRole.DecorationRole.value
 _TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
 _TOKEN_ID = int(TOKEN_ID_ROLE)
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-_ROLES = frozenset((_FONT, _FOREGROUND, _DECORATION, _TOOLTIP, _TOKEN_ID))
+_ROLES = frozenset((_FONT, _DECORATION, _TOOLTIP, _TOKEN_ID))
 
 
 class TokenTableModel(QAbstractTableModel):
@@ -94,10 +93,8 @@ class TokenTableModel(QAbstractTableModel):
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        self._mono_italic = QFont(self._mono)
-        self._mono_italic.setItalic(True)
-        self._italic = QFont()
-        self._italic.setItalic(True)
+        # The Status badges (inactive, active): drawn on the first paint, then shared by all rows.
+        self._badges: tuple[QIcon, QIcon] | None = None
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -141,19 +138,17 @@ class TokenTableModel(QAbstractTableModel):
         data = row.data
         if role == _TOKEN_ID:
             return data.id
-        active = data.active
         column = index.column()
         if role == _FONT:
-            if column == Column.TOKEN:
-                return self._mono if active else self._mono_italic
-            return None if active else self._italic
-        if role == _FOREGROUND:
-            if active:
-                return None
-            return QGuiApplication.palette().brush(
-                QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text
-            )
+            # An inactive row looks like any other (it can be selected and acted on); its
+            # state is the Status cell's badge.
+            return self._mono if column == Column.TOKEN else None
         if role == _DECORATION:
+            if column == Column.STATUS:
+                badges = self._badges
+                if badges is None:
+                    badges = self._badges = (icons.status_badge(False), icons.status_badge(True))
+                return badges[data.active]
             if column == Column.NEXT_ROTATION and data.last_error:
                 return icons.icon("warning")
             return None

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 from hypothesis import given, settings
-from PySide6.QtCore import QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QFont
+from PySide6.QtCore import QPersistentModelIndex, QSize, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 
 from desktop.app import Context
@@ -43,7 +44,8 @@ def set_tokens(model: TokenTableModel, views: Iterable[TokenView]) -> None:
 
 
 @pytest.fixture
-def model() -> TokenTableModel:
+def model(qapp: QApplication) -> TokenTableModel:
+    # qapp: the Status badges are pixmaps, which need an application.
     model = TokenTableModel()
     set_tokens(model, SAMPLE)
     return model
@@ -98,19 +100,47 @@ def test_status_text_is_exactly_active_or_inactive(model: TokenTableModel) -> No
     assert statuses == {1: "Active", 2: "Inactive", 3: "Active", 4: "Active"}
 
 
-def test_inactive_tokens_look_inactive(model: TokenTableModel) -> None:
+def test_an_inactive_row_looks_like_any_other_but_for_its_status_badge(
+    model: TokenTableModel,
+) -> None:
     inactive = model.row_of(2)
     active = model.row_of(1)
     assert inactive is not None and active is not None
-    for column in range(model.columnCount()):
-        font = model.index(inactive, column).data(Qt.ItemDataRole.FontRole)
-        assert isinstance(font, QFont) and font.italic()
-        assert isinstance(
-            model.index(inactive, column).data(Qt.ItemDataRole.ForegroundRole), QBrush
-        )
-        active_font = model.index(active, column).data(Qt.ItemDataRole.FontRole)
-        assert active_font is None or not active_font.italic()
-        assert model.index(active, column).data(Qt.ItemDataRole.ForegroundRole) is None
+    for row in (inactive, active):
+        for column in range(model.columnCount()):
+            cell = model.index(row, column)
+            font = cell.data(Qt.ItemDataRole.FontRole)
+            assert font is None or not font.italic()
+            assert cell.data(Qt.ItemDataRole.ForegroundRole) is None
+    assert model.index(inactive, Column.TOKEN).data(Qt.ItemDataRole.FontRole) == (
+        model.token_font()
+    )
+    assert model.index(inactive, Column.STATUS).data(DISPLAY) == "Inactive"
+    assert model.index(active, Column.STATUS).data(DISPLAY) == "Active"
+    badges = {
+        row: model.index(row, Column.STATUS).data(Qt.ItemDataRole.DecorationRole)
+        for row in (inactive, active)
+    }
+    assert all(isinstance(badge, QIcon) and not badge.isNull() for badge in badges.values())
+    inactive_image = badges[inactive].pixmap(16, 16).toImage()
+    active_image = badges[active].pixmap(16, 16).toImage()
+    assert inactive_image != active_image
+
+
+def test_status_badges_are_drawn_once_and_crisp_at_each_scale(model: TokenTableModel) -> None:
+    rows = [model.row_of(token_id) for token_id in (1, 2, 3, 4)]
+    first = [
+        model.index(row or 0, Column.STATUS).data(Qt.ItemDataRole.DecorationRole) for row in rows
+    ]
+    again = [
+        model.index(row or 0, Column.STATUS).data(Qt.ItemDataRole.DecorationRole) for row in rows
+    ]
+    assert [badge.cacheKey() for badge in first] == [badge.cacheKey() for badge in again]
+    assert len({badge.cacheKey() for badge in first}) == 2  # one per state, shared by rows
+    for scale in (1.0, 2.0, 3.0):
+        pixmap = first[0].pixmap(QSize(16, 16), scale)
+        assert pixmap.devicePixelRatio() == scale
+        assert pixmap.width() == round(16 * scale)
 
 
 def test_rotation_columns(model: TokenTableModel) -> None:
