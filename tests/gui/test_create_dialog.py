@@ -348,3 +348,22 @@ def test_tab_order_follows_the_form(qtbot: QtBot, service: TokenService) -> None
         widget = widget.nextInFocusChain()
     assert order[:4] == ["agentCombo", "labelEdit", "rotationMode", "rotationCount"]
     assert order.index("graceCombo") < order.index("createButton")
+
+
+def test_without_an_environment_none_is_preselected(qtbot: QtBot, service: TokenService) -> None:
+    dialog = make(qtbot, service, environment=None)  # opened from All environments
+    combo = find(dialog, QComboBox, "environmentCombo")
+    choose_agent(dialog, "Ada")
+    assert combo.currentIndex() == -1
+    assert combo.placeholderText() == "Choose an environment"
+    assert dialog.environment() is None
+    assert not ok_button(dialog).isEnabled()
+    assert ok_button(dialog).toolTip() == "Choose an environment first"
+    dialog.accept()  # refused: nothing is created
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert len(service.tokens()) == 1
+
+    combo.setCurrentIndex(combo.findData("Staging"))
+    assert dialog.environment() == "Staging"
+    assert ok_button(dialog).isEnabled()
+    assert ok_button(dialog).toolTip() == ""
