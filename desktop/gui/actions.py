@@ -44,6 +44,7 @@ class ActionState:
     has_environments: bool
     rotating: bool  # a run of scheduled rotations is going on
     revealed: Collection[int]  # ids of the tokens whose secret is shown in the table
+    api_off: str | None = None  # the environment shown, when its API access is off
 
 
 class TokenHandlers(Protocol):
@@ -192,6 +193,14 @@ class WindowActions:
         self.quit = self._make("actionQuit", "&Quit", quit, icon="quit", shortcut=key.Quit)
         self.about = self._make("actionAbout", "&About TokenDesk", about, icon="about")
 
+    def _explain_create(self, api_off: str | None) -> None:
+        """New token says why it is disabled where the environment shown has no API access."""
+        tip = "Create a token for an agent"
+        if api_off is not None:
+            tip = f"Turn on API access for {api_off} first"
+        self.create.setStatusTip(tip)
+        self.create.setToolTip(f"{tip} ({shortcut_text(QKeySequence.StandardKey.New)})")
+
     def _make(
         self,
         name: str,
@@ -314,7 +323,8 @@ class WindowActions:
         selected = state.selected
         count = len(selected)
         keyring = state.keyring
-        self.create.setEnabled(keyring and state.has_environments)
+        self.create.setEnabled(keyring and state.has_environments and state.api_off is None)
+        self._explain_create(state.api_off)
         self.activate.setEnabled(any(not t.active for t in selected))
         self.deactivate.setEnabled(any(t.active for t in selected))
         self.refresh.setEnabled(keyring and count >= 1)

@@ -55,6 +55,9 @@ def hidden_agents_text(agents: list[AgentView]) -> str:
 class CreateTokenDialog(QDialog):
     """Collects environment, agent, label and schedule, then creates the token itself.
 
+    *environment* is the one preselected (the one the window shows). Without one, or when it
+    cannot be given tokens, none is preselected: the person chooses, never a default.
+
     On success :attr:`issued` holds the new token with its secret and the dialog accepts; any
     error is shown inline and the dialog stays open with nothing changed.
     """
@@ -76,6 +79,7 @@ class CreateTokenDialog(QDialog):
         self._environment.setToolTip(
             "Only environments with API access enabled can be given new tokens"
         )
+        self._environment.setPlaceholderText("Choose an environment")
         self._no_environment = message_label("noEnvironmentLabel", WARNING_STYLE, self)
 
         self._agent = QComboBox(self)
@@ -147,12 +151,11 @@ class CreateTokenDialog(QDialog):
     def _load_environments(self, preferred: str | None) -> None:
         combo = self._environment
         model = combo.model()
-        first_enabled = -1
+        any_enabled = False
         for env in self._service.environments():
             if env.api_enabled:
                 combo.addItem(env.name, env.name)
-                if first_enabled < 0:
-                    first_enabled = combo.count() - 1
+                any_enabled = True
                 continue
             combo.addItem(f"{env.name} (API access disabled)", env.name)
             index = combo.count() - 1
@@ -165,13 +168,14 @@ class CreateTokenDialog(QDialog):
                 item = model.item(index)
                 if item is not None:
                     item.setEnabled(False)
-        selected = first_enabled
+        # Never a quiet default: a token in the wrong environment is one Enter away.
+        selected = -1
         if preferred is not None:
             index = combo.findData(preferred.strip())
             if index >= 0 and self._environment_enabled(index):
                 selected = index
         combo.setCurrentIndex(selected)
-        if first_enabled < 0:
+        if not any_enabled:
             self._no_environment.setText(
                 "No environment has API access enabled; enable one under Agents & roles"
                 if combo.count()
@@ -239,6 +243,14 @@ class CreateTokenDialog(QDialog):
             and self._label_problem() is None
         )
 
+    def _missing(self) -> str:
+        """What still has to be chosen before the token can be created; empty when nothing."""
+        if self.environment() is None:
+            return "Choose an environment first"
+        if self.agent() is None:
+            return "Choose an agent first"
+        return self._label_problem() or ""
+
     def _agent_changed(self) -> None:
         agent = self.agent()
         warnings: list[str] = []
@@ -256,6 +268,7 @@ class CreateTokenDialog(QDialog):
         self._label_error.setText(problem or "")
         self._label_error.setVisible(problem is not None)
         self._ok.setEnabled(self.is_valid())
+        self._ok.setToolTip(self._missing())
         self._clear_error()
         fit_to_contents(self, 560)
 

@@ -92,6 +92,11 @@ class EnvironmentBar(QWidget):
         """The environment shown; None when there is none, or when all are shown."""
         return next((e for e in self._environments if e.name == self._environment), None)
 
+    def api_off(self) -> str | None:
+        """The environment shown, when its API access is off (no new tokens there)."""
+        environment = self.current()
+        return environment.name if environment is not None and not environment.api_enabled else None
+
     def showing_all(self) -> bool:
         """True while the table shows the tokens of every environment."""
         return self._environment == ALL_ENVIRONMENTS

@@ -316,6 +316,7 @@ class MainWindow(QMainWindow):
                 has_environments=self.environments.has_environments(),
                 rotating=self.runner.is_running(),
                 revealed=self.model.revealed_ids(),
+                api_off=self.environments.api_off(),
             )
         )
 

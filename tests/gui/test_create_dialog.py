@@ -46,7 +46,9 @@ def service(context: Context) -> TokenService:
     return service
 
 
-def make(qtbot: QtBot, service: TokenService, environment: str | None = None) -> CreateTokenDialog:
+def make(
+    qtbot: QtBot, service: TokenService, environment: str | None = "Production"
+) -> CreateTokenDialog:
     dialog = CreateTokenDialog(service, environment=environment)
     qtbot.addWidget(dialog)
     return dialog
@@ -120,7 +122,10 @@ def test_environments_without_api_access_cannot_be_chosen(
     sandbox = combo.findData("Sandbox")
     assert combo.itemText(sandbox) == "Sandbox (API access disabled)"
     assert not model.item(sandbox).isEnabled()
-    assert dialog.environment() == "Production"  # the disabled preselection is not taken
+    # The disabled preselection is not taken, and no other environment is taken instead.
+    assert dialog.environment() is None
+    assert combo.currentIndex() == -1
+    assert not ok_button(dialog).isEnabled()
 
     preselected = make(qtbot, service, environment="Staging")
     assert preselected.environment() == "Staging"
@@ -325,7 +330,7 @@ def test_ask_runs_a_real_modal_dialog(qtbot: QtBot, service: TokenService) -> No
                 dialog.reject()  # never leave the test waiting on a modal loop
 
     QTimer.singleShot(0, answer)
-    issued = CreateTokenDialog.ask(service)
+    issued = CreateTokenDialog.ask(service, environment="Production")
     assert seen == ["CreateTokenDialog"]
     assert issued is not None
     assert issued.token.label == "modal"
@@ -343,3 +348,22 @@ def test_tab_order_follows_the_form(qtbot: QtBot, service: TokenService) -> None
         widget = widget.nextInFocusChain()
     assert order[:4] == ["agentCombo", "labelEdit", "rotationMode", "rotationCount"]
     assert order.index("graceCombo") < order.index("createButton")
+
+
+def test_without_an_environment_none_is_preselected(qtbot: QtBot, service: TokenService) -> None:
+    dialog = make(qtbot, service, environment=None)  # opened from All environments
+    combo = find(dialog, QComboBox, "environmentCombo")
+    choose_agent(dialog, "Ada")
+    assert combo.currentIndex() == -1
+    assert combo.placeholderText() == "Choose an environment"
+    assert dialog.environment() is None
+    assert not ok_button(dialog).isEnabled()
+    assert ok_button(dialog).toolTip() == "Choose an environment first"
+    dialog.accept()  # refused: nothing is created
+    assert dialog.result() == QDialog.DialogCode.Rejected
+    assert len(service.tokens()) == 1
+
+    combo.setCurrentIndex(combo.findData("Staging"))
+    assert dialog.environment() == "Staging"
+    assert ok_button(dialog).isEnabled()
+    assert ok_button(dialog).toolTip() == ""
