@@ -217,6 +217,11 @@ class MainWindow(QMainWindow):
             self.table.addAction(action)
         layout.addWidget(self.table, 1)
         self.setCentralWidget(central)
+        # Tab order: what is shown, which of it, the tokens. The details pane goes after the
+        # table, so Tab from a selected token leads to what it may do.
+        QWidget.setTabOrder(self.environment_selector, self.api_toggle)
+        QWidget.setTabOrder(self.api_toggle, self.filter_edit)
+        QWidget.setTabOrder(self.filter_edit, self.table)
 
     def _wire(self) -> None:
         sync, notices, runner = self.sync, self.notices, self.runner

@@ -4,6 +4,11 @@ It keeps the selection by token id (so a reload, a sort or a filter never loses 
 to do when there is nothing to show, widens the API Token column while a secret is revealed,
 and never copies a cell's text by itself: Copy goes through the window's action, which marks the
 secret for clipboard managers and clears it again.
+
+By keyboard the table is one stop in the window's Tab order (Tab never moves from cell to cell,
+so it cannot change the selected token on the way to a button); Up or Down with nothing selected
+selects the current token (the first one, after start) rather than the one after it; Shift+F10
+opens the context menu as the Menu key does.
 """
 
 from __future__ import annotations
@@ -11,9 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, Qt
-from PySide6.QtGui import QFontMetrics, QKeyEvent, QKeySequence, QPalette
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLabel, QTableView, QWidget
+from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, QRect, Qt
+from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QKeyEvent, QKeySequence, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QWidget,
+)
 
 from desktop.domain.table import DEFAULT_SORT, Column
 from desktop.gui.token_model import TOKEN_ID_ROLE, TokenTableModel
@@ -52,6 +64,7 @@ class TokenTableView(QTableView):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.setTabKeyNavigation(False)  # Tab goes on to the next part of the window
         vertical = self.verticalHeader()
         vertical.hide()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -116,6 +129,20 @@ class TokenTableView(QTableView):
         )
         self._empty.setGeometry(area)
 
+    def event(self, event: QEvent) -> bool:
+        # A right click reports its place in the viewport; the Menu key's request reaches the
+        # view itself, in the view's coordinates (above the header): say it in the viewport's
+        # too, or the menu opens a header's height below the current token.
+        if (
+            isinstance(event, QContextMenuEvent)
+            and event.reason() == QContextMenuEvent.Reason.Keyboard
+            and self.contextMenuPolicy() == Qt.ContextMenuPolicy.CustomContextMenu
+        ):
+            event.accept()
+            self.customContextMenuRequested.emit(self.viewport().mapFrom(self, event.pos()))
+            return True
+        return super().event(event)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.viewport() and event.type() == QEvent.Type.Resize:
             self._place_empty()
@@ -134,7 +161,40 @@ class TokenTableView(QTableView):
         if event.matches(QKeySequence.StandardKey.Copy):
             event.accept()
             return
+        key, modifiers = event.key(), event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if key == Qt.Key.Key_F10 and modifiers == Qt.KeyboardModifier.ShiftModifier:
+            event.accept()
+            self._open_context_menu()
+            return
+        if (
+            key in (Qt.Key.Key_Down, Qt.Key.Key_Up)
+            and modifiers == Qt.KeyboardModifier.NoModifier
+            and self._select_current_row()
+        ):
+            event.accept()
+            return
         super().keyPressEvent(event)
+
+    def _open_context_menu(self) -> None:
+        """What the window sends the focus widget for the Menu key: a keyboard context menu
+        request at the current cell (QWidgetWindow places it at the input cursor)."""
+        place = QRect(self.inputMethodQuery(Qt.InputMethodQuery.ImCursorRectangle)).center()
+        request = QContextMenuEvent(
+            QContextMenuEvent.Reason.Keyboard, place, self.mapToGlobal(place)
+        )
+        QApplication.sendEvent(self, request)
+
+    def _select_current_row(self) -> bool:
+        """With no token selected, select the current one (the first when none is current);
+        False when a token is selected already or there is none."""
+        model = self._model
+        if self.selectionModel().hasSelection() or not model.rowCount():
+            return False
+        current = self.currentIndex()
+        row = current.row() if current.isValid() else 0
+        self.select_tokens([model.token_at(row).id])
+        self.scrollTo(self.currentIndex())
+        return True
 
     # ----------------------------------------------------------------- columns
 
