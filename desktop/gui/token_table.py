@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.table import DEFAULT_SORT, Column
+from desktop.gui.icons import BADGE_SIZE
 from desktop.gui.token_model import TOKEN_ID_ROLE, TokenTableModel
 from desktop.services import display
 from desktop.services.views import TokenView
 
 _PADDING = 28  # around a column's sample text
+_BADGE_GAP = 4  # between a decoration and its text
 _EMPTY_MARGIN = 24
 
 
@@ -210,7 +212,8 @@ class TokenTableView(QTableView):
             Column.NAME: width("Partner Portal Sync Bot"),
             Column.LABEL: width("Nightly payments import"),
             Column.ROLE: width("Integrations admin"),
-            Column.STATUS: width(display.INACTIVE),
+            # The badge beside the text, and the gap the style leaves after it.
+            Column.STATUS: width(display.INACTIVE) + BADGE_SIZE + _BADGE_GAP,
             Column.ROTATION: width(display.rotation_text(30 * 86_400)),
             Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
             Column.CREATED: width(display.WIDEST_TIME),

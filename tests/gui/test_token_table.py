@@ -164,3 +164,17 @@ def test_the_empty_text_lets_the_context_menu_through(window: MainWindow) -> Non
     label = window.table.findChild(QLabel, "emptyTableLabel")
     assert label is not None
     assert label.testAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+
+def test_the_status_column_holds_its_badge_and_the_longest_state(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    """The state shows as a badge beside its text: the column is wide enough for both, so
+    "Inactive" is never cut short."""
+    token = seeded.create_token("Production", "Alpha Bot").token.id
+    seeded.set_status(token, active=False)
+    window.sync.reload()
+    table = window.table
+    assert window.model.index(0, Column.STATUS).data() == "Inactive"
+    needed = table.sizeHintForColumn(Column.STATUS)
+    assert table.horizontalHeader().sectionSize(Column.STATUS) >= needed
