@@ -215,6 +215,30 @@ class AgentsTab(QWidget):
             self._view.selectRow(row)
         self._load_form()
 
+    def unsaved_agent(self) -> str | None:
+        """The agent whose form holds changes not yet saved, or None."""
+        agent = self._selected()
+        return agent.name if agent is not None and self._save.isEnabled() else None
+
+    def save(self) -> bool:
+        """Save the form's changes to the selected agent; False when refused (``failed``)."""
+        agent = self._selected()
+        if agent is None or not self._save.isEnabled():
+            return True
+        try:
+            self._service.update_agent(
+                agent.name,
+                role=str(self._role.currentData()),
+                has_logged_in=self._logged_in.isChecked(),
+                signed_agreement=self._signed.isChecked(),
+            )
+        except TokenDeskError as error:
+            self.failed.emit("The agent was not changed", str(error))
+            return False
+        self._reload_agents()
+        self.succeeded.emit(f"Saved agent {agent.name}.")
+        return True
+
     def _selected(self) -> AgentView | None:
         rows = self._view.selectionModel().selectedRows()
         if not rows:
@@ -302,21 +326,7 @@ class AgentsTab(QWidget):
         self.succeeded.emit(f"Added agent {agent.name}.")
 
     def _save_clicked(self) -> None:
-        agent = self._selected()
-        if agent is None or not self._save.isEnabled():
-            return
-        try:
-            self._service.update_agent(
-                agent.name,
-                role=str(self._role.currentData()),
-                has_logged_in=self._logged_in.isChecked(),
-                signed_agreement=self._signed.isChecked(),
-            )
-        except TokenDeskError as error:
-            self.failed.emit("The agent was not changed", str(error))
-            return
-        self._reload_agents()
-        self.succeeded.emit(f"Saved agent {agent.name}.")
+        self.save()
 
     def _disable_clicked(self) -> None:
         agent = self._selected()
