@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.gui import messages
 from desktop.gui.directory.agents_tab import AgentsTab
 from desktop.gui.directory.environments_tab import EnvironmentsTab
 from desktop.gui.directory.roles_tab import RolesTab
@@ -93,6 +94,28 @@ class DirectoryDialog(QDialog):
     def set_api_access(self, environment: str, enabled: bool) -> None:
         """Tick or untick an environment's API access box, as a click would."""
         self._environments.set_api_access(environment, enabled)
+
+    def reject(self) -> None:
+        """Esc, Close and the title bar's close button: first ask about each unsaved change, as
+        a password manager does for an unsaved entry; Cancel, or a failed save, stays open."""
+        if self._settle_unsaved():
+            super().reject()
+
+    def _settle_unsaved(self) -> bool:
+        """Save or discard, as the user answers, every unsaved change; False to stay open."""
+        agent = self._agents.unsaved_agent()
+        if agent is not None:
+            self._tabs.setCurrentWidget(self._agents)
+            answer = messages.ask_save(self, "Unsaved Changes", f"Save changes to agent {agent}?")
+            if answer == "cancel" or (answer == "save" and not self._agents.save()):
+                return False
+        for role in self._roles.dirty_roles():
+            self._tabs.setCurrentWidget(self._roles)
+            self._roles.select(role)
+            answer = messages.ask_save(self, "Unsaved Changes", f"Save changes to role {role}?")
+            if answer == "cancel" or (answer == "save" and not self._roles.save(role)):
+                return False
+        return True
 
     def _roles_changed(self) -> None:
         """Offer the roles as they are now to the agents' form, and read the agents again."""

@@ -8,7 +8,7 @@ meets standard QMessageBox dialogs whose accept button is named ``confirmButton`
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtWidgets import QWidget
 
@@ -63,6 +63,31 @@ def confirm(
     box.setEscapeButton(cancel)
     box.exec()
     return box.clickedButton() is ok
+
+
+SaveAnswer = Literal["save", "discard", "cancel"]
+
+
+def ask_save(parent: QWidget | None, title: str, text: str, informative: str = "") -> SaveAnswer:
+    """Ask what becomes of unsaved changes before they would be lost: Save (the default),
+    Discard, or Cancel (also Esc), which keeps them and stays."""
+    from PySide6.QtWidgets import QMessageBox
+
+    box = _box(parent, QMessageBox.Icon.Question, title, text, informative)
+    button = QMessageBox.StandardButton
+    save = box.addButton(button.Save)
+    save.setObjectName("saveButton")
+    discard = box.addButton(button.Discard)
+    discard.setObjectName("discardButton")
+    cancel = box.addButton(button.Cancel)
+    cancel.setObjectName("cancelButton")
+    box.setDefaultButton(save)
+    box.setEscapeButton(cancel)
+    box.exec()
+    clicked = box.clickedButton()
+    if clicked is save:
+        return "save"
+    return "discard" if clicked is discard else "cancel"
 
 
 def inform(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:

@@ -10,9 +10,24 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QListWidget, QTableView, QTabWidget
 from pytestqt.qtbot import QtBot
 
+from desktop.gui import messages
 from desktop.gui.directory_dialog import DirectoryDialog
 from desktop.services.tokens import TokenService
-from tests.gui.directory.helpers import click, find, open_directory, select_role, shown
+from tests.gui.directory.helpers import (
+    SaveAnswers,
+    click,
+    find,
+    open_directory,
+    select_role,
+    shown,
+)
+
+
+@pytest.fixture(autouse=True)
+def save_answers(monkeypatch: pytest.MonkeyPatch) -> SaveAnswers:
+    answers = SaveAnswers()
+    monkeypatch.setattr(messages, "ask_save", answers)
+    return answers
 
 
 @pytest.fixture
@@ -110,3 +125,33 @@ def test_directory_offers_a_new_role_to_agents_at_the_end_until_reloaded(
         "Reader",
         "Writer",
     ]
+
+
+@pytest.mark.parametrize("how", ["escape", "closeButton", "titleBar"])
+def test_directory_asks_before_closing_over_an_unsaved_role(
+    qtbot: QtBot,
+    directory: DirectoryDialog,
+    service: TokenService,
+    save_answers: SaveAnswers,
+    how: str,
+) -> None:
+    def close() -> None:
+        if how == "escape":
+            QTest.keyClick(directory, Qt.Key.Key_Escape)
+        elif how == "closeButton":
+            click(qtbot, directory, "closeButton")
+        else:
+            directory.close()
+
+    select_role(directory, "Reader")
+    directory.set_permission("/Loans", "DELETE", True)
+    save_answers.answer = "cancel"
+    close()
+    assert save_answers.asked == ["Save changes to role Reader?"]
+    assert directory.isVisible()
+    assert find(directory, QListWidget, "roleList").currentItem().text() == "Reader •"
+
+    save_answers.answer = "save"
+    close()
+    assert not directory.isVisible()
+    assert "DELETE /Loans" in service.role("Reader").permissions

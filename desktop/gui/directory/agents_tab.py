@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.errors import TokenDeskError
+from desktop.gui import messages
 from desktop.services.display import yes_no
 from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView
@@ -127,6 +128,7 @@ class AgentsTab(QWidget):
         self.setObjectName("agentsTab")
         self._service = service
         self._roles: list[str] = []  # offered in the form, as last loaded
+        self._form_agent: AgentView | None = None  # the agent the form was filled from
         self._model = AgentTableModel(self)
         self._view = QTableView(self)
         self._view.setObjectName("agentList")
@@ -212,8 +214,34 @@ class AgentsTab(QWidget):
         self._model.set_agents(self._service.agents())
         row = self._model.row_of(selected) if selected else -1
         if row >= 0:
-            self._view.selectRow(row)
+            with QSignalBlocker(self._view.selectionModel()):  # the form is filled just below
+                self._view.selectRow(row)
+            self._view.viewport().update()
         self._load_form()
+
+    def unsaved_agent(self) -> str | None:
+        """The agent whose form holds changes not yet saved, or None."""
+        agent = self._form_agent
+        return agent.name if agent is not None and self._form_differs(agent) else None
+
+    def save(self) -> bool:
+        """Save the form's changes to its agent; False when refused (``failed``)."""
+        agent = self._form_agent
+        if agent is None or not self._form_differs(agent):
+            return True
+        try:
+            self._service.update_agent(
+                agent.name,
+                role=str(self._role.currentData()),
+                has_logged_in=self._logged_in.isChecked(),
+                signed_agreement=self._signed.isChecked(),
+            )
+        except TokenDeskError as error:
+            self.failed.emit("The agent was not changed", str(error))
+            return False
+        self._reload_agents()
+        self.succeeded.emit(f"Saved agent {agent.name}.")
+        return True
 
     def _selected(self) -> AgentView | None:
         rows = self._view.selectionModel().selectedRows()
@@ -222,11 +250,37 @@ class AgentsTab(QWidget):
         return self._model.agent(rows[0].row())
 
     def _agent_selected(self) -> None:
+        """Another agent (or none) was chosen: ask first about the form's unsaved changes,
+        and go back to their agent on Cancel or when saving them fails."""
+        agent = self.unsaved_agent()
+        if agent is not None:
+            answer = messages.ask_save(self, "Unsaved Changes", f"Save changes to agent {agent}?")
+            if answer == "cancel" or (answer == "save" and not self.save()):
+                self._reselect(agent)
+                return
+            if answer == "save":
+                return  # saving filled the form from the agent chosen; keep its message
         self.cleared.emit()
         self._load_form()
 
+    def _reselect(self, name: str) -> None:
+        """Select ``name`` again without touching the form, which still holds its edits."""
+        with QSignalBlocker(self._view.selectionModel()):
+            row = self._model.row_of(name)
+            if row >= 0:
+                self._view.selectRow(row)
+        self._view.viewport().update()
+
+    def _form_differs(self, agent: AgentView) -> bool:
+        return (
+            self._role.currentData() != agent.role
+            or self._logged_in.isChecked() != agent.has_logged_in
+            or self._signed.isChecked() != agent.signed_agreement
+        )
+
     def _load_form(self) -> None:
         agent = self._selected()
+        self._form_agent = agent
         widgets = (self._name, self._role, self._logged_in, self._signed)
         blockers = [QSignalBlocker(widget) for widget in widgets]
         if agent is None:
@@ -265,14 +319,7 @@ class AgentsTab(QWidget):
         has_role = self._role.currentIndex() >= 0
         self._add.setEnabled(agent is None and has_role and bool(self._name.text().strip()))
         self._add.setToolTip("" if has_role else "Add a role first")
-        self._save.setEnabled(
-            agent is not None
-            and (
-                self._role.currentData() != agent.role
-                or self._logged_in.isChecked() != agent.has_logged_in
-                or self._signed.isChecked() != agent.signed_agreement
-            )
-        )
+        self._save.setEnabled(agent is not None and self._form_differs(agent))
 
     def _new_clicked(self) -> None:
         self._view.clearSelection()
@@ -302,21 +349,7 @@ class AgentsTab(QWidget):
         self.succeeded.emit(f"Added agent {agent.name}.")
 
     def _save_clicked(self) -> None:
-        agent = self._selected()
-        if agent is None or not self._save.isEnabled():
-            return
-        try:
-            self._service.update_agent(
-                agent.name,
-                role=str(self._role.currentData()),
-                has_logged_in=self._logged_in.isChecked(),
-                signed_agreement=self._signed.isChecked(),
-            )
-        except TokenDeskError as error:
-            self.failed.emit("The agent was not changed", str(error))
-            return
-        self._reload_agents()
-        self.succeeded.emit(f"Saved agent {agent.name}.")
+        self.save()
 
     def _disable_clicked(self) -> None:
         agent = self._selected()

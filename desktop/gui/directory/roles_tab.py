@@ -152,6 +152,30 @@ class RolesTab(QWidget):
         value = item.data(Qt.ItemDataRole.UserRole)
         return value if isinstance(value, str) else None
 
+    def dirty_roles(self) -> list[str]:
+        """The roles with unsaved changes, in the list's order."""
+        return [name for name in self._drafts.names() if self._drafts.dirty(name)]
+
+    def select(self, name: str) -> None:
+        """Show the role ``name``, as choosing it in the list would."""
+        for row in range(self._list.count()):
+            if self._list.item(row).data(Qt.ItemDataRole.UserRole) == name:
+                self._list.setCurrentRow(row)
+                return
+
+    def save(self, name: str) -> bool:
+        """Save the role's draft; on refusal report it (``failed``) and keep the draft."""
+        try:
+            role = self._service.set_role_permissions(name, self._drafts.permissions(name))
+        except TokenDeskError as error:
+            self.failed.emit(f"Role {name} was not saved", str(error))
+            return False
+        self._drafts.saved(role)
+        self._show_role()
+        self.rolesChanged.emit()
+        self.succeeded.emit(f"Saved role {role.name}.")
+        return True
+
     def set_permission(self, endpoint: str, method: str, allowed: bool) -> None:
         """Tick or untick one box of the current role's grid, as a click would."""
         labels = [self._grid.verticalHeaderItem(row).text() for row in range(self._grid.rowCount())]
@@ -282,17 +306,8 @@ class RolesTab(QWidget):
 
     def _save_clicked(self) -> None:
         name = self.current_role()
-        if name is None:
-            return
-        try:
-            role = self._service.set_role_permissions(name, self._drafts.permissions(name))
-        except TokenDeskError as error:
-            self.failed.emit(f"Role {name} was not saved", str(error))
-            return
-        self._drafts.saved(role)
-        self._show_role()
-        self.rolesChanged.emit()
-        self.succeeded.emit(f"Saved role {role.name}.")
+        if name is not None:
+            self.save(name)
 
     def _revert_clicked(self) -> None:
         name = self.current_role()

@@ -39,3 +39,16 @@ def select_role(dialog: QWidget, name: str) -> None:
             roles.setCurrentRow(row)
             return
     raise AssertionError(name)
+
+
+class SaveAnswers:
+    """Stands in for the person asked whether to save unsaved changes (the messages seam):
+    gives ``answer`` and notes each question asked."""
+
+    def __init__(self) -> None:
+        self.answer: str = "discard"
+        self.asked: list[str] = []
+
+    def __call__(self, parent: QWidget | None, title: str, text: str, informative: str = "") -> str:
+        self.asked.append(text)
+        return self.answer

@@ -21,7 +21,7 @@ from desktop.gui.directory.agents_tab import AgentsTab, AgentTableModel
 from desktop.gui.directory_dialog import DirectoryDialog
 from desktop.services.tokens import TokenService
 from desktop.services.views import AgentView, IssuedSecret
-from tests.gui.directory.helpers import click, find, select_agent, shown
+from tests.gui.directory.helpers import SaveAnswers, click, find, select_agent, shown
 
 
 def test_directory_lists_agents_with_their_state(
@@ -185,3 +185,20 @@ def test_directory_disables_and_enables_an_agent_from_the_keyboard(
     assert not service.agent("Ada").disabled
     assert service.verify("Production", ada_token.secret, "GET", "/Loans").status == 200
     assert button.text() == "D&isable agent"
+
+
+def test_directory_asks_before_another_agent_drops_unsaved_changes(
+    qtbot: QtBot, directory: DirectoryDialog, service: TokenService, save_answers: SaveAnswers
+) -> None:
+    select_agent(directory, "Newbie")
+    find(directory, QCheckBox, "agentLoggedIn").setChecked(True)
+    save_answers.answer = "cancel"
+    select_agent(directory, "Ada")
+    assert save_answers.asked == ["Save changes to agent Newbie?"]
+    assert find(directory, QLineEdit, "agentNameEdit").text() == "Newbie"
+    assert find(directory, QCheckBox, "agentLoggedIn").isChecked()  # the edit is intact
+
+    save_answers.answer = "save"
+    select_agent(directory, "Ada")
+    assert service.agent("Newbie").has_logged_in
+    assert find(directory, QLineEdit, "agentNameEdit").text() == "Ada"
