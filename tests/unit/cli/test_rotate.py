@@ -13,6 +13,7 @@ from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.views import RotationReport
 from tests.helpers import cli as shared
 from tests.helpers.clock import FakeClock
+from tests.helpers.stores import DelegatingStore
 from tests.unit.cli.conftest import Cli, Seed
 
 
@@ -41,20 +42,13 @@ def test_refuses_without_the_keyring(cli: Cli, seeded: Seed) -> None:
     assert "unavailable" in cli.refused("rotate-due", status=3).err
 
 
-class KeyringLostAfter:
+class KeyringLostAfter(DelegatingStore):
     """*store*, until the keyring stops answering in the middle of a run: every write after
     the first *writes* fails, as a locked or stopped keyring's does."""
 
     def __init__(self, store: InMemorySecretStore, writes: int) -> None:
-        self._store = store
+        super().__init__(store)
         self.writes_left = writes
-
-    @property
-    def backend_name(self) -> str:
-        return self._store.backend_name
-
-    def get(self, key: str) -> str | None:
-        return self._store.get(key)
 
     def put(self, key: str, secret: str) -> None:
         if self.writes_left == 0:
@@ -62,13 +56,7 @@ class KeyringLostAfter:
                 f"cannot store a secret: the {self.backend_name} is locked"
             )
         self.writes_left -= 1
-        self._store.put(key, secret)
-
-    def delete(self, key: str) -> None:
-        self._store.delete(key)
-
-    def check(self) -> None:
-        self._store.check()
+        super().put(key, secret)
 
 
 def test_a_keyring_lost_during_the_run_stops_it_with_status_3(
