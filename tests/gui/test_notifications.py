@@ -31,7 +31,9 @@ NOTIFY_ACTIONS = ("actionNotifyRotationFailed", "actionNotifyOverdue", "actionNo
 
 
 @pytest.fixture
-def server() -> Iterator[NotificationServer]:
+def server(private_keyring: str | None) -> Iterator[NotificationServer]:
+    if private_keyring is None:
+        pytest.skip("a notification server is registered only on the suite's own session bus")
     started = NotificationServer.start()
     yield started
     started.stop()
@@ -174,6 +176,26 @@ def test_an_overdue_rotation_is_told_once_a_day_across_restarts(
         server.invoke(server.received()[-1]["id"])
     assert selected(again) == [token.id]
     again.close()
+
+
+def test_several_overdue_rotations_are_one_notification(
+    qtbot: QtBot,
+    server: NotificationServer,
+    window: MainWindow,
+    seeded: TokenService,
+    clock: FakeClock,
+) -> None:
+    for agent in ("Alpha Bot", "Beta Sync"):
+        seeded.create_token("Production", agent, rotation="daily")
+    clock.advance(timedelta(days=2))
+    window.notifier.check()
+    [notice] = server.received()
+    assert notice["summary"] == "2 rotations overdue"
+    assert notice["body"].endswith(" are due for rotation and not rotated yet.")
+    assert "(Alpha Bot, Production) and Token #" in notice["body"]
+    with qtbot.waitSignal(window.notifier.opened, timeout=10_000) as opened:
+        server.invoke(notice["id"])
+    assert opened.args == [None]
 
 
 def test_rotations_missed_while_closed_are_not_overdue_at_start(
