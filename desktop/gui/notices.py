@@ -203,7 +203,7 @@ class Notices(QObject):
 
     def tray(self) -> QSystemTrayIcon | None:
         """The window's tray icon, made and shown on first use; None where the desktop has no
-        tray to show messages (the desktop notifications use it there: notifications.py)."""
+        tray to show messages. Notifications go there where no notification server runs."""
         if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
             return None
         if self._tray is None:
