@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
 from desktop.gui import icons
+from desktop.gui.notifications import Kind
 from desktop.services.views import TokenView
 
 MenuItems = list[QAction | None]  # None is a separator
@@ -192,6 +193,41 @@ class WindowActions:
         )
         self.quit = self._make("actionQuit", "&Quit", quit, icon="quit", shortcut=key.Quit)
         self.about = self._make("actionAbout", "&About TokenDesk", about, icon="about")
+        self._notifications_menu()
+
+    def _notifications_menu(self) -> None:
+        """Settings → Notifications: a checkable action per kind (the notifier binds them)."""
+        self.notifications: dict[Kind, QAction] = {}
+        for kind, name, text, tip in (
+            (
+                Kind.ROTATION_FAILED,
+                "actionNotifyRotationFailed",
+                "Rotation &failures",
+                "Notify when a scheduled rotation fails",
+            ),
+            (
+                Kind.OVERDUE,
+                "actionNotifyOverdue",
+                "&Overdue rotations",
+                "Notify once a day while a token's rotation is overdue",
+            ),
+            (
+                Kind.EXPIRING,
+                "actionNotifyExpiring",
+                "&Expiring tokens",
+                "Notify once a day while a token expires within 7 days",
+            ),
+        ):
+            action = QAction(text, self._parent)
+            action.setObjectName(name)
+            action.setCheckable(True)
+            action.setChecked(True)
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+            self.notifications[kind] = action
+        # The submenu's own action; its QMenu is made with the menu bar (a widget owns it).
+        self.notifications_action = QAction("&Notifications", self._parent)
+        self.notifications_action.setObjectName("actionNotifications")
 
     def _explain_create(self, api_off: str | None) -> None:
         """New token says why it is disabled where the environment shown has no API access."""
@@ -282,10 +318,18 @@ class WindowActions:
                 "T&ools",
                 [self.directory, self.audit, self.try_request, None, self.run_due],
             ),
+            ("menuSettings", "&Settings", [self.notifications_action]),
             ("menuHelp", "&Help", [self.about]),
         ]
 
+    def notification_menu(self) -> MenuItems:
+        """Settings → Notifications: which kinds of desktop notification are raised."""
+        return list(self.notifications.values())
+
     def fill_menu_bar(self, bar: QMenuBar) -> None:
+        submenu = fill_menu(QMenu("&Notifications", bar), self.notification_menu())
+        submenu.setObjectName("menuNotifications")
+        self.notifications_action.setMenu(submenu)
         for name, title, items in self.menu_bar():
             menu = bar.addMenu(title)
             menu.setObjectName(name)

@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.errors import TokenDeskError
 from desktop.domain.table import Column
 from desktop.gui import messages
 from desktop.gui.actions import ActionState, MenuItems, WindowActions, fill_menu, shortcut_text
 from desktop.gui.clipboard import SecretClipboard
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.notices import Notices
+from desktop.gui.notifications import Notifier
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
@@ -152,6 +154,10 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.commands.use_actions(self.window_actions)
+        self.notifier = Notifier(
+            service, runner, tray=self.notices.tray, open_token=self.show_token, parent=self
+        )
+        self.notifier.bind(self.window_actions.notifications)
 
         # The widgets automation and tests reach by name, kept at hand.
         self.environment_selector = self.environments.selector
@@ -179,6 +185,7 @@ class MainWindow(QMainWindow):
         if autostart:
             self.sync.start()
             self.runner.start()
+            self.notifier.start()
 
     # ----------------------------------------------------------------- construction
 
@@ -290,6 +297,33 @@ class MainWindow(QMainWindow):
         """Block until every token shown has been read (at once, if the first paint has not
         happened yet); a no-op when they are."""
         self.sync.wait_until_loaded()
+
+    def show_token(self, token_id: int | None) -> None:
+        """Bring the window up and select the token (a click on its notification): its
+        environment is shown unless all are, and a filter that hides it is cleared."""
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        if token_id is None:
+            return
+        try:
+            token = self.service.token(token_id)
+        except TokenDeskError:
+            self.notices.status(f"Token #{token_id} no longer exists")
+            return
+        if not self.showing_all() and token.environment != self.environments.choice:
+            self.environments.select(token.environment)
+        self.wait_until_loaded()
+        if self.model.row_of(token_id) is None and self.model.filter_text:
+            self.clear_filter()
+        self.select_tokens([token_id])
+        row = self.model.row_of(token_id)
+        if row is not None:
+            self.table.scrollTo(self.model.index(row, 0))
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     # ----------------------------------------------------------------- what follows what
 
@@ -403,8 +437,10 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- settings and closing
 
     def use_settings(self, settings: QSettings) -> None:
-        """Remember geometry and column layout in *settings* (restored now, saved on close)."""
+        """Remember geometry, column layout and which notifications are wanted in *settings*
+        (restored now, saved on close)."""
         self._settings = settings
+        self.notifier.use_settings(settings)
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -420,6 +456,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.notifier.stop()
         self.sync.stop()
         self.commands.close()
         self.runner.stop()

@@ -1,8 +1,9 @@
 """Notices: everything the window tells without being asked.
 
 * the keyring banner: why secrets cannot be used right now, with a Retry button;
-* the notification banner and the system tray's messages: what went wrong while nobody was
-  looking (scheduled rotations), never modal, because the scheduler runs unattended;
+* the notification banner: what went wrong while nobody was looking (scheduled rotations),
+  never modal, because the scheduler runs unattended (the desktop's notifications and the
+  tray's messages about it: :mod:`desktop.gui.notifications`);
 * the status bar: a passing message for what was just done, and what stays there: the counts
   of the tokens shown, the next rotation, the progress of a run of rotations;
 * what the empty table says: why it is empty, and what to do;
@@ -39,7 +40,6 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 
 STATUS_MESSAGE_MS = 10_000
-TRAY_MESSAGE_MS = 15_000
 
 
 @contextmanager
@@ -180,8 +180,9 @@ class Notices(QObject):
     # ----------------------------------------------------------------- notices kept
 
     def notify(self, title: str, text: str) -> None:
-        """A notice that must not go unseen: a banner, the status bar, and the system tray's
-        notification where there is one. Never modal: the scheduler runs unattended."""
+        """A notice that must not go unseen: a banner and the status bar (the desktop's
+        notification is the notifier's, which tells each failure once). Never modal: the
+        scheduler runs unattended."""
         self._failures.append(text)
         if len(self._failures) == 1:
             self.notification_banner.set_text(text, heading=f"{title}.")
@@ -191,16 +192,6 @@ class Notices(QObject):
             )
         self.notification_banner.show()
         self.status(f"{title}: see the notice above the table")
-        if QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages():
-            if self._tray is None:
-                self._tray = QSystemTrayIcon(self._window.windowIcon(), self._window)
-                self._tray.setObjectName("trayIcon")
-                self._tray.setToolTip("TokenDesk")
-                self._tray.messageClicked.connect(self._bring_to_front)
-            self._tray.show()
-            self._tray.showMessage(
-                title, text, QSystemTrayIcon.MessageIcon.Warning, TRAY_MESSAGE_MS
-            )
 
     def notices(self) -> list[str]:
         """The notices not dismissed yet, oldest first."""
@@ -210,11 +201,17 @@ class Notices(QObject):
         self._failures.clear()
         self.notification_banner.hide()
 
-    def _bring_to_front(self) -> None:
-        window = self._window
-        window.showNormal()
-        window.raise_()
-        window.activateWindow()
+    def tray(self) -> QSystemTrayIcon | None:
+        """The window's tray icon, made and shown on first use; None where the desktop has no
+        tray to show messages. Notifications go there where no notification server runs."""
+        if not (QSystemTrayIcon.isSystemTrayAvailable() and QSystemTrayIcon.supportsMessages()):
+            return None
+        if self._tray is None:
+            self._tray = QSystemTrayIcon(self._window.windowIcon(), self._window)
+            self._tray.setObjectName("trayIcon")
+            self._tray.setToolTip("TokenDesk")
+        self._tray.show()
+        return self._tray
 
     def hide_tray(self) -> None:
         if self._tray is not None:
