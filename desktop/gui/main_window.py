@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         central.setObjectName("centralWidget")
         self.model = TokenTableModel(self)
+        self.model.use_clock(service.clock)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,

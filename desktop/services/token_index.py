@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 import math
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -130,6 +130,12 @@ def _term_key(term: SortTerm, ranks: Ranks) -> Key:
         case False, True, False:  # numbers only: a missing one after every other
             return lambda row: _LAST if (value := get(row)) is None else value
     raise ValueError(f"{term}: no key for this combination")
+
+
+def _expiry_key(row: Row) -> float:
+    """A row's place in the Expires order (never: last), as :data:`ORDERS` has it."""
+    expires = row.data.expires
+    return _LAST if expires is None else expires
 
 
 def sort_key(column: Column, ranks: Ranks) -> Key:
@@ -619,6 +625,15 @@ class TokenIndex:
     def places_of(self, token_ids: Iterable[int]) -> list[int]:
         places = (self.place_of(token_id) for token_id in set(token_ids))
         return sorted(place for place in places if place is not None)
+
+    def next_expiry_after(self, moment: float) -> int | None:
+        """The earliest expiry later than *moment* (POSIX seconds) among the tokens held,
+        whatever the filter, or None: a bisection of the Expires order (none while loading)."""
+        order = self._orders.get(Column.EXPIRES)
+        if not order:
+            return None
+        place = bisect_right(order, moment, key=_expiry_key)
+        return order[place].data.expires if place < len(order) else None
 
     def counts(self) -> tuple[int, int | None]:
         """(tokens, inactive tokens) held, whatever the filter; the inactive ones are not known
