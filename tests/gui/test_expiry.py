@@ -4,19 +4,29 @@ usable by keyboard), and Token → Expiry… with its dialog, on a real database
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from PySide6.QtCore import QDateTime, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QDateTime, QSettings, Qt
+from PySide6.QtGui import QAction, QStandardItemModel
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QCheckBox, QDateTimeEdit, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDateTimeEdit,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
+from desktop.app import Context
 from desktop.domain.table import Column
 from desktop.gui.create_dialog import CreateTokenDialog
 from desktop.gui.expiry_dialog import PAST, ExpiryDialog
 from desktop.gui.main_window import MainWindow
+from desktop.gui.token_model import HEADERS
 from desktop.services.tokens import TokenService
-from tests.gui.conftest import Modals, click_button
+from tests.gui.conftest import Modals, click_button, open_window
 from tests.gui.test_create_dialog import choose_agent, find, ok_button
 from tests.helpers.clock import FakeClock
 
@@ -157,3 +167,26 @@ def test_an_expired_token_is_named_so_in_its_dialog(
     current = dialog.findChild(QLabel, "expiryCurrent")
     assert current is not None and current.text().startswith("Expired ")
     assert dialog.field.expires() is None  # a new expiry is chosen afresh, never the past one
+
+
+def test_a_column_layout_saved_before_the_expires_column_is_not_put_on_the_new_columns(
+    qtbot: QtBot, context: Context, seeded: TokenService, tmp_path: Path
+) -> None:
+    """A header state saved by a version without Expires names other columns by position:
+    restored as it is, it hid Created (where Environment was). It is left out instead; a
+    state saved from these columns comes back."""
+    old = QTableView()
+    qtbot.addWidget(old)
+    old.setModel(QStandardItemModel(0, len(HEADERS) - 1))
+    old.setColumnHidden(len(HEADERS) - 2, True)  # Environment, then the last column
+    settings = QSettings(str(tmp_path / "old.ini"), QSettings.Format.IniFormat)
+    settings.setValue("window/tokenTableHeader", old.horizontalHeader().saveState())
+    window = open_window(qtbot, context)
+    window.use_settings(settings)
+    assert not window.table.isColumnHidden(Column.CREATED)
+    window.table.horizontalHeader().resizeSection(Column.EXPIRES, 171)
+    window.shutdown()
+    again = open_window(qtbot, context)
+    again.use_settings(settings)
+    assert again.table.horizontalHeader().sectionSize(Column.EXPIRES) == 171
+    again.shutdown()
