@@ -7,6 +7,7 @@ A secret is printed only by ``create`` and ``refresh`` (once, as it is issued) a
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
 from desktop.cli.common import (
     EXIT_OK,
@@ -156,7 +157,12 @@ def create(service: TokenService, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _row(view: TokenView) -> list[str]:
+def _next_rotation(view: TokenView, now: datetime) -> str:
+    """The next rotation as a script reads it; "-" once the token expired (none follows)."""
+    return "-" if view.expired(now) else display.format_utc(view.next_rotation_at)
+
+
+def _row(view: TokenView, now: datetime) -> list[str]:
     return [
         str(view.id),
         cell(view.environment, 20),
@@ -165,22 +171,24 @@ def _row(view: TokenView) -> list[str]:
         view.status,
         view.masked,
         display.rotation_name(view.rotation),
-        display.format_utc(view.next_rotation_at),
+        _next_rotation(view, now),
         display.format_utc(view.expires_at, display.NEVER),
     ]
 
 
 def list_(service: TokenService, args: argparse.Namespace) -> int:
     views = service.tokens(args.env)
+    now = service.clock.now()
     emit(
         args,
         lambda: [view.to_json() for view in views],
-        lambda: table(HEADERS, [_row(view) for view in views], empty="No tokens."),
+        lambda: table(HEADERS, [_row(view, now) for view in views], empty="No tokens."),
     )
     return EXIT_OK
 
 
-def _details(view: TokenView, secret: str | None, expired: bool) -> str:
+def _details(view: TokenView, secret: str | None, now: datetime) -> str:
+    expired = view.expired(now)
     expires = display.format_utc(view.expires_at, display.NEVER)
     pairs = [
         ("environment", view.environment),
@@ -190,7 +198,7 @@ def _details(view: TokenView, secret: str | None, expired: bool) -> str:
         ("status", view.status),
         ("token", view.masked),
         ("rotation", display.rotation_phrase(view.rotation, view.rotation_interval)),
-        ("next rotation", display.format_utc(view.next_rotation_at)),
+        ("next rotation", _next_rotation(view, now)),
         ("grace", format_interval(view.grace)),
         ("expires", f"{expires} (expired)" if expired else expires),
         ("last rotated", display.format_utc(view.last_rotated_at)),
@@ -212,8 +220,8 @@ def show(service: TokenService, args: argparse.Namespace) -> int:
     record = view.to_json()
     if secret is not None:
         record["secret"] = secret
-    expired = view.expired(service.clock.now())
-    emit(args, record, lambda: _details(view, secret, expired))
+    now = service.clock.now()
+    emit(args, record, lambda: _details(view, secret, now))
     return EXIT_OK
 
 

@@ -9,8 +9,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from desktop.app import open_context
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
+from tests.helpers.clock import FakeClock
 from tests.unit.cli.conftest import Cli, Seed
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -263,3 +265,25 @@ def test_expire_needs_a_time_or_never(cli: Cli, seeded: Seed) -> None:
 def test_a_secret_given_as_the_expiry_is_never_repeated(cli: Cli, seeded: Seed) -> None:
     result = cli("token", "expire", str(seeded.token_id), "--at", seeded.secret)
     assert result.code != 0 and seeded.secret not in result.err + result.out
+
+
+def test_an_expired_token_is_refused_and_shown_so(cli: Cli, seeded: Seed) -> None:
+    """Expired by the real clock the command line reads (set by a service whose clock was
+    earlier): verify answers 401 "token expired", list and show say no next rotation, and
+    refresh refuses with what to do."""
+    context = open_context(cli.data_dir, store=cli.store, clock=FakeClock())  # 2026-01-05
+    try:
+        context.service.set_rotation(seeded.token_id, "daily")
+        context.service.set_expiry(seeded.token_id, datetime(2026, 1, 6, tzinfo=UTC))
+    finally:
+        context.close()
+    tid = str(seeded.token_id)
+    answer = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
+    assert (answer.code, answer.out) == (1, "401 token expired\n")
+    (row,) = cli.ok("token", "list").out.splitlines()[1:]
+    assert row.split()[-3:] == ["daily", "-", "2026-01-06T00:00:00Z"]
+    shown = cli.ok("token", "show", tid).out
+    assert re.search(r"next rotation: +-$", shown, re.MULTILINE)
+    assert re.search(r"expires: +2026-01-06T00:00:00Z \(expired\)$", shown, re.MULTILINE)
+    refused = cli("token", "refresh", tid)
+    assert refused.code == 2 and "set a later expiry, or none, first" in refused.err
