@@ -271,6 +271,8 @@ class MainWindow(QMainWindow):
             self.commands.edit_label()
         elif column in (Column.ROTATION, Column.NEXT_ROTATION):
             self.commands.edit_rotation()
+        elif column == Column.EXPIRES:
+            self.commands.edit_expiry()
         elif column == Column.TOKEN and self.window_actions.reveal.isEnabled():
             self.commands.reveal_token()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from PySide6.QtCore import QDateTime, QSettings, Qt
 from PySide6.QtGui import QAction, QStandardItemModel
@@ -12,6 +13,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QCheckBox,
     QDateTimeEdit,
+    QDialog,
     QLabel,
     QPushButton,
     QTableView,
@@ -190,3 +192,18 @@ def test_a_column_layout_saved_before_the_expires_column_is_not_put_on_the_new_c
     again.use_settings(settings)
     assert again.table.horizontalHeader().sectionSize(Column.EXPIRES) == 171
     again.shutdown()
+
+
+def test_a_double_click_on_the_expires_cell_opens_the_dialog(
+    qtbot: QtBot, window: MainWindow, seeded: TokenService, modals: Modals
+) -> None:
+    token_id = token_id_of(seeded)
+    window.sync.reload()
+    window.select_tokens([token_id])
+    row = window.model.row_of(token_id)
+    assert row is not None
+    seen = modals.when("ExpiryDialog", lambda d: cast(QDialog, d).reject())
+    cell = window.table.visualRect(window.model.index(row, Column.EXPIRES)).center()
+    qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)  # pressed
+    qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
+    assert seen
