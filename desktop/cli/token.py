@@ -7,6 +7,7 @@ A secret is printed only by ``create`` and ``refresh`` (once, as it is issued) a
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
 from desktop.cli.common import (
     EXIT_OK,
@@ -22,12 +23,23 @@ from desktop.cli.common import (
 )
 from desktop.cli.output import cell, emit, fields, secret_text, table
 from desktop.domain.errors import InvalidInput
+from desktop.domain.expiry import WHEN_HELP, parse_when
 from desktop.domain.intervals import format_interval
 from desktop.services import display
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
 
-HEADERS = ["ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT ROTATION"]
+HEADERS = [
+    "ID",
+    "ENVIRONMENT",
+    "AGENT",
+    "LABEL",
+    "STATUS",
+    "TOKEN",
+    "ROTATION",
+    "NEXT ROTATION",
+    "EXPIRES",
+]
 
 
 def register(commands: Subparsers) -> None:
@@ -44,13 +56,19 @@ def register(commands: Subparsers) -> None:
         "create a token and print its secret once (needs the keyring)",
         secret=True,
         epilog='example:\n  tokendesk token create --env Production --agent "Ada Servicing Bot" '
-        "--label Dashboard --rotate monthly --grace 1h",
+        "--label Dashboard --rotate monthly --grace 1h --expires 2027-03-31",
     )
     p.add_argument("--env", required=True, metavar="ENV", help="the environment")
     p.add_argument("--agent", required=True, metavar="AGENT", help="the agent (must be eligible)")
     p.add_argument("--label", metavar="TEXT", help="a note, at most 200 characters")
     p.add_argument("--rotate", metavar="INTERVAL", help=f"rotate automatically: {INTERVAL_HELP}")
     p.add_argument("--grace", metavar="INTERVAL", help=GRACE_HELP)
+    p.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help=f"refuse the token (401) from then on, and stop rotating it: {WHEN_HELP}; it must "
+        "be in the future (default: never)",
+    )
     p = command(actions, "list", list_, "list tokens (masked, never the secret)")
     p.add_argument("--env", metavar="ENV", help="only this environment")
     p = command(actions, "show", show, "show one token")
@@ -84,6 +102,23 @@ def register(commands: Subparsers) -> None:
     schedule.add_argument("--every", metavar="INTERVAL", help=f"rotate every {INTERVAL_HELP}")
     schedule.add_argument("--off", action="store_true", help="stop rotating automatically")
     p.add_argument("--grace", metavar="INTERVAL", help=GRACE_HELP)
+    p = command(
+        actions,
+        "expire",
+        expire,
+        "set when a token expires (401 from then on, no more rotation), or that it never does",
+        epilog="examples:\n  tokendesk token expire 3 --at 2027-03-31\n"
+        "  tokendesk token expire 3 --at 2027-03-31T18:00+02:00\n"
+        "  tokendesk token expire 3 --never",
+    )
+    token_id_argument(p)
+    when = p.add_mutually_exclusive_group(required=True)
+    when.add_argument(
+        "--at",
+        metavar="WHEN",
+        help=f"{WHEN_HELP}; it must be in the future (to stop a token at once, deactivate it)",
+    )
+    when.add_argument("--never", action="store_true", help="the token never expires")
     p = command(actions, "label", label, 'set a token\'s label ("" clears it)')
     token_id_argument(p)
     p.add_argument("text", metavar="TEXT", help="at most 200 characters, no control characters")
@@ -100,8 +135,14 @@ def register(commands: Subparsers) -> None:
 
 
 def create(service: TokenService, args: argparse.Namespace) -> int:
+    expires = parse_when(args.expires) if args.expires is not None else None
     issued = service.create_token(
-        args.env, args.agent, label=args.label, rotation=args.rotate, grace=args.grace
+        args.env,
+        args.agent,
+        label=args.label,
+        rotation=args.rotate,
+        grace=args.grace,
+        expires=expires,
     )
     for warning in issued.warnings:
         warn(warning)
@@ -116,7 +157,12 @@ def create(service: TokenService, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _row(view: TokenView) -> list[str]:
+def _next_rotation(view: TokenView, now: datetime) -> str:
+    """The next rotation as a script reads it; "-" once the token expired (none follows)."""
+    return "-" if view.expired(now) else display.format_utc(view.next_rotation_at)
+
+
+def _row(view: TokenView, now: datetime) -> list[str]:
     return [
         str(view.id),
         cell(view.environment, 20),
@@ -125,21 +171,25 @@ def _row(view: TokenView) -> list[str]:
         view.status,
         view.masked,
         display.rotation_name(view.rotation),
-        display.format_utc(view.next_rotation_at),
+        _next_rotation(view, now),
+        display.format_utc(view.expires_at, display.NEVER),
     ]
 
 
 def list_(service: TokenService, args: argparse.Namespace) -> int:
     views = service.tokens(args.env)
+    now = service.clock.now()
     emit(
         args,
         lambda: [view.to_json() for view in views],
-        lambda: table(HEADERS, [_row(view) for view in views], empty="No tokens."),
+        lambda: table(HEADERS, [_row(view, now) for view in views], empty="No tokens."),
     )
     return EXIT_OK
 
 
-def _details(view: TokenView, secret: str | None) -> str:
+def _details(view: TokenView, secret: str | None, now: datetime) -> str:
+    expired = view.expired(now)
+    expires = display.format_utc(view.expires_at, display.NEVER)
     pairs = [
         ("environment", view.environment),
         ("agent", view.agent),
@@ -148,8 +198,9 @@ def _details(view: TokenView, secret: str | None) -> str:
         ("status", view.status),
         ("token", view.masked),
         ("rotation", display.rotation_phrase(view.rotation, view.rotation_interval)),
-        ("next rotation", display.format_utc(view.next_rotation_at)),
+        ("next rotation", _next_rotation(view, now)),
         ("grace", format_interval(view.grace)),
+        ("expires", f"{expires} (expired)" if expired else expires),
         ("last rotated", display.format_utc(view.last_rotated_at)),
         ("generation", str(view.generation)),
         ("created", display.format_utc(view.created_at)),
@@ -169,7 +220,8 @@ def show(service: TokenService, args: argparse.Namespace) -> int:
     record = view.to_json()
     if secret is not None:
         record["secret"] = secret
-    emit(args, record, lambda: _details(view, secret))
+    now = service.clock.now()
+    emit(args, record, lambda: _details(view, secret, now))
     return EXIT_OK
 
 
@@ -210,6 +262,16 @@ def rotate(service: TokenService, args: argparse.Namespace) -> int:
             f"Token {view.id} rotates {schedule}; next rotation at "
             f"{display.format_utc(view.next_rotation_at)}, grace {format_interval(view.grace)}."
         )
+    emit(args, view.to_json(), text)
+    return EXIT_OK
+
+
+def expire(service: TokenService, args: argparse.Namespace) -> int:
+    view = service.set_expiry(args.id, None if args.never else parse_when(args.at))
+    if view.expires_at is None:
+        text = f"Token {view.id} never expires."
+    else:
+        text = f"Token {view.id} expires at {display.format_utc(view.expires_at)}."
     emit(args, view.to_json(), text)
     return EXIT_OK
 

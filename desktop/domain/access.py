@@ -177,12 +177,18 @@ class Grant:
     permissions: frozenset[tuple[str, str]]  # (METHOD or "*", endpoint segment lower-case)
     valid_until: float | None = None  # POSIX seconds: set for a previous secret in its grace
     agent_refusal: str | None = None  # why its agent may not use tokens (see agent_refusal)
+    expires_at: float | None = None  # POSIX seconds: the token (every secret of it) expires
     # Answers that depend on the grant alone, made once per grant (decisions are values).
     allowed_decision: Decision = field(init=False, repr=False, compare=False)
     refusal: Decision | None = field(init=False, repr=False, compare=False)  # whatever the call
+    # The first instant a refusal by time may apply (the earlier of the two above), or None:
+    # the one thing a caller checks before it reads a clock.
+    deadline: float | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_decision", Decision(200, "allowed", self.token_id))
+        ends = [when for when in (self.valid_until, self.expires_at) if when is not None]
+        object.__setattr__(self, "deadline", min(ends) if ends else None)
         refusal = None
         if not self.api_enabled:
             refusal = Decision(401, "API access is disabled for this environment", self.token_id)
@@ -197,6 +203,8 @@ _NO_TOKEN = Decision(401, "no token presented")
 _TOO_LONG = Decision(401, "token is too long")
 _MALFORMED = Decision(401, "token is malformed (bad format or checksum)")
 _UNKNOWN = Decision(401, "unknown token")
+EXPIRED = "token expired"
+GRACE_ENDED = "token was replaced and its grace period has ended"
 
 
 def precheck(presented: str) -> Decision | None:
@@ -269,16 +277,22 @@ def decide_route(grant: Grant, wanted: Route, now: float) -> Decision:
     for (from :func:`route`, or :data:`cached_route` when deciding in bulk).
 
     The order of the checks lives here alone: the grant's own refusal (API access disabled,
-    the agent disabled or no longer eligible, the token inactive) first, then a previous
-    secret past its grace, then the permissions (and a path that is refused whatever they
-    are: no endpoint, a dot segment, an ambiguous path).
-    *now* (POSIX seconds) is read only for a grant with :attr:`Grant.valid_until`: a caller
+    the agent disabled or no longer eligible, the token inactive: what someone chose, whatever
+    the time) first, then the refusals by time: the token expired (every secret of it, so it
+    comes before the secret's own deadline, and says what would have to change), then a
+    previous secret past its grace, then the permissions (and a path that is refused whatever
+    they are: no endpoint, a dot segment, an ambiguous path). An unknown token never gets this
+    far (:func:`decide`).
+    *now* (POSIX seconds) is read only for a grant with a :attr:`Grant.deadline`: a caller
     may pass anything for the others rather than read a clock.
     """
     if grant.refusal is not None:
         return grant.refusal
-    if grant.valid_until is not None and now >= grant.valid_until:
-        return Decision(401, "token was replaced and its grace period has ended", grant.token_id)
+    deadline = grant.deadline
+    if deadline is not None and now >= deadline:
+        if grant.expires_at is not None and now >= grant.expires_at:
+            return Decision(401, EXPIRED, grant.token_id)
+        return Decision(401, GRACE_ENDED, grant.token_id)
     if not wanted.granted_by.isdisjoint(grant.permissions):
         return grant.allowed_decision
     return Decision(403, wanted.refusal, grant.token_id)

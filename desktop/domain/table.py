@@ -32,6 +32,11 @@ class TokenRow(NamedTuple):
     grace_until: int | None
     last_error: str | None
     created: int
+    expires: int | None = None  # from then on the token is refused; None: it never expires
+
+    def expired(self, now: float) -> bool:
+        """Whether the token has expired at *now* (POSIX seconds)."""
+        return self.expires is not None and now >= self.expires
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +66,9 @@ class Column(IntEnum):
     STATUS = 4
     ROTATION = 5
     NEXT_ROTATION = 6
-    CREATED = 7
-    ENVIRONMENT = 8  # shown when the table holds every environment's tokens
+    EXPIRES = 7
+    CREATED = 8
+    ENVIRONMENT = 9  # shown when the table holds every environment's tokens
 
 
 class SortTerm(NamedTuple):
@@ -89,6 +95,7 @@ ORDERS: dict[Column, tuple[SortTerm, ...]] = {
     Column.STATUS: (SortTerm("active", negate=True),),  # active first
     Column.ROTATION: (SortTerm("rotation_seconds", nulls_last=True),),  # never last
     Column.NEXT_ROTATION: (SortTerm("next_rotation", nulls_last=True),),  # none last
+    Column.EXPIRES: (SortTerm("expires", nulls_last=True),),  # never last
     Column.CREATED: (SortTerm("created"),),
     Column.ENVIRONMENT: (SortTerm("environment", nocase=True),),
 }

@@ -55,6 +55,7 @@ class TokenHandlers(Protocol):
     def set_status(self, active: bool) -> object: ...
     def refresh_secret(self) -> object: ...
     def edit_rotation(self) -> object: ...
+    def edit_expiry(self) -> object: ...
     def copy_token(self) -> object: ...
     def reveal_token(self) -> object: ...
     def edit_label(self) -> object: ...
@@ -116,6 +117,12 @@ class WindowActions:
             handlers.edit_rotation,
             icon="rotation",
             tip="Set how often the selected token's secret is replaced",
+        )
+        self.expiry = self._make(
+            "actionSetExpiry",
+            "E&xpiry…",
+            handlers.edit_expiry,
+            tip="Set when the selected token expires (401 from then on), or that it never does",
         )
         self.copy = self._make(
             "actionCopyToken",
@@ -282,6 +289,7 @@ class WindowActions:
             None,
             self.refresh,
             self.rotate,
+            self.expiry,
             self.label,
             self.history,
             None,
@@ -301,6 +309,7 @@ class WindowActions:
             None,
             self.refresh,
             self.rotate,
+            self.expiry,
             self.label,
             self.history,
             self.try_request,
@@ -374,6 +383,7 @@ class WindowActions:
         self.refresh.setEnabled(keyring and count >= 1)
         self.delete.setEnabled(keyring and count >= 1)
         self.rotate.setEnabled(count == 1)
+        self.expiry.setEnabled(count == 1)
         self.copy.setEnabled(keyring and count == 1)
         self.reveal.setEnabled(keyring and count == 1)
         self.label.setEnabled(count == 1)

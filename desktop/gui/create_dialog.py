@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.errors import InvalidInput, TokenDeskError
 from desktop.domain.validation import MAX_LABEL, clean_label
+from desktop.gui.expiry_dialog import ExpiryField
 from desktop.gui.rotation_picker import RotationIntervalPicker
 from desktop.gui.widgets import (
     ERROR_STYLE,
@@ -99,6 +100,9 @@ class CreateTokenDialog(QDialog):
         self._label.setClearButtonEnabled(True)
         self._label_error = message_label("labelError", ERROR_STYLE, self)
 
+        # Off by default: a token that expires is a choice, never a surprise.
+        self._expiry = ExpiryField(service.clock, self)
+
         self._picker = RotationIntervalPicker(self, clock=service.clock)
         rotation_box = QGroupBox("Rotation", self)
         rotation_layout = QVBoxLayout(rotation_box)
@@ -125,6 +129,8 @@ class CreateTokenDialog(QDialog):
         form.add_row(None, self._multiple)
         form.add_row("&Label:", self._label)
         form.add_row(None, self._label_error)
+        form.add_row(None, self._expiry)
+        form.add_row(None, self._expiry.error)
         self._hidden_agents.hide()
 
         layout = QVBoxLayout(self)
@@ -140,6 +146,7 @@ class CreateTokenDialog(QDialog):
         self._environment.currentIndexChanged.connect(self._input_changed)
         self._agent.currentIndexChanged.connect(self._agent_changed)
         self._label.textChanged.connect(self._input_changed)
+        self._expiry.changed.connect(self._input_changed)
         self._picker.intervalChanged.connect(self._clear_error)
         self._picker.graceChanged.connect(self._clear_error)
         self._agent_changed()
@@ -229,6 +236,10 @@ class CreateTokenDialog(QDialog):
     def picker(self) -> RotationIntervalPicker:
         return self._picker
 
+    @property
+    def expiry(self) -> ExpiryField:
+        return self._expiry
+
     def _label_problem(self) -> str | None:
         try:
             clean_label(self._label.text())
@@ -241,6 +252,7 @@ class CreateTokenDialog(QDialog):
             self.environment() is not None
             and self.agent() is not None
             and self._label_problem() is None
+            and self._expiry.problem() is None
         )
 
     def _missing(self) -> str:
@@ -249,7 +261,7 @@ class CreateTokenDialog(QDialog):
             return "Choose an environment first"
         if self.agent() is None:
             return "Choose an agent first"
-        return self._label_problem() or ""
+        return self._label_problem() or self._expiry.problem() or ""
 
     def _agent_changed(self) -> None:
         agent = self.agent()
@@ -280,7 +292,7 @@ class CreateTokenDialog(QDialog):
 
     def accept(self) -> None:
         environment, agent = self.environment(), self.agent()
-        if environment is None or agent is None or self._label_problem() is not None:
+        if environment is None or agent is None or not self.is_valid():
             return
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
@@ -290,6 +302,7 @@ class CreateTokenDialog(QDialog):
                 label=self._label.text(),
                 rotation=self._picker.interval(),
                 grace=self._picker.grace(),
+                expires=self._expiry.expires(),
             )
         except TokenDeskError as error:
             self._error.setText(f"The token was not created: {error}.")

@@ -40,7 +40,7 @@ from desktop.gui.notifications import Notifier
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
-from desktop.gui.token_model import TokenTableModel
+from desktop.gui.token_model import HEADERS, TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
@@ -112,6 +112,7 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         central.setObjectName("centralWidget")
         self.model = TokenTableModel(self)
+        self.model.use_clock(service.clock)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,
@@ -277,6 +278,8 @@ class MainWindow(QMainWindow):
             self.commands.edit_label()
         elif column in (Column.ROTATION, Column.NEXT_ROTATION):
             self.commands.edit_rotation()
+        elif column == Column.EXPIRES:
+            self.commands.edit_expiry()
         elif column == Column.TOKEN and self.window_actions.reveal.isEnabled():
             self.commands.reveal_token()
 
@@ -445,7 +448,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         header = settings.value("window/tokenTableHeader")
-        if header is not None:
+        # Only onto the columns it was saved from: a state of other columns (an older version's)
+        # would hide or size the wrong ones, so the table keeps its own layout instead.
+        if header is not None and settings.value("window/tokenTableColumns") == list(HEADERS):
             self.table.horizontalHeader().restoreState(header)
         environment = settings.value("window/environment")
         if isinstance(environment, str) and environment != self.environments.choice:
@@ -467,6 +472,7 @@ class MainWindow(QMainWindow):
             self._settings.setValue(
                 "window/tokenTableHeader", self.table.horizontalHeader().saveState()
             )
+            self._settings.setValue("window/tokenTableColumns", list(HEADERS))
             if self.environments.choice is not None:
                 self._settings.setValue("window/environment", self.environments.choice)
             self._settings.sync()

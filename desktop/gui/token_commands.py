@@ -322,6 +322,17 @@ class TokenCommands(QObject):
         if RotationDialog.ask(self._service, token.id, self._window):
             self._sync.catch_up()
 
+    def edit_expiry(self) -> None:
+        token = self._single()
+        if token is None:
+            return
+        from desktop.gui.expiry_dialog import ExpiryDialog
+
+        saved = ExpiryDialog.ask(self._service, token, self._window)
+        if saved is not None:
+            self._sync.catch_up()
+            self._status(f"Token {saved.masked}: expiry saved")
+
     def edit_label(self) -> None:
         token = self._single()
         if token is None:

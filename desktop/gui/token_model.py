@@ -17,7 +17,8 @@ which the window hides again after a short while. Filtering never looks at a rev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,22 +26,34 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
+    Signal,
+    Slot,
 )
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 
 from desktop.domain import tokens
+from desktop.domain.clock import Clock
 from desktop.domain.table import Column
 from desktop.gui import icons
 from desktop.services.display import (
+    EXPIRED,
+    EXPIRED_ROTATION_TIP,
+    EXPIRES_FIRST_TIP,
+    EXPIRES_TIP,
     INACTIVE_TIP,
+    NO_TIME,
     PAUSED_TIP,
+    expired_tip,
     grace_text,
+    rotates_before_expiry,
     rotation_failed_text,
 )
 from desktop.services.token_index import (
     PreparedRows,
     Row,
     TokenIndex,
+    Update,
     filter_needle,
     prepare_rows,
 )
@@ -56,6 +69,7 @@ HEADERS: tuple[str, ...] = (
     "Status",
     "Rotation",
     "Next rotation",
+    "Expires",
     "Created",
     "Environment",
 )
@@ -67,6 +81,7 @@ HEADER_TIPS: tuple[str, ...] = (
     "Inactive tokens answer 401 to every request",
     "How often the secret is replaced automatically",
     "When the secret is next replaced (local time)",
+    "When the token stops being accepted (local time); expired tokens get 401 and are not rotated",
     "When the token was created (local time)",
     "The environment the token lives in",
 )
@@ -80,11 +95,19 @@ _TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
 _TOKEN_ID = int(TOKEN_ID_ROLE)
 _ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 _ROLES = frozenset((_FONT, _DECORATION, _TOOLTIP, _TOKEN_ID))
+_EXPIRES, _NEXT_ROTATION = int(Column.EXPIRES), int(Column.NEXT_ROTATION)
+_EXPIRY_COLUMNS = frozenset((_EXPIRES, _NEXT_ROTATION))  # what an expired token's cells change
+# The longest wait between two looks for tokens that expired meanwhile: the timer is only a
+# wake-up (a suspended machine or a clock set forward is noticed at the next look).
+EXPIRY_CHECK_MAX_MS = 60_000
 
 
 class TokenTableModel(QAbstractTableModel):
     """Tokens (of one environment, or of all); sortable by any column, filtered on any column's
     text."""
+
+    # A token shown expired since the last look: what depends on it may differ now.
+    tokensExpired = Signal()
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -95,6 +118,14 @@ class TokenTableModel(QAbstractTableModel):
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         # The Status badges (inactive, active): drawn on the first paint, then shared by all rows.
         self._badges: tuple[QIcon, QIcon] | None = None
+        # Expiry: the clock the Expires cells are read against, and a wake-up at the next
+        # expiry shown (see check_expiry).
+        self._now: Callable[[], float] = time.time
+        self._expiry_checked = self._now()
+        self.expiry_timer = QTimer(self)
+        self.expiry_timer.setObjectName("expiryTimer")
+        self.expiry_timer.setSingleShot(True)
+        self.expiry_timer.timeout.connect(self.check_expiry)
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -129,6 +160,9 @@ class TokenTableModel(QAbstractTableModel):
                 revealed = self._revealed.get(row.data.id)
                 if revealed is not None:
                     return revealed[1]
+            expires = row.data.expires
+            if expires is not None and column in _EXPIRY_COLUMNS and self._now() >= expires:
+                return EXPIRED if column == _EXPIRES else NO_TIME
             return (row.texts or self._index.texts(row))[column]
         if role not in _ROLES:
             return None
@@ -151,6 +185,8 @@ class TokenTableModel(QAbstractTableModel):
                 return badges[data.active]
             if column == Column.NEXT_ROTATION and data.last_error:
                 return icons.icon("warning")
+            if column == Column.EXPIRES and self._expired(data):
+                return icons.icon("error")
             return None
         return self._tooltip(row, Column(column))  # the tooltip role
 
@@ -164,9 +200,15 @@ class TokenTableModel(QAbstractTableModel):
             return INACTIVE_TIP
         if column == Column.ROTATION and data.rotation_seconds:
             return grace_text(data.grace_seconds)
+        if column == Column.EXPIRES and data.expires is not None:
+            return expired_tip(data.expires) if self._expired(data) else EXPIRES_TIP
         if column == Column.NEXT_ROTATION:
             if data.last_error:
                 return rotation_failed_text(data.last_error)
+            if data.next_rotation is not None and self._expired(data):
+                return EXPIRED_ROTATION_TIP
+            if data.next_rotation is not None and not rotates_before_expiry(data):
+                return EXPIRES_FIRST_TIP
             if data.next_rotation is not None and not data.active:
                 return PAUSED_TIP
         if column == Column.LABEL and data.label:
@@ -209,6 +251,7 @@ class TokenTableModel(QAbstractTableModel):
             if (row := held(token_id)) is not None and row.data.generation == value[0]
         }
         self.endResetModel()
+        self.check_expiry()
 
     def show_first_rows(
         self, names: Names, rows: Sequence[TokenRow], total: int, *, show_environment: bool
@@ -233,6 +276,12 @@ class TokenTableModel(QAbstractTableModel):
         update = self._index.plan_update(rows, gone)
         if update is None:
             return
+        try:
+            self._apply_update(update)
+        finally:
+            self._schedule_expiry_check()
+
+    def _apply_update(self, update: Update) -> None:
         if update.reset:
             # Rows come and go: a reset (cheap for the view); the index still moves each row
             # by bisection, never rebuilding 100,000 rows.
@@ -302,6 +351,40 @@ class TokenTableModel(QAbstractTableModel):
     @property
     def shows_environment(self) -> bool:
         return self._index.show_environment
+
+    # ----------------------------------------------------------------- expiry
+
+    def use_clock(self, clock: Clock) -> None:
+        """Read the Expires cells against *clock* (the service's: tests travel in time)."""
+        self._now = lambda: clock.now().timestamp()
+        self._expiry_checked = self._now()
+        self._schedule_expiry_check()
+
+    def _expired(self, data: TokenRow) -> bool:
+        return data.expires is not None and self._now() >= data.expires
+
+    @Slot()
+    def check_expiry(self) -> None:
+        """Repaint the Expires and Next rotation cells when a token expired since the last
+        look (they say so from then on, though nothing in the database changed), tell
+        :attr:`tokensExpired`, and wake up again at the next expiry."""
+        now = self._now()
+        passed = self._index.next_expiry_after(self._expiry_checked)
+        self._expiry_checked = now
+        if passed is not None and passed <= now:
+            if self.rowCount():
+                first, last = sorted((_NEXT_ROTATION, _EXPIRES))
+                self.dataChanged.emit(self.index(0, first), self.index(self.rowCount() - 1, last))
+            self.tokensExpired.emit()
+        self._schedule_expiry_check()
+
+    def _schedule_expiry_check(self) -> None:
+        coming = self._index.next_expiry_after(self._now())
+        if coming is None:
+            self.expiry_timer.stop()
+            return
+        wait = (coming - self._now()) * 1000 + 1
+        self.expiry_timer.start(int(min(max(wait, 0), EXPIRY_CHECK_MAX_MS)))
 
     # ----------------------------------------------------------------- lookups
 

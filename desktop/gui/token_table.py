@@ -216,6 +216,7 @@ class TokenTableView(QTableView):
             Column.STATUS: width(display.INACTIVE) + BADGE_SIZE + _BADGE_GAP,
             Column.ROTATION: width(display.rotation_text(30 * 86_400)),
             Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
+            Column.EXPIRES: width(display.WIDEST_TIME),
             Column.CREATED: width(display.WIDEST_TIME),
             Column.ENVIRONMENT: width("Production EU"),
         }

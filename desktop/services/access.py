@@ -36,13 +36,16 @@ def grant(
     *,
     previous: bool,
     agent_refusal: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Grant:
     """What a matching secret grants; a *previous* secret only until *grace_until* (naive UTC);
-    nothing at all while *agent_refusal* says why its agent may not use tokens."""
+    any secret of the token only until *expires_at* (naive UTC); nothing at all while
+    *agent_refusal* says why its agent may not use tokens."""
     valid_until = None
     if previous:
         valid_until = utc(grace_until).timestamp() if grace_until else 0.0
-    return Grant(token_id, active, api_enabled, permissions, valid_until, agent_refusal)
+    expires = utc(expires_at).timestamp() if expires_at is not None else None
+    return Grant(token_id, active, api_enabled, permissions, valid_until, agent_refusal, expires)
 
 
 class AccessDecisions:
@@ -88,6 +91,7 @@ class AccessDecisions:
                 agent_refusal=access.agent_refusal(
                     agent, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed
                 ),
+                expires_at=row.expires_at,
             )
         return access.decide(found, method, path, _timestamp(self._context.clock, found))
 
@@ -117,7 +121,7 @@ class AccessDecisions:
         # One row per replaced secret a token has on record: its current secret's grant is
         # made once, and each replaced one gets a grant with its own deadline.
         current: Grant | None = None
-        for env_id, token_id, active, fingerprint, previous, grace_until, role_id in rows:
+        for env_id, token_id, active, fingerprint, previous, grace_until, role_id, expiry in rows:
             grants, enabled = by_id[env_id]
             if current is None or current.token_id != token_id:
                 permissions = frozen.get(role_id, frozenset())
@@ -129,6 +133,7 @@ class AccessDecisions:
                     None,
                     previous=False,
                     agent_refusal=refused.get(token_id),
+                    expires_at=queries.stored_time(expiry),
                 )
                 grants[bytes.fromhex(fingerprint)] = current
             if previous:
@@ -141,14 +146,15 @@ class AccessDecisions:
                     ends,
                     previous=True,
                     agent_refusal=current.agent_refusal,
+                    expires_at=queries.stored_time(expiry),
                 )
         clock = self._context.clock
         return AccessIndex(by_env, lambda found: _timestamp(clock, found))
 
 
 def _timestamp(clock: Clock, found: Grant | None) -> float:
-    """The clock as POSIX seconds, read only when a grace deadline needs it."""
-    if found is None or found.valid_until is None:
+    """The clock as POSIX seconds, read only when a deadline (a grace, an expiry) needs it."""
+    if found is None or found.deadline is None:
         return 0.0
     return clock.now().timestamp()
 
@@ -196,6 +202,6 @@ class AccessIndex:
             # Only now tell "malformed" from "unknown": the checksum costs more than a lookup.
             return _precheck(presented) or _UNKNOWN
         wanted = _cached_route((method, path)) or _route(method, path)
-        # The clock is read only for a previous secret, whose grace has an end.
-        now = 0.0 if found.valid_until is None else self._timestamp(found)
+        # The clock is read only for a grant with a deadline (a grace, an expiry).
+        now = 0.0 if found.deadline is None else self._timestamp(found)
         return _decide_route(found, wanted, now)

@@ -12,7 +12,7 @@ The token table formats two times for each of 100,000 rows when it loads (for it
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from desktop.domain.clock import isoformat, utc
@@ -25,6 +25,8 @@ ACTIVE = "Active"
 INACTIVE = "Inactive"
 PAUSED = " (paused)"  # after the next rotation of an inactive token: it waits for activation
 NEVER = "never"  # no automatic rotation
+NEVER_EXPIRES = "Never"  # the Expires cell of a token without an expiry
+EXPIRED = "Expired"  # the Expires cell once the expiry has passed
 # As wide as any time minute_text gives (its digits are equally wide): sizes the table's columns.
 WIDEST_TIME = "2026-01-05 09:00"
 
@@ -187,8 +189,46 @@ def rotation_failed_text(error: str) -> str:
     return f"The last scheduled rotation failed: {error}\nIt is tried again automatically."
 
 
+def rotates_before_expiry(row: TokenRow) -> bool:
+    """Whether the token's next rotation comes before it expires: one at or after the expiry
+    never happens."""
+    next_at, expires = row.next_rotation, row.expires
+    return next_at is not None and (expires is None or next_at < expires)
+
+
+EXPIRES_FIRST_TIP = "The token expires before this rotation, so it is not rotated again"
+EXPIRED_ROTATION_TIP = "Expired tokens are not rotated"
+EXPIRES_TIP = "From then on every request with this token gets 401 (local time)"
+
+
+def expires_text(row: TokenRow) -> str:
+    """The Expires cell as stored: local time, or "Never" (an expired token's cell says
+    :data:`EXPIRED`; the window decides that with its clock)."""
+    return NEVER_EXPIRES if row.expires is None else epoch_text(row.expires)
+
+
+def expired_tip(expires: int) -> str:
+    """The tooltip of an expired token's Expires cell (*expires*: POSIX seconds)."""
+    when = format_local_time(datetime.fromtimestamp(expires, UTC))
+    return (
+        f"Expired {when}: every request with this token gets 401 and it is not rotated. "
+        "Set a later expiry (Token → Expiry…) to use it again"
+    )
+
+
+def expiry_phrase(expires_at: datetime | None, now: datetime) -> str:
+    """A token's expiry in words: ``never``, ``Tue 2 Dec 2026 09:00`` or ``expired Tue …``."""
+    if expires_at is None:
+        return NEVER
+    when = format_local_time(expires_at)
+    return f"expired {when}" if now >= expires_at else when
+
+
 def next_rotation_text(row: TokenRow) -> str:
-    """The Next rotation cell: local time, "(paused)" while inactive, or an em dash."""
+    """The Next rotation cell: local time, "(paused)" while inactive, or an em dash (none, or
+    none before the token expires)."""
+    if not rotates_before_expiry(row):
+        return NO_TIME
     text = epoch_text(row.next_rotation)
     if row.next_rotation is not None and not row.active:
         text += PAUSED
@@ -206,6 +246,7 @@ def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
         status_text(row.active),
         rotation_text(row.rotation_seconds),
         next_rotation_text(row),
+        expires_text(row),
         epoch_text(row.created),
         names.environments.get(row.environment_id, "?"),
     )

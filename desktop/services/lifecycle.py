@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from desktop.domain import tokens
 from desktop.domain.access import IneligibleAgent, agent_refusal
-from desktop.domain.clock import utc
+from desktop.domain.clock import isoformat, utc
 from desktop.domain.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -24,6 +24,7 @@ from desktop.domain.errors import (
     SecretMismatch,
     SecretStoreUnavailable,
 )
+from desktop.domain.expiry import check_expiry
 from desktop.domain.intervals import format_interval, parse_grace, parse_interval
 from desktop.domain.validation import clean_label
 from desktop.services.context import ServiceContext
@@ -32,7 +33,7 @@ from desktop.services.journal import Journal, discard, put_checked, secret_key
 from desktop.services.views import IssuedSecret, RotationReport, TokenView
 from desktop.storage import queries
 from desktop.storage.lazy import deferred
-from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY
+from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY, naive
 
 if TYPE_CHECKING:
     from desktop.storage import repository
@@ -89,6 +90,7 @@ def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenV
         grace_until=utc(grace_until) if grace_until else None,
         last_error=row.last_error,
         created_at=utc(row.created_at),
+        expires_at=utc(row.expires_at) if row.expires_at else None,
     )
 
 
@@ -160,10 +162,15 @@ class Lifecycle:
         label: str | None = None,
         rotation: Interval = None,
         grace: Interval = None,
+        expires: datetime | None = None,
     ) -> IssuedSecret:
+        """A new token and its secret; *expires* (timezone-aware, in the future) is when it
+        stops being accepted, None for never."""
         label = clean_label(label)
         interval, rotation_text = as_interval(rotation)
         grace_value, _ = as_interval(grace, grace=True)
+        if expires is not None:
+            expires = check_expiry(expires, self._context.clock.now())
         store = self._context.require_store()
         store.check()  # fail before the intent, not after: a failed undo would leave it behind
         secret = tokens.generate()
@@ -209,6 +216,7 @@ class Lifecycle:
                     next_rotation_at=now + interval if interval else None,
                     created_at=now,
                     updated_at=now,
+                    expires_at=naive(expires) if expires is not None else None,
                 )
                 claim = journal.claim(row, "create", "create", to_generation=0, secret=secret)
             with journal.carrying(claim):
@@ -222,6 +230,8 @@ class Lifecycle:
                     details += f", label {label!r}"
                 if rotation_text:
                     details += f", rotate {rotation_text}"
+                if expires is not None:
+                    details += f", expires {isoformat(expires)}"
                 try:
                     with self._work.transaction() as audit:
                         journal.require_claim(claim)
@@ -283,6 +293,23 @@ class Lifecycle:
             audit("schedule", row.id, details)
         return self.token(token_id)
 
+    def set_expiry(self, token_id: int, expires: datetime | None) -> TokenView:
+        """Set when the token expires (timezone-aware, in the future), or with None that it
+        never does. A later expiry gives an expired token back its use; an expiry in the past
+        is refused (see :func:`~desktop.domain.expiry.check_expiry`)."""
+        if expires is not None:
+            expires = check_expiry(expires, self._context.clock.now())
+        stored = naive(expires) if expires is not None else None
+        with self._work.write() as audit:
+            row = self.ready_row(token_id)
+            if row.expires_at != stored:
+                repository.update_token(
+                    self._database, row.id, expires_at=stored, updated_at=self._context.now()
+                )
+                when = isoformat(expires)
+                audit("expiry", row.id, f"expires {when}" if when else "never expires")
+        return self.token(token_id)
+
     # ----------------------------------------------------------------- new secrets
 
     def refresh(self, token_id: int, *, grace: Interval = None) -> IssuedSecret:
@@ -316,6 +343,13 @@ class Lifecycle:
                 if repository.intent_of_token(self._database, token_id) is not None:
                     return None  # another process is rotating it right now
             row = self.ready_row(token_id)
+            if row.expires_at is not None and row.expires_at <= self._context.now():
+                if action == "rotate":
+                    return None  # not due (see queries.is_due): an expired token is not rotated
+                raise RuleViolation(
+                    f"token {token_id} expired at {isoformat(row.expires_at)} and gets no new "
+                    "secret: set a later expiry, or none, first"
+                )
             refusal = self._agent_refusal(row.agent_id)
             if refusal is not None:
                 if action == "rotate":
@@ -379,7 +413,7 @@ class Lifecycle:
         """The earliest scheduled rotation of an active token (in one environment, or in any),
         for the window to show."""
         environment_id = self._directory.environment_id(environment)
-        value = queries.next_due_at(self._database, environment_id)
+        value = queries.next_due_at(self._database, environment_id, now=self._context.now())
         return utc(value) if value is not None else None
 
     def rotate_due(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import gc
 import math
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,9 +40,12 @@ from desktop.domain.table import (
     nocase,
 )
 from desktop.services.display import (
+    NEVER_EXPIRES,
     cell_texts,
+    expires_text,
     minute_text,
     next_rotation_text,
+    rotates_before_expiry,
     rotation_text,
     status_text,
 )
@@ -129,6 +132,12 @@ def _term_key(term: SortTerm, ranks: Ranks) -> Key:
     raise ValueError(f"{term}: no key for this combination")
 
 
+def _expiry_key(row: Row) -> float:
+    """A row's place in the Expires order (never: last), as :data:`ORDERS` has it."""
+    expires = row.data.expires
+    return _LAST if expires is None else expires
+
+
 def sort_key(column: Column, ranks: Ranks) -> Key:
     """The ascending key of *column*, generated from :data:`ORDERS` (ties are not broken
     here: see :func:`with_id`)."""
@@ -156,6 +165,7 @@ _FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
 _MASK_PREFIX = tokens.mask("").casefold().translate(_FILTER_MARKS)  # what precedes the hint
 _NO_NEXT = "—".translate(_FILTER_MARKS)  # the Next rotation cell without one
 _ACTIVE, _INACTIVE = status_text(True).casefold(), status_text(False).casefold()  # Status, folded
+_NEVER_EXPIRES = NEVER_EXPIRES.casefold()  # the Expires cell without an expiry, folded
 
 
 def filter_needle(text: str) -> str:
@@ -177,12 +187,13 @@ def _haystack(
     *environments* hold names already lower-cased; None: no Environment column), with the two
     non-Latin-1 marks swapped as _FILTER_MARKS says."""
     agent, role = agents.get(data.agent_id, ("?", "?"))
-    next_text = _NO_NEXT if data.next_rotation is None else next_rotation_text(data)
+    next_text = next_rotation_text(data) if rotates_before_expiry(data) else _NO_NEXT
+    expires = _NEVER_EXPIRES if data.expires is None else expires_text(data)
     hay = (
         f"{_MASK_PREFIX}{data.hint.casefold()}\n{agent}\n"
         f"{data.label.casefold()}\n{role}\n"
         f"{_ACTIVE if data.active else _INACTIVE}\n"
-        f"{_folded_rotation_text(data.rotation_seconds)}\n{next_text}\n"
+        f"{_folded_rotation_text(data.rotation_seconds)}\n{next_text}\n{expires}\n"
         f"{minute_text(data.created // 60)}"
     )
     if environments is not None:
@@ -245,6 +256,7 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
             data.grace_until,
             same(data.last_error, data.last_error),
             data.created,
+            data.expires,
         )
     del shared
     by_id = sorted((Row(data) for data in rows), key=lambda row: row.data.id)
@@ -613,6 +625,15 @@ class TokenIndex:
     def places_of(self, token_ids: Iterable[int]) -> list[int]:
         places = (self.place_of(token_id) for token_id in set(token_ids))
         return sorted(place for place in places if place is not None)
+
+    def next_expiry_after(self, moment: float) -> int | None:
+        """The earliest expiry later than *moment* (POSIX seconds) among the tokens held,
+        whatever the filter, or None: a bisection of the Expires order (none while loading)."""
+        order = self._orders.get(Column.EXPIRES)
+        if not order:
+            return None
+        place = bisect_right(order, moment, key=_expiry_key)
+        return order[place].data.expires if place < len(order) else None
 
     def counts(self) -> tuple[int, int | None]:
         """(tokens, inactive tokens) held, whatever the filter; the inactive ones are not known

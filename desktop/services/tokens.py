@@ -231,9 +231,10 @@ class TokenService:
         label: str | None = None,
         rotation: Interval = None,
         grace: Interval = None,
+        expires: datetime | None = None,
     ) -> IssuedSecret:
         return self.lifecycle.create_token(
-            environment, agent, label=label, rotation=rotation, grace=grace
+            environment, agent, label=label, rotation=rotation, grace=grace, expires=expires
         )
 
     def set_status(self, token_id: int, active: bool) -> TokenView:
@@ -244,6 +245,9 @@ class TokenService:
 
     def set_rotation(self, token_id: int, interval: Interval, grace: Interval = None) -> TokenView:
         return self.lifecycle.set_rotation(token_id, interval, grace)
+
+    def set_expiry(self, token_id: int, expires: datetime | None) -> TokenView:
+        return self.lifecycle.set_expiry(token_id, expires)
 
     def refresh(self, token_id: int, *, grace: Interval = None) -> IssuedSecret:
         return self.lifecycle.refresh(token_id, grace=grace)

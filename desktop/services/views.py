@@ -102,10 +102,16 @@ class TokenView:
     grace_until: datetime | None
     last_error: str | None
     created_at: datetime
+    # From then on every request with the token gets 401 and it is not rotated; None: never.
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the token has expired at *now* (its Status is still Active or Inactive)."""
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def masked(self) -> str:
@@ -129,6 +135,7 @@ class TokenView:
             "generation": self.generation,
             "last_error": self.last_error,
             "created_at": isoformat(self.created_at),
+            "expires_at": isoformat(self.expires_at),
         }
 
 
@@ -157,6 +164,7 @@ def token_view(row: TokenRow, names: Names) -> TokenView:
         grace_until=_time(row.grace_until),
         last_error=row.last_error,
         created_at=_time(row.created) or datetime.fromtimestamp(0, UTC),
+        expires_at=_time(row.expires),
     )
 
 

@@ -233,6 +233,13 @@ def _step_7_name_keys(database: pw.SqliteDatabase) -> None:
         )
 
 
+def _step_8_token_expiry(database: pw.SqliteDatabase) -> None:
+    """Tokens may expire (``token.expires_at``, NULL for never): existing tokens never do,
+    as before."""
+    if "expires_at" not in _columns(database, "token"):
+        database.execute_sql('ALTER TABLE "token" ADD COLUMN "expires_at" DATETIME')
+
+
 # Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
@@ -242,6 +249,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_5_intent_owner_started,
     _step_6_agent_disabled,
     _step_7_name_keys,
+    _step_8_token_expiry,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -109,6 +109,9 @@ class Token(BaseModel):
     last_error = pw.TextField(null=True)  # why the last scheduled rotation failed
     created_at = pw.DateTimeField()
     updated_at = pw.DateTimeField()
+    # From this instant on (naive UTC) every request with the token is refused and it is no
+    # longer rotated; NULL: it never expires. Last, where the upgrade step adds it.
+    expires_at = pw.DateTimeField(null=True)
 
     if TYPE_CHECKING:
         environment_id: int

@@ -45,6 +45,7 @@ _ROW_SQL = {
     ),
     "last_error": "t.last_error",
     "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
+    "expires": "CAST(strftime('%s', t.expires_at) AS INTEGER)",
 }
 ROW_COLUMNS = ", ".join(_ROW_SQL[name] for name in TokenRow._fields)
 _ROW_SELECT = f"SELECT {ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
@@ -65,6 +66,7 @@ _ORDER_SQL = {
     "rotation_seconds": "t.rotation_seconds",
     "next_rotation": "t.next_rotation_at",
     "created": "t.created_at",
+    "expires": "t.expires_at",
     "environment": "e.name",
 }
 
@@ -95,19 +97,23 @@ _COUNT_BY_ENVIRONMENT = (
 )
 _COUNT_BY_AGENT = "SELECT agent_id, COUNT(*) FROM token WHERE +phase = 'ready' GROUP BY agent_id"
 
-# Due for rotation: active tokens past their rotation time. A clock that went backwards (now
+# Due for rotation: active tokens past their rotation time and not expired (an expired token
+# is never rotated: its secret would answer 401 anyway). A clock that went backwards (now
 # earlier than the last rotation) makes nothing due: a rotation is never repeated for it.
-# Parameters: now, now. "+" keeps SQLite on the next_rotation_at index.
+# Parameters: now, now, now. "+" keeps SQLite on the next_rotation_at index.
 _DUE = (
     "next_rotation_at <= ? AND +phase = 'ready' AND +status = 'Active' "
-    "AND rotation_seconds IS NOT NULL AND (last_rotated_at IS NULL OR last_rotated_at <= ?)"
+    "AND rotation_seconds IS NOT NULL AND (last_rotated_at IS NULL OR last_rotated_at <= ?) "
+    "AND (expires_at IS NULL OR expires_at > ?)"
 )
 _IS_DUE = f"SELECT 1 FROM token WHERE id = ? AND {_DUE}"  # noqa: S608
 # Walks the next_rotation_at index from its start ("+" keeps SQLite from choosing the phase
 # index instead, which means reading every ready token).
 _NEXT_DUE = (
     "SELECT next_rotation_at FROM token WHERE next_rotation_at IS NOT NULL "
-    "AND +phase = 'ready' AND +status = 'Active'"
+    "AND +phase = 'ready' AND +status = 'Active' "
+    # A rotation at or after the token's expiry never happens.
+    "AND (expires_at IS NULL OR expires_at > next_rotation_at)"
 )
 
 
@@ -248,10 +254,10 @@ def changes_after(database: Database, cursor: int) -> list[tuple[int, str, int |
 # ----------------------------------------------------------------- rotation
 
 
-def _due_parameters(now: datetime) -> tuple[Any, Any]:
+def _due_parameters(now: datetime) -> tuple[Any, Any, Any]:
     """The parameters of :data:`_DUE`: now (naive UTC), which the driver writes as the database
     keeps times."""
-    return now, now
+    return now, now, now
 
 
 # Due tokens with what decides whether their agent may have them rotated, read from the
@@ -284,12 +290,17 @@ def is_due(database: Database, token_id: int, now: datetime) -> bool:
     return database.first(_IS_DUE, (token_id, *_due_parameters(now))) is not None
 
 
-def next_due_at(database: Database, environment_id: int | None = None) -> datetime | None:
+def next_due_at(
+    database: Database, environment_id: int | None = None, *, now: datetime | None = None
+) -> datetime | None:
     """The earliest scheduled rotation of an active token (in one environment, or in any), as
-    naive UTC."""
-    sql, args = _NEXT_DUE, []
+    naive UTC; one that comes at or after its token's expiry never happens, and with *now*
+    (naive UTC) neither does one of a token expired by then."""
+    sql, args = _NEXT_DUE, list[Any]()
+    if now is not None:
+        sql, args = sql + " AND (expires_at IS NULL OR expires_at > ?)", [now]
     if environment_id is not None:
-        sql, args = sql + " AND +environment_id = ?", [environment_id]
+        sql, args = sql + " AND +environment_id = ?", [*args, environment_id]
     row = database.first(sql + " ORDER BY next_rotation_at LIMIT 1", args)
     if row is None:
         return None
@@ -347,15 +358,16 @@ def environment_access(database: Database) -> list[tuple[int, str, bool]]:
 
 def grant_rows(
     database: Database,
-) -> list[tuple[int, int, int, str, str | None, Any, int]]:
+) -> list[tuple[int, int, int, str, str | None, Any, int, Any]]:
     """Every ready token as the access index reads it: (environment id, token id, active (1/0),
-    fingerprint, previous fingerprint, its deadline as stored, role id). A token appears once
+    fingerprint, previous fingerprint, its deadline as stored, role id, the token's expiry as
+    stored or None). A token appears once
     per replaced secret it still has on record (once, with two NULLs, when it has none). Plain
     rows: 100,000 tokens take a fraction of a second. Turn a stored deadline into a datetime
     with :func:`stored_time`."""
     return database.rows(
         "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
-        "p.fingerprint, p.valid_until, a.role_id "
+        "p.fingerprint, p.valid_until, a.role_id, t.expires_at "
         "FROM token t JOIN agent a ON a.id = t.agent_id "
         "LEFT JOIN previous_secret p ON p.token_id = t.id WHERE t.phase = 'ready'"
     )

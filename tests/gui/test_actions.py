@@ -178,6 +178,7 @@ def test_context_menu_is_built_from_data(window: MainWindow, seeded: TokenServic
         None,
         "actionRefresh",
         "actionRotate",
+        "actionSetExpiry",
         "actionEditLabel",
         "actionTokenHistory",
         "actionTryRequest",
@@ -211,6 +212,9 @@ class Recorder:
 
     def edit_rotation(self) -> None:
         self.calls.append("edit_rotation")
+
+    def edit_expiry(self) -> None:
+        self.calls.append("edit_expiry")
 
     def copy_token(self) -> None:
         self.calls.append("copy_token")
@@ -263,6 +267,7 @@ def test_each_action_calls_its_handler(recorded: tuple[WindowActions, Recorder])
         "deactivate",
         "refresh",
         "rotate",
+        "expiry",
         "copy",
         "reveal",
         "label",
@@ -283,6 +288,7 @@ def test_each_action_calls_its_handler(recorded: tuple[WindowActions, Recorder])
         "set_status(False)",
         "refresh_secret",
         "edit_rotation",
+        "edit_expiry",
         "copy_token",
         "reveal_token",
         "edit_label",

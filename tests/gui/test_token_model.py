@@ -13,6 +13,7 @@ from PySide6.QtCore import QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
 from desktop.domain import tokens
@@ -22,8 +23,10 @@ from desktop.gui.token_model import (
     TOKEN_ID_ROLE,
     TokenTableModel,
 )
+from desktop.services.display import epoch_text
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenRow, TokenView
+from tests.helpers.clock import FakeClock
 from tests.unit.services.test_token_index import (
     EXPECTED_ORDER,
     NAMES,
@@ -44,9 +47,16 @@ def set_tokens(model: TokenTableModel, views: Iterable[TokenView]) -> None:
 
 
 @pytest.fixture
-def model(qapp: QApplication) -> TokenTableModel:
+def clock() -> FakeClock:
+    """The time the sample is read at: before any of its tokens expires."""
+    return FakeClock(START)
+
+
+@pytest.fixture
+def model(qapp: QApplication, clock: FakeClock) -> TokenTableModel:
     # qapp: the Status badges are pixmaps, which need an application.
     model = TokenTableModel()
+    model.use_clock(clock)
     set_tokens(model, SAMPLE)
     return model
 
@@ -85,7 +95,7 @@ def test_header_labels(model: TokenTableModel) -> None:
     ]
     assert labels[:5] == ["API Token", "Name", "Label", "Role", "Status"]
     assert labels == list(HEADERS)
-    assert labels[5:] == ["Rotation", "Next rotation", "Created", "Environment"]
+    assert labels[5:] == ["Rotation", "Next rotation", "Expires", "Created", "Environment"]
 
 
 def test_token_column_is_masked_and_never_the_secret(model: TokenTableModel) -> None:
@@ -402,3 +412,56 @@ def test_lookups_go_through_to_the_index(model: TokenTableModel) -> None:
     assert model.has_token(1) and model.row_of(1) is None
     assert [token.id for token in model.all_tokens()] == [1, 2, 3, 4]
     assert not model.shows_environment
+
+
+# ----------------------------------------------------------------- expiry
+
+
+def test_the_expires_column_shows_when_and_marks_expired_tokens(
+    qtbot: QtBot, model: TokenTableModel, clock: FakeClock
+) -> None:
+    """Before its expiry a token shows the time; from then on "Expired" with an icon and a
+    tooltip, and no next rotation, while its Status stays Active. Nothing in the database
+    changes: the model notices by itself (check_expiry, which its timer calls)."""
+    expiring = model.row_of(1)  # expires START + 5 days; rotates START + 3 days
+    never = model.row_of(2)
+    assert expiring is not None and never is not None
+    cell = model.index(expiring, Column.EXPIRES)
+    assert cell.data(DISPLAY) == epoch_text(int((START + timedelta(days=5)).timestamp()))
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is None
+    assert "401" in cell.data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(never, Column.EXPIRES).data(DISPLAY) == "Never"
+    assert model.index(never, Column.EXPIRES).data(Qt.ItemDataRole.ToolTipRole) is None
+    assert model.expiry_timer.isActive()
+    clock.advance(timedelta(days=5))
+    with qtbot.waitSignals([model.dataChanged, model.tokensExpired]):
+        model.check_expiry()
+    cell = model.index(expiring, Column.EXPIRES)
+    assert cell.data(DISPLAY) == "Expired"
+    assert isinstance(cell.data(Qt.ItemDataRole.DecorationRole), QIcon)
+    assert cell.data(Qt.ItemDataRole.ToolTipRole).startswith("Expired ")
+    assert model.index(expiring, Column.STATUS).data(DISPLAY) == "Active"
+    next_cell = model.index(expiring, Column.NEXT_ROTATION)
+    assert next_cell.data(DISPLAY) == "—"
+    assert next_cell.data(Qt.ItemDataRole.ToolTipRole) == "Expired tokens are not rotated"
+    with qtbot.assertNotEmitted(model.tokensExpired):
+        model.check_expiry()  # nothing more expired since
+
+
+def test_sorting_by_expiry_puts_tokens_that_never_expire_last(model: TokenTableModel) -> None:
+    model.sort(Column.EXPIRES, Qt.SortOrder.AscendingOrder)
+    assert ids(model) == [1, 3, 2, 4]
+    model.sort(Column.EXPIRES, Qt.SortOrder.DescendingOrder)
+    assert ids(model) == [4, 2, 3, 1]
+
+
+def test_a_rotation_after_the_expiry_is_not_shown_as_next(
+    qapp: QApplication, clock: FakeClock
+) -> None:
+    model = TokenTableModel()
+    model.use_clock(clock)
+    late = START + timedelta(days=1)
+    set_tokens(model, [view(1, rotation=timedelta(days=1), next_at=late, expires=late)])
+    cell = model.index(0, Column.NEXT_ROTATION)
+    assert cell.data(DISPLAY) == "—"
+    assert "expires before this rotation" in cell.data(Qt.ItemDataRole.ToolTipRole)

@@ -5,10 +5,14 @@ without one and change nothing."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 
+from desktop.app import open_context
 from desktop.domain import tokens
+from desktop.domain.clock import isoformat
+from tests.helpers.clock import FakeClock
 from tests.unit.cli.conftest import Cli, Seed
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -44,11 +48,12 @@ def test_list_never_shows_a_secret(cli: Cli, seeded: Seed) -> None:
     cli.ok("token", "rotate", str(seeded.token_id), "--every", "weekly")
     lines = cli.ok("token", "list").out.splitlines()
     assert lines[0].split() == [
-        "ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT", "ROTATION"
+        "ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT", "ROTATION",
+        "EXPIRES",
     ]  # fmt: skip
     assert lines[1].split()[:4] == [str(seeded.token_id), "Production", "Bot", "nightly"]
     assert tokens.mask(seeded.secret[-4:]) in lines[1]
-    assert re.search(f"weekly +{ISO}$", lines[1])
+    assert re.search(f"weekly +{ISO} +never$", lines[1])
     assert seeded.secret not in cli.ok("token", "list").out
     listed = cli.ok("token", "list", "--json").json()
     assert [t["id"] for t in listed] == [seeded.token_id] and "secret" not in listed[0]
@@ -70,6 +75,7 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
         "rotation",
         "next rotation",
         "grace",
+        "expires",
         "last rotated",
         "generation",
         "created",
@@ -77,6 +83,7 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
     assert fields["label"].strip() == "nightly import"
     assert (fields["rotation"].strip(), fields["next rotation"].strip()) == ("never", "-")
     assert (fields["grace"].strip(), fields["generation"].strip()) == ("0", "0")
+    assert fields["expires"].strip() == "never"
     assert re.fullmatch(ISO, fields["created"].strip())
     assert seeded.secret not in "\n".join(lines)
 
@@ -181,3 +188,102 @@ def test_a_token_id_in_other_digits_selects_no_token(cli: Cli, seeded: Seed) -> 
     ):
         assert f"invalid token id '{one}'" in cli.refused(*args).err
     assert cli.ok("token", "show", "1", "--json").json()["id"] == 1
+
+
+# ----------------------------------------------------------------- expiry
+
+END_OF_2099_03_31 = datetime(2099, 4, 1).astimezone(UTC)  # the local midnight that ends the day
+
+
+def test_create_expires_at_the_end_of_the_day_named(cli: Cli, seeded: Seed) -> None:
+    result = cli(
+        "token", "create", "--env", "Production", "--agent", "Bot", "--expires", "2099-03-31",
+        "--json",
+    )  # fmt: skip
+    assert result.code == 0  # (with a warning: Bot holds a token already)
+    created = result.json()
+    assert created["expires_at"] == isoformat(END_OF_2099_03_31)
+    listed = {t["id"]: t["expires_at"] for t in cli.ok("token", "list", "--json").json()}
+    assert listed == {seeded.token_id: None, created["id"]: isoformat(END_OF_2099_03_31)}
+    shown = cli.ok("token", "show", str(created["id"])).out
+    assert re.search(f"expires: +{isoformat(END_OF_2099_03_31)}$", shown, re.MULTILINE)
+    (event,) = [e for e in cli.ok("audit", "--json").json() if e["token"] == created["id"]]
+    assert f"expires {isoformat(END_OF_2099_03_31)}" in event["details"]
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        ("2099-03-31T18:00+02:00", "2099-03-31T16:00:00Z"),
+        ("2099-03-31T18:00:30Z", "2099-03-31T18:00:30Z"),
+        ("2099-03-31 18:00", isoformat(datetime(2099, 3, 31, 18).astimezone(UTC))),  # local
+    ],
+)
+def test_expire_at_a_date_and_time_and_never(
+    cli: Cli, seeded: Seed, when: str, expected: str
+) -> None:
+    tid = str(seeded.token_id)
+    assert (
+        cli.ok("token", "expire", tid, "--at", when).out == f"Token {tid} expires at {expected}.\n"
+    )
+    assert cli.ok("token", "show", tid, "--json").json()["expires_at"] == expected
+    assert cli.ok("token", "expire", tid, "--never").out == f"Token {tid} never expires.\n"
+    actions = [e["details"] for e in cli.ok("audit", "--json").json() if e["action"] == "expiry"]
+    assert actions == ["never expires", f"expires {expected}"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["expire", "{id}", "--at", "2000-01-01"], "is not in the future"),
+        (["expire", "{id}", "--at", "31.03.2099"], "invalid date '31.03.2099': write a date"),
+        (["expire", "{id}", "--at", "2099-02-30"], "invalid date"),
+        (["expire", "{id}", "--at", "2099-03-31T25:00"], "invalid date"),
+        (["create", "--env", "Production", "--agent", "Bot", "--expires", "2000-01-01"], "past"),
+    ],
+    ids=["past", "not-iso", "no-such-day", "no-such-hour", "create-past"],
+)
+def test_an_expiry_that_is_not_a_future_time_changes_nothing(
+    cli: Cli, seeded: Seed, argv: list[str], message: str
+) -> None:
+    before = cli.ok("token", "list", "--json").json()
+    result = cli("token", *[arg.format(id=seeded.token_id) for arg in argv])
+    assert result.code != 0 and result.out == ""
+    assert message in result.err or (message == "past" and "is not in the future" in result.err)
+    assert "Traceback" not in result.err
+    assert cli.ok("token", "list", "--json").json() == before
+
+
+def test_expire_needs_a_time_or_never(cli: Cli, seeded: Seed) -> None:
+    tid = str(seeded.token_id)
+    assert cli("token", "expire", tid).code == 2
+    assert cli("token", "expire", tid, "--at", "2099-03-31", "--never").code == 2
+    help_text = cli("token", "expire", "--help").out
+    assert "midnight that ends it" in help_text and "deactivate it" in help_text
+
+
+def test_a_secret_given_as_the_expiry_is_never_repeated(cli: Cli, seeded: Seed) -> None:
+    result = cli("token", "expire", str(seeded.token_id), "--at", seeded.secret)
+    assert result.code != 0 and seeded.secret not in result.err + result.out
+
+
+def test_an_expired_token_is_refused_and_shown_so(cli: Cli, seeded: Seed) -> None:
+    """Expired by the real clock the command line reads (set by a service whose clock was
+    earlier): verify answers 401 "token expired", list and show say no next rotation, and
+    refresh refuses with what to do."""
+    context = open_context(cli.data_dir, store=cli.store, clock=FakeClock())  # 2026-01-05
+    try:
+        context.service.set_rotation(seeded.token_id, "daily")
+        context.service.set_expiry(seeded.token_id, datetime(2026, 1, 6, tzinfo=UTC))
+    finally:
+        context.close()
+    tid = str(seeded.token_id)
+    answer = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
+    assert (answer.code, answer.out) == (1, "401 token expired\n")
+    (row,) = cli.ok("token", "list").out.splitlines()[1:]
+    assert row.split()[-3:] == ["daily", "-", "2026-01-06T00:00:00Z"]
+    shown = cli.ok("token", "show", tid).out
+    assert re.search(r"next rotation: +-$", shown, re.MULTILINE)
+    assert re.search(r"expires: +2026-01-06T00:00:00Z \(expired\)$", shown, re.MULTILINE)
+    refused = cli("token", "refresh", tid)
+    assert refused.code == 2 and "set a later expiry, or none, first" in refused.err

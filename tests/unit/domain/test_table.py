@@ -37,6 +37,7 @@ def test_a_row_has_the_fields_storage_selects_in_this_order() -> None:
         "grace_until",
         "last_error",
         "created",
+        "expires",
     )
 
 
@@ -80,6 +81,7 @@ def test_the_columns_are_in_the_window_order() -> None:
         "STATUS",
         "ROTATION",
         "NEXT_ROTATION",
+        "EXPIRES",
         "CREATED",
         "ENVIRONMENT",
     ]

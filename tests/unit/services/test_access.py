@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from desktop.app import Context
 from desktop.domain import tokens
 from desktop.domain.access import Grant, agent_refusal, decide
@@ -93,24 +95,29 @@ REQUESTS = [
 ]
 
 
+@pytest.mark.parametrize("expired", [False, True], ids=["in-time", "expired"])
 def test_sql_index_and_domain_decide_agent_standing_and_paths_alike(
-    memory_context: Context, clock: FakeClock
+    memory_context: Context, clock: FakeClock, expired: bool
 ) -> None:
     """Every agent standing, for the current secret and a previous one in its grace: the SQL
-    lookup, the in-memory index and the domain's decision on the same grant agree."""
+    lookup, the in-memory index and the domain's decision on the same grant agree; also once
+    the token has expired (after the index was taken: it notices by itself)."""
     service = memory_context.service
     service.add_environment("Production", api_enabled=True)
     service.add_role("Reader", ["GET /Loans"])
     secrets: list[tuple[str, str, int]] = []  # agent, secret, token id
+    expires = clock.now() + timedelta(minutes=30)  # inside the previous secrets' grace
     for name in STANDINGS:
         service.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
-        issued = service.create_token("Production", name, grace="1h")
+        issued = service.create_token("Production", name, grace="1h", expires=expires)
         fresh = service.refresh(issued.token.id)
         secrets += [(name, issued.secret, issued.token.id), (name, fresh.secret, issued.token.id)]
     for name, (disabled, logged_in, signed) in STANDINGS.items():
         service.update_agent(name, has_logged_in=logged_in, signed_agreement=signed)
         service.set_agent_disabled(name, disabled)
     index = service.access_index()
+    if expired:
+        clock.set(expires)
     now = clock.now().timestamp()
     for name, secret, token_id in secrets:
         disabled, logged_in, signed = STANDINGS[name]
@@ -120,7 +127,15 @@ def test_sql_index_and_domain_decide_agent_standing_and_paths_alike(
         for method, path in REQUESTS:
             by_sql = service.verify("Production", secret, method, path)
             domain = decide(
-                Grant(token_id, True, True, frozenset({("GET", "loans")}), None, refusal),
+                Grant(
+                    token_id,
+                    True,
+                    True,
+                    frozenset({("GET", "loans")}),
+                    None,
+                    refusal,
+                    expires.timestamp(),
+                ),
                 method,
                 path,
                 now,
@@ -130,4 +145,7 @@ def test_sql_index_and_domain_decide_agent_standing_and_paths_alike(
     assert service.verify("Production", secrets[2][1], "GET", "/Loans").reason == (
         "agent 'disabled' is disabled"
     )
-    assert service.verify("Production", secrets[0][1], "GET", "/Loans/%c0%ae").status == 403
+    eligible = service.verify("Production", secrets[0][1], "GET", "/Loans/%c0%ae")
+    assert (eligible.status, eligible.reason == "token expired") == (
+        (401, True) if expired else (403, False)
+    )

@@ -160,11 +160,14 @@ def test_cell_texts_in_the_columns_order() -> None:
         "Active",
         "Every day",
         "2026-01-05 10:00",
+        "Never",
         "1970-01-01 01:00",
         "Production",
     )
     unknown = display.cell_texts(row(agent_id=9, environment_id=9), NAMES)
-    assert (unknown[1], unknown[3], unknown[8]) == ("?", "?", "?")
+    assert (unknown[1], unknown[3], unknown[9]) == ("?", "?", "?")
+    expiring = display.cell_texts(row(expires=int(START.timestamp())), NAMES)
+    assert expiring[7] == "2026-01-05 10:00"
 
 
 def test_naming_a_token() -> None:

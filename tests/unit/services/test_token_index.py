@@ -42,6 +42,7 @@ def view(
     last_error: str | None = None,
     generation: int = 0,
     grace: timedelta = timedelta(0),
+    expires: datetime | None = None,
 ) -> TokenView:
     return TokenView(
         id=token_id,
@@ -60,6 +61,7 @@ def view(
         grace_until=None,
         last_error=last_error,
         created_at=created or START + timedelta(minutes=token_id),
+        expires_at=expires,
     )
 
 
@@ -92,6 +94,7 @@ def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
                 seconds(view.grace_until),
                 view.last_error,
                 seconds(view.created_at) or 0,
+                seconds(view.expires_at),
             )
         )
     names = Names(
@@ -110,6 +113,7 @@ SAMPLE = [
         hint="zz01",
         rotation=timedelta(days=1),
         next_at=START + timedelta(days=3),
+        expires=START + timedelta(days=5),
     ),
     view(
         2,
@@ -129,6 +133,7 @@ SAMPLE = [
         rotation=timedelta(weeks=1),
         next_at=START + timedelta(days=1),
         grace=timedelta(hours=1),
+        expires=START + timedelta(days=10, hours=7),
     ),
     view(
         4,
@@ -186,6 +191,7 @@ def test_cell_texts(index: TokenIndex) -> None:
         "Every day",
         texts[1][6],  # local time: see test_display
         texts[1][7],
+        texts[1][8],
         "Production",
     )
     assert {token_id: cells[4] for token_id, cells in texts.items()} == {
@@ -201,6 +207,26 @@ def test_cell_texts(index: TokenIndex) -> None:
         4: "Every 30 days",
     }
     assert texts[2][6] == "—"
+    assert {token_id: cells[7] == "Never" for token_id, cells in texts.items()} == {
+        1: False,
+        2: True,
+        3: False,
+        4: True,
+    }
+
+
+def test_a_rotation_at_or_after_the_expiry_is_no_next_rotation() -> None:
+    """It never happens: the token expires first, and expired tokens are not rotated."""
+    index = indexed(
+        [
+            view(1, rotation=timedelta(days=1), next_at=START, expires=START),
+            view(2, rotation=timedelta(days=1), next_at=START, expires=START + timedelta(1)),
+        ]
+    )
+    assert column_texts(index, Column.NEXT_ROTATION)[0] == "—"
+    assert column_texts(index, Column.NEXT_ROTATION)[1] != "—"
+    index.set_filter(filter_needle("—"))
+    assert index.token_ids() == [1]
 
 
 def test_an_inactive_scheduled_token_says_paused() -> None:
@@ -219,6 +245,7 @@ EXPECTED_ORDER = {
     Column.STATUS: [1, 3, 4, 2],
     Column.ROTATION: [1, 3, 4, 2],  # 1 day, 1 week, 30 days, never
     Column.NEXT_ROTATION: [3, 1, 4, 2],  # earliest first, none last
+    Column.EXPIRES: [1, 3, 2, 4],  # earliest first, never last (ties by id)
     Column.CREATED: [4, 1, 3, 2],
     Column.ENVIRONMENT: [1, 2, 3, 4],  # all in Production: ties by id
 }
@@ -293,7 +320,8 @@ def test_an_order_of_several_terms_compares_them_in_turn(monkeypatch: pytest.Mon
         ("collections", [3]),  # Role
         ("inactive", [2]),  # Status
         ("every 30", [4]),  # Rotation
-        ("never", [2]),  # Rotation
+        ("never", [2, 4]),  # Rotation (2), Expires (2 and 4)
+        (str((START + timedelta(days=10, hours=7)).astimezone().date()), [3]),  # Expires
         ("—", [2]),  # Next rotation (none)
         (str((START - timedelta(days=1)).astimezone().date()), [4]),  # Created
         ("alpha", [2, 4]),

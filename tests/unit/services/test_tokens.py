@@ -23,7 +23,8 @@ PUBLIC = {
     "add_agent", "update_agent", "set_agent_disabled", "agent", "agents", "creation_warnings",
     "tokens", "token", "names", "token_table", "token_count", "token_page", "token_rows",
     "change_cursor", "changes_since", "prune_changes", "audit", "reveal",
-    "create_token", "set_status", "set_label", "set_rotation", "refresh", "rotate_if_due",
+    "create_token", "set_status", "set_label", "set_rotation", "set_expiry", "refresh",
+    "rotate_if_due",
     "due_token_ids", "next_due_at", "rotate_due", "delete", "reconcile", "verify",
     "access_index", "clock", "actor",
 }  # fmt: skip

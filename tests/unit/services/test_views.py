@@ -113,8 +113,11 @@ def test_a_token_view_as_json_is_utc_and_carries_no_secret() -> None:
         "generation": 3,
         "last_error": "keyring is locked",
         "created_at": "2026-01-05T09:00:00Z",
+        "expires_at": None,
     }
     json.dumps(view.to_json())  # plain values only
+    expiring = token_view(row(expires=int(datetime(2027, 4, 1, tzinfo=UTC).timestamp())), NAMES)
+    assert expiring.to_json()["expires_at"] == "2027-04-01T00:00:00Z"
 
 
 def test_views_are_frozen() -> None:

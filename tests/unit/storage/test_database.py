@@ -477,6 +477,27 @@ def test_a_version_1_journal_without_the_later_columns_migrates(tmp_path: Path) 
         database.close()
 
 
+def test_a_version_3_database_gains_token_expiry_and_its_tokens_never_expire(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / DB_FILENAME
+    secret = tokens.generate()
+    version_3_database(path, [v3_token("u1", tokens.fingerprint(secret), None, None)])
+    database = open_database(path)
+    try:
+        assert user_version(database) == SCHEMA_VERSION == 8
+        assert database.rows("SELECT id, expires_at FROM token") == [(1, None)]
+        clock = FakeClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
+        service = TokenService(database, None, clock=clock)
+        assert service.token(1).expires_at is None
+        assert service.verify("P", secret, "GET", "/Loans").allowed
+        service.set_expiry(1, clock.now() + timedelta(hours=1))
+        clock.advance(timedelta(hours=1))
+        assert service.verify("P", secret, "GET", "/Loans").reason == "token expired"
+    finally:
+        database.close()
+
+
 def test_a_new_database_is_the_same_as_a_migrated_one(tmp_path: Path) -> None:
     """Step 1 makes the current models; the later steps then change nothing."""
     version_3_database(tmp_path / "old.sqlite3", [])

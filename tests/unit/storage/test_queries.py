@@ -65,8 +65,8 @@ def test_first_screen_by_creation_walks_the_created_at_index(database: Database)
 
 
 def test_due_tokens_come_from_their_index(database: Database) -> None:
-    assert "next_rotation_at" in plan(database, queries._DUE_WITH_AGENTS, [0, 0])
-    with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0])
+    assert "next_rotation_at" in plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])
+    with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])
     assert "next_rotation_at" in with_agents
     assert "SEARCH agent USING INTEGER PRIMARY KEY" in with_agents
 
@@ -138,11 +138,14 @@ def test_the_access_index_rows(service: TokenService, database: Database) -> Non
     assert queries.environment_access(database) == [
         (service.environment("Production").id, "Production", True)
     ]
-    ((_, token_id, active, fingerprint, previous, grace_until, _),) = queries.grant_rows(database)
+    ((_, token_id, active, fingerprint, previous, grace_until, _, expires),) = queries.grant_rows(
+        database
+    )
     assert (token_id, active) == (issued.token.id, 1)
     assert len(fingerprint) == len(previous or "") == 64
     assert isinstance(queries.stored_time(grace_until), datetime)
     assert queries.stored_time(None) is None
+    assert expires is None
 
 
 def test_a_token_with_several_previous_secrets_has_a_grant_row_for_each(
