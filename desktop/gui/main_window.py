@@ -320,6 +320,8 @@ class MainWindow(QMainWindow):
         if not self.showing_all() and token.environment != self.environments.choice:
             self.environments.select(token.environment)
         self.wait_until_loaded()
+        if self.model.row_of(token_id) is None:
+            self.sync.catch_up()  # made a moment ago, by another process, before the next poll
         if self.model.row_of(token_id) is None and self.model.filter_text:
             self.clear_filter()
         self.select_tokens([token_id])

@@ -378,18 +378,23 @@ class Notifier(QObject):
 
     @Slot()
     def check(self) -> None:
-        """Look for overdue tokens (and forget failures of tokens no longer due).
-
-        Expiring tokens plug in here, once tokens have an expiry:
-        ``self.announce_expiring(<the tokens expiring within EXPIRING_WITHIN>)``."""
+        """Look for overdue tokens (and forget failures of tokens no longer due), and for
+        active tokens that expire within EXPIRING_WITHIN."""
         try:
             due = self._service.due_token_ids()
+            expiring = (
+                self._service.expiring_token_ids(EXPIRING_WITHIN)
+                if self._enabled[Kind.EXPIRING]
+                else []
+            )
         except TokenDeskError as error:
-            log.info("overdue rotations not checked: %s", error)
+            log.info("overdue rotations and expiring tokens not checked: %s", error)
             return
         self._failing.intersection_update(due)
         if self._enabled[Kind.OVERDUE]:
             self._announce(Kind.OVERDUE, self._overdue(due))
+        if expiring:
+            self._announce(Kind.EXPIRING, expiring)
 
     def _overdue(self, due: list[int]) -> list[int]:
         """Those of *due* (earliest rotation first) late by more than OVERDUE_AFTER while the
@@ -481,7 +486,8 @@ def _notice(kind: Kind, tokens: Sequence[TokenView], total: int) -> Notice:
         return Notice(kind, f"{total} rotations overdue", text, None)
     within = EXPIRING_WITHIN.days
     if total == 1:
-        text = f"{token_name(token)} expires within {within} days."
+        when = format_time(token.expires_at) if token.expires_at else f"within {within} days"
+        text = f"{token_name(token)} expires at {when} and then answers 401 to every request."
         return Notice(kind, "Token expires soon", text, token.id)
     text = f"{_names(tokens, total)} expire within {within} days."
     return Notice(kind, f"{total} tokens expire soon", text, None)

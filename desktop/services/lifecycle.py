@@ -409,6 +409,12 @@ class Lifecycle:
                 due.append(token_id)
         return due
 
+    def expiring_token_ids(self, within: timedelta) -> list[int]:
+        """The active tokens that expire within *within* from now (not those expired
+        already), soonest first."""
+        now = self._context.now()
+        return queries.expiring_between(self._database, now, now + within)
+
     def next_due_at(self, environment: str | None = None) -> datetime | None:
         """The earliest scheduled rotation of an active token (in one environment, or in any),
         for the window to show."""

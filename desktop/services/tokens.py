@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop.domain.access import Decision
@@ -259,6 +259,9 @@ class TokenService:
 
     def due_token_ids(self) -> list[int]:
         return self.lifecycle.due_token_ids()
+
+    def expiring_token_ids(self, within: timedelta) -> list[int]:
+        return self.lifecycle.expiring_token_ids(within)
 
     def next_due_at(self, environment: str | None = None) -> datetime | None:
         return self.lifecycle.next_due_at(environment)

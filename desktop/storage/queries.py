@@ -290,6 +290,19 @@ def is_due(database: Database, token_id: int, now: datetime) -> bool:
     return database.first(_IS_DUE, (token_id, *_due_parameters(now))) is not None
 
 
+def expiring_between(database: Database, start: datetime, end: datetime) -> list[int]:
+    """The active tokens that expire after *start* and no later than *end* (naive UTC),
+    soonest first: what is about to stop working, for the window to warn of."""
+    return [
+        token_id
+        for (token_id,) in database.rows(
+            "SELECT id FROM token WHERE expires_at > ? AND expires_at <= ? "
+            "AND phase = 'ready' AND status = 'Active' ORDER BY expires_at, id",
+            (start, end),
+        )
+    ]
+
+
 def next_due_at(
     database: Database, environment_id: int | None = None, *, now: datetime | None = None
 ) -> datetime | None:

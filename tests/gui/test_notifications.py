@@ -269,30 +269,56 @@ def test_failures_not_wanted_are_not_told_later_either(
     window.close()
 
 
-def test_expiring_tokens_are_told_once_a_day(
-    server: NotificationServer, window: MainWindow, seeded: TokenService, clock: FakeClock
+def test_tokens_about_to_expire_are_told_once_a_day(
+    qtbot: QtBot,
+    server: NotificationServer,
+    window: MainWindow,
+    seeded: TokenService,
+    clock: FakeClock,
 ) -> None:
-    first = seeded.create_token("Production", "Alpha Bot", label="a").token
-    second = seeded.create_token("Production", "Beta Sync", label="b").token
+    now = clock.now()
+    soon = seeded.create_token("Production", "Alpha Bot", expires=now + timedelta(days=3)).token
+    later = seeded.create_token("Production", "Beta Sync", expires=now + timedelta(days=10)).token
+    paused = seeded.create_token("Production", "Beta Sync", expires=now + timedelta(days=2)).token
+    seeded.set_status(paused.id, False)  # answers 401 already: nothing to warn of
+    seeded.create_token("Production", "Alpha Bot")  # never expires
 
-    window.notifier.announce_expiring([first])
-    window.notifier.announce_expiring([first])
+    window.notifier.check()
+    window.notifier.check()
     [notice] = server.received()
     assert notice["summary"] == "Token expires soon"
-    assert notice["body"] == f"Token #{first.id} (Alpha Bot, Production) expires within 7 days."
-
-    window.notifier.announce_expiring([first, second])  # only the second is news
-    assert server.received()[-1]["body"] == (
-        f"Token #{second.id} (Beta Sync, Production) expires within 7 days."
+    assert notice["body"] == (
+        f"Token #{soon.id} (Alpha Bot, Production) expires at "
+        f"{format_time(soon.expires_at)} and then answers 401 to every request."
     )
+    with qtbot.waitSignal(window.notifier.opened, timeout=10_000) as opened:
+        server.invoke(notice["id"])
+    assert opened.args == [soon.id] and selected(window) == [soon.id]
+
+    clock.advance(timedelta(days=4))  # the first has expired; the second is 6 days away
+    window.notifier.check()
+    assert server.received()[-1]["body"].startswith(f"Token #{later.id} (Beta Sync, Production)")
+    window.notifier.check()
+    assert len(server.received()) == 2  # once a day
     clock.advance(timedelta(days=1))
-    window.notifier.announce_expiring([first, second])
-    assert server.received()[-1]["summary"] == "2 tokens expire soon"
+    window.notifier.check()
+    assert len(server.received()) == 3
 
     action(window, "actionNotifyExpiring").trigger()  # off
     clock.advance(timedelta(days=1))
-    window.notifier.announce_expiring([first, second])
+    window.notifier.check()
     assert len(server.received()) == 3
+
+
+def test_several_tokens_about_to_expire_are_one_notification(
+    server: NotificationServer, window: MainWindow, seeded: TokenService, clock: FakeClock
+) -> None:
+    for agent in ("Alpha Bot", "Beta Sync"):
+        seeded.create_token("Production", agent, expires=clock.now() + timedelta(days=1))
+    window.notifier.announce_expiring(seeded.tokens("Production"))
+    [notice] = server.received()
+    assert notice["summary"] == "2 tokens expire soon"
+    assert notice["body"].endswith(" expire within 7 days.")
 
 
 class RecordingTray(QSystemTrayIcon):

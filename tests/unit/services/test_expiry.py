@@ -120,3 +120,23 @@ def test_an_expired_token_is_not_rotated_nor_refreshed(
     with pytest.raises(RuleViolation, match="expired at 2026-01-05T21:00:00Z"):
         service.refresh(late.id)
     assert service.token(late.id).generation == generation
+
+
+def test_tokens_about_to_expire_are_the_active_ones_within_the_window(
+    service: TokenService, clock: FakeClock
+) -> None:
+    """What the window warns of: active tokens that expire within the given time, soonest
+    first; not those expired already, inactive, further away, or without an expiry."""
+    now = clock.now()
+    later = service.create_token("Production", "alice", expires=now + 5 * 24 * HOUR).token
+    sooner = service.create_token("Production", "alice", expires=now + 2 * HOUR).token
+    far = service.create_token("Production", "alice", expires=now + 30 * 24 * HOUR).token
+    paused = service.create_token("Production", "alice", expires=now + HOUR).token
+    service.set_status(paused.id, False)
+    service.create_token("Production", "alice")
+    week = timedelta(days=7)
+    assert service.expiring_token_ids(week) == [sooner.id, later.id]
+    clock.advance(3 * HOUR)  # the sooner one has expired: nothing left to warn of
+    assert service.expiring_token_ids(week) == [later.id]
+    assert far.id not in service.expiring_token_ids(week)
+    assert service.expiring_token_ids(timedelta(days=40)) == [later.id, far.id]
