@@ -16,27 +16,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.gui import icons
+from desktop.gui import icons, theme
 
 
 class Banner(QFrame):
-    """Hidden until :meth:`set_text` and ``show()``; the message is plain text, shown escaped."""
+    """Hidden until :meth:`set_text` and ``show()``; the message is plain text, shown escaped.
 
-    COLORS = {
-        "warning": ("#fff4ce", "#c9a227"),
-        "error": ("#fde7e9", "#c42b1c"),
-        "info": ("#e8f1fb", "#5b8ccc"),
-    }
+    Its colours come from :mod:`desktop.gui.theme` for the palette in force, and change with it.
+    """
+
+    KINDS = frozenset({"warning", "error", "info"})
 
     def __init__(self, name: str, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        if kind not in self.KINDS:
+            raise KeyError(kind)
         self.setObjectName(name)
-        background, border = self.COLORS[kind]
-        self.setStyleSheet(
-            f"#{name} {{ background: {background}; border: 1px solid {border}; "
-            "border-radius: 4px; } "
-            f"#{name} QLabel {{ color: #1f1f1f; background: transparent; border: none; }}"
-        )
+        self.kind = theme.Tone(kind)
+        theme.follow(self, self._colour)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         layout.setSpacing(8)
@@ -57,6 +54,15 @@ class Banner(QFrame):
         self._plain = ""
         self._layout = layout
         self.hide()
+
+    def _colour(self) -> None:
+        colors = theme.banner_colors(self.kind)
+        name = self.objectName()
+        self.setStyleSheet(
+            f"#{name} {{ background: {colors.background}; border: 1px solid {colors.border}; "
+            "border-radius: 4px; } "
+            f"#{name} QLabel {{ color: {colors.text}; background: transparent; border: none; }}"
+        )
 
     def text(self) -> str:
         """The message as plain text."""

@@ -6,8 +6,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPen, QPixmap
+from PySide6.QtCore import QPointF, QRect, QSize, Qt
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QIconEngine,
+    QPainter,
+    QPalette,
+    QPen,
+    QPixmap,
+)
 from PySide6.QtWidgets import QApplication
 
 # name → (freedesktop theme icons, best first; the style's standard pixmap as a fallback).
@@ -44,7 +54,7 @@ def icon(name: str) -> QIcon:
     for theme_name in themed:
         found = QIcon.fromTheme(theme_name)
         if not found.isNull():
-            return found
+            return symbolic(found) if theme_name.endswith("-symbolic") else found
     from PySide6.QtWidgets import QStyle  # only here: its enums take milliseconds to create
 
     style = QApplication.style()
@@ -66,8 +76,6 @@ _BADGE_SCALES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0)
 def status_badge(active: bool) -> QIcon:
     """The Status cell's badge, drawn at every device pixel ratio so it stays crisp on HiDPI.
     Build it once and keep it: this draws a pixmap per scale."""
-    from PySide6.QtGui import QGuiApplication
-
     scales = set(_BADGE_SCALES)
     scales.update(screen.devicePixelRatio() for screen in QGuiApplication.screens())
     badge = QIcon()
@@ -115,3 +123,55 @@ def install_theme_fallback() -> str | None:
             QIcon.setThemeName(theme)
             return theme
     return None
+
+
+def symbolic(source: QIcon) -> QIcon:
+    """*source*, a one-colour ("symbolic") icon, recoloured in the palette's text colour each
+    time it is drawn (GNOME's Adwaita ships its action icons only in this form, black)."""
+    return QIcon(_SymbolicEngine(source))
+
+
+class _SymbolicEngine(QIconEngine):
+    """A one-colour ("symbolic") theme icon, drawn in the palette's text colour at paint time,
+    so it reads on a dark toolbar as on a light one and follows a switch between them."""
+
+    def __init__(self, source: QIcon) -> None:
+        super().__init__()
+        self._source = source
+
+    def clone(self) -> QIconEngine:
+        return _SymbolicEngine(self._source)
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        return self.scaledPixmap(size, mode, state, 1.0)
+
+    def scaledPixmap(
+        self, size: QSize, mode: QIcon.Mode, state: QIcon.State, scale: float
+    ) -> QPixmap:
+        pixmap = self._source.pixmap(size, scale, QIcon.Mode.Normal, state)
+        if pixmap.isNull():
+            return pixmap
+        palette = QGuiApplication.palette()
+        group = (
+            QPalette.ColorGroup.Disabled
+            if mode == QIcon.Mode.Disabled
+            else QPalette.ColorGroup.Active
+        )
+        role = (
+            QPalette.ColorRole.HighlightedText
+            if mode == QIcon.Mode.Selected
+            else QPalette.ColorRole.ButtonText
+        )
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(pixmap.rect(), palette.color(group, role))
+        painter.end()
+        return pixmap
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        scale = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        pixmap = self.scaledPixmap(rect.size(), mode, state, scale)
+        painter.drawPixmap(rect, pixmap)
+
+    def actualSize(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QSize:
+        return self._source.actualSize(size, mode, state)

@@ -26,17 +26,19 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.access import METHODS, Decision
 from desktop.domain.errors import TokenDeskError
+from desktop.gui.theme import Tone, paint_tone
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
 from desktop.services.display import token_choice_masked
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenRow
 
-OUTCOME_STYLES = {
-    "allowed": "color: #1b7f3b; font-weight: bold;",
-    "unauthorized": "color: #b3261e; font-weight: bold;",
-    "forbidden": "color: #a04000; font-weight: bold;",
-    "error": "color: #b3261e;",
+# How each outcome is coloured (and whether in bold); the colours follow the palette.
+OUTCOME_TONES: dict[str, tuple[Tone, bool]] = {
+    "allowed": (Tone.SUCCESS, True),
+    "unauthorized": (Tone.ERROR, True),
+    "forbidden": (Tone.WARNING, True),
+    "error": (Tone.ERROR, False),
 }
 
 
@@ -219,7 +221,8 @@ class TryRequestDialog(QDialog):
     def _show_result(self, text: str, kind: str) -> None:
         self._result.setText(text)
         self._result.setProperty("outcome", kind)
-        self._result.setStyleSheet(OUTCOME_STYLES[kind])
+        tone, bold = OUTCOME_TONES[kind]
+        paint_tone(self._result, tone, bold=bold)
         fit_to_contents(self, 600)
 
     def send(self) -> None:

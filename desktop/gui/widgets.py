@@ -5,15 +5,19 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QLayout, QWidget
 
-ERROR_STYLE = "color: #b3261e;"
-WARNING_STYLE = "color: #8a5300;"
+from desktop.gui.theme import Tone, paint_tone
+
+# The tones of the dialogs' inline messages; their colours follow the palette (light or dark).
+ERROR_STYLE = Tone.ERROR
+WARNING_STYLE = Tone.WARNING
 
 
-def message_label(name: str, style: str, parent: QWidget) -> QLabel:
+def message_label(name: str, tone: Tone, parent: QWidget) -> QLabel:
+    """A hidden, wrapping, selectable label whose text is coloured in *tone*."""
     label = QLabel(parent)
     label.setObjectName(name)
     label.setWordWrap(True)
-    label.setStyleSheet(style)
+    paint_tone(label, tone)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label

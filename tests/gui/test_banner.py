@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton, QToolButton
 from pytestqt.qtbot import QtBot
 
+from desktop.gui import theme
 from desktop.gui.banner import Banner
 
 
@@ -53,12 +54,12 @@ def test_buttons_call_their_slots(banner: Banner, qtbot: QtBot) -> None:
     assert calls == ["retry", "close"]
 
 
-@pytest.mark.parametrize("kind", sorted(Banner.COLORS))
+@pytest.mark.parametrize("kind", sorted(Banner.KINDS))
 def test_each_kind_has_its_colours(qtbot: QtBot, kind: str) -> None:
     banner = Banner(f"{kind}Banner", kind)
     qtbot.addWidget(banner)
-    background, border = Banner.COLORS[kind]
-    assert background in banner.styleSheet() and border in banner.styleSheet()
+    colors = theme.banner_colors(theme.Tone(kind))
+    assert colors.background in banner.styleSheet() and colors.border in banner.styleSheet()
     assert banner.styleSheet().startswith(f"#{kind}Banner ")
 
 

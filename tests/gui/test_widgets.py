@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from desktop.gui import theme
 from desktop.gui.widgets import (
     ERROR_STYLE,
     FormGrid,
@@ -30,7 +31,8 @@ def test_a_message_label_starts_hidden_and_wraps(qtbot: QtBot) -> None:
     label = message_label("errorLabel", ERROR_STYLE, dialog)
     assert dialog.findChild(QLabel, "errorLabel") is label
     assert label.isHidden() and label.wordWrap()
-    assert label.styleSheet() == ERROR_STYLE
+    assert label.property("tone") == "error"
+    assert theme.text_color(ERROR_STYLE).name() in label.styleSheet()
     assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
 
 
