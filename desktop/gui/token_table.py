@@ -207,6 +207,9 @@ class TokenTableView(QTableView):
         def width(sample: str, fm: QFontMetrics = metrics) -> int:
             return fm.horizontalAdvance(sample) + _PADDING
 
+        def widest(samples: list[str]) -> int:
+            return max(width(sample) for sample in samples)
+
         widths = {
             Column.TOKEN: width("tdk_••••••••WWWW", mono),
             Column.NAME: width("Partner Portal Sync Bot"),
@@ -215,8 +218,8 @@ class TokenTableView(QTableView):
             # The badge beside the text, and the gap the style leaves after it.
             Column.STATUS: width(display.INACTIVE) + BADGE_SIZE + _BADGE_GAP,
             Column.ROTATION: width(display.rotation_text(30 * 86_400)),
-            Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
-            Column.CREATED: width(display.WIDEST_TIME),
+            Column.NEXT_ROTATION: widest([t + display.PAUSED for t in display.widest_times()]),
+            Column.CREATED: widest(display.widest_times()),
             Column.ENVIRONMENT: width("Production EU"),
         }
         header = self.horizontalHeader()
