@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.context = context
         self.service = service = context.service
-        self.setWindowTitle(f"TokenDesk — {context.data_dir}")
+        self._title_note = ""
         self.keyring = keyring
         self.runner = runner
         self.reader = reader
@@ -181,6 +181,18 @@ class MainWindow(QMainWindow):
             self.runner.start()
 
     # ----------------------------------------------------------------- construction
+
+    def set_title_note(self, note: str) -> None:
+        """A word after the environment in the window title (``demo data``)."""
+        self._title_note = note
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The title names what is shown, ``Production — TokenDesk``, as a document window
+        names its document; the data dir is in Help → About."""
+        place = "All environments" if self.showing_all() else self.environments.choice
+        title = f"{place} — TokenDesk" if place else "TokenDesk"
+        self.setWindowTitle(f"{title} ({self._title_note})" if self._title_note else title)
 
     def _lay_out(self, central: QWidget) -> None:
         layout = QVBoxLayout(central)
@@ -295,6 +307,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _environment_chosen(self) -> None:
+        self._update_title()
         self.table.clearSelection()
         self.sync.reload()
         self.table.scrollToTop()
@@ -304,6 +317,7 @@ class MainWindow(QMainWindow):
         """Everything that depends on the tokens shown."""
         self.commands.conceal_unless_selected()
         self.environments.update_state()
+        self._update_title()
         self._update_status()
         self._update_actions()
         self.commands.reload_dialogs()
