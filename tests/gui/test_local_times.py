@@ -41,9 +41,7 @@ def test_the_table_status_bar_picker_and_audit_log_follow_the_locale(
         assert token.next_rotation_at is not None
         next_cell = model(window).index(row, Column.NEXT_ROTATION).data()
         assert next_cell == spelled(locale, token.next_rotation_at)
-        assert window.next_rotation_label.text().endswith(
-            spelled(locale, token.next_rotation_at)
-        )
+        assert window.next_rotation_label.text().endswith(spelled(locale, token.next_rotation_at))
         # The filter finds a token by the time as shown.
         window.filter_edit.setText(cell)
         assert model(window).token_ids() == [token.id]
