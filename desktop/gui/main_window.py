@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
         self.environments.chosen.connect(self._environment_chosen)
         self.environments.apiAccessChanged.connect(sync.catch_up)
         self.keyring.problemChanged.connect(self._keyring_changed)
-        self.clipboard.cleared.connect(lambda: notices.status("Clipboard cleared"))
+        notices.follow_clipboard(self.clipboard)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.filter_edit.returnPressed.connect(self._filter_done)
         self.table.customContextMenuRequested.connect(self._show_context_menu)

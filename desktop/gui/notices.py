@@ -4,7 +4,8 @@
 * the notification banner and the system tray's messages: what went wrong while nobody was
   looking (scheduled rotations), never modal, because the scheduler runs unattended;
 * the status bar: a passing message for what was just done, and what stays there: the counts
-  of the tokens shown, the next rotation, the progress of a run of rotations;
+  of the tokens shown, the next rotation, the progress of a run of rotations, and while a copied
+  secret waits on the clipboard, the seconds until it is cleared;
 * what the empty table says: why it is empty, and what to do;
 * a change that failed: a message box that says why (:meth:`Notices.attempt`).
 """
@@ -29,6 +30,7 @@ from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.gui import messages
 from desktop.gui.actions import shortcut_text
 from desktop.gui.banner import Banner
+from desktop.gui.clipboard import SecretClipboard
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.widgets import plural
@@ -88,8 +90,15 @@ class Notices(QObject):
         self.counts_label.setObjectName("tokenCounts")
         self.next_rotation_label = QLabel(status)
         self.next_rotation_label.setObjectName("nextRotation")
-        for label in (self.next_rotation_label, self.counts_label):
+        self.clipboard_label = QLabel(status)
+        self.clipboard_label.setObjectName("clipboardCountdown")
+        self.clipboard_label.setToolTip(
+            "The copied secret is taken off the clipboard then, unless something else was copied"
+        )
+        self.clipboard_label.hide()
+        for label in (self.clipboard_label, self.next_rotation_label, self.counts_label):
             label.setContentsMargins(8, 0, 8, 0)
+        status.addPermanentWidget(self.clipboard_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.next_rotation_label)
         status.addPermanentWidget(self.counts_label)
@@ -112,6 +121,24 @@ class Notices(QObject):
             messages.error(self._window, title, f"{title} failed.", str(error))
             return False
         return True
+
+    # ----------------------------------------------------------------- the clipboard
+
+    def follow_clipboard(self, clipboard: SecretClipboard) -> None:
+        """Count down in the status bar while a copied secret waits to be cleared."""
+        clipboard.countdown.connect(self._clipboard_countdown)
+        clipboard.cleared.connect(self._clipboard_cleared)
+        clipboard.released.connect(self.clipboard_label.hide)
+
+    @Slot(int)
+    def _clipboard_countdown(self, seconds: int) -> None:
+        self.clipboard_label.setText(f"Copied; clipboard clears in {seconds} s")
+        self.clipboard_label.show()
+
+    @Slot()
+    def _clipboard_cleared(self) -> None:
+        self.clipboard_label.hide()
+        self.status("Clipboard cleared")
 
     # ----------------------------------------------------------------- the keyring
 

@@ -157,11 +157,9 @@ class TokenCommands(QObject):
     # ----------------------------------------------------------------- secrets
 
     def copy_text(self, secret: str) -> None:
-        """Put a secret on the clipboard, marked for clipboard managers, cleared later."""
+        """Put a secret on the clipboard, marked for clipboard managers, cleared later (the
+        status bar counts down to it)."""
         self._clipboard.copy(secret)
-        self._status(
-            f"Copied; the clipboard will be cleared in {self._clipboard.clear_after_seconds} s"
-        )
 
     def copy_token(self) -> None:
         token = self._single()
