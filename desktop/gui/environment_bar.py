@@ -186,7 +186,7 @@ class EnvironmentBar(QWidget):
             self.api_toggle.setChecked(True)
             return
         changed = self._attempt(
-            "API access", lambda: self._service.set_api_enabled(environment.name, enabled)
+            "API Access", lambda: self._service.set_api_enabled(environment.name, enabled)
         )
         self.apiAccessChanged.emit()
         if changed:

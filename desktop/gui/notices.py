@@ -44,6 +44,16 @@ STATUS_MESSAGE_MS = 10_000
 TRAY_MESSAGE_MS = 15_000
 
 
+def sentence_case(title: str) -> str:
+    """A title as the start of a sentence: ``Refresh Secret`` → ``Refresh secret``; words in
+    capitals (``API``) and names with capitals inside (``TokenDesk``) stay as they are."""
+    words = title.split(" ")
+    return " ".join(
+        [words[0]]
+        + [word if word[1:] != word[1:].lower() else word.lower() for word in words[1:]]
+    )
+
+
 @contextmanager
 def _busy() -> Iterator[None]:
     QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
@@ -108,17 +118,18 @@ class Notices(QObject):
         self._window.statusBar().showMessage(text, STATUS_MESSAGE_MS)
 
     def attempt(self, title: str, work: Callable[[], object]) -> bool:
-        """Run *work*; a TokenDesk error becomes a message box, never a crash. A keyring that
-        went away is reported to the keyring session, which the banner follows."""
+        """Run *work*; a TokenDesk error becomes a message box titled *title* (title case,
+        ``Refresh Secret``), never a crash. A keyring that went away is reported to the keyring
+        session, which the banner follows."""
         try:
             with _busy():
                 work()
         except SecretStoreUnavailable as error:
             self._keyring.lost(error)
-            messages.error(self._window, title, f"{title} failed.", str(error))
+            messages.error(self._window, title, f"{sentence_case(title)} failed.", str(error))
             return False
         except TokenDeskError as error:
-            messages.error(self._window, title, f"{title} failed.", str(error))
+            messages.error(self._window, title, f"{sentence_case(title)} failed.", str(error))
             return False
         return True
 
