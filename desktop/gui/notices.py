@@ -49,8 +49,7 @@ def sentence_case(title: str) -> str:
     capitals (``API``) and names with capitals inside (``TokenDesk``) stay as they are."""
     words = title.split(" ")
     return " ".join(
-        [words[0]]
-        + [word if word[1:] != word[1:].lower() else word.lower() for word in words[1:]]
+        [words[0]] + [word if word[1:] != word[1:].lower() else word.lower() for word in words[1:]]
     )
 
 

@@ -391,6 +391,9 @@ class TokenTableView(QTableView):
         self._sizing = True
         try:
             for column in stretching:
+                # A header state saved by an older version may bring back Stretch mode.
+                if header.sectionResizeMode(column) != QHeaderView.ResizeMode.Fixed:
+                    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
                 if header.sectionSize(column) != width:
                     header.resizeSection(column, width)
         finally:

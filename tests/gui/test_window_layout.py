@@ -155,3 +155,21 @@ def test_at_the_minimum_size_a_few_tokens_stay_in_sight(
     window.sync.reload()
     at_minimum_size(window, qtbot)
     assert len(window.table.rows_on_screen()) >= 5
+
+
+def test_a_header_saved_by_an_older_version_still_gives_label_the_rest(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    """An older version saved the Label column in the header's own Stretch mode, which keeps a
+    stale width once the other columns overflow: restored, it is sized by the view again."""
+    make_tokens(seeded, 3)
+    window.sync.reload()
+    header = window.table.horizontalHeader()
+    header.setSectionResizeMode(Column.LABEL, QHeaderView.ResizeMode.Stretch)
+    saved = header.saveState()
+    header.setSectionResizeMode(Column.LABEL, QHeaderView.ResizeMode.Fixed)
+    assert header.restoreState(saved)
+    at_minimum_size(window, qtbot)
+    assert header.sectionResizeMode(Column.LABEL) == QHeaderView.ResizeMode.Fixed
+    status_end = header.sectionViewportPosition(Column.STATUS) + header.sectionSize(Column.STATUS)
+    assert status_end <= window.table.viewport().width()
