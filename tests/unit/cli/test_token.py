@@ -9,6 +9,7 @@ import re
 import pytest
 
 from desktop.domain import tokens
+from tests.helpers.locales import in_locale
 from tests.unit.cli.conftest import Cli, Seed
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -181,3 +182,15 @@ def test_a_token_id_in_other_digits_selects_no_token(cli: Cli, seeded: Seed) -> 
     ):
         assert f"invalid token id '{one}'" in cli.refused(*args).err
     assert cli.ok("token", "show", "1", "--json").json()["id"] == 1
+
+
+def test_times_stay_utc_iso_whatever_the_locale(cli: Cli, seeded: Seed) -> None:
+    """Scripts parse the command line's times: the window's locale spelling never reaches
+    them."""
+    tid = str(seeded.token_id)
+    with in_locale("de_DE"):
+        on = cli.ok("token", "rotate", tid, "--every", "monthly").out
+        shown = cli.ok("token", "show", tid).out
+    assert re.search(f"next rotation at {ISO}", on)
+    assert re.search(f"created: +{ISO}", shown)
+    assert not re.search(r"\d\d\.\d\d\.\d\d", on + shown)
