@@ -29,6 +29,7 @@ from PySide6.QtCore import (
     QObject,
     QRect,
     Qt,
+    QTimer,
     Slot,
 )
 from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QKeyEvent, QKeySequence, QPalette
@@ -53,6 +54,7 @@ _CONTENTS_MARGIN = 8  # beyond what the item delegate asks for a cell on screen
 _BADGE_GAP = 4  # between a decoration and its text
 _EMPTY_MARGIN = 24
 _MINIMUM_ROWS = 5
+_FIT_AFTER_SCROLL_MS = 150
 # Intervals whose Rotation texts are the longest a schedule gets ("Every 30 days", …).
 _INTERVALS = (None, 3600, 12 * 3600, 86_400, 604_800, 30 * 86_400, 90 * 86_400)
 
@@ -164,6 +166,13 @@ class TokenTableView(QTableView):
         self._sync_environment_column()
         for signal in (model.modelReset, model.layoutChanged):
             signal.connect(self._fit_contents)
+        # Rows scrolled into view may hold longer names: fitted once scrolling pauses.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setObjectName("columnFitTimer")
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(_FIT_AFTER_SCROLL_MS)
+        self._fit_timer.timeout.connect(self._fit_contents)
+        self.verticalScrollBar().valueChanged.connect(self._fit_timer.start)
 
     # ----------------------------------------------------------------- empty state
 
@@ -207,7 +216,7 @@ class TokenTableView(QTableView):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.viewport() and event.type() == QEvent.Type.Resize:
             self._place_empty()
-            self._give_the_rest()
+            self._fit_contents()  # more rows on screen, or the first real screenful
         return super().eventFilter(watched, event)
 
     def _sync_environment_column(self) -> None:

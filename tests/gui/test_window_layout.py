@@ -3,14 +3,16 @@ width, and a minimum size at which Status and the most used toolbar actions stay
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHeaderView, QToolBar
 from pytestqt.qtbot import QtBot
 
+from desktop.app import Context
 from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
 from desktop.services import display
 from desktop.services.tokens import TokenService
-from tests.gui.conftest import make_tokens, model
+from tests.gui.conftest import make_tokens, model, open_window
 from tests.helpers.widgets import find
 
 LONGEST_NAME = "Partner Portal Reconciliation and Settlement Synchronisation Bot " * 2
@@ -173,3 +175,30 @@ def test_a_header_saved_by_an_older_version_still_gives_label_the_rest(
     assert header.sectionResizeMode(Column.LABEL) == QHeaderView.ResizeMode.Fixed
     status_end = header.sectionViewportPosition(Column.STATUS) + header.sectionSize(Column.STATUS)
     assert status_end <= window.table.viewport().width()
+
+
+def test_names_on_the_first_screen_and_those_scrolled_to_fit_their_column(
+    qtbot: QtBot, context: Context, seeded: TokenService
+) -> None:
+    """The window reads its tokens before it is shown: the first real screenful is fitted
+    when it shows, and rows scrolled into view once scrolling pauses."""
+    first = "Settlement Sync"
+    last = "Ledger Import Service"
+    for name in (first, last):
+        seeded.add_agent(name, "Reader", has_logged_in=True, signed_agreement=True)
+    seeded.create_token("Production", first, label="a")
+    make_tokens(seeded, 60)
+    seeded.create_token("Production", last, label="zz")
+    window = open_window(qtbot, context)
+    table, header = window.table, window.table.horizontalHeader()
+    metrics = table.fontMetrics()
+    assert header.sectionSize(Column.NAME) >= metrics.horizontalAdvance(first)
+    assert header.sectionSize(Column.NAME) < metrics.horizontalAdvance(last)
+
+    header.setSortIndicator(Column.LABEL, Qt.SortOrder.AscendingOrder)
+    table.scrollToBottom()
+    fit = find(table, QTimer, "columnFitTimer")
+    assert fit.isActive()
+    fit.timeout.emit()
+    assert header.sectionSize(Column.NAME) >= metrics.horizontalAdvance(last)
+    window.close()
