@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -233,3 +233,17 @@ def test_the_widest_times_are_as_wide_as_any() -> None:
         widest = max(len(text) for text in samples)
         for _ in range(2_000):
             assert len(display.minute_text(generator.randrange(0, 40_000_000))) <= widest
+
+
+class _TimeFirst(QLocale):
+    """British formats, with the time first and a word between: ``22:58 on 28/12/2026``."""
+
+    def dateTimeFormat(self, format: QLocale.FormatType = QLocale.FormatType.LongFormat) -> str:
+        return f"{self.timeFormat(format)} 'on' {self.dateFormat(format)}"
+
+
+def test_a_format_with_the_time_first_and_words_between_keeps_both() -> None:
+    spelling = display._Spelling(_TimeFirst("en_GB"))
+    local = (date(2026, 12, 28) - date(1970, 1, 1)).days * 1440 + 22 * 60 + 58
+    assert spelling.text(local, 0) == "22:58 on 28/12/2026"
+    assert spelling.date_time_format() == "HH:mm' on 'dd/MM/yyyy"
