@@ -253,7 +253,7 @@ def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: lis
             shutil.rmtree(data_dir, ignore_errors=True)
             messages.error(
                 None,
-                "TokenDesk demo",
+                "TokenDesk Demo",
                 "The demo needs the system keyring, which is unavailable.",
                 problem,
             )
@@ -274,7 +274,7 @@ def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: lis
             shutil.rmtree(data_dir, ignore_errors=True)
         return 1
     if settings is None:
-        window.setWindowTitle(f"TokenDesk — demo data ({data_dir})")
+        window.set_title_note("demo data")
     else:
         window.use_settings(settings)
     window.show()

@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QLocale
 
 from desktop.app import Context, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
+from desktop.services import display
 from tests.helpers import keyring_session, logfail
 from tests.helpers.clock import FakeClock
 
@@ -89,6 +91,17 @@ def keyring_store(private_keyring: str | None) -> KeyringSecretStore:
     except SecretStoreUnavailable as error:
         _keyring_missing(f"{error} ({_session_error or 'no session error'})")
         raise
+
+
+@pytest.fixture(autouse=True)
+def _c_locale() -> Iterator[None]:
+    """Times read the same whatever the machine's LANG: the C locale's (ISO 8601). A test of
+    another locale sets its own (tests/helpers/locales.py)."""
+    QLocale.setDefault(QLocale.c())
+    display.reset_local_times()
+    yield
+    QLocale.setDefault(QLocale.c())
+    display.reset_local_times()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.gui.token_choices import TokenChoices, offer
-from desktop.services.display import NO_TIME, format_seconds
+from desktop.services.display import NO_TIME, format_time, format_utc
 from desktop.services.tokens import TokenService
 from desktop.services.views import AuditView
 
@@ -43,7 +43,7 @@ class AuditTableModel(QAbstractTableModel):
     @staticmethod
     def cells(event: AuditView) -> tuple[str, str, str, str, str]:
         token = f"#{event.token_id}" if event.token_id is not None else NO_TIME
-        return format_seconds(event.at), event.actor, event.action, token, event.details
+        return format_time(event.at), event.actor, event.action, token, event.details
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._events)
@@ -59,6 +59,9 @@ class AuditTableModel(QAbstractTableModel):
         column = index.column()
         if not 0 <= column < len(self.HEADERS):
             return None
+        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
+            # To the second, for matching the command line's log and other systems' logs.
+            return f"{format_utc(self._events[index.row()].at)} (UTC)"
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self.cells(self._events[index.row()])[column]
         return None

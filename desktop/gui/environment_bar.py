@@ -182,20 +182,11 @@ class EnvironmentBar(QWidget):
         environment = self.current()
         if environment is None:
             return
-        if not enabled and not messages.confirm(
-            self.window(),
-            "Turn off API access",
-            f"Turn off API access for {environment.name}?",
-            f"Every token in {environment.name} "
-            f"({plural(self._service.environment(environment.name).token_count, 'token')}) "
-            "will answer 401 until API access is turned on again.",
-            accept="Turn off",
-            destructive=True,
-        ):
+        if not enabled and not self._confirm_off(environment.name):
             self.api_toggle.setChecked(True)
             return
         changed = self._attempt(
-            "API access", lambda: self._service.set_api_enabled(environment.name, enabled)
+            "API Access", lambda: self._service.set_api_enabled(environment.name, enabled)
         )
         self.apiAccessChanged.emit()
         if changed:
@@ -204,6 +195,22 @@ class EnvironmentBar(QWidget):
                 if enabled
                 else f"API access turned off for {environment.name}: its tokens get 401"
             )
+
+    def _confirm_off(self, name: str) -> bool:
+        """Ask before every token of *name* starts answering 401; with no token there, nothing
+        stops working, so there is nothing to ask."""
+        count = self._service.environment(name).token_count
+        if not count:
+            return True
+        return messages.confirm(
+            self.window(),
+            "Turn Off API Access",
+            f"Turn off API access for {name}?",
+            f"Every token in {name} ({plural(count, 'token')}) will answer 401 until API access "
+            "is turned on again.",
+            accept="Turn off",
+            destructive=True,
+        )
 
 
 __all__ = ["ALL_ENVIRONMENTS", "EnvironmentBar"]

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 ExceptHook = Callable[[type[BaseException], BaseException, TracebackType | None], object]
 
-TITLE = "TokenDesk: unexpected error"
+TITLE = "TokenDesk: Unexpected Error"
 MESSAGE = (
     "Something went wrong inside TokenDesk. The window is still running, but what you just did "
     "may not have finished: check the tokens it concerns before you go on."

@@ -25,11 +25,10 @@ from PySide6.QtWidgets import (
 from desktop.domain.clock import Clock
 from desktop.domain.errors import TokenDeskError
 from desktop.gui.widgets import ERROR_STYLE, FormGrid, fit_to_contents, message_label
-from desktop.services.display import expiry_phrase, format_local_time
+from desktop.services.display import date_time_format, expiry_phrase, format_local_time
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
 
-DATE_TIME_FORMAT = "yyyy-MM-dd HH:mm"  # as the table shows times
 DEFAULT_DAYS = 90  # what a new expiry is preset to: the midnight that ends the 90th day
 PAST = "The expiry must be in the future; to stop a token at once, deactivate it"
 
@@ -61,7 +60,7 @@ class ExpiryField(QWidget):
         )
         self.edit = QDateTimeEdit(_midnight_after(clock, DEFAULT_DAYS), self)
         self.edit.setObjectName("expiresEdit")
-        self.edit.setDisplayFormat(DATE_TIME_FORMAT)
+        self.edit.setDisplayFormat(date_time_format())  # as the table shows times
         self.edit.setCalendarPopup(True)
         self.edit.setAccessibleName("Expires at")
         self.edit.setToolTip("When the token expires, local time (00:00: as the day begins)")

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMenu,
+    QStyle,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -99,7 +101,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("MainWindow")
         self.context = context
         self.service = service = context.service
-        self.setWindowTitle(f"TokenDesk — {context.data_dir}")
+        self._title_note = ""
         self.keyring = keyring
         self.runner = runner
         self.reader = reader
@@ -178,6 +180,7 @@ class MainWindow(QMainWindow):
         self._wire()
 
         self.resize(1180, 640)
+        self.setMinimumWidth(self.minimum_width())
         # Opened without trying the keyring (to paint sooner): it is tried right after the
         # first paint; until then it counts as unavailable, without the banner.
         self.notices.show_keyring()
@@ -189,6 +192,58 @@ class MainWindow(QMainWindow):
             self.notifier.start()
 
     # ----------------------------------------------------------------- construction
+
+    def minimum_width(self) -> int:
+        """As narrow as the window gets: the toolbar still shows every action up to the last
+        of the most used ones (the rest go behind its » menu), and the table every column up
+        to Status, however long the names in it."""
+        return max(self.minimumSizeHint().width(), self._toolbar_width(), self._table_width())
+
+    def _toolbar_width(self) -> int:
+        """What the toolbar needs to show New, Activate, Deactivate, Refresh, Copy and Delete
+        (and what comes between them) beside its » button."""
+        toolbar = self.findChild(QToolBar, "mainToolBar")
+        layout = toolbar.layout() if toolbar is not None else None
+        if toolbar is None or layout is None:
+            return 0
+        acts = self.window_actions
+        key = (acts.create, acts.activate, acts.deactivate, acts.refresh, acts.copy, acts.delete)
+        actions = toolbar.actions()
+        shown = actions[: max(actions.index(action) for action in key) + 1]
+        widgets = [toolbar.widgetForAction(action) for action in shown]
+        width = sum(widget.sizeHint().width() for widget in widgets if widget is not None)
+        width += layout.spacing() * (len(shown) - 1)
+        margins = toolbar.contentsMargins() + layout.contentsMargins()
+        style, metric = toolbar.style(), QStyle.PixelMetric
+        extension = style.pixelMetric(metric.PM_ToolBarExtensionExtent, None, toolbar)
+        frame = style.pixelMetric(metric.PM_ToolBarFrameWidth, None, toolbar)
+        return width + margins.left() + margins.right() + extension + 2 * frame
+
+    def _table_width(self) -> int:
+        """What the table needs to show every column up to Status, each at its widest."""
+        table = self.table
+        header = table.horizontalHeader()
+        columns = (header.logicalIndex(v) for v in range(header.visualIndex(Column.STATUS) + 1))
+        width = sum(table.widest_width(c) for c in columns if not header.isSectionHidden(c))
+        width += table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            margins = layout.contentsMargins()
+            width += margins.left() + margins.right()
+        return width + 2 * table.frameWidth()
+
+    def set_title_note(self, note: str) -> None:
+        """A word after the environment in the window title (``demo data``)."""
+        self._title_note = note
+        self._update_title()
+
+    def _update_title(self) -> None:
+        """The title names what is shown, ``Production — TokenDesk``, as a document window
+        names its document; the data dir is in Help → About."""
+        place = "All environments" if self.showing_all() else self.environments.choice
+        title = f"{place} — TokenDesk" if place else "TokenDesk"
+        self.setWindowTitle(f"{title} ({self._title_note})" if self._title_note else title)
 
     def _lay_out(self, central: QWidget) -> None:
         layout = QVBoxLayout(central)
@@ -239,7 +294,7 @@ class MainWindow(QMainWindow):
         self.environments.chosen.connect(self._environment_chosen)
         self.environments.apiAccessChanged.connect(sync.catch_up)
         self.keyring.problemChanged.connect(self._keyring_changed)
-        self.clipboard.cleared.connect(lambda: notices.status("Clipboard cleared"))
+        notices.follow_clipboard(self.clipboard)
         self.filter_edit.textChanged.connect(self._filter_changed)
         self.filter_edit.returnPressed.connect(self._filter_done)
         self.table.customContextMenuRequested.connect(self._show_context_menu)
@@ -334,6 +389,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _environment_chosen(self) -> None:
+        self._update_title()
         self.table.clearSelection()
         self.sync.reload()
         self.table.scrollToTop()
@@ -343,6 +399,7 @@ class MainWindow(QMainWindow):
         """Everything that depends on the tokens shown."""
         self.commands.conceal_unless_selected()
         self.environments.update_state()
+        self._update_title()
         self._update_status()
         self._update_actions()
         self.commands.reload_dialogs()

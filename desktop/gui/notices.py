@@ -5,7 +5,8 @@
   never modal, because the scheduler runs unattended (the desktop's notifications and the
   tray's messages about it: :mod:`desktop.gui.notifications`);
 * the status bar: a passing message for what was just done, and what stays there: the counts
-  of the tokens shown, the next rotation, the progress of a run of rotations;
+  of the tokens shown, the next rotation, the progress of a run of rotations, and while a copied
+  secret waits on the clipboard, the seconds until it is cleared;
 * what the empty table says: why it is empty, and what to do;
 * a change that failed: a message box that says why (:meth:`Notices.attempt`).
 """
@@ -30,6 +31,7 @@ from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
 from desktop.gui import messages
 from desktop.gui.actions import shortcut_text
 from desktop.gui.banner import Banner
+from desktop.gui.clipboard import SecretClipboard
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.widgets import plural
@@ -40,6 +42,15 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 
 STATUS_MESSAGE_MS = 10_000
+
+
+def sentence_case(title: str) -> str:
+    """A title as the start of a sentence: ``Refresh Secret`` → ``Refresh secret``; words in
+    capitals (``API``) and names with capitals inside (``TokenDesk``) stay as they are."""
+    words = title.split(" ")
+    return " ".join(
+        [words[0]] + [word if word[1:] != word[1:].lower() else word.lower() for word in words[1:]]
+    )
 
 
 @contextmanager
@@ -88,8 +99,15 @@ class Notices(QObject):
         self.counts_label.setObjectName("tokenCounts")
         self.next_rotation_label = QLabel(status)
         self.next_rotation_label.setObjectName("nextRotation")
-        for label in (self.next_rotation_label, self.counts_label):
+        self.clipboard_label = QLabel(status)
+        self.clipboard_label.setObjectName("clipboardCountdown")
+        self.clipboard_label.setToolTip(
+            "The copied secret is taken off the clipboard then, unless something else was copied"
+        )
+        self.clipboard_label.hide()
+        for label in (self.clipboard_label, self.next_rotation_label, self.counts_label):
             label.setContentsMargins(8, 0, 8, 0)
+        status.addPermanentWidget(self.clipboard_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.next_rotation_label)
         status.addPermanentWidget(self.counts_label)
@@ -99,19 +117,38 @@ class Notices(QObject):
         self._window.statusBar().showMessage(text, STATUS_MESSAGE_MS)
 
     def attempt(self, title: str, work: Callable[[], object]) -> bool:
-        """Run *work*; a TokenDesk error becomes a message box, never a crash. A keyring that
-        went away is reported to the keyring session, which the banner follows."""
+        """Run *work*; a TokenDesk error becomes a message box titled *title* (title case,
+        ``Refresh Secret``), never a crash. A keyring that went away is reported to the keyring
+        session, which the banner follows."""
         try:
             with _busy():
                 work()
         except SecretStoreUnavailable as error:
             self._keyring.lost(error)
-            messages.error(self._window, title, f"{title} failed.", str(error))
+            messages.error(self._window, title, f"{sentence_case(title)} failed.", str(error))
             return False
         except TokenDeskError as error:
-            messages.error(self._window, title, f"{title} failed.", str(error))
+            messages.error(self._window, title, f"{sentence_case(title)} failed.", str(error))
             return False
         return True
+
+    # ----------------------------------------------------------------- the clipboard
+
+    def follow_clipboard(self, clipboard: SecretClipboard) -> None:
+        """Count down in the status bar while a copied secret waits to be cleared."""
+        clipboard.countdown.connect(self._clipboard_countdown)
+        clipboard.cleared.connect(self._clipboard_cleared)
+        clipboard.released.connect(self.clipboard_label.hide)
+
+    @Slot(int)
+    def _clipboard_countdown(self, seconds: int) -> None:
+        self.clipboard_label.setText(f"Copied; clipboard clears in {seconds} s")
+        self.clipboard_label.show()
+
+    @Slot()
+    def _clipboard_cleared(self) -> None:
+        self.clipboard_label.hide()
+        self.status("Clipboard cleared")
 
     # ----------------------------------------------------------------- the keyring
 

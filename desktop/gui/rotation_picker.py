@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.intervals import MAXIMUM
-from desktop.services.display import format_local_time
+from desktop.services.display import format_time
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -227,7 +227,7 @@ class RotationIntervalPicker(QWidget):
         except OverflowError:  # only near the end of the calendar
             self._next.setText("Next rotation: too far in the future to show")
             return
-        self._next.setText(f"Next rotation: {format_local_time(when)} (local time)")
+        self._next.setText(f"Next rotation: {format_time(when)} (local time)")
 
     # ----------------------------------------------------------------- internals
 

@@ -133,7 +133,7 @@ class TokenCommands(QObject):
         message = f"Token {describe_token(issued.token)} was created in {issued.token.environment}."
         if issued.warnings:
             message += "\n\n" + "\n".join(f"Note: {w}." for w in issued.warnings)
-        self._show_secret(issued, "New token", message)
+        self._show_secret(issued, "New Token", message)
 
     def _show_token(self, token: TokenView) -> None:
         """Switch to the token's environment, read it, and select the token (clearing a
@@ -157,11 +157,9 @@ class TokenCommands(QObject):
     # ----------------------------------------------------------------- secrets
 
     def copy_text(self, secret: str) -> None:
-        """Put a secret on the clipboard, marked for clipboard managers, cleared later."""
+        """Put a secret on the clipboard, marked for clipboard managers, cleared later (the
+        status bar counts down to it)."""
         self._clipboard.copy(secret)
-        self._status(
-            f"Copied; the clipboard will be cleared in {self._clipboard.clear_after_seconds} s"
-        )
 
     def copy_token(self) -> None:
         token = self._single()
@@ -249,7 +247,7 @@ class TokenCommands(QObject):
                 + "\n\nThe new secrets are shown once, one after the other."
             )
         if not messages.confirm(
-            self._window, "Refresh secret", text, informative, accept="Refresh", destructive=True
+            self._window, "Refresh Secret", text, informative, accept="Refresh", destructive=True
         ):
             return
         issued: list[IssuedSecret] = []
@@ -258,10 +256,10 @@ class TokenCommands(QObject):
             for token in targets:
                 issued.append(self._service.refresh(token.id))
 
-        self.attempt("Refresh secret", work)
+        self.attempt("Refresh Secret", work)
         self._sync.catch_up()
         for n, new in enumerate(issued, 1):
-            title = "New secret" if len(issued) == 1 else f"New secret {n} of {len(issued)}"
+            title = "New Secret" if len(issued) == 1 else f"New Secret {n} of {len(issued)}"
             message = (
                 f"Token {describe_token(new.token)} has a new secret; {old_secret_fate(new.token)}."
             )
@@ -288,7 +286,7 @@ class TokenCommands(QObject):
             )
         if not messages.confirm(
             self._window,
-            "Delete tokens" if len(targets) > 1 else "Delete token",
+            "Delete Tokens" if len(targets) > 1 else "Delete Token",
             text,
             informative,
             accept="Delete",
@@ -339,13 +337,13 @@ class TokenCommands(QObject):
             return
         label = messages.ask_text(
             self._window,
-            "Edit label",
+            "Edit Label",
             f"Label of token {token.masked} (agent {token.agent}):",
             token.label,
         )
         if label is None or label.strip() == token.label:
             return
-        self.attempt("Edit label", lambda: self._service.set_label(token.id, label))
+        self.attempt("Edit Label", lambda: self._service.set_label(token.id, label))
         self._sync.catch_up()
 
     def run_due_rotations(self) -> None:

@@ -9,14 +9,29 @@ By keyboard the table is one stop in the window's Tab order (Tab never moves fro
 so it cannot change the selected token on the way to a button); Up or Down with nothing selected
 selects the current token (the first one, after start) rather than the one after it; Shift+F10
 opens the context menu as the Menu key does.
+
+Each column is sized by its kind (:class:`Samples`, :class:`Contents`, :class:`Stretch`): by font
+metrics of the longest text it can hold, by its header and the rows on screen, or by the width
+the others leave (Label). Never by reading every row, as ResizeToContents does on each layout:
+100,000 rows would take seconds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QItemSelection, QItemSelectionModel, QObject, QRect, Qt
+from PySide6.QtCore import (
+    QEvent,
+    QItemSelection,
+    QItemSelectionModel,
+    QObject,
+    QRect,
+    Qt,
+    QTimer,
+    Slot,
+)
 from PySide6.QtGui import QContextMenuEvent, QFontMetrics, QKeyEvent, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -27,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain import tokens
 from desktop.domain.table import DEFAULT_SORT, Column
 from desktop.gui.icons import BADGE_SIZE
 from desktop.gui.token_model import TOKEN_ID_ROLE, TokenTableModel
@@ -34,8 +50,42 @@ from desktop.services import display
 from desktop.services.views import TokenView
 
 _PADDING = 28  # around a column's sample text
+_CONTENTS_MARGIN = 8  # beyond what the item delegate asks for a cell on screen
 _BADGE_GAP = 4  # between a decoration and its text
 _EMPTY_MARGIN = 24
+_MINIMUM_ROWS = 5
+_FIT_AFTER_SCROLL_MS = 150
+# Intervals whose Rotation texts are the longest a schedule gets ("Every 30 days", …).
+_INTERVALS = (None, 3600, 12 * 3600, 86_400, 604_800, 30 * 86_400, 90 * 86_400)
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A column sized to the widest of *texts*, the longest it can hold, by font metrics
+    (*metrics*: the column's font, when not the view's), plus *extra* for a decoration."""
+
+    texts: tuple[str, ...]
+    metrics: QFontMetrics | None = None
+    extra: int = 0
+
+
+@dataclass(frozen=True)
+class Contents:
+    """A column sized to its header and the rows on screen, between *floor* and *cap*
+    average characters: names, whose length has no useful bound."""
+
+    floor: int = 8
+    cap: int = 24
+
+
+class Stretch:
+    """The column that takes whatever width the others leave (down to its header's)."""
+
+
+Fit = Samples | Contents | Stretch
+_CONTENTS = Contents()
+_NAMES = Contents(floor=14, cap=24)
+_STRETCH = Stretch()
 
 
 def _ranges(rows: list[int]) -> Iterator[tuple[int, int]]:
@@ -71,11 +121,20 @@ class TokenTableView(QTableView):
         vertical.hide()
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(self.fontMetrics().height() + 10)
+        # However small the window, a few tokens stay in sight.
+        self.setMinimumHeight(
+            self.horizontalHeader().sizeHint().height()
+            + _MINIMUM_ROWS * vertical.defaultSectionSize()
+            + 2 * self.frameWidth()
+        )
         header = self.horizontalHeader()
         header.setHighlightSections(False)
         header.setSectionsMovable(True)
         header.setStretchLastSection(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self._sizing = False  # True while the view sizes columns itself
+        self._resized_by_hand: set[int] = set()  # columns whose width the person chose
+        header.sectionResized.connect(self._section_resized)
         self.set_column_widths()
         header.setSortIndicator(DEFAULT_SORT, Qt.SortOrder.AscendingOrder)
         self.setSortingEnabled(True)
@@ -105,6 +164,15 @@ class TokenTableView(QTableView):
             signal.connect(self._sync_empty)
         model.modelReset.connect(self._sync_environment_column)
         self._sync_environment_column()
+        for signal in (model.modelReset, model.layoutChanged):
+            signal.connect(self._fit_contents)
+        # Rows scrolled into view may hold longer names: fitted once scrolling pauses.
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setObjectName("columnFitTimer")
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(_FIT_AFTER_SCROLL_MS)
+        self._fit_timer.timeout.connect(self._fit_contents)
+        self.verticalScrollBar().valueChanged.connect(self._fit_timer.start)
 
     # ----------------------------------------------------------------- empty state
 
@@ -148,11 +216,13 @@ class TokenTableView(QTableView):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.viewport() and event.type() == QEvent.Type.Resize:
             self._place_empty()
+            self._fit_contents()  # more rows on screen, or the first real screenful
         return super().eventFilter(watched, event)
 
     def _sync_environment_column(self) -> None:
         """The Environment column shows only while the table holds every environment."""
         self.setColumnHidden(Column.ENVIRONMENT, not self._model.shows_environment)
+        self._give_the_rest()
 
     # ----------------------------------------------------------------- keys
 
@@ -201,30 +271,155 @@ class TokenTableView(QTableView):
     # ----------------------------------------------------------------- columns
 
     def set_column_widths(self) -> None:
-        metrics = self.fontMetrics()
-        mono = QFontMetrics(self._model.token_font())
-
-        def width(sample: str, fm: QFontMetrics = metrics) -> int:
-            return fm.horizontalAdvance(sample) + _PADDING
-
-        widths = {
-            Column.TOKEN: width("tdk_••••••••WWWW", mono),
-            Column.NAME: width("Partner Portal Sync Bot"),
-            Column.LABEL: width("Nightly payments import"),
-            Column.ROLE: width("Integrations admin"),
-            # The badge beside the text, and the gap the style leaves after it.
-            Column.STATUS: width(display.INACTIVE) + BADGE_SIZE + _BADGE_GAP,
-            Column.ROTATION: width(display.rotation_text(30 * 86_400)),
-            Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
-            Column.EXPIRES: width(display.WIDEST_TIME),
-            Column.CREATED: width(display.WIDEST_TIME),
-            Column.ENVIRONMENT: width("Production EU"),
-        }
+        """Size every column by its kind (:meth:`_column_fits`): the Label column takes the
+        spare width; the others fit their header and the longest text they can hold, or (names)
+        what the rows on screen hold. Never by reading every row: 100,000 would take seconds."""
         header = self.horizontalHeader()
-        for column, value in widths.items():
-            header.resizeSection(column, value)
-        header.setSectionResizeMode(Column.LABEL, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(metrics.horizontalAdvance("Status") + _PADDING)
+        # The Label column gives up its width first, down to its header's.
+        header.setMinimumSectionSize(self._header_width(Column.LABEL))
+        self._sizing = True
+        try:
+            for column in range(self._model.columnCount()):
+                fit = self._column_fits().get(column, _CONTENTS)
+                if isinstance(fit, Stretch):
+                    # Sized by the view (see _give_the_rest): the header's own Stretch mode
+                    # keeps a stale width once the other columns overflow the viewport.
+                    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+                    continue
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+                if isinstance(fit, Samples):
+                    header.resizeSection(column, self._samples_width(column, fit))
+                else:
+                    header.resizeSection(column, self._clamped(column, fit, 0))
+        finally:
+            self._sizing = False
+        self._fit_contents()
+
+    def _column_fits(self) -> dict[int, Fit]:
+        """How each column is sized. A column missing here fits its header and the rows on
+        screen (:data:`_CONTENTS`)."""
+        mono = QFontMetrics(self._model.token_font())
+        times = tuple(display.widest_times())
+        return {
+            Column.TOKEN: Samples((tokens.mask("WWWW"),), metrics=mono),
+            Column.NAME: _NAMES,
+            Column.LABEL: _STRETCH,
+            Column.ROLE: _NAMES,
+            # The badge beside the text, and the gap the style leaves after it.
+            Column.STATUS: Samples(
+                (display.ACTIVE, display.INACTIVE), extra=BADGE_SIZE + _BADGE_GAP
+            ),
+            Column.ROTATION: Samples(tuple(display.rotation_text(s) for s in _INTERVALS)),
+            Column.NEXT_ROTATION: Samples(tuple(text + display.PAUSED for text in times)),
+            Column.EXPIRES: Samples((*times, display.NEVER_EXPIRES, display.EXPIRED)),
+            Column.CREATED: Samples(times),
+            Column.ENVIRONMENT: _NAMES,
+        }
+
+    def _header_width(self, column: int) -> int:
+        """What the header needs for its text and the sort indicator."""
+        return self.horizontalHeader().sectionSizeHint(column)
+
+    def _samples_width(self, column: int, fit: Samples) -> int:
+        metrics = fit.metrics or self.fontMetrics()
+        widest = max(metrics.horizontalAdvance(text) for text in fit.texts)
+        return max(self._header_width(column), widest + _PADDING + fit.extra)
+
+    def _clamped(self, column: int, fit: Contents, contents: int) -> int:
+        """*contents* (a width the rows on screen need), within the column's floor and cap."""
+        average = self.fontMetrics().averageCharWidth()
+        floor = max(self._header_width(column), fit.floor * average + _PADDING)
+        return min(max(floor, contents), max(floor, fit.cap * average + _PADDING))
+
+    def widest_width(self, column: int) -> int:
+        """The widest this column is made by itself (a name column at its cap): what the
+        window's minimum size allows for."""
+        fit = self._column_fits().get(column, _CONTENTS)
+        if isinstance(fit, Stretch):
+            return self.horizontalHeader().minimumSectionSize()
+        if isinstance(fit, Samples):
+            return self._samples_width(column, fit)
+        return self._clamped(column, fit, 1 << 20)
+
+    def rows_on_screen(self) -> range:
+        """The rows the viewport shows now (a screenful from the top before it is shown)."""
+        count = self._model.rowCount()
+        first = max(self.rowAt(0), 0)
+        last = self.rowAt(self.viewport().height() - 1)
+        if last < 0:
+            row_height = max(self.verticalHeader().defaultSectionSize(), 1)
+            last = first + self.viewport().height() // row_height
+        return range(first, min(last + 1, count))
+
+    @Slot()
+    def _fit_contents(self) -> None:
+        """Widen the columns sized by their contents to what the rows on screen need (never
+        narrower, so scrolling does not make them jump; a column the person resized is left
+        alone)."""
+        header = self.horizontalHeader()
+        rows = self.rows_on_screen()
+        fits = self._column_fits()
+        self._sizing = True
+        try:
+            for column in range(self._model.columnCount()):
+                fit = fits.get(column, _CONTENTS)
+                if (
+                    not isinstance(fit, Contents)
+                    or column in self._resized_by_hand
+                    or self.isColumnHidden(column)
+                ):
+                    continue
+                model = self._model
+                needed = max(
+                    (self.sizeHintForIndex(model.index(row, column)).width() for row in rows),
+                    default=0,
+                )
+                width = self._clamped(column, fit, needed + _CONTENTS_MARGIN)
+                if width > header.sectionSize(column):
+                    header.resizeSection(column, width)
+        finally:
+            self._sizing = False
+        self._give_the_rest()
+
+    def _give_the_rest(self) -> None:
+        """The stretching column takes the viewport's width the others leave, down to its
+        header's width (then the table scrolls sideways)."""
+        header = self.horizontalHeader()
+        fits = self._column_fits()
+        stretching = [
+            c for c in range(self._model.columnCount()) if isinstance(fits.get(c), Stretch)
+        ]
+        if not stretching:
+            return
+        others = sum(
+            header.sectionSize(c)
+            for c in range(self._model.columnCount())
+            if c not in stretching and not header.isSectionHidden(c)
+        )
+        spare = (self.viewport().width() - others) // len(stretching)
+        width = max(header.minimumSectionSize(), spare)
+        self._sizing = True
+        try:
+            for column in stretching:
+                # A header state saved by an older version may bring back Stretch mode.
+                if header.sectionResizeMode(column) != QHeaderView.ResizeMode.Fixed:
+                    header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+                if header.sectionSize(column) != width:
+                    header.resizeSection(column, width)
+        finally:
+            self._sizing = False
+
+    @Slot(int, int, int)
+    def _section_resized(self, column: int, old: int, new: int) -> None:
+        if self._sizing:
+            return
+        header = self.horizontalHeader()
+        shown_or_hidden = old == 0 or new == 0
+        if not shown_or_hidden and header.sectionResizeMode(column) == (
+            QHeaderView.ResizeMode.Interactive
+        ):
+            self._resized_by_hand.add(column)
+        self._give_the_rest()
 
     def widen_token_column(self, text: str) -> None:
         """Make the API Token column wide enough for *text* (a revealed secret)."""

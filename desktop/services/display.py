@@ -1,12 +1,15 @@
 """Every text a person reads about dates, intervals and statuses, in one place.
 
-The window and the command line word the same things the same way by calling these. Nothing
-here imports Qt: the command line uses it too, and the token table's own texts are tested
-without a display.
+The window and the command line word the same things the same way by calling these. The
+command line prints times for scripts (UTC ISO 8601, :func:`format_utc`) and never loads Qt. The
+window's times are local and spelled one way, in the person's locale: QLocale's short date and
+time formats (``28.12.26 22:58`` in German, ``12/28/26 10:58 PM`` in American English), or ISO
+8601 (``2026-12-28 22:58``) in the C locale, which names no convention of its own. QtCore is
+loaded when the first local time is spelled.
 
-Times a person reads are local; times a machine reads (``--json``, scripts) are UTC ISO 8601.
-The token table formats two times for each of 100,000 rows when it loads (for its filter), so
-:func:`minute_text` works from cached days and UTC offsets rather than from ``datetime``.
+The token table spells two times for each of 100,000 rows when it loads (for its filter), so
+:func:`minute_text` asks QLocale once for each local day and each minute of a day and joins
+the two, and works out UTC offsets once per hour of time rather than through ``datetime``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from desktop.domain.clock import isoformat, utc
 from desktop.domain.table import Names, TokenRow
 from desktop.domain.tokens import mask
 from desktop.services.views import TokenView
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QLocale
 
 NO_TIME = "—"  # a time that is not set: no next rotation, never rotated
 ACTIVE = "Active"
@@ -27,43 +34,178 @@ PAUSED = " (paused)"  # after the next rotation of an inactive token: it waits f
 NEVER = "never"  # no automatic rotation
 NEVER_EXPIRES = "Never"  # the Expires cell of a token without an expiry
 EXPIRED = "Expired"  # the Expires cell once the expiry has passed
-# As wide as any time minute_text gives (its digits are equally wide): sizes the table's columns.
-WIDEST_TIME = "2026-01-05 09:00"
+
+# Marks some locales put in a time that nobody types: a narrow no-break space before "PM",
+# right-to-left marks between the parts of a date. The filter reads them as a plain space or
+# not at all (:func:`minute_key`; desktop.services.token_index folds what is typed the same way).
+TIME_MARKS: dict[str, str | None] = {
+    "\u00a0": " ",
+    "\u202f": " ",
+    "\u200e": None,
+    "\u200f": None,
+    "\u061c": None,
+}
+_FOLD = str.maketrans(TIME_MARKS)
 
 # ----------------------------------------------------------------- local time, to the minute
 
 _EPOCH_DAY = date(1970, 1, 1)
-_DAYS: dict[int, str] = {}  # local day number → "YYYY-MM-DD"
-_OFFSETS: dict[int, int | None] = {}  # UTC hour → local offset in minutes (None: it changes)
+_ISO_DATE, _ISO_TIME = "yyyy-MM-dd", "HH:mm"
 
 
-def _offset_minutes(minute: int) -> int:
-    """The local UTC offset, in minutes, at a POSIX minute; looked up once per hour of time."""
-    hour = minute // 60
-    offset = _OFFSETS.get(hour, -1)
-    if offset == -1:
-        start = datetime.fromtimestamp(hour * 3600).astimezone().utcoffset()
-        end = datetime.fromtimestamp(hour * 3600 + 3599).astimezone().utcoffset()
-        offset = int(start.total_seconds()) // 60 if start == end and start is not None else None
-        if len(_OFFSETS) > 100_000:
-            _OFFSETS.clear()
-        _OFFSETS[hour] = offset
-    if offset is None:  # the clocks change within this hour: ask for this very minute
-        exact = datetime.fromtimestamp(minute * 60).astimezone().utcoffset()
-        return int(exact.total_seconds()) // 60 if exact is not None else 0
-    return offset
+def _fold(text: str) -> str:
+    """A time as the filter searches it: without case and without the marks above."""
+    return text.casefold().translate(_FOLD)
+
+
+def _unquote(literal: str) -> str:
+    """The text of a literal part of a Qt date-time format (``'at'`` → ``at``)."""
+    return literal.replace("''", "\0").replace("'", "").replace("\0", "'")
+
+
+class _Spelling:
+    """The default locale's short date and time formats with the local time zone, and the days,
+    minutes of a day and UTC offsets worked out so far.
+
+    A local time is the text of its day joined to the text of its minute; the locale's
+    date-time format says in which order and with what around them. Replaced as a whole (see
+    :func:`reset_local_times`), so the table's reader thread never mixes two locales.
+    """
+
+    __slots__ = (
+        "_date",
+        "_date_first",
+        "_days",
+        "_glue",
+        "_locale",
+        "_offsets",
+        "_time",
+        "_times",
+        "date_format",
+        "time_format",
+    )
+
+    def __init__(self, locale: QLocale) -> None:
+        from PySide6.QtCore import QDate, QLocale, QTime
+
+        self._locale, self._date, self._time = locale, QDate, QTime
+        short = QLocale.FormatType.ShortFormat
+        glue, date_first = ("", " ", ""), True
+        if locale.language() == QLocale.Language.C:
+            self.date_format, self.time_format = _ISO_DATE, _ISO_TIME
+        else:
+            self.date_format, self.time_format = locale.dateFormat(short), locale.timeFormat(short)
+            whole = locale.dateTimeFormat(short)
+            dates, times = whole.find(self.date_format), whole.find(self.time_format)
+            dates_end, times_end = dates + len(self.date_format), times + len(self.time_format)
+            if dates >= 0 and dates_end <= times:
+                glue = (whole[:dates], whole[dates_end:times], whole[times_end:])
+            elif times >= 0 and times_end <= dates:
+                glue, date_first = (whole[:times], whole[times_end:dates], whole[dates_end:]), False
+            # else: a date-time format that holds neither as such: the date, a space, the time
+            glue = (_unquote(glue[0]), _unquote(glue[1]), _unquote(glue[2]))
+        self._glue = (glue, (_fold(glue[0]), _fold(glue[1]), _fold(glue[2])))
+        self._date_first = date_first
+        self._days: tuple[dict[int, str], dict[int, str]] = ({}, {})  # shown, folded
+        self._times: tuple[list[str | None], list[str | None]] = ([None] * 1440, [None] * 1440)
+        self._offsets: dict[int, int | None] = {}  # UTC hour → offset in minutes (None: changes)
+
+    def date_time_format(self) -> str:
+        """The whole format, as a QDateTimeEdit takes it."""
+        before, between, after = self._glue[0]
+        first, second = (
+            (self.date_format, self.time_format)
+            if self._date_first
+            else (self.time_format, self.date_format)
+        )
+        quote = self._quote
+        return f"{quote(before)}{first}{quote(between)}{second}{quote(after)}"
+
+    @staticmethod
+    def _quote(literal: str) -> str:
+        if not literal or not any(c.isalpha() for c in literal):
+            return literal
+        return "'" + literal.replace("'", "''") + "'"
+
+    def offset(self, minute: int) -> int:
+        """The local UTC offset, in minutes, at a POSIX minute; worked out once per hour."""
+        hour = minute // 60
+        offsets = self._offsets
+        offset = offsets.get(hour, -1)
+        if offset == -1:
+            start = datetime.fromtimestamp(hour * 3600).astimezone().utcoffset()
+            end = datetime.fromtimestamp(hour * 3600 + 3599).astimezone().utcoffset()
+            offset = (
+                int(start.total_seconds()) // 60 if start == end and start is not None else None
+            )
+            if len(offsets) > 100_000:
+                offsets.clear()
+            offsets[hour] = offset
+        if offset is None:  # the clocks change within this hour: ask for this very minute
+            exact = datetime.fromtimestamp(minute * 60).astimezone().utcoffset()
+            return int(exact.total_seconds()) // 60 if exact is not None else 0
+        return offset
+
+    def text(self, local: int, folded: int) -> str:
+        """A local minute number (minutes since 1970-01-01 00:00 local time), spelled;
+        *folded* (0 or 1): as the filter searches it."""
+        day, in_day = divmod(local, 1440)
+        days = self._days[folded]
+        day_text = days.get(day)
+        if day_text is None:
+            when = _EPOCH_DAY + timedelta(days=day)
+            day_text = self._locale.toString(
+                self._date(when.year, when.month, when.day), self.date_format
+            )
+            day_text = days[day] = _fold(day_text) if folded else day_text
+        times = self._times[folded]
+        time_text = times[in_day]
+        if time_text is None:
+            time_text = self._locale.toString(self._time(*divmod(in_day, 60)), self.time_format)
+            time_text = times[in_day] = _fold(time_text) if folded else time_text
+        before, between, after = self._glue[folded]
+        if self._date_first:
+            return f"{before}{day_text}{between}{time_text}{after}"
+        return f"{before}{time_text}{between}{day_text}{after}"
+
+
+_spelling: _Spelling | None = None
+
+
+def _current() -> _Spelling:
+    global _spelling  # one spelling for the process, replaced as a whole
+    spelling = _spelling
+    if spelling is None:
+        from PySide6.QtCore import QLocale
+
+        spelling = _spelling = _Spelling(QLocale())
+    return spelling
+
+
+def reset_local_times() -> None:
+    """Spell local times afresh from the default QLocale and the time zone: after
+    ``QLocale.setDefault`` or a change of ``TZ`` (texts already made are not remade)."""
+    global _spelling  # one spelling for the process, replaced as a whole
+    _spelling = None
+
+
+def date_time_format() -> str:
+    """The Qt format of every local time shown (for a QDateTimeEdit that shows one)."""
+    return _current().date_time_format()
 
 
 def minute_text(minute: int) -> str:
-    """Local time to the minute (``2026-01-05 09:00``) of a POSIX minute number: the table's
-    fast path, from cached days and offsets (it says what ``datetime`` says)."""
-    local = minute + _offset_minutes(minute)
-    day, in_day = divmod(local, 1440)
-    text = _DAYS.get(day)
-    if text is None:
-        text = _DAYS[day] = (_EPOCH_DAY + timedelta(days=day)).isoformat()
-    hours, minutes = divmod(in_day, 60)
-    return f"{text} {hours:02d}:{minutes:02d}"
+    """Local time to the minute of a POSIX minute number, in the locale's short format: the
+    table's fast path, from cached days, minutes and offsets (it says what QLocale says)."""
+    spelling = _current()
+    return spelling.text(minute + spelling.offset(minute), 0)
+
+
+def minute_key(minute: int) -> str:
+    """:func:`minute_text` as the table's filter searches it: without case, and with the marks
+    of :data:`TIME_MARKS` folded."""
+    spelling = _current()
+    return spelling.text(minute + spelling.offset(minute), 1)
 
 
 def epoch_text(seconds: int | None) -> str:
@@ -72,29 +214,30 @@ def epoch_text(seconds: int | None) -> str:
 
 
 def format_time(value: datetime | None) -> str:
-    """Local time to the minute (``2026-01-05 09:00``), or an em dash."""
+    """Local time to the minute in the locale's short format, or an em dash (a naive
+    *value* is UTC, as everywhere in TokenDesk)."""
     if value is None:
         return NO_TIME
-    return minute_text(math.floor(value.timestamp()) // 60)
-
-
-# ----------------------------------------------------------------- other spellings of a time
-
-_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return minute_text(math.floor(utc(value).timestamp()) // 60)
 
 
 def format_local_time(value: datetime) -> str:
-    """A moment in the person's local time, e.g. ``Tue 2 Dec 2026 09:00`` (the same words
-    whatever the C library's locale, like the rest of the window's text)."""
-    local = utc(value).astimezone()
-    day, month = _WEEKDAYS[local.weekday()], _MONTHS[local.month - 1]
-    return f"{day} {local.day} {month} {local.year} {local:%H:%M}"
+    """The same text as :func:`format_time`: one spelling of a time throughout the window."""
+    return format_time(value)
 
 
-def format_seconds(value: datetime) -> str:
-    """Local time to the second, ``2026-01-05 09:00:07``: when something happened."""
-    return f"{utc(value).astimezone():%Y-%m-%d %H:%M:%S}"
+def widest_times() -> list[str]:
+    """Times as wide as any :func:`minute_text` gives (two-digit days and hours, every month,
+    morning and evening), for sizing a column by font metrics instead of by its rows."""
+    spelling = _current()
+    local = []
+    for month in range(1, 13):
+        day = (date(2026, month, 28) - _EPOCH_DAY).days * 1440
+        local += [day + 10 * 60 + 58, day + 22 * 60 + 58]
+    return [spelling.text(minute, 0) for minute in local]
+
+
+# ----------------------------------------------------------------- times for scripts
 
 
 def format_utc(value: datetime | None, missing: str = "-") -> str:
@@ -150,12 +293,12 @@ def rotation_phrase(rotation: str | None, interval: timedelta | None) -> str:
 
 
 def schedule_text(interval: timedelta | None, next_at: datetime | None) -> str:
-    """A token's schedule in a sentence, ``Every 30 days; next Tue 2 Dec 2026 09:00``."""
+    """A token's schedule in a sentence, ``Every 30 days; next 2026-12-02 09:00``."""
     if interval is None:
         return "Not rotated automatically"
     text = rotation_text(int(interval.total_seconds()))
     if next_at is not None:
-        text += f"; next {format_local_time(next_at)}"
+        text += f"; next {format_time(next_at)}"
     return text
 
 

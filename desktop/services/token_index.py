@@ -41,10 +41,10 @@ from desktop.domain.table import (
 )
 from desktop.services.display import (
     NEVER_EXPIRES,
+    PAUSED,
+    TIME_MARKS,
     cell_texts,
-    expires_text,
-    minute_text,
-    next_rotation_text,
+    minute_key,
     rotates_before_expiry,
     rotation_text,
     status_text,
@@ -160,8 +160,9 @@ def with_id(key: Key) -> Callable[[Row], tuple[Any, int]]:
 
 # The filter's text keeps to Latin-1 (one byte a character, half the memory of 100,000 rows'
 # text): the masked token's dots and the dash of "no next rotation" become control characters,
-# in the text searched and in what is searched for alike. No label or name holds one.
-_FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02"})
+# in the text searched and in what is searched for alike. No label or name holds one. The marks
+# some locales put in a time (display.TIME_MARKS) become a plain space or go, on both sides too.
+_FILTER_MARKS = str.maketrans({"•": "\x01", "—": "\x02", **TIME_MARKS})
 _MASK_PREFIX = tokens.mask("").casefold().translate(_FILTER_MARKS)  # what precedes the hint
 _NO_NEXT = "—".translate(_FILTER_MARKS)  # the Next rotation cell without one
 _ACTIVE, _INACTIVE = status_text(True).casefold(), status_text(False).casefold()  # Status, folded
@@ -187,14 +188,16 @@ def _haystack(
     *environments* hold names already lower-cased; None: no Environment column), with the two
     non-Latin-1 marks swapped as _FILTER_MARKS says."""
     agent, role = agents.get(data.agent_id, ("?", "?"))
-    next_text = next_rotation_text(data) if rotates_before_expiry(data) else _NO_NEXT
-    expires = _NEVER_EXPIRES if data.expires is None else expires_text(data)
+    next_text = _NO_NEXT
+    if data.next_rotation is not None and rotates_before_expiry(data):
+        next_text = minute_key(data.next_rotation // 60) + ("" if data.active else PAUSED)
+    expires = _NEVER_EXPIRES if data.expires is None else minute_key(data.expires // 60)
     hay = (
         f"{_MASK_PREFIX}{data.hint.casefold()}\n{agent}\n"
         f"{data.label.casefold()}\n{role}\n"
         f"{_ACTIVE if data.active else _INACTIVE}\n"
         f"{_folded_rotation_text(data.rotation_seconds)}\n{next_text}\n{expires}\n"
-        f"{minute_text(data.created // 60)}"
+        f"{minute_key(data.created // 60)}"
     )
     if environments is not None:
         hay += "\n" + environments.get(data.environment_id, "?")

@@ -86,7 +86,28 @@ def test_api_access_toggle_turns_every_token_into_401(
 def test_api_access_stays_on_when_the_question_is_declined(
     window: MainWindow, seeded: TokenService, answers: Answers
 ) -> None:
+    make_tokens(seeded, 1)  # with no token in it, it would not ask
+    window.sync.reload()
     answers.confirm = False
     window.api_toggle.click()
     assert window.api_toggle.isChecked()
     assert seeded.environment("Production").api_enabled
+
+
+def test_turning_off_api_access_where_there_is_no_token_does_not_ask(
+    window: MainWindow, seeded: TokenService, answers: Answers
+) -> None:
+    """Nothing stops working, so there is nothing to confirm; with a token there, it asks."""
+    assert window.environments.select("Staging")
+    assert window.api_toggle.isChecked()
+    window.api_toggle.click()
+    assert answers.confirmations == []
+    assert not window.api_toggle.isChecked()
+    assert not seeded.environment("Staging").api_enabled
+    assert window.statusBar().currentMessage() == (
+        "API access turned off for Staging: its tokens get 401"
+    )
+    window.api_toggle.click()
+    make_tokens(seeded, 1, "Staging")
+    window.api_toggle.click()
+    assert [title for title, _, _ in answers.confirmations] == ["Turn Off API Access"]

@@ -58,7 +58,7 @@ def test_object_names_and_headers(window: MainWindow) -> None:
         assert action(window, name) is not None
     headers = [model(window).headerData(c, Qt.Orientation.Horizontal) for c in range(8)]
     assert headers[:5] == ["API Token", "Name", "Label", "Role", "Status"]
-    assert str(window.context.data_dir) in window.windowTitle()
+    assert window.windowTitle() == "Production — TokenDesk"
 
 
 def test_the_window_controls_have_keyboard_access(window: MainWindow) -> None:

@@ -93,9 +93,9 @@ def test_ask_text_returns_the_text_or_none(qtbot: QtBot, monkeypatch: pytest.Mon
         return next(answers)
 
     monkeypatch.setattr(QInputDialog, "getText", get_text)
-    assert messages.ask_text(None, "Edit label", "Label:", "old") == "renamed"
-    assert messages.ask_text(None, "Edit label", "Label:") is None
-    assert asked[0] == (None, "Edit label", "Label:", QLineEdit.EchoMode.Normal, "old")
+    assert messages.ask_text(None, "Edit Label", "Label:", "old") == "renamed"
+    assert messages.ask_text(None, "Edit Label", "Label:") is None
+    assert asked[0] == (None, "Edit Label", "Label:", QLineEdit.EchoMode.Normal, "old")
     assert asked[1][-1] == ""
 
 

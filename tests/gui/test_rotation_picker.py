@@ -17,7 +17,8 @@ from pytestqt.qtbot import QtBot
 
 from desktop.domain.intervals import MAXIMUM
 from desktop.gui.rotation_picker import RotationIntervalPicker
-from desktop.services.display import format_local_time
+from desktop.services import display
+from desktop.services.display import format_time
 from tests.helpers.clock import FakeClock
 
 HOUR = timedelta(hours=1)
@@ -36,9 +37,11 @@ def utc_zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Local time = UTC for the duration of a test, so local times can be written down."""
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
+    display.reset_local_times()
     yield
     monkeypatch.undo()
     time.tzset()
+    display.reset_local_times()
 
 
 def recorder(signal: SignalInstance) -> list[object]:
@@ -172,15 +175,15 @@ def test_the_next_rotation_text_follows_the_fake_clock(
 ) -> None:
     label = child(picker, QLabel, "nextRotationLabel")
     picker.setInterval(timedelta(weeks=1))  # the fake clock starts on Mon 5 Jan 2026 09:00 UTC
-    assert label.text() == "Next rotation: Mon 12 Jan 2026 09:00 (local time)"
+    assert label.text() == "Next rotation: 2026-01-12 09:00 (local time)"
     assert picker.nextRotationText() == label.text()
 
     clock.advance(timedelta(days=1, hours=2))
     picker.refreshNextRotation()
-    assert label.text() == "Next rotation: Tue 13 Jan 2026 11:00 (local time)"
+    assert label.text() == "Next rotation: 2026-01-13 11:00 (local time)"
 
     picker.setInterval(timedelta(hours=36))
-    assert label.text() == "Next rotation: Wed 7 Jan 2026 23:00 (local time)"
+    assert label.text() == "Next rotation: 2026-01-07 23:00 (local time)"
     picker.setInterval(None)
     assert label.text() == "Never rotated automatically"
 
@@ -189,7 +192,7 @@ def test_the_next_rotation_is_shown_in_local_time(
     picker: RotationIntervalPicker, clock: FakeClock
 ) -> None:
     picker.setInterval(timedelta(days=30))
-    expected = format_local_time(clock.now() + timedelta(days=30))
+    expected = format_time(clock.now() + timedelta(days=30))
     assert picker.nextRotationText() == f"Next rotation: {expected} (local time)"
 
 

@@ -149,7 +149,7 @@ def test_refresh_without_grace_says_the_old_secret_stops_now(
     action(window, "actionRefresh").trigger()
     assert len(answers.confirmations) == 1
     assert "stops working now" in answers.confirmations[0][2]
-    assert [title for title, _, _ in answers.secrets] == ["New secret 1 of 2", "New secret 2 of 2"]
+    assert [title for title, _, _ in answers.secrets] == ["New Secret 1 of 2", "New Secret 2 of 2"]
 
 
 def test_edit_label(window: MainWindow, seeded: TokenService, answers: Answers) -> None:

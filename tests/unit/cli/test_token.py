@@ -13,6 +13,7 @@ from desktop.app import open_context
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
 from tests.helpers.clock import FakeClock
+from tests.helpers.locales import in_locale
 from tests.unit.cli.conftest import Cli, Seed
 
 ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -287,3 +288,15 @@ def test_an_expired_token_is_refused_and_shown_so(cli: Cli, seeded: Seed) -> Non
     assert re.search(r"expires: +2026-01-06T00:00:00Z \(expired\)$", shown, re.MULTILINE)
     refused = cli("token", "refresh", tid)
     assert refused.code == 2 and "set a later expiry, or none, first" in refused.err
+
+
+def test_times_stay_utc_iso_whatever_the_locale(cli: Cli, seeded: Seed) -> None:
+    """Scripts parse the command line's times: the window's locale spelling never reaches
+    them."""
+    tid = str(seeded.token_id)
+    with in_locale("de_DE"):
+        on = cli.ok("token", "rotate", tid, "--every", "monthly").out
+        shown = cli.ok("token", "show", tid).out
+    assert re.search(f"next rotation at {ISO}", on)
+    assert re.search(f"created: +{ISO}", shown)
+    assert not re.search(r"\d\d\.\d\d\.\d\d", on + shown)

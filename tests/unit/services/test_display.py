@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QDate, QDateTime, QLocale, QTime, QTimeZone
 
 from desktop.domain.table import Names, TokenRow
 from desktop.services import display
 from desktop.services.views import token_view
+from tests.helpers.locales import in_locale
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 NAMES = Names({1: "Production"}, {1: ("Ada", "Reader")})
@@ -28,11 +30,11 @@ def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Local time is Berlin's for the test (a zone with an offset and daylight saving)."""
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
-    monkeypatch.setattr(display, "_DAYS", {})
-    monkeypatch.setattr(display, "_OFFSETS", {})
+    display.reset_local_times()
     yield
     monkeypatch.undo()
     time.tzset()
+    display.reset_local_times()
 
 
 @pytest.mark.parametrize(
@@ -45,8 +47,7 @@ def test_local_minutes_match_the_standard_library(
     daylight-saving changes, half-hour zones and Lord Howe's half-hour shift."""
     monkeypatch.setenv("TZ", zone)
     time.tzset()
-    monkeypatch.setattr(display, "_DAYS", {})
-    monkeypatch.setattr(display, "_OFFSETS", {})
+    display.reset_local_times()
     try:
         generator = random.Random(zone)
         minutes = [generator.randrange(0, 40_000_000) for _ in range(5_000)]
@@ -59,6 +60,7 @@ def test_local_minutes_match_the_standard_library(
     finally:
         monkeypatch.undo()
         time.tzset()
+        display.reset_local_times()
 
 
 @pytest.mark.usefixtures("zone")
@@ -73,12 +75,13 @@ def test_times_to_the_minute() -> None:
 
 
 @pytest.mark.usefixtures("zone")
-def test_other_spellings_of_a_time() -> None:
+def test_one_spelling_of_a_local_time_and_one_for_scripts() -> None:
     assert display.format_local_time(datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) == (
-        "Tue 1 Dec 2026 09:00"
+        "2026-12-01 09:00"
     )
-    assert display.format_local_time(datetime(2026, 12, 1, 8, 0)) == "Tue 1 Dec 2026 09:00"
-    assert display.format_seconds(START + timedelta(seconds=7)) == "2026-01-05 10:00:07"
+    # A naive time is UTC, as everywhere in TokenDesk.
+    assert display.format_time(datetime(2026, 12, 1, 8, 0)) == "2026-12-01 09:00"
+    assert display.date_time_format() == "yyyy-MM-dd HH:mm"
     assert display.format_utc(START + timedelta(seconds=7)) == "2026-01-05T09:00:07Z"
     assert display.format_utc(None) == "-"
     # to the second: microseconds are dropped, not rounded
@@ -125,7 +128,7 @@ def test_schedule_in_a_sentence() -> None:
     assert display.schedule_text(None, None) == "Not rotated automatically"
     assert display.schedule_text(timedelta(days=30), None) == "Every 30 days"
     assert display.schedule_text(timedelta(hours=12), datetime(2026, 12, 1, 8, 0, tzinfo=UTC)) == (
-        "Every 12 hours; next Tue 1 Dec 2026 09:00"
+        "Every 12 hours; next 2026-12-01 09:00"
     )
 
 
@@ -183,3 +186,67 @@ def test_naming_a_token() -> None:
     assert display.describe_token(token_view(row(label=""), NAMES)) == (
         "tdk_••••••••AbCd (agent Ada, no label)"
     )
+
+
+@pytest.mark.usefixtures("zone")
+@pytest.mark.parametrize(
+    ("locale", "shown", "searched", "pattern"),
+    [
+        ("de_DE", "05.01.26 10:00", "05.01.26 10:00", "dd.MM.yy HH:mm"),
+        ("en_US", "1/5/26 10:00\u202fAM", "1/5/26 10:00 am", "M/d/yy h:mm\u202fAp"),
+        ("en_GB", "05/01/2026 10:00", "05/01/2026 10:00", "dd/MM/yyyy HH:mm"),
+    ],
+)
+def test_local_times_follow_the_locale(
+    locale: str, shown: str, searched: str, pattern: str
+) -> None:
+    """Every local time, in the table and elsewhere, is the locale's short date and time."""
+    with in_locale(locale):
+        minute = int(START.timestamp()) // 60
+        assert display.format_time(START) == shown
+        assert display.minute_text(minute) == shown
+        assert display.minute_key(minute) == searched  # as the table's filter reads it
+        assert display.date_time_format() == pattern
+        texts = display.cell_texts(row(next_rotation=int(START.timestamp())), NAMES)
+        assert texts[6] == shown
+        assert display.schedule_text(timedelta(days=1), START) == f"Every day; next {shown}"
+    assert display.format_time(START) == "2026-01-05 10:00"  # the C locale's: ISO 8601
+
+
+def test_a_locale_that_puts_the_time_after_a_long_date_keeps_its_order() -> None:
+    """Korean spells the date, then a morning/afternoon word before the hour: the parts keep
+    the locale's order and whatever it puts between them."""
+    with in_locale("ko_KR") as locale:
+        assert display.date_time_format() == locale.dateTimeFormat(QLocale.FormatType.ShortFormat)
+        when = datetime(2026, 12, 28, 22, 58, tzinfo=UTC)
+        expected = locale.toString(
+            QDateTime(QDate(2026, 12, 28), QTime(22, 58), QTimeZone.utc()).toLocalTime(),
+            display.date_time_format(),
+        )
+        assert display.format_time(when) == expected
+
+
+def test_the_widest_times_are_as_wide_as_any() -> None:
+    """The samples a column is sized by have two-digit days and hours in every month."""
+    with in_locale("en_US"):
+        samples = display.widest_times()
+        assert "12/28/26 10:58\u202fPM" in samples
+        assert len(samples) == 24
+        generator = random.Random(11)
+        widest = max(len(text) for text in samples)
+        for _ in range(2_000):
+            assert len(display.minute_text(generator.randrange(0, 40_000_000))) <= widest
+
+
+class _TimeFirst(QLocale):
+    """British formats, with the time first and a word between: ``22:58 on 28/12/2026``."""
+
+    def dateTimeFormat(self, format: QLocale.FormatType = QLocale.FormatType.LongFormat) -> str:
+        return f"{self.timeFormat(format)} 'on' {self.dateFormat(format)}"
+
+
+def test_a_format_with_the_time_first_and_words_between_keeps_both() -> None:
+    spelling = display._Spelling(_TimeFirst("en_GB"))
+    local = (date(2026, 12, 28) - date(1970, 1, 1)).days * 1440 + 22 * 60 + 58
+    assert spelling.text(local, 0) == "22:58 on 28/12/2026"
+    assert spelling.date_time_format() == "HH:mm' on 'dd/MM/yyyy"

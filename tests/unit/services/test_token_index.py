@@ -24,6 +24,7 @@ from desktop.services.token_index import (
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenView
 from tests.helpers.clock import FakeClock
+from tests.helpers.locales import in_locale
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -660,3 +661,16 @@ def test_names_and_labels_fold_only_ascii_letters_like_sqlite() -> None:
     assert nocase("Ada BOB") == "ada bob"
     assert nocase("Émile") == "Émile" != nocase("émile")
     assert nocase("MAßE") == "maße"
+
+
+def test_filter_finds_a_time_as_the_locale_spells_it() -> None:
+    """American English puts a narrow no-break space before "PM": typed with a plain space, in
+    any case, the time is found all the same."""
+    with in_locale("en_US"):
+        index = indexed(SAMPLE)
+        row = index.row_of_id(3)
+        assert row is not None
+        shown = index.texts(row)[Column.NEXT_ROTATION]
+        assert "\u202f" in shown
+        index.set_filter(filter_needle(shown.replace("\u202f", " ").upper()))
+        assert index.token_ids() == [3]
