@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from desktop.domain.access import agent_refusal
+from desktop.domain.access import Grant, agent_refusal
 from desktop.services.context import ServiceContext
 from desktop.services.lifecycle import Lifecycle, stored_token_view
 from desktop.services.reads import Reads
@@ -45,6 +45,17 @@ class TokenDetails:
     @property
     def eligible(self) -> bool:
         return self.agent_refusal is None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why every request with this token gets 401 now, whatever it asks, as the access
+        decision words it and in its order (API access, then the agent, then the status);
+        None when its role's permissions decide."""
+        token = self.token
+        grant = Grant(
+            token.id, token.active, self.api_enabled, frozenset(), agent_refusal=self.agent_refusal
+        )
+        return None if grant.refusal is None else grant.refusal.reason
 
 
 class TokenDetailsReader:

@@ -20,6 +20,7 @@ def test_an_eligible_token_in_an_open_environment(service: TokenService) -> None
     assert details.token == service.token(issued.token.id)
     assert details.api_enabled
     assert details.eligible and details.agent_refusal is None
+    assert details.refusal is None
     assert details.permissions == ("GET /Customers", "GET /Loans")
     assert [(e.action, e.actor, e.token_id) for e in details.recent] == [
         ("create", service.actor, issued.token.id)
@@ -28,16 +29,21 @@ def test_an_eligible_token_in_an_open_environment(service: TokenService) -> None
 
 def test_what_takes_a_token_out_of_use_is_said(service: TokenService) -> None:
     token_id = service.create_token("Production", "alice").token.id
-    service.set_api_enabled("Production", False)
+    service.set_status(token_id, False)
+    assert service.token_details(token_id).refusal == "token is inactive"
     service.update_agent("alice", has_logged_in=False)
     service.set_role_permissions("Reader", [])
 
     details = service.token_details(token_id)
-
-    assert not details.api_enabled
     assert not details.eligible
     assert details.agent_refusal == "agent 'alice' has not logged in"
+    assert details.refusal == details.agent_refusal  # the agent is checked before the status
     assert details.permissions == ()
+
+    service.set_api_enabled("Production", False)
+    details = service.token_details(token_id)
+    assert not details.api_enabled
+    assert details.refusal == "API access is disabled for this environment"
 
     service.set_agent_disabled("alice", True)
     assert service.token_details(token_id).agent_refusal == "agent 'alice' is disabled"
