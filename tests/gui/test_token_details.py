@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt, QTimer
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAccessible, QKeySequence
 from PySide6.QtWidgets import QMenu, QTextBrowser
 from pytestqt.qtbot import QtBot
 
@@ -83,8 +83,20 @@ def test_the_selected_token_is_described(
     ):
         assert expected in shown
     assert "Previous secret" not in shown  # no grace running
-    assert pane(window).accessibleName() == "Token details"
-    assert pane(window).accessibleDescription().startswith(f"Token #{token_id}, agent Alpha Bot")
+    # What a screen reader is given: a named, read-only text it can read out and select in.
+    reader = QAccessible.queryAccessibleInterface(pane(window))
+    assert reader is not None
+    assert reader.text(QAccessible.Text.Name) == "Token details"
+    assert reader.text(QAccessible.Text.Description).startswith(
+        f"Token #{token_id}, agent Alpha Bot, Production"
+    )
+    state = reader.state()
+    assert state.readOnly and state.focusable and state.selectableText
+    readable = reader.textInterface()
+    assert readable is not None
+    # The same words; the document marks its table cells with noncharacters (U+FDD0, U+FDD1).
+    words = readable.text(0, readable.characterCount()).translate({0xFDD0: " ", 0xFDD1: " "})
+    assert words.split() == shown.split()
 
 
 def test_with_nothing_or_several_selected_it_says_so(
