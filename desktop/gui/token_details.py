@@ -213,6 +213,7 @@ class TokenDetailsPane(QTextBrowser):
         self._stale = True  # what is shown is not (yet) what is wanted, as it is now
         self._details: TokenDetails | None = None
         self._shown_id: int | None = None  # whose details are on screen
+        self._html = ""  # as on screen
         self._columns = 0  # as the text on screen is laid out
 
         self.settle_timer = QTimer(self)
@@ -322,11 +323,14 @@ class TokenDetailsPane(QTextBrowser):
         self.setAccessibleDescription(title)
 
     def _set_html(self, text: str, token_id: int | None) -> None:
-        """New text; the same token's, read again, keeps its place in the pane."""
+        """New text; the same token's, read again, keeps its place in the pane, and the same
+        text (another token changed) is left alone, with whatever the person selected in it."""
+        if text == self._html:
+            return
         bar = self.verticalScrollBar()
         position = bar.value() if token_id is not None and token_id == self._shown_id else 0
         self.setHtml(text)
-        self._shown_id = token_id
+        self._html, self._shown_id = text, token_id
         bar.setValue(position)
 
     def resizeEvent(self, event: QResizeEvent) -> None:

@@ -308,3 +308,23 @@ def test_a_grace_that_ends_leaves_the_pane_without_waiting_for_a_change(
     clock.advance(timedelta(hours=1))
     deadline.timeout.emit()  # as it does an hour from now
     qtbot.waitUntil(lambda: "Previous secret" not in text(window))
+
+
+def test_a_change_to_another_token_leaves_the_text_and_its_selection_alone(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    ids = make_tokens(seeded, 2)
+    window.sync.reload()
+    window.select_tokens([ids[0]])
+    qtbot.waitUntil(showing(window, ids[0]))
+    pane(window).selectAll()
+    selected = pane(window).textCursor().selectedText()
+    assert selected
+
+    seeded.set_label(ids[1], "elsewhere")
+    qtbot.waitUntil(
+        lambda: window.model.token_at(window.model.row_of(ids[1]) or 0).label == "elsewhere"
+    )
+    pane(window).flush()
+
+    assert pane(window).textCursor().selectedText() == selected
