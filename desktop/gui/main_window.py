@@ -39,7 +39,7 @@ from desktop.gui.notices import Notices
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
-from desktop.gui.token_details import TokenDetailsPane
+from desktop.gui.token_details import TokenDetailsPane, selected_rows
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
@@ -360,7 +360,8 @@ class MainWindow(QMainWindow):
 
     def _show_details(self, *, changed: bool = False) -> None:
         """The pane follows the selection; *changed*: what is shown may have changed too."""
-        self.details.show_selection([t.id for t in self.selected_tokens()])
+        count, row = selected_rows(self.table.selectionModel().selection())
+        self.details.show_selection(count, None if row is None else self.model.token_at(row).id)
         if changed:
             self.details.refresh()
 

@@ -16,10 +16,9 @@ tokens reads the one it stops at, not a hundred. Nothing is read while the pane 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from datetime import timedelta
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QItemSelection, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import (
     QAction,
     QFocusEvent,
@@ -52,6 +51,19 @@ NOTHING_SELECTED_HINT = (
     "Select a token in the table to see what it may do: its environment and API access, its "
     "agent, its role's permissions, its rotation and its latest events."
 )
+
+
+def selected_rows(selection: QItemSelection) -> tuple[int, int | None]:
+    """How many rows *selection* holds, and the row when it is one: from its ranges, never
+    one row at a time (Ctrl+A on 100,000 tokens is one range)."""
+    ranges = (selection.at(n) for n in range(selection.size()))
+    spans = sorted({(span.top(), span.bottom()) for span in ranges if span.isValid()})
+    count, reach = 0, -1
+    for top, bottom in spans:
+        if bottom > reach:
+            count += bottom - max(top, reach + 1) + 1
+            reach = bottom
+    return count, spans[0][0] if count == 1 else None
 
 
 def _e(text: str) -> str:
@@ -209,7 +221,7 @@ class TokenDetailsPane(QTextBrowser):
         )
         self.setTabChangesFocus(True)
 
-        self._wanted: tuple[int, ...] = ()  # the selected tokens' ids
+        self._wanted: tuple[int, int | None] = (0, None)  # how many are selected; the one
         self._stale = True  # what is shown is not (yet) what is wanted, as it is now
         self._details: TokenDetails | None = None
         self._shown_id: int | None = None  # whose details are on screen
@@ -247,10 +259,11 @@ class TokenDetailsPane(QTextBrowser):
         """True while a change of selection or data waits to be read."""
         return self._stale
 
-    def show_selection(self, token_ids: Sequence[int]) -> None:
-        """The tokens selected now: shown once the selection settles (at once when the pane
-        gets the focus or is shown). The same selection again changes nothing."""
-        wanted = tuple(token_ids)
+    def show_selection(self, count: int, token_id: int | None = None) -> None:
+        """*count* tokens are selected now, *token_id* the one when there is one: shown once
+        the selection settles (at once when the pane gets the focus or is shown). The same
+        selection again changes nothing."""
+        wanted = (count, token_id if count == 1 else None)
         if wanted == self._wanted and not self._stale:
             return
         self._wanted = wanted
@@ -274,27 +287,26 @@ class TokenDetailsPane(QTextBrowser):
             return
         self._stale = False
         self._deadline.stop()
-        wanted = self._wanted
-        if not wanted:
+        count, token_id = self._wanted
+        if token_id is None:
             self._details = None
-            self._show_text(NOTHING_SELECTED, NOTHING_SELECTED_HINT)
-            return
-        if len(wanted) > 1:
-            self._details = None
-            self._show_text(
-                f"{len(wanted):,} tokens selected",
-                "Select one token to see what it may do and its latest events.",
-            )
+            if count > 1:
+                self._show_text(
+                    f"{count:,} tokens selected",
+                    "Select one token to see what it may do and its latest events.",
+                )
+            else:
+                self._show_text(NOTHING_SELECTED, NOTHING_SELECTED_HINT)
             return
         try:
-            details = self._service.token_details(wanted[0])
+            details = self._service.token_details(token_id)
         except NotFound:  # deleted meanwhile: the table drops it next
             self._details = None
-            self._show_text(f"Token #{wanted[0]}", "This token no longer exists.")
+            self._show_text(f"Token #{token_id}", "This token no longer exists.")
             return
         except TokenDeskError as error:  # the database is busy or gone: say so, try later
             self._details = None
-            self._show_text(f"Token #{wanted[0]}", f"Its details cannot be read now: {error}")
+            self._show_text(f"Token #{token_id}", f"Its details cannot be read now: {error}")
             return
         self._details = details
         self._render()
@@ -363,6 +375,7 @@ __all__ = [
     "columns_for",
     "details_html",
     "lifetime_facts",
+    "selected_rows",
     "token_facts",
     "verdict",
 ]

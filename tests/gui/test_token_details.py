@@ -8,14 +8,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QItemSelection, QSettings, QStringListModel, Qt, QTimer
 from PySide6.QtGui import QAccessible, QKeySequence
-from PySide6.QtWidgets import QMenu, QTextBrowser
+from PySide6.QtWidgets import QApplication, QMenu, QTextBrowser
 from pytestqt.qtbot import QtBot
 
 from desktop.app import Context
 from desktop.gui.main_window import MainWindow
-from desktop.gui.token_details import SETTLE_MS, TokenDetailsPane, details_html
+from desktop.gui.token_details import SETTLE_MS, TokenDetailsPane, details_html, selected_rows
 from desktop.services.details import TokenDetails
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import action, make_tokens, open_window
@@ -328,3 +328,20 @@ def test_a_change_to_another_token_leaves_the_text_and_its_selection_alone(
     pane(window).flush()
 
     assert pane(window).textCursor().selectedText() == selected
+
+
+def test_selected_rows_are_counted_from_the_selections_ranges(qapp: QApplication) -> None:
+    model = QStringListModel([f"row {n}" for n in range(10)])
+
+    def selection(*spans: tuple[int, int]) -> QItemSelection:
+        chosen = QItemSelection()
+        for top, bottom in spans:
+            chosen.select(model.index(top, 0), model.index(bottom, 0))
+        return chosen
+
+    assert selected_rows(selection()) == (0, None)
+    assert selected_rows(selection((4, 4))) == (1, 4)
+    assert selected_rows(selection((4, 4), (4, 4))) == (1, 4)
+    assert selected_rows(selection((0, 9))) == (10, None)
+    assert selected_rows(selection((1, 2), (5, 7))) == (5, None)
+    assert selected_rows(selection((1, 5), (3, 8), (8, 9))) == (9, None)  # overlapping
