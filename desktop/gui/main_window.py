@@ -6,6 +6,7 @@ The window shows and asks; its parts do the rest:
 * :class:`~desktop.gui.table_sync.TableSync`: the table read, then kept current;
 * :class:`~desktop.gui.token_commands.TokenCommands`: what the actions do, and their wording;
 * :class:`~desktop.gui.notices.Notices`: the banners, the tray and the status bar;
+* :class:`~desktop.gui.token_details.TokenDetailsPane`: what the selected token may do;
 * :class:`~desktop.gui.actions.WindowActions`: the actions, menus and toolbar, as data.
 
 What runs beyond one window, the keyring session, the rotation runner, the table's reader thread
@@ -220,8 +221,9 @@ class MainWindow(QMainWindow):
         for action in self.window_actions.table_actions():
             self.table.addAction(action)
         # The details under the table: beside it they would take the width its columns need
-        # (Status must stay in view at the window's smallest), while a row of the pane's three
-        # parts fits the window's width. The person sets the split; it is remembered.
+        # (Status must stay in view at the window's smallest), while below it the pane's four
+        # parts stand in one row at the usual width, two by two in a narrow window. The person
+        # sets the split; it is remembered.
         splitter = self.details_splitter = QSplitter(Qt.Orientation.Vertical, central)
         splitter.setObjectName("detailsSplitter")
         splitter.setChildrenCollapsible(False)

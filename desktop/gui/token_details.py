@@ -38,10 +38,11 @@ from desktop.services.views import AuditView
 # How long the selection must stay put before the pane reads it: longer than a held key's
 # repeat interval (25-40 ms on X11, GNOME and KDE), short enough to pass unnoticed.
 SETTLE_MS = 120
-# From these widths (in pixels) the pane's four parts stand side by side, or two by two; a
-# narrower pane shows them one under another.
-FOUR_COLUMNS_FROM = 1_000
-TWO_COLUMNS_FROM = 560
+# From these widths, in average characters of the pane's font (so a larger font gets the room
+# it needs), the pane's four parts stand side by side, or two by two; a narrower pane shows them
+# one under another. About 1,000 and 560 pixels at the usual 9 or 10 point.
+FOUR_COLUMNS_FROM = 160
+TWO_COLUMNS_FROM = 90
 _WIDTHS = {4: (28, 24, 18, 30), 2: (50, 50), 1: (100,)}
 # A timer's interval is a 32-bit count of milliseconds: a far deadline is looked at again daily.
 _LONGEST_WAIT_MS = 24 * 3_600_000
@@ -157,7 +158,8 @@ def _facts_table(lines: list[tuple[str, str]]) -> str:
 
 
 def columns_for(width: int) -> int:
-    """How many of the pane's four parts stand side by side in a pane *width* pixels wide."""
+    """How many of the pane's four parts stand side by side in a pane *width* average
+    characters wide."""
     return 4 if width >= FOUR_COLUMNS_FROM else 2 if width >= TWO_COLUMNS_FROM else 1
 
 
@@ -326,7 +328,7 @@ class TokenDetailsPane(QTextBrowser):
         details = self._details
         if details is None:
             return
-        self._columns = columns_for(self.viewport().width())
+        self._columns = self._fitting_columns()
         self._set_html(details_html(details, columns=self._columns), details.token.id)
         self.setAccessibleDescription(summary(details))
 
@@ -347,8 +349,12 @@ class TokenDetailsPane(QTextBrowser):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if self._details is not None and columns_for(self.viewport().width()) != self._columns:
+        if self._details is not None and self._fitting_columns() != self._columns:
             self._render()
+
+    def _fitting_columns(self) -> int:
+        character = max(1, self.fontMetrics().averageCharWidth())
+        return columns_for(self.viewport().width() // character)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

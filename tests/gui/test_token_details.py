@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelection, QSettings, QStringListModel, Qt, QTimer
-from PySide6.QtGui import QAccessible, QKeySequence
+from PySide6.QtGui import QAccessible, QKeySequence, QTextTable
 from PySide6.QtWidgets import QApplication, QMenu, QTextBrowser
 from pytestqt.qtbot import QtBot
 
@@ -345,3 +345,27 @@ def test_selected_rows_are_counted_from_the_selections_ranges(qapp: QApplication
     assert selected_rows(selection((0, 9))) == (10, None)
     assert selected_rows(selection((1, 2), (5, 7))) == (5, None)
     assert selected_rows(selection((1, 5), (3, 8), (8, 9))) == (9, None)  # overlapping
+
+
+def layout_columns(window: MainWindow) -> int:
+    """How many columns the pane's outer table has: its parts side by side."""
+    frames = pane(window).document().rootFrame().childFrames()
+    assert frames and isinstance(frames[0], QTextTable)
+    return frames[0].columns()
+
+
+def test_the_parts_stand_side_by_side_where_there_is_room(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot
+) -> None:
+    token_id = seeded.create_token("Production", "Alpha Bot").token.id
+    window.sync.reload()
+    window.resize(1180, 640)
+    window.select_tokens([token_id])
+    qtbot.waitUntil(showing(window, token_id))
+    assert layout_columns(window) == 4
+
+    window.resize(760, 640)  # a narrow window: two by two
+    qtbot.waitUntil(lambda: layout_columns(window) == 2)
+    assert showing(window, token_id)()
+    window.resize(1180, 640)
+    qtbot.waitUntil(lambda: layout_columns(window) == 4)
