@@ -199,6 +199,18 @@ class WindowActions:
             tip="Rotate every token whose scheduled rotation is due",
         )
         self.quit = self._make("actionQuit", "&Quit", quit, icon="quit", shortcut=key.Quit)
+        # F9 shows and hides a side panel in GNOME's and KDE's file managers, and nothing
+        # standard takes it (Ctrl+D bookmarks, duplicates or deletes elsewhere, a risky
+        # neighbour for Delete). The window shows or hides the pane as it toggles.
+        self.toggle_details = QAction("Token &details", self._parent)
+        self.toggle_details.setObjectName("actionToggleDetails")
+        self.toggle_details.setCheckable(True)
+        self.toggle_details.setChecked(True)
+        self.toggle_details.setShortcut(QKeySequence(Qt.Key.Key_F9))
+        tip = "Show or hide what the selected token may do and its latest events"
+        self.toggle_details.setStatusTip(tip)
+        key_text = self.toggle_details.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.toggle_details.setToolTip(f"{tip} ({key_text})")
         self.about = self._make("actionAbout", "&About TokenDesk", about, icon="about")
         self._notifications_menu()
 
@@ -322,6 +334,7 @@ class WindowActions:
         return [
             ("menuFile", "&File", [self.create, None, self.quit]),
             ("menuToken", "&Token", self.token_menu()),
+            ("menuView", "&View", [self.toggle_details]),
             (
                 "menuTools",
                 "T&ools",

@@ -6,6 +6,7 @@ The window shows and asks; its parts do the rest:
 * :class:`~desktop.gui.table_sync.TableSync`: the table read, then kept current;
 * :class:`~desktop.gui.token_commands.TokenCommands`: what the actions do, and their wording;
 * :class:`~desktop.gui.notices.Notices`: the banners, the tray and the status bar;
+* :class:`~desktop.gui.token_details.TokenDetailsPane`: what the selected token may do;
 * :class:`~desktop.gui.actions.WindowActions`: the actions, menus and toolbar, as data.
 
 What runs beyond one window, the keyring session, the rotation runner, the table's reader thread
@@ -18,13 +19,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, TypedDict
 
-from PySide6.QtCore import QModelIndex, QPoint, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, QModelIndex, QPoint, QSettings, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLineEdit,
     QMainWindow,
     QMenu,
+    QSplitter,
     QStyle,
     QToolBar,
     QVBoxLayout,
@@ -42,6 +44,7 @@ from desktop.gui.notifications import Notifier
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
+from desktop.gui.token_details import TokenDetailsPane, selected_rows
 from desktop.gui.token_model import HEADERS, TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         for part in (keyring, runner, reader, clipboard):
             part.setParent(self)  # stopped in shutdown(), deleted with the window
         self._settings: QSettings | None = None
+        self._details_split: QByteArray | None = None  # the split before the pane was hidden
         self._shut_down = False
 
         central = QWidget(self)
@@ -125,6 +129,7 @@ class MainWindow(QMainWindow):
         )
         self.filter_edit = QLineEdit(central)
         self.table = TokenTableView(self.model, central)
+        self.details = TokenDetailsPane(service, central)
         self.sync = TableSync(
             service,
             reader,
@@ -278,13 +283,30 @@ class MainWindow(QMainWindow):
             layout.addWidget(banner)
         for action in self.window_actions.table_actions():
             self.table.addAction(action)
-        layout.addWidget(self.table, 1)
+        # The details under the table: beside it they would take the width its columns need
+        # (Status must stay in view at the window's smallest), while below it the pane's four
+        # parts stand in one row at the usual width, two by two in a narrow window. The person
+        # sets the split; it is remembered.
+        splitter = self.details_splitter = QSplitter(Qt.Orientation.Vertical, central)
+        splitter.setObjectName("detailsSplitter")
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.details)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 0)
+        layout.addWidget(splitter, 1)
+        open_details = QAction(self.table)
+        open_details.setObjectName("actionFocusDetails")
+        open_details.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        open_details.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        open_details.triggered.connect(self.focus_details)
+        self.table.addAction(open_details)
         self.setCentralWidget(central)
-        # Tab order: what is shown, which of it, the tokens. The details pane goes after the
-        # table, so Tab from a selected token leads to what it may do.
+        # Tab order: what is shown, which of it, the tokens, then what the selected one may do.
         QWidget.setTabOrder(self.environment_selector, self.api_toggle)
         QWidget.setTabOrder(self.api_toggle, self.filter_edit)
         QWidget.setTabOrder(self.filter_edit, self.table)
+        QWidget.setTabOrder(self.table, self.details)
 
     def _wire(self) -> None:
         sync, notices, runner = self.sync, self.notices, self.runner
@@ -300,6 +322,8 @@ class MainWindow(QMainWindow):
         self.table.customContextMenuRequested.connect(self._show_context_menu)
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.window_actions.toggle_details.toggled.connect(self._toggle_details)
+        self.details.leave.connect(self._leave_details)
         runner.started.connect(notices.rotation_started)
         runner.started.connect(self._update_actions)
         runner.progress.connect(notices.rotation_progress)
@@ -403,6 +427,7 @@ class MainWindow(QMainWindow):
         self._update_status()
         self._update_actions()
         self.commands.reload_dialogs()
+        self._show_details(changed=True)
 
     def _update_status(self) -> None:
         empty = self.notices.show_counts(self.model, self.environments, self.filter_edit.text())
@@ -427,6 +452,33 @@ class MainWindow(QMainWindow):
             return  # a reload is putting the selection back; it updates everything after
         self.commands.conceal_unless_selected()
         self._update_actions()
+        self._show_details()
+
+    # ----------------------------------------------------------------- details
+
+    def _show_details(self, *, changed: bool = False) -> None:
+        """The pane follows the selection; *changed*: what is shown may have changed too."""
+        count, row = selected_rows(self.table.selectionModel().selection())
+        self.details.show_selection(count, None if row is None else self.model.token_at(row).id)
+        if changed:
+            self.details.refresh()
+
+    @Slot(bool)
+    def _toggle_details(self, shown: bool) -> None:
+        if not shown:
+            self._details_split = self.details_splitter.saveState()  # its height, for next time
+            if self.details.hasFocus():
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.details.setVisible(shown)
+
+    def focus_details(self) -> None:
+        """Enter on a row: on to what the selected token may do (the pane shown if hidden)."""
+        self.window_actions.toggle_details.setChecked(True)
+        self.details.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _leave_details(self) -> None:
+        """Esc in the pane: back to the tokens."""
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     # ----------------------------------------------------------------- filter
 
@@ -437,6 +489,7 @@ class MainWindow(QMainWindow):
         self.commands.conceal_unless_selected()
         self._update_status()
         self._update_actions()
+        self._show_details()
 
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -514,6 +567,11 @@ class MainWindow(QMainWindow):
         environment = settings.value("window/environment")
         if isinstance(environment, str) and environment != self.environments.choice:
             self.environments.select(environment)
+        split = settings.value("window/detailsSplitter")
+        if split is not None:
+            self.details_splitter.restoreState(split)
+        shown = settings.value("window/detailsShown", True, type=bool)
+        self.window_actions.toggle_details.setChecked(bool(shown))
 
     def shutdown(self) -> None:
         """Stop every timer, the reader and the scheduler; take our secret off the clipboard."""
@@ -534,6 +592,12 @@ class MainWindow(QMainWindow):
             self._settings.setValue("window/tokenTableColumns", list(HEADERS))
             if self.environments.choice is not None:
                 self._settings.setValue("window/environment", self.environments.choice)
+            shown = self.window_actions.toggle_details.isChecked()
+            self._settings.setValue("window/detailsShown", shown)
+            # A hidden pane has no height of its own: remember the one it had.
+            split = self.details_splitter.saveState() if shown else self._details_split
+            if split is not None:
+                self._settings.setValue("window/detailsSplitter", split)
             self._settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

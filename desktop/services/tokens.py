@@ -8,6 +8,7 @@ The work happens in rooms, each with its own module:
 * :mod:`~desktop.services.journal`    the two-store journal (SQLite + keyring) and its reconciler;
 * :mod:`~desktop.services.access`     access decisions, by SQL or from an in-memory index;
 * :mod:`~desktop.services.reads`      the window's table, counts, the change log, the audit log;
+* :mod:`~desktop.services.details`    one token's details: what it may do, and its latest events;
 * :mod:`~desktop.services.unit_of_work`  transaction + audit event + change notification.
 
 This class only wires them together and forwards each call, so callers keep one object.
@@ -24,6 +25,7 @@ from desktop.domain.access import Decision
 from desktop.domain.clock import Clock, SystemClock
 from desktop.services.access import AccessDecisions, AccessIndex
 from desktop.services.context import ServiceContext
+from desktop.services.details import RECENT_EVENTS, TokenDetails, TokenDetailsReader
 from desktop.services.directory import MULTIPLE_TOKENS_WARNING, Directory
 from desktop.services.journal import STALE_INTENT, Journal, secret_key
 from desktop.services.lifecycle import Interval, Lifecycle
@@ -76,6 +78,7 @@ class TokenService:
         self.reads = Reads(context, self.directory)
         self.lifecycle = Lifecycle(context, self.directory, self.journal, self.reads.prune_changes)
         self.access = AccessDecisions(context)
+        self.details = TokenDetailsReader(context, self.lifecycle, self.reads)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -217,6 +220,9 @@ class TokenService:
 
     def audit(self, token_id: int | None = None, limit: int | None = None) -> list[AuditView]:
         return self.reads.audit(token_id, limit)
+
+    def token_details(self, token_id: int, events: int = RECENT_EVENTS) -> TokenDetails:
+        return self.details.token_details(token_id, events)
 
     # ----------------------------------------------------------------- token lifecycle
 
