@@ -348,7 +348,7 @@ class Notifier(QObject):
         self._run_failure = message
         if self._enabled[Kind.ROTATION_FAILED]:
             body = f"Due tokens could not be rotated: {message}"
-            self._send(Notice(Kind.ROTATION_FAILED, "Scheduled rotations failed", body, None))
+            self._send(Notice(Kind.ROTATION_FAILED, "Scheduled Rotations Failed", body, None))
 
     @Slot(object)
     def rotations_finished(self, report: RotationReport) -> None:
@@ -370,7 +370,7 @@ class Notifier(QObject):
                 Notice(Kind.ROTATION_FAILED, "Scheduled rotation failed", text, tokens[0].id)
             )
             return
-        title = f"{len(new)} rotations failed"
+        title = f"{len(new)} Rotations Failed"
         text = f"{_names(tokens, len(new))} were not rotated. TokenDesk shows why."
         self._send(Notice(Kind.ROTATION_FAILED, title, text, None))
 
@@ -481,16 +481,16 @@ def _notice(kind: Kind, tokens: Sequence[TokenView], total: int) -> Notice:
         if total == 1:
             when = format_time(token.next_rotation_at)
             text = f"{token_name(token)} was due for rotation at {when} and is not rotated yet."
-            return Notice(kind, "Rotation overdue", text, token.id)
+            return Notice(kind, "Rotation Overdue", text, token.id)
         text = f"{_names(tokens, total)} are due for rotation and not rotated yet."
-        return Notice(kind, f"{total} rotations overdue", text, None)
+        return Notice(kind, f"{total} Rotations Overdue", text, None)
     within = EXPIRING_WITHIN.days
     if total == 1:
         when = format_time(token.expires_at) if token.expires_at else f"within {within} days"
         text = f"{token_name(token)} expires at {when} and then answers 401 to every request."
-        return Notice(kind, "Token expires soon", text, token.id)
+        return Notice(kind, "Token Expires Soon", text, token.id)
     text = f"{_names(tokens, total)} expire within {within} days."
-    return Notice(kind, f"{total} tokens expire soon", text, None)
+    return Notice(kind, f"{total} Tokens Expire Soon", text, None)
 
 
 __all__ = [

@@ -123,7 +123,7 @@ def test_many_failures_in_one_pass_are_one_notification(
     assert len(run_pass(qtbot, window).failed) == 5
 
     [notice] = server.received()
-    assert notice["summary"] == "5 rotations failed"
+    assert notice["summary"] == "5 Rotations Failed"
     assert notice["body"].startswith("Token #")
     assert "(Gamma ETL, Production)" in notice["body"]
     assert notice["body"].endswith(" and 2 more were not rotated. TokenDesk shows why.")
@@ -153,7 +153,7 @@ def test_an_overdue_rotation_is_told_once_a_day_across_restarts(
     clock.advance(timedelta(minutes=2))
     window.notifier.check()
     [notice] = server.received()
-    assert notice["summary"] == "Rotation overdue"
+    assert notice["summary"] == "Rotation Overdue"
     assert notice["body"] == (
         f"Token #{token.id} (Alpha Bot, Production) was due for rotation at "
         f"{format_time(token.next_rotation_at)} and is not rotated yet."
@@ -190,7 +190,7 @@ def test_several_overdue_rotations_are_one_notification(
     clock.advance(timedelta(days=2))
     window.notifier.check()
     [notice] = server.received()
-    assert notice["summary"] == "2 rotations overdue"
+    assert notice["summary"] == "2 Rotations Overdue"
     assert notice["body"].endswith(" are due for rotation and not rotated yet.")
     assert "(Alpha Bot, Production) and Token #" in notice["body"]
     with qtbot.waitSignal(window.notifier.opened, timeout=10_000) as opened:
@@ -246,7 +246,7 @@ def test_each_kind_is_turned_off_in_the_settings_menu_and_stays_off(
     action(again, "actionNotifyOverdue").trigger()  # on again
     clock.advance(OVERDUE_AFTER * 2)
     again.notifier.check()
-    assert [n["summary"] for n in server.received()] == ["Rotation overdue"]
+    assert [n["summary"] for n in server.received()] == ["Rotation Overdue"]
     again.close()
 
 
@@ -286,7 +286,7 @@ def test_tokens_about_to_expire_are_told_once_a_day(
     window.notifier.check()
     window.notifier.check()
     [notice] = server.received()
-    assert notice["summary"] == "Token expires soon"
+    assert notice["summary"] == "Token Expires Soon"
     assert notice["body"] == (
         f"Token #{soon.id} (Alpha Bot, Production) expires at "
         f"{format_time(soon.expires_at)} and then answers 401 to every request."
@@ -317,7 +317,7 @@ def test_several_tokens_about_to_expire_are_one_notification(
         seeded.create_token("Production", agent, expires=clock.now() + timedelta(days=1))
     window.notifier.announce_expiring(seeded.tokens("Production"))
     [notice] = server.received()
-    assert notice["summary"] == "2 tokens expire soon"
+    assert notice["summary"] == "2 Tokens Expire Soon"
     assert notice["body"].endswith(" expire within 7 days.")
 
 
@@ -373,7 +373,7 @@ def test_a_failure_of_the_whole_run_is_told_once_until_a_run_succeeds(
     for _ in range(2):  # the database stays locked over two passes
         window.runner.failed.emit(NO_TOKEN, "database is locked")
     [notice] = server.received()
-    assert notice["summary"] == "Scheduled rotations failed"
+    assert notice["summary"] == "Scheduled Rotations Failed"
     assert notice["body"] == "Due tokens could not be rotated: database is locked"
     window.runner.finished.emit(RotationReport())  # a pass that went through
     window.runner.failed.emit(NO_TOKEN, "database is locked")
