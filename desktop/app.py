@@ -22,7 +22,7 @@ from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_database
+from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_registry
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -53,6 +53,12 @@ class Context:
     recovery: ReconcileReport
     keyring_tried: bool = True  # False: opened without trying the keyring (the window does)
 
+    @property
+    def registry_name(self) -> str:
+        """Which registry is open, for people: ``PostgreSQL alice@db:5432/tokens``, or the
+        SQLite file's path."""
+        return self.database.registry_name
+
     def close(self) -> None:
         self.database.close()
 
@@ -64,8 +70,12 @@ def open_context(
     store: SecretStore | None = None,
     clock: Clock | None = None,
     need_keyring: bool = True,
+    database: str | None = None,
 ) -> Context:
     """Open the database (migrating it), pick the keyring and finish any interrupted change.
+
+    *database* is a PostgreSQL URL (``postgresql://user@host:port/dbname``: a registry shared
+    by a team); None, the default, is the SQLite file in *data_dir*.
 
     A keyring that cannot be reached is recorded in ``keyring_problem``, never raised:
     read-only commands and the window still work, and nothing is deleted or regenerated while it
@@ -73,20 +83,20 @@ def open_context(
     after its first paint); *store* is used as it is given. Audit events name *actor*, by
     default the operating-system user at the command line (``alice (command line)``).
     """
-    database = open_database(data_dir / DB_FILENAME)
+    registry = open_registry(database if database is not None else data_dir / DB_FILENAME)
     problem = None
     if store is None and need_keyring:
         try:
             store = open_secret_store()
         except SecretStoreUnavailable as error:
             problem = str(error)
-    service = TokenService(database, store, clock=clock, actor=actor or actors.command_line())
+    service = TokenService(registry, store, clock=clock, actor=actor or actors.command_line())
     recovery = service.reconcile()
     tried = store is not None or need_keyring
     if recovery.problem and problem is None and tried:
         problem = recovery.problem
     return Context(
-        data_dir, database, service, problem, recovery, store is not None or need_keyring
+        data_dir, registry, service, problem, recovery, store is not None or need_keyring
     )
 
 

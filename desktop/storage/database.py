@@ -51,7 +51,7 @@ def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: 
     pw.SchemaManager(model, database).create_all(safe=safe)
 
 
-def _columns(database: pw.SqliteDatabase, table: str) -> set[str]:
+def _columns(database: pw.Database, table: str) -> set[str]:
     return {column.name for column in database.get_columns(table)}
 
 
@@ -233,7 +233,27 @@ def _step_7_name_keys(database: pw.SqliteDatabase) -> None:
         )
 
 
-# Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
+def add_column(database: pw.Database, table: str, column: str, field: pw.Field) -> None:
+    """Add *field* to *table* as *column*, unless it is there already (a database made from the
+    current models has it): one step for both engines, each given its own column type and
+    default by Peewee. A NOT NULL field needs a default, which existing rows take."""
+    if column in _columns(database, table):
+        return
+    from playhouse.migrate import SchemaMigrator
+
+    SchemaMigrator.from_database(database).add_column(table, column, field).run()
+
+
+# Each step runs in one transaction together with its version bump. Append, never edit.
+#
+# Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
+# (desktop.storage.postgres), so only later steps ever run there, and they must run on both
+# engines. Such a step takes the Peewee database (SqliteDatabase or PostgresqlDatabase), is a
+# no-op where a database made from the current models already has its change (as every step
+# is), and speaks through Peewee rather than engine SQL: add_column() for a column, the
+# model's SchemaManager for a table or index, and database.param for a placeholder in what
+# raw SQL remains. Where the engines must differ, it asks which it is on:
+# isinstance(database, peewee.PostgresqlDatabase).
 MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
     _step_1_initial,
     _step_2_intent_ids_never_reused,
@@ -251,15 +271,33 @@ def _user_version(handle: pw.SqliteDatabase) -> int:
 
 
 def user_version(database: Database) -> int:
-    """The schema version the file says it has (0 for a new file)."""
+    """The schema version the database says it has (0 for a new one)."""
+    if database.engine == "postgresql":
+        from desktop.storage.postgres import PostgresDatabase, schema_version
+
+        assert isinstance(database, PostgresDatabase)
+        return schema_version(database)
     row = database.first("PRAGMA user_version")
     return int(row[0]) if row else 0
 
 
 def quick_check(database: Database) -> str:
-    """SQLite's quick integrity check: ``ok``, or what it found damaged."""
+    """SQLite's quick integrity check: ``ok``, or what it found damaged. A PostgreSQL server
+    keeps its own files whole: ``ok`` once it answers."""
+    if database.engine == "postgresql":
+        return "ok" if database.first("SELECT 1") == (1,) else "no answer"
     row = database.first("PRAGMA quick_check")
     return str(row[0]) if row else ""
+
+
+def open_registry(location: Path | str) -> Database:
+    """Open the registry at *location*: a PostgreSQL URL (``postgresql://user@host/db``, see
+    :mod:`desktop.storage.postgres`) or an SQLite file's path (:func:`open_database`)."""
+    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+        from desktop.storage.postgres import open_postgres
+
+        return open_postgres(location)
+    return open_database(Path(location))
 
 
 def open_database(path: Path) -> Database:
@@ -292,7 +330,7 @@ def open_database(path: Path) -> Database:
     database.narrowed = tuple(narrowed)
     try:
         current = user_version(database)  # a damaged file is refused here, as such
-        _refuse_newer(current, path)
+        refuse_newer(current, path)
         if current != SCHEMA_VERSION:
             with translated(path):
                 migrate(database.handle, path)
@@ -377,6 +415,8 @@ class Database:
     databases may be open in one process, each used from any number of threads.
     """
 
+    engine = "sqlite"  # or "postgresql": desktop.storage.postgres.PostgresDatabase
+
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         # Every connection opens the file that is there, never makes one (mode=rw): only
@@ -391,6 +431,11 @@ class Database:
         self._connections = _Connections()
         self._handle: pw.SqliteDatabase | None = None
         self._handle_lock = threading.Lock()
+
+    @property
+    def registry_name(self) -> str:
+        """How this registry is named to people (the window's title, messages): the file."""
+        return self.path
 
     @property
     def handle(self) -> pw.SqliteDatabase:
@@ -528,6 +573,10 @@ def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
             super().__init__(owner.path, timeout=BUSY_TIMEOUT_MS // 1000)
             self._owner = owner
 
+        def get_context_options(self) -> dict[str, Any]:
+            options: dict[str, Any] = super().get_context_options()
+            return {**options, "engine": "sqlite"}
+
         def _connect(self) -> sqlite3.Connection:
             assert self._owner is not None
             connection = self._owner._thread_connection()
@@ -558,7 +607,7 @@ def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
     return SharedConnectionDatabase
 
 
-def _refuse_newer(current: int, path: Path) -> None:
+def refuse_newer(current: int, path: Path | str) -> None:
     if current > SCHEMA_VERSION:
         raise SchemaTooNew(
             f"the database {path} has schema version {current}, but this TokenDesk only knows "
@@ -568,7 +617,7 @@ def _refuse_newer(current: int, path: Path) -> None:
 
 def migrate(database: pw.SqliteDatabase, path: Path) -> None:
     current = _user_version(database)
-    _refuse_newer(current, path)
+    refuse_newer(current, path)
     if current == SCHEMA_VERSION:
         return
     if current > 0:
@@ -611,8 +660,10 @@ __all__ = [
     "DB_FILENAME",
     "SCHEMA_VERSION",
     "Database",
+    "add_column",
     "narrowed_message",
     "open_database",
+    "open_registry",
     "quick_check",
     "user_version",
 ]
