@@ -51,6 +51,20 @@ class AutoIncrementField(pw.AutoField):
         return node if _on_postgres(ctx) else pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
 
 
+class NameField(pw.TextField):
+    """A name shown to people, unique as written; ``name_key`` decides which names are one.
+    SQLite compares it NOCASE (ASCII letters folded), as the orders by name do; PostgreSQL has
+    no such collation, so its queries fold the same letters themselves (see
+    :func:`desktop.storage.postgres.postgres_sql`) and the column keeps the default."""
+
+    def __init__(self) -> None:
+        super().__init__(unique=True)
+
+    def ddl(self, ctx: pw.Context) -> pw.NodeList:
+        node = super().ddl(ctx)
+        return node if _on_postgres(ctx) else pw.NodeList((node, pw.SQL("COLLATE NOCASE")))
+
+
 class FalseByDefaultField(pw.BooleanField):
     """A flag the database itself starts false, as an upgrade step adds it to existing rows
     (SQLite keeps booleans as 0 and 1; PostgreSQL's are typed)."""
@@ -72,7 +86,7 @@ class BaseModel(pw.Model):
 
 
 class Environment(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     api_enabled = pw.BooleanField(default=False)  # secure by default: turned on by hand
     created_at = pw.DateTimeField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
@@ -81,7 +95,7 @@ class Environment(BaseModel):
 
 
 class Role(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     created_at = pw.DateTimeField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
     # adds it; the service always sets it, and the unique index refuses a second blank.
@@ -101,7 +115,7 @@ class RolePermission(BaseModel):
 
 
 class Agent(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     role = pw.ForeignKeyField(Role, backref="agents", on_delete="RESTRICT")
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)

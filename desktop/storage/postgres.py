@@ -5,8 +5,7 @@ server: a :mod:`psycopg` connection per thread (psycopg 3: its ``conninfo`` goes
 is, so ``PGPASSWORD``, ``~/.pgpass``, ``sslmode`` and the rest work as in ``psql``), the same
 Peewee models on them, and the same raw reads. Those are written once, in SQLite's dialect with
 ``?`` placeholders; :func:`postgres_sql` rewrites the few constructs that differ (planner hints,
-epoch seconds) once per statement. ``COLLATE NOCASE`` needs no rewrite: the schema defines a
-``nocase`` collation (ICU, case-insensitive order).
+epoch seconds, SQLite's NOCASE order) once per statement.
 
 Writers are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: every write transaction
 first takes one advisory lock. So a read-check-write cannot interleave with another writer, and
@@ -47,9 +46,6 @@ MIGRATION_LOCK = 0x546F6B656E_02
 # how long an unreachable server keeps a window or a command waiting.
 _DEFAULTS = {"application_name": "tokendesk", "connect_timeout": "10"}
 
-# Case-insensitive order for names, as SQLite's NOCASE gives (ICU's root locale at secondary
-# strength; deterministic, so equality stays exact and name_key keeps deciding uniqueness).
-_COLLATION = "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2')"
 
 _VERSION_TABLE = "schema_version"
 
@@ -82,6 +78,9 @@ def _os_user() -> str:
         return "?"
 
 
+# SQLite's NOCASE: ASCII letters folded, then code point order (what "C" is for UTF-8).
+_NOCASE = re.compile(r"([\w.]+) COLLATE NOCASE")
+_NOCASE_SQL = r"translate(\1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE " + '"C"'
 _EPOCH = re.compile(r"CAST\(strftime\('%s', (.+?)\) AS INTEGER\)")
 # "+column" keeps SQLite's planner off an index; PostgreSQL has no unary plus on text.
 _HINT = re.compile(r"(?<=[\s(])\+(?=[A-Za-z_])")
@@ -90,9 +89,11 @@ _HINT = re.compile(r"(?<=[\s(])\+(?=[A-Za-z_])")
 @lru_cache(maxsize=1024)
 def postgres_sql(sql: str) -> str:
     """A raw statement in SQLite's dialect as PostgreSQL runs it: epoch seconds through
-    EXTRACT, no planner hints, ``%s`` placeholders (and a literal ``%`` doubled)."""
+    EXTRACT, no planner hints, NOCASE as ASCII folding in code point order, ``%s``
+    placeholders (and a literal ``%`` doubled)."""
     sql = _EPOCH.sub(r"CAST(FLOOR(EXTRACT(EPOCH FROM \1)) AS BIGINT)", sql)
     sql = _HINT.sub("", sql)
+    sql = _NOCASE.sub(_NOCASE_SQL, sql)
     return sql.replace("%", "%%").replace("?", "%s")
 
 
@@ -329,7 +330,6 @@ def _create_schema(handle: pw.PostgresqlDatabase) -> None:
 
     from desktop.storage.models import ALL_MODELS
 
-    handle.execute_sql(_COLLATION)
     for model in ALL_MODELS:  # in dependency order
         pw.SchemaManager(model, handle).create_all(safe=False)
     for statement in _CHANGE_LOG:

@@ -337,7 +337,7 @@ def environments(database: Database) -> list[tuple[int, str, bool]]:
     return [
         (env_id, name, bool(enabled))
         for env_id, name, enabled in database.rows(
-            "SELECT id, name, api_enabled FROM environment ORDER BY name"
+            "SELECT id, name, api_enabled FROM environment ORDER BY name COLLATE NOCASE"
         )
     ]
 
