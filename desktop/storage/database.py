@@ -254,7 +254,7 @@ def add_column(database: pw.Database, table: str, column: str, field: pw.Field) 
 # model's SchemaManager for a table or index, and database.param for a placeholder in what
 # raw SQL remains. Where the engines must differ, it asks which it is on:
 # isinstance(database, peewee.PostgresqlDatabase).
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
+MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine the step runs on
     _step_1_initial,
     _step_2_intent_ids_never_reused,
     _step_3_change_log,
@@ -266,7 +266,7 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _user_version(handle: pw.SqliteDatabase) -> int:
+def _user_version(handle: pw.Database) -> int:
     return int(handle.execute_sql("PRAGMA user_version").fetchone()[0])
 
 
@@ -429,7 +429,7 @@ class Database:
         # What open_database found readable by others and made private (for the window to say).
         self.narrowed: tuple[Path, ...] = ()
         self._connections = _Connections()
-        self._handle: pw.SqliteDatabase | None = None
+        self._handle: pw.Database | None = None
         self._handle_lock = threading.Lock()
 
     @property
@@ -438,7 +438,7 @@ class Database:
         return self.path
 
     @property
-    def handle(self) -> pw.SqliteDatabase:
+    def handle(self) -> pw.Database:
         """The Peewee database on this database's connections (storage's own: the layers above
         hold the Database and never reach for the handle). Importing Peewee happens here."""
         if self._handle is None:
@@ -559,7 +559,7 @@ class Database:
 
 
 @cache
-def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
+def _shared_connection_database() -> Callable[[Database], pw.Database]:
     """The Peewee database class whose connections are its :class:`Database`'s (made once,
     on first use: defining it imports Peewee)."""
     import peewee as pw
@@ -615,7 +615,7 @@ def refuse_newer(current: int, path: Path | str) -> None:
         )
 
 
-def migrate(database: pw.SqliteDatabase, path: Path) -> None:
+def migrate(database: pw.Database, path: Path) -> None:
     current = _user_version(database)
     refuse_newer(current, path)
     if current == SCHEMA_VERSION:

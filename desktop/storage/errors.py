@@ -78,8 +78,9 @@ def _postgres_error(error: BaseException) -> BaseException | None:
     if psycopg is None:
         return None
     for candidate in (error, error.__cause__, error.__context__):
-        if isinstance(candidate, psycopg.Error):
-            return candidate
+        if candidate is not None and isinstance(candidate, psycopg.Error):
+            found: BaseException = candidate
+            return found
     return None
 
 

@@ -80,7 +80,9 @@ def _os_user() -> str:
 
 # SQLite's NOCASE: ASCII letters folded, then code point order (what "C" is for UTF-8).
 _NOCASE = re.compile(r"([\w.]+) COLLATE NOCASE")
-_NOCASE_SQL = r"translate(\1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE " + '"C"'
+_NOCASE_SQL = (
+    r"translate(\1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE " + '"C"'
+)
 _EPOCH = re.compile(r"CAST\(strftime\('%s', (.+?)\) AS INTEGER\)")
 # "+column" keeps SQLite's planner off an index; PostgreSQL has no unary plus on text.
 _HINT = re.compile(r"(?<=[\s(])\+(?=[A-Za-z_])")
@@ -119,7 +121,7 @@ class PostgresDatabase(Database):
         self.path = registry_name(url)
         self.narrowed = ()
         self._pg = _Connections()
-        self._handle: pw.PostgresqlDatabase | None = None
+        self._handle: pw.Database | None = None
         self._handle_lock = threading.Lock()
 
     @property
@@ -127,7 +129,7 @@ class PostgresDatabase(Database):
         return self.path
 
     @property
-    def handle(self) -> pw.PostgresqlDatabase:
+    def handle(self) -> pw.Database:
         """The Peewee database on this database's connections."""
         if self._handle is None:
             with self._handle_lock:
@@ -140,11 +142,11 @@ class PostgresDatabase(Database):
         connection = self._pg.connection
         if connection is None:
             import psycopg
-            from psycopg.conninfo import conninfo_to_dict
+            from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
             given = conninfo_to_dict(self.url)
             extra = {key: value for key, value in _DEFAULTS.items() if key not in given}
-            connection = psycopg.connect(self.url, autocommit=True, **extra)
+            connection = psycopg.connect(make_conninfo(self.url, **extra), autocommit=True)
             self._pg.connection = connection
         return connection
 
@@ -220,11 +222,11 @@ class PostgresDatabase(Database):
 
 
 @cache
-def _shared_connection_database() -> Callable[[PostgresDatabase], pw.PostgresqlDatabase]:
+def _shared_connection_database() -> Callable[[PostgresDatabase], pw.Database]:
     """The Peewee database class whose connections are its :class:`PostgresDatabase`'s."""
     import peewee as pw
 
-    class SharedConnectionPostgres(pw.PostgresqlDatabase):  # type: ignore[misc]
+    class SharedConnectionPostgres(pw.PostgresqlDatabase):
         """Peewee on the owner's per-thread connections. Integer columns are BIGINT (a
         process's start time in clock ticks outgrows INTEGER in 248 days of uptime); the
         ``engine`` context option lets a field word its DDL for this engine."""
@@ -252,7 +254,7 @@ def _shared_connection_database() -> Callable[[PostgresDatabase], pw.PostgresqlD
             return self._owner is None or not self._owner._is_open()
 
         def cursor(self, named_cursor: object = None) -> Any:
-            state = self._state
+            state = self._state  # type: ignore[attr-defined]
             if state.closed:
                 self.connect()
             return state.conn.cursor()
@@ -286,9 +288,23 @@ def open_postgres(url: str) -> PostgresDatabase:
     return database
 
 
+def _has_table(database: PostgresDatabase, name: str) -> bool:
+    """Whether the current schema has a table *name*, as committed now: read from pg_class
+    itself, since a name lookup (to_regclass) may answer from this session's cache of names
+    that were missing, which a transaction waiting on a lock does not refresh."""
+    return (
+        database.first(
+            "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relname = ? AND n.nspname = current_schema()",
+            (name,),
+        )
+        is not None
+    )
+
+
 def schema_version(database: PostgresDatabase) -> int:
     """The schema version the database says it has (0 when it has no TokenDesk schema)."""
-    if database.first("SELECT to_regclass(?)", (_VERSION_TABLE,)) == (None,):
+    if not _has_table(database, _VERSION_TABLE):
         return 0
     row = database.first(f"SELECT MAX(version) FROM {_VERSION_TABLE}")  # noqa: S608
     return int(row[0]) if row and row[0] is not None else 0
@@ -304,7 +320,7 @@ def migrate_postgres(database: PostgresDatabase) -> None:
         current = schema_version(database)
         refuse_newer(current, database.path)
         if current == 0:
-            if database.first("SELECT to_regclass('token')") != (None,):
+            if _has_table(database, "token"):
                 raise DatabaseError(
                     f"the database {database.path} holds a token table but no TokenDesk schema "
                     "version: it is not a TokenDesk registry; use an empty database"
@@ -318,11 +334,11 @@ def migrate_postgres(database: PostgresDatabase) -> None:
             if schema_version(database) != version:
                 continue
             MIGRATIONS[version](handle)
-            handle.execute_sql(f"UPDATE {_VERSION_TABLE} SET version = %s", (version + 1,))
+            handle.execute_sql(f"UPDATE {_VERSION_TABLE} SET version = %s", (version + 1,))  # noqa: S608 - a constant
         log.info("%s migrated to schema version %d", database.path, version + 1)
 
 
-def _create_schema(handle: pw.PostgresqlDatabase) -> None:
+def _create_schema(handle: pw.Database) -> None:
     """The current schema at once, stamped :data:`SCHEMA_VERSION` (inside the caller's
     transaction). A PostgreSQL registry starts at the version this creates: the steps before
     it are SQLite's history and never run here."""
@@ -335,7 +351,7 @@ def _create_schema(handle: pw.PostgresqlDatabase) -> None:
     for statement in _CHANGE_LOG:
         handle.execute_sql(statement)
     handle.execute_sql(f"CREATE TABLE {_VERSION_TABLE} (version INTEGER NOT NULL)")
-    handle.execute_sql(f"INSERT INTO {_VERSION_TABLE} (version) VALUES (%s)", (SCHEMA_VERSION,))
+    handle.execute_sql(f"INSERT INTO {_VERSION_TABLE} (version) VALUES (%s)", (SCHEMA_VERSION,))  # noqa: S608 - a constant
 
 
 def _change_log_triggers() -> list[str]:

@@ -1,8 +1,9 @@
 """A private PostgreSQL 15 server for the test run, and a fresh database for each test.
 
-The server lives in a temporary folder: ``initdb`` (trust authentication, superuser
-``postgres``), then ``pg_ctl`` listening only on a unix socket in that folder, so parallel
-runs on one machine never meet. PostgreSQL refuses to run as root: as root the folder is given
+The server lives in a temporary folder: ``initdb`` (superuser ``postgres``), then ``pg_ctl``
+listening on a unix socket in that folder, trusted, which the tests use (parallel runs on one
+machine never meet there), and on a free loopback port that asks for a password, which the
+tests of refused logins use. PostgreSQL refuses to run as root: as root the folder is given
 to the ``postgres`` system user and the tools run through ``runuser``. Durability is off
 (``fsync``), which a throwaway server can afford.
 
@@ -17,6 +18,7 @@ import itertools
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -25,7 +27,6 @@ from pathlib import Path
 import pytest
 
 BIN = Path(os.environ.get("TOKENDESK_TEST_PG_BIN", "/usr/lib/postgresql/15/bin"))
-PORT = 5432  # names the socket file in the private folder: nothing listens on a TCP port
 SUPERUSER = "postgres"
 TEMPLATE = "tokendesk_template"
 # Set to run without a server: the PostgreSQL half of the engine-parametrized tests is skipped.
@@ -59,6 +60,7 @@ class PostgresServer:
     """One running private server; :meth:`stop` ends it and removes its folder."""
 
     folder: Path
+    port: int  # the loopback port (password logins); it names the socket file too
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
@@ -67,7 +69,11 @@ class PostgresServer:
 
     def url(self, dbname: str) -> str:
         """The URL of *dbname* on this server, as a person would pass it to ``--database``."""
-        return f"postgresql://{SUPERUSER}@/{dbname}?host={self.socket_dir}&port={PORT}"
+        return f"postgresql://{SUPERUSER}@/{dbname}?host={self.socket_dir}&port={self.port}"
+
+    def loopback_url(self, user: str, password: str, dbname: str = "postgres") -> str:
+        """*dbname* over the loopback port, where the server checks passwords."""
+        return f"postgresql://{user}:{password}@127.0.0.1:{self.port}/{dbname}"
 
     def admin(self, *statements: str) -> None:
         """Run statements as the superuser on the maintenance database, outside any
@@ -76,7 +82,7 @@ class PostgresServer:
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
             for statement in statements:
-                connection.execute(statement)  # type: ignore[arg-type]
+                connection.execute(statement)
 
     def new_database(self, template: str = TEMPLATE) -> str:
         """A fresh database copied from *template*; its name."""
@@ -110,6 +116,13 @@ def _run(argv: list[str]) -> None:
         )
 
 
+def _free_port() -> int:
+    """A loopback port nothing listens on now (the server takes it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def start() -> PostgresServer:
     """Start a private server with a template database at the current schema."""
     reason = available()
@@ -120,12 +133,13 @@ def start() -> PostgresServer:
     if _runs_as_root():
         entry = pwd.getpwnam("postgres")
         os.chown(folder, entry.pw_uid, entry.pw_gid)
-    server = PostgresServer(folder)
+    server = PostgresServer(folder, _free_port())
     try:
         data = folder / "data"
-        _run(["initdb", "-A", "trust", "-U", SUPERUSER, "-E", "UTF8", "--no-sync", str(data)])
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256"]
+        _run(["initdb", *auth, "-U", SUPERUSER, "-E", "UTF8", "--no-sync", str(data)])
         options = (
-            f"-k {folder} -p {PORT} -c listen_addresses='' -c fsync=off "
+            f"-k {folder} -p {server.port} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off"
         )
         _run(["pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"])

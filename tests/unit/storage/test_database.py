@@ -76,7 +76,7 @@ def test_statements_and_rows(memory_context: Context) -> None:
     assert database.first("SELECT 1, 'a'") == (1, "a")
     assert database.first("SELECT 1 WHERE 1 = 0") is None
     assert database.rows("SELECT 1 UNION ALL SELECT 2") == [(1,), (2,)]
-    with pytest.raises(DatabaseError, match="no such table|does not exist"):
+    with pytest.raises(DatabaseError, match=r"no such table|does not exist"):
         database.rows("SELECT * FROM nowhere")
 
 
