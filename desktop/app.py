@@ -81,7 +81,7 @@ def open_context(
     read-only commands and the window still work, and nothing is deleted or regenerated while it
     is missing. ``need_keyring=False`` does not try the keyring at all (the window reaches it
     after its first paint); *store* is used as it is given. Audit events name *actor*, by
-    default the operating-system user at the command line (``alice (command line)``).
+    default the operating-system user at the command line (``alice@laptop (command line)``).
     """
     registry = open_registry(database if database is not None else data_dir / DB_FILENAME)
     problem = None
@@ -232,22 +232,29 @@ def _quit_on_stop_signals(app: QCoreApplication) -> Iterator[list[int]]:
         writer.close()
 
 
-def run_window(data_dir: Path, demo: bool) -> int:
-    """Open the main window on *data_dir* (or on fresh demo data) and run until it closes, or
+def run_window(data_dir: Path, demo: bool, database: str | None = None) -> int:
+    """Open the main window on *data_dir* (or on fresh demo data), its registry on *database*
+    (a PostgreSQL URL) when given, and run until it closes, or
     until SIGTERM, SIGINT or SIGHUP asks it to (its status is then 128 + the signal's number,
     as a shell reports a process a signal ended); the demo's data goes either way."""
     from desktop.gui.launch import application
 
     app = application()
     with _quit_on_stop_signals(app) as received:
-        code = _run_window(app, data_dir, demo, received)
+        code = _run_window(app, data_dir, demo, received, database)
     if received:
         log.info("stopped by signal %d", received[0])
         return 128 + received[0]
     return code
 
 
-def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: list[int]) -> int:
+def _run_window(
+    app: QCoreApplication,
+    data_dir: Path,
+    demo: bool,
+    received: list[int],
+    database: str | None = None,
+) -> int:
     from PySide6.QtCore import QSettings
 
     from desktop.gui import messages
@@ -272,7 +279,12 @@ def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: lis
     remembered = settings.value("window/environment") if settings is not None else None
     context: Context | None = None
     try:
-        context = open_context(data_dir, actor=actors.window(), need_keyring=False)
+        context = open_context(
+            data_dir,
+            actor=actors.window(),
+            need_keyring=False,
+            database=None if demo else database,  # the demo's data is its own
+        )
         window = main_window_for(
             context, environment=remembered if isinstance(remembered, str) else None
         )

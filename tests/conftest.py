@@ -9,6 +9,8 @@ import os
 
 # Before anything imports Qt: without a display, Qt aborts the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# A registry named by the developer's environment is theirs: the tests choose their own.
+os.environ.pop("TOKENDESK_DATABASE", None)
 
 from collections.abc import Iterator
 from pathlib import Path
