@@ -83,6 +83,30 @@ _NOCASE = re.compile(r"([\w.]+) COLLATE NOCASE")
 _NOCASE_SQL = (
     r"translate(\1, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') COLLATE " + '"C"'
 )
+
+
+def _connect_error(error: BaseException, url: str, name: str) -> DatabaseError:
+    """The one line for a connection that could not be made: the server's reason (libpq never
+    says the password), or, for a URL it cannot read, the reason with the URL and the password
+    blanked out, since libpq quotes what it could not parse."""
+    from desktop.storage.errors import translate_postgres
+
+    translated_error = translate_postgres(error, name)
+    if translated_error is not None:
+        return translated_error
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    detail = detail.replace(url, "the URL")
+    password = _PASSWORD.search(url)
+    if password and password.group(1):
+        detail = detail.replace(password.group(1), "***")
+    return DatabaseError(
+        f"{name}: the URL is not one PostgreSQL can use ({detail}); the form is "
+        "postgresql://user@host:port/dbname"
+    )
+
+
+# The password in postgresql://user:password@host/…, found even where the URL does not parse.
+_PASSWORD = re.compile(r"^[a-z]+://[^:/@]*:([^@]*)@")
 _EPOCH = re.compile(r"CAST\(strftime\('%s', (.+?)\) AS INTEGER\)")
 # "+column" keeps SQLite's planner off an index; PostgreSQL has no unary plus on text.
 _HINT = re.compile(r"(?<=[\s(])\+(?=[A-Za-z_])")
@@ -144,9 +168,13 @@ class PostgresDatabase(Database):
             import psycopg
             from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-            given = conninfo_to_dict(self.url)
-            extra = {key: value for key, value in _DEFAULTS.items() if key not in given}
-            connection = psycopg.connect(make_conninfo(self.url, **extra), autocommit=True)
+            try:
+                given = conninfo_to_dict(self.url)
+                extra = {key: value for key, value in _DEFAULTS.items() if key not in given}
+                connection = psycopg.connect(make_conninfo(self.url, **extra), autocommit=True)
+            except psycopg.Error as error:
+                # Not chained: the driver's words about a URL it cannot read may quote it.
+                raise _connect_error(error, self.url, self.path) from None
             self._pg.connection = connection
         return connection
 

@@ -341,3 +341,20 @@ def test_an_error_after_connecting_keeps_the_registry_name(database: PostgresDat
     with pytest.raises(DatabaseError) as raised:
         database.rows("SELECT * FROM nowhere")
     assert "nowhere" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://alice:hunter2@[::1/tokens",
+        "postgresql://alice:hun ter2@db/tokens",
+        "postgresql://alice:hunter2@db/tokens?bogus=1",
+    ],
+)
+def test_a_url_postgresql_cannot_read_is_one_line_without_its_password(url: str) -> None:
+    """libpq quotes what it could not parse: the URL and the password are blanked out."""
+    with pytest.raises(DatabaseError) as raised:
+        open_registry(url)
+    text = one_line(raised.value)
+    assert "the URL is not one PostgreSQL can use" in text and "ter2" not in text
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
