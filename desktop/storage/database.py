@@ -399,7 +399,8 @@ class _Connections(threading.local):
 
 
 class Database:
-    """One SQLite database as the services use it.
+    """One SQLite database as the services use it (and the interface that
+    :class:`~desktop.storage.postgres.PostgresDatabase` gives a PostgreSQL one).
 
     It keeps one :mod:`sqlite3` connection per thread, opened with :data:`PRAGMAS`; raw reads
     and statements (:mod:`~desktop.storage.queries`) run on it directly. :attr:`handle`, the
