@@ -124,11 +124,15 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
     try:
         server = postgres.start()
     except postgres.PostgresMissing as missing:
-        pytest.fail(
-            f"the PostgreSQL tests need a private PostgreSQL 15 server: {missing}; install it "
-            f"(.ci/setup --dev) or set {postgres.OPT_OUT}=1 to leave them out"
-        )
-    yield server
+        reason = str(missing)
+    else:
+        yield server
+        server.stop()
+        return
+    pytest.fail(
+        f"the PostgreSQL tests need a private PostgreSQL 15 server: {reason}; install it "
+        f"(.ci/setup --dev) or set {postgres.OPT_OUT}=1 to leave them out"
+    )
     server.stop()
 
 

@@ -41,6 +41,15 @@ def _runs_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+def _runuser() -> str | None:
+    """util-linux's runuser, found where Debian keeps it even when PATH is empty (as the unit
+    tests run in CI)."""
+    return shutil.which("runuser") or next(
+        (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.access(path, os.X_OK)),
+        None,
+    )
+
+
 def available() -> str | None:
     """None when a private server can be started here, else why not."""
     if not (BIN / "initdb").is_file() or not (BIN / "pg_ctl").is_file():
@@ -50,7 +59,7 @@ def available() -> str | None:
             pwd.getpwnam("postgres")
         except KeyError:
             return "running as root needs the postgres system user (apt-get install postgresql)"
-        if shutil.which("runuser") is None:
+        if _runuser() is None:
             return "running as root needs runuser (util-linux)"
     return None
 
@@ -108,7 +117,7 @@ def _run(argv: list[str]) -> None:
     """A PostgreSQL tool from :data:`BIN`, as the postgres user when we are root."""
     command = [str(BIN / argv[0]), *argv[1:]]
     if _runs_as_root():
-        command = ["runuser", "-u", "postgres", "--", *command]
+        command = [str(_runuser()), "-u", "postgres", "--", *command]
     result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
     if result.returncode != 0:
         raise PostgresMissing(
