@@ -235,13 +235,17 @@ def _step_7_name_keys(database: pw.SqliteDatabase) -> None:
 
 def add_column(database: pw.Database, table: str, column: str, field: pw.Field) -> None:
     """Add *field* to *table* as *column*, unless it is there already (a database made from the
-    current models has it): one step for both engines, each given its own column type and
-    default by Peewee. A NOT NULL field needs a default, which existing rows take."""
+    current models has it): one ``ALTER TABLE … ADD COLUMN`` for both engines, the column's
+    type and constraints written by *database* for its engine, as the models' own DDL is. A
+    NOT NULL field must carry its DEFAULT in its DDL (``constraints=[SQL("DEFAULT '')")]``, or a
+    field such as :class:`~desktop.storage.models.FalseByDefaultField`): existing rows take it.
+    Never a table rebuild, so the table keeps its triggers and indexes."""
     if column in _columns(database, table):
         return
-    from playhouse.migrate import SchemaMigrator
-
-    SchemaMigrator.from_database(database).add_column(table, column, field).run()
+    field.name = field.column_name = column  # unbound: only its DDL is wanted
+    context = database.get_sql_context()
+    definition, _ = context.sql(field.ddl(context)).query()
+    database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {definition}')
 
 
 # Each step runs in one transaction together with its version bump. Append, never edit.
@@ -250,10 +254,13 @@ def add_column(database: pw.Database, table: str, column: str, field: pw.Field) 
 # (desktop.storage.postgres), so only later steps ever run there, and they must run on both
 # engines. Such a step takes the Peewee database (SqliteDatabase or PostgresqlDatabase), is a
 # no-op where a database made from the current models already has its change (as every step
-# is), and speaks through Peewee rather than engine SQL: add_column() for a column, the
-# model's SchemaManager for a table or index, and database.param for a placeholder in what
-# raw SQL remains. Where the engines must differ, it asks which it is on:
-# isinstance(database, peewee.PostgresqlDatabase).
+# is), and speaks through Peewee rather than engine SQL: add_column() for a column (the model
+# gains the same field, last), pw.SchemaManager(Model, database) for a table or an index, a
+# model query bound to the database for data. Where the engines must differ, it asks which it
+# is on: isinstance(database, peewee.PostgresqlDatabase). For example:
+#
+#     def _step_8_token_expiry(database: pw.Database) -> None:
+#         add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
 MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine the step runs on
     _step_1_initial,
     _step_2_intent_ids_never_reused,

@@ -148,47 +148,6 @@ def test_a_database_holding_other_tables_is_not_taken_for_a_registry(empty_url: 
         open_registry(empty_url)
 
 
-def test_a_later_step_runs_on_postgresql_in_one_transaction(
-    database: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A step appended later migrates a registry made at an older version, and a step that
-    fails leaves the database as it was: its change and its version go together."""
-    import peewee as pw
-
-    from desktop.storage import database as storage
-    from desktop.storage.database import add_column
-
-    def step(handle: pw.Database) -> None:
-        add_column(handle, "token", "expires_at", pw.DateTimeField(null=True))
-        add_column(handle, "agent", "note", pw.TextField(default=""))
-
-    def failing(handle: pw.Database) -> None:
-        step(handle)
-        raise RuntimeError("a step that breaks halfway")
-
-    released = list(storage.MIGRATIONS)
-    for broken, migration in ((True, failing), (False, step)):
-        monkeypatch.setattr(storage, "MIGRATIONS", [*released, migration])
-        monkeypatch.setattr(storage, "SCHEMA_VERSION", len(storage.MIGRATIONS))
-        monkeypatch.setattr("desktop.storage.postgres.MIGRATIONS", storage.MIGRATIONS)
-        monkeypatch.setattr("desktop.storage.postgres.SCHEMA_VERSION", storage.SCHEMA_VERSION)
-        if broken:
-            with pytest.raises(RuntimeError, match="breaks halfway"):
-                open_registry(database.url).close()
-            assert database.first("SELECT version FROM schema_version") == (SCHEMA_VERSION,)
-            columns = database.rows(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = 'token'"
-            )
-            assert ("expires_at",) not in columns
-        else:
-            open_registry(database.url).close()
-            assert database.first("SELECT version FROM schema_version") == (SCHEMA_VERSION + 1,)
-            assert database.first("SELECT COUNT(expires_at), MIN(note) FROM token, agent") in (
-                (0, None),
-                (0, ""),
-            )
-
-
 def test_writers_wait_for_each_other(database: PostgresDatabase) -> None:
     """A write transaction takes the writers' lock first, as SQLite's BEGIN IMMEDIATE does."""
     entered = threading.Event()
