@@ -259,8 +259,8 @@ def add_column(database: pw.Database, table: str, column: str, field: pw.Field) 
 # model query bound to the database for data. Where the engines must differ, it asks which it
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
-#     def _step_8_token_expiry(database: pw.Database) -> None:
-#         add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
+#     def _step_9_token_retired(database: pw.Database) -> None:
+#         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
 MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine the step runs on
     _step_1_initial,
     _step_2_intent_ids_never_reused,

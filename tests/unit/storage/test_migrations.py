@@ -15,14 +15,14 @@ from desktop.storage import postgres
 from desktop.storage.database import DB_FILENAME, add_column, open_registry, user_version
 
 
-def expires(handle: pw.Database) -> None:
+def retires(handle: pw.Database) -> None:
     """What a later step looks like: a nullable column and a NOT NULL one with a default."""
-    add_column(handle, "token", "expires_at", pw.DateTimeField(null=True))
+    add_column(handle, "token", "retired_at", pw.DateTimeField(null=True))
     add_column(handle, "agent", "note", pw.TextField(constraints=[pw.SQL("DEFAULT ''")]))
 
 
 def breaks_halfway(handle: pw.Database) -> None:
-    expires(handle)
+    retires(handle)
     raise RuntimeError("a step that breaks halfway")
 
 
@@ -60,14 +60,14 @@ def test_a_step_appended_later_runs_on_either_engine_in_one_transaction(
     with pytest.raises(RuntimeError, match="breaks halfway"):
         open_registry(location)
     monkeypatch.undo()
-    assert "expires_at" not in columns(location, "token")  # undone with its version
+    assert "retired_at" not in columns(location, "token")  # undone with its version
 
-    version = with_step(monkeypatch, expires)
+    version = with_step(monkeypatch, retires)
     database = open_registry(location)
     try:
         assert user_version(database) == version
         assert database.rows("SELECT name, note FROM agent") == [("alice", "")]
     finally:
         database.close()
-    assert columns(location, "token")["expires_at"] is True
+    assert columns(location, "token")["retired_at"] is True
     assert columns(location, "agent")["note"] is False
