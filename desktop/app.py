@@ -22,7 +22,7 @@ from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services import actors
 from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
-from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_database
+from desktop.storage.database import DB_FILENAME, Database, narrowed_message, open_registry
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -53,6 +53,12 @@ class Context:
     recovery: ReconcileReport
     keyring_tried: bool = True  # False: opened without trying the keyring (the window does)
 
+    @property
+    def registry_name(self) -> str:
+        """Which registry is open, for people: ``PostgreSQL alice@db:5432/tokens``, or the
+        SQLite file's path."""
+        return self.database.registry_name
+
     def close(self) -> None:
         self.database.close()
 
@@ -64,29 +70,33 @@ def open_context(
     store: SecretStore | None = None,
     clock: Clock | None = None,
     need_keyring: bool = True,
+    database: str | None = None,
 ) -> Context:
     """Open the database (migrating it), pick the keyring and finish any interrupted change.
+
+    *database* is a PostgreSQL URL (``postgresql://user@host:port/dbname``: a registry shared
+    by a team); None, the default, is the SQLite file in *data_dir*.
 
     A keyring that cannot be reached is recorded in ``keyring_problem``, never raised:
     read-only commands and the window still work, and nothing is deleted or regenerated while it
     is missing. ``need_keyring=False`` does not try the keyring at all (the window reaches it
     after its first paint); *store* is used as it is given. Audit events name *actor*, by
-    default the operating-system user at the command line (``alice (command line)``).
+    default the operating-system user at the command line (``alice@laptop (command line)``).
     """
-    database = open_database(data_dir / DB_FILENAME)
+    registry = open_registry(database if database is not None else data_dir / DB_FILENAME)
     problem = None
     if store is None and need_keyring:
         try:
             store = open_secret_store()
         except SecretStoreUnavailable as error:
             problem = str(error)
-    service = TokenService(database, store, clock=clock, actor=actor or actors.command_line())
+    service = TokenService(registry, store, clock=clock, actor=actor or actors.command_line())
     recovery = service.reconcile()
     tried = store is not None or need_keyring
     if recovery.problem and problem is None and tried:
         problem = recovery.problem
     return Context(
-        data_dir, database, service, problem, recovery, store is not None or need_keyring
+        data_dir, registry, service, problem, recovery, store is not None or need_keyring
     )
 
 
@@ -222,22 +232,29 @@ def _quit_on_stop_signals(app: QCoreApplication) -> Iterator[list[int]]:
         writer.close()
 
 
-def run_window(data_dir: Path, demo: bool) -> int:
-    """Open the main window on *data_dir* (or on fresh demo data) and run until it closes, or
+def run_window(data_dir: Path, demo: bool, database: str | None = None) -> int:
+    """Open the main window on *data_dir* (or on fresh demo data), its registry on *database*
+    (a PostgreSQL URL) when given, and run until it closes, or
     until SIGTERM, SIGINT or SIGHUP asks it to (its status is then 128 + the signal's number,
     as a shell reports a process a signal ended); the demo's data goes either way."""
     from desktop.gui.launch import application
 
     app = application()
     with _quit_on_stop_signals(app) as received:
-        code = _run_window(app, data_dir, demo, received)
+        code = _run_window(app, data_dir, demo, received, database)
     if received:
         log.info("stopped by signal %d", received[0])
         return 128 + received[0]
     return code
 
 
-def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: list[int]) -> int:
+def _run_window(
+    app: QCoreApplication,
+    data_dir: Path,
+    demo: bool,
+    received: list[int],
+    database: str | None = None,
+) -> int:
     from PySide6.QtCore import QSettings
 
     from desktop.gui import messages
@@ -262,7 +279,12 @@ def _run_window(app: QCoreApplication, data_dir: Path, demo: bool, received: lis
     remembered = settings.value("window/environment") if settings is not None else None
     context: Context | None = None
     try:
-        context = open_context(data_dir, actor=actors.window(), need_keyring=False)
+        context = open_context(
+            data_dir,
+            actor=actors.window(),
+            need_keyring=False,
+            database=None if demo else database,  # the demo's data is its own
+        )
         window = main_window_for(
             context, environment=remembered if isinstance(remembered, str) else None
         )

@@ -12,6 +12,8 @@ import platformdirs
 
 APP_NAME = "TokenDesk"
 ENV_DATA_DIR = "TOKENDESK_DATA_DIR"
+ENV_DATABASE = "TOKENDESK_DATABASE"
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
 
 
 def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -22,6 +24,23 @@ def data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     if from_env:
         return Path(from_env).expanduser()
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def database_url(explicit: str | None = None) -> str | None:
+    """``--database``, else ``$TOKENDESK_DATABASE``: the URL of a registry on PostgreSQL
+    (``postgresql://user@host:port/dbname``), or None for the SQLite file in the data dir.
+    Raises ValueError, naming where it came from, for anything but such a URL."""
+    url, source = explicit, "--database"
+    if not url:
+        url, source = os.environ.get(ENV_DATABASE) or None, f"${ENV_DATABASE}"
+    if url is None:
+        return None
+    if not url.startswith(DATABASE_SCHEMES):
+        raise ValueError(
+            f"{source} takes a PostgreSQL URL such as postgresql://user@host:5432/dbname "
+            "(without it, the registry is the SQLite file in the data dir)"
+        )
+    return url
 
 
 def resources_dir() -> Path:

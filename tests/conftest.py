@@ -1,4 +1,5 @@
-"""Shared fixtures. The suite meets the real things: a SQLite file on disk, the real Secret
+"""Shared fixtures. The suite meets the real things: a SQLite file on disk or a private
+PostgreSQL server (both, for the tests whose folder asks for both engines), the real Secret
 Service through ``keyring`` (a private, unlocked gnome-keyring started for the run) and real Qt
 widgets on the offscreen platform."""
 
@@ -8,6 +9,8 @@ import os
 
 # Before anything imports Qt: without a display, Qt aborts the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# A registry named by the developer's environment is theirs: the tests choose their own.
+os.environ.pop("TOKENDESK_DATABASE", None)
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
 from desktop.services import display
-from tests.helpers import keyring_session, logfail
+from tests.helpers import keyring_session, logfail, postgres
 from tests.helpers.clock import FakeClock
 
 # Set by .ci/run for the unit tests: asking for the real keyring then fails the test.
@@ -124,6 +127,49 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """The run's private PostgreSQL 15 server, started by the first test that needs it. It is
+    part of what the suite tests: a machine without it fails those tests (never skips them)
+    unless the run opts out with TOKENDESK_TEST_NO_POSTGRES=1."""
+    if os.environ.get(postgres.OPT_OUT):
+        pytest.skip(f"{postgres.OPT_OUT} is set: the PostgreSQL tests do not run")
+    try:
+        server = postgres.start()
+    except postgres.PostgresMissing as missing:
+        reason = str(missing)
+    else:
+        yield server
+        server.stop()
+        return
+    pytest.fail(
+        f"the PostgreSQL tests need a private PostgreSQL 15 server: {reason}; install it "
+        f"(.ci/setup --dev) or set {postgres.OPT_OUT}=1 to leave them out"
+    )
+    server.stop()
+
+
+@pytest.fixture
+def engine() -> str:
+    """The database engine a test's registry is on: SQLite, unless the test's folder asks for
+    both (see ``parametrize_engines`` in tests/helpers/postgres.py)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def registry(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """Where the test's registry is, as ``open_context(database=…)`` takes it: None for the
+    SQLite file in the data dir, or the URL of a fresh PostgreSQL database at the current
+    schema (dropped after the test)."""
+    if engine == "sqlite":
+        yield None
+        return
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.new_database()
+    yield server.url(name)
+    server.drop(name)
+
+
 @pytest.fixture
 def context(
     data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
@@ -142,10 +188,11 @@ def memory_store() -> InMemorySecretStore:
 
 @pytest.fixture
 def memory_context(
-    data_dir: Path, memory_store: InMemorySecretStore, clock: FakeClock
+    data_dir: Path, memory_store: InMemorySecretStore, clock: FakeClock, registry: str | None
 ) -> Iterator[Context]:
-    """A service on a fresh SQLite file and an in-memory secret store, with a fake clock."""
-    ctx = open_context(data_dir, store=memory_store, clock=clock)
+    """A service on a fresh registry (an SQLite file, or a PostgreSQL database where the test
+    runs on both engines) and an in-memory secret store, with a fake clock."""
+    ctx = open_context(data_dir, store=memory_store, clock=clock, database=registry)
     yield ctx
     ctx.close()
 
@@ -157,3 +204,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.keyring)
         if "qtbot" in fixtures:
             item.add_marker(pytest.mark.gui)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("engine") == "postgresql":
+            item.add_marker(pytest.mark.postgresql)

@@ -22,7 +22,7 @@ def register(commands: Subparsers) -> None:
 def _row(event: AuditView) -> list[str]:
     return [
         display.format_utc(event.at),
-        cell(event.actor, 40),  # room for a user name and how it worked, in full
+        cell(event.actor, 64),  # room for user@host and how it worked, in full
         event.action,
         "-" if event.token_id is None else str(event.token_id),
         one_line(event.details),

@@ -55,6 +55,9 @@ examples:
   tokendesk rotate-due          # from cron or a systemd timer while the window is closed
 
 The data dir is --data-dir, else $TOKENDESK_DATA_DIR, else the platform's user data dir.
+The registry is the SQLite file there, unless --database (or $TOKENDESK_DATABASE) names a
+PostgreSQL database that a team shares: postgresql://user@host:port/dbname, with libpq's
+settings (PGPASSWORD, ~/.pgpass, sslmode) as psql takes them.
 Secrets live only in the system keyring; the database keeps fingerprints and 4-character hints.
 
 exit status:
@@ -64,7 +67,8 @@ exit status:
   2  bad input or refused by the rules (nothing was changed)
   3  the keyring is unavailable, locked or did not answer (nothing was changed; try again)
   4  the database cannot be used: damaged, written by a newer TokenDesk, disk full,
-     read-only or its folder missing
+     read-only or its folder missing; a PostgreSQL server down, a login refused, a
+     database missing
 """
 
 
@@ -82,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         metavar="DIR",
         help="where the database lives (default: $TOKENDESK_DATA_DIR, else the user data dir)",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="a registry on PostgreSQL, postgresql://user@host:port/dbname (default: "
+        "$TOKENDESK_DATABASE, else the SQLite file in the data dir)",
     )
     window.add_options(parser)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
@@ -108,7 +118,7 @@ def _run_command(args: argparse.Namespace, store: SecretStore | None) -> int:
         store = open_secret_store()
     else:
         store.check()
-    context = open_context(data_dir, store=store, need_keyring=False)
+    context = open_context(data_dir, store=store, need_keyring=False, database=args.database_url)
     try:
         handler: Handler = args.handler
         return handler(context.service, args)
@@ -178,6 +188,11 @@ def _run(
     parser: argparse.ArgumentParser, args: argparse.Namespace, store: SecretStore | None
 ) -> int:
     try:
+        args.database_url = paths.database_url(args.database)
+    except ValueError as bad:
+        error(str(bad))
+        return EXIT_USAGE
+    try:
         if args.command is None:
             return window.run(args, store)
         if args.demo or args.self_test:
@@ -189,7 +204,9 @@ def _run(
         log.debug("database error", exc_info=True)
         message = str(failure)
         folder = str(paths.data_dir(args.data_dir))
-        error(message if folder in message else f"cannot use the database in {folder}: {message}")
+        # A PostgreSQL registry's messages name it (never its password); a file's, its folder.
+        named = args.database_url is not None or folder in message
+        error(message if named else f"cannot use the database in {folder}: {message}")
         return EXIT_DATABASE
     except SecretStoreUnavailable as failure:
         log.info("keyring unavailable: %s", failure, extra=logs.FILE_ONLY)

@@ -68,4 +68,4 @@ def run(args: argparse.Namespace, store: SecretStore | None = None) -> int:
     # The window toolkit is loaded here, so that a build or a system without it says so.
     if optional_module("desktop.gui.launch", "the desktop window") is None:
         return EXIT_FAILED
-    return int(app.run_window(data_dir, demo=args.demo))
+    return int(app.run_window(data_dir, demo=args.demo, database=args.database_url))

@@ -95,7 +95,7 @@ class RotationRunner(QObject):
             raise ValueError("check the due tokens at least once a minute (1..60000 ms)")
         self.setObjectName("rotationRunner")
         self._service = service
-        self._actor = actor or actors.scheduler()  # scheduler (alice)
+        self._actor = actor or actors.scheduler()  # scheduler (alice@laptop)
         self._monotonic = monotonic
         self._wall = wall
         self._cancel = threading.Event()

@@ -51,7 +51,7 @@ def _create_table(database: pw.SqliteDatabase, model: type[BaseModel], *, safe: 
     pw.SchemaManager(model, database).create_all(safe=safe)
 
 
-def _columns(database: pw.SqliteDatabase, table: str) -> set[str]:
+def _columns(database: pw.Database, table: str) -> set[str]:
     return {column.name for column in database.get_columns(table)}
 
 
@@ -233,15 +233,41 @@ def _step_7_name_keys(database: pw.SqliteDatabase) -> None:
         )
 
 
-def _step_8_token_expiry(database: pw.SqliteDatabase) -> None:
+def add_column(database: pw.Database, table: str, column: str, field: pw.Field) -> None:
+    """Add *field* to *table* as *column*, unless it is there already (a database made from the
+    current models has it): one ``ALTER TABLE … ADD COLUMN`` for both engines, the column's
+    type and constraints written by *database* for its engine, as the models' own DDL is. A
+    NOT NULL field must carry its DEFAULT in its DDL (``constraints=[SQL("DEFAULT '')")]``, or a
+    field such as :class:`~desktop.storage.models.FalseByDefaultField`): existing rows take it.
+    Never a table rebuild, so the table keeps its triggers and indexes."""
+    if column in _columns(database, table):
+        return
+    field.name = field.column_name = column  # unbound: only its DDL is wanted
+    context = database.get_sql_context()
+    definition, _ = context.sql(field.ddl(context)).query()
+    database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN {definition}')
+
+
+def _step_8_token_expiry(database: pw.Database) -> None:
     """Tokens may expire (``token.expires_at``, NULL for never): existing tokens never do,
     as before."""
-    if "expires_at" not in _columns(database, "token"):
-        database.execute_sql('ALTER TABLE "token" ADD COLUMN "expires_at" DATETIME')
+    add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
 
 
-# Each step runs in one transaction together with its ``user_version`` bump. Append, never edit.
-MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
+# Each step runs in one transaction together with its version bump. Append, never edit.
+#
+# Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
+# (desktop.storage.postgres), so only later steps ever run there, and they must run on both
+# engines. Such a step takes the Peewee database (SqliteDatabase or PostgresqlDatabase), is a
+# no-op where a database made from the current models already has its change (as every step
+# is), and speaks through Peewee rather than engine SQL: add_column() for a column (the model
+# gains the same field, last), pw.SchemaManager(Model, database) for a table or an index, a
+# model query bound to the database for data. Where the engines must differ, it asks which it
+# is on: isinstance(database, peewee.PostgresqlDatabase). For example:
+#
+#     def _step_9_token_retired(database: pw.Database) -> None:
+#         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
+MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine the step runs on
     _step_1_initial,
     _step_2_intent_ids_never_reused,
     _step_3_change_log,
@@ -254,20 +280,38 @@ MIGRATIONS: list[Callable[[pw.SqliteDatabase], None]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def _user_version(handle: pw.SqliteDatabase) -> int:
+def _user_version(handle: pw.Database) -> int:
     return int(handle.execute_sql("PRAGMA user_version").fetchone()[0])
 
 
 def user_version(database: Database) -> int:
-    """The schema version the file says it has (0 for a new file)."""
+    """The schema version the database says it has (0 for a new one)."""
+    if database.engine == "postgresql":
+        from desktop.storage.postgres import PostgresDatabase, schema_version
+
+        assert isinstance(database, PostgresDatabase)
+        return schema_version(database)
     row = database.first("PRAGMA user_version")
     return int(row[0]) if row else 0
 
 
 def quick_check(database: Database) -> str:
-    """SQLite's quick integrity check: ``ok``, or what it found damaged."""
+    """SQLite's quick integrity check: ``ok``, or what it found damaged. A PostgreSQL server
+    keeps its own files whole: ``ok`` once it answers."""
+    if database.engine == "postgresql":
+        return "ok" if database.first("SELECT 1") == (1,) else "no answer"
     row = database.first("PRAGMA quick_check")
     return str(row[0]) if row else ""
+
+
+def open_registry(location: Path | str) -> Database:
+    """Open the registry at *location*: a PostgreSQL URL (``postgresql://user@host/db``, see
+    :mod:`desktop.storage.postgres`) or an SQLite file's path (:func:`open_database`)."""
+    if isinstance(location, str) and location.startswith(("postgresql://", "postgres://")):
+        from desktop.storage.postgres import open_postgres
+
+        return open_postgres(location)
+    return open_database(Path(location))
 
 
 def open_database(path: Path) -> Database:
@@ -300,7 +344,7 @@ def open_database(path: Path) -> Database:
     database.narrowed = tuple(narrowed)
     try:
         current = user_version(database)  # a damaged file is refused here, as such
-        _refuse_newer(current, path)
+        refuse_newer(current, path)
         if current != SCHEMA_VERSION:
             with translated(path):
                 migrate(database.handle, path)
@@ -369,7 +413,8 @@ class _Connections(threading.local):
 
 
 class Database:
-    """One SQLite database as the services use it.
+    """One SQLite database as the services use it (and the interface that
+    :class:`~desktop.storage.postgres.PostgresDatabase` gives a PostgreSQL one).
 
     It keeps one :mod:`sqlite3` connection per thread, opened with :data:`PRAGMAS`; raw reads
     and statements (:mod:`~desktop.storage.queries`) run on it directly. :attr:`handle`, the
@@ -385,6 +430,8 @@ class Database:
     databases may be open in one process, each used from any number of threads.
     """
 
+    engine = "sqlite"  # or "postgresql": desktop.storage.postgres.PostgresDatabase
+
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         # Every connection opens the file that is there, never makes one (mode=rw): only
@@ -397,11 +444,16 @@ class Database:
         # What open_database found readable by others and made private (for the window to say).
         self.narrowed: tuple[Path, ...] = ()
         self._connections = _Connections()
-        self._handle: pw.SqliteDatabase | None = None
+        self._handle: pw.Database | None = None
         self._handle_lock = threading.Lock()
 
     @property
-    def handle(self) -> pw.SqliteDatabase:
+    def registry_name(self) -> str:
+        """How this registry is named to people (the window's title, messages): the file."""
+        return self.path
+
+    @property
+    def handle(self) -> pw.Database:
         """The Peewee database on this database's connections (storage's own: the layers above
         hold the Database and never reach for the handle). Importing Peewee happens here."""
         if self._handle is None:
@@ -522,7 +574,7 @@ class Database:
 
 
 @cache
-def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
+def _shared_connection_database() -> Callable[[Database], pw.Database]:
     """The Peewee database class whose connections are its :class:`Database`'s (made once,
     on first use: defining it imports Peewee)."""
     import peewee as pw
@@ -535,6 +587,10 @@ def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
             self._owner: Database | None = None  # Peewee's set-up must find nothing open
             super().__init__(owner.path, timeout=BUSY_TIMEOUT_MS // 1000)
             self._owner = owner
+
+        def get_context_options(self) -> dict[str, Any]:
+            options: dict[str, Any] = super().get_context_options()
+            return {**options, "engine": "sqlite"}
 
         def _connect(self) -> sqlite3.Connection:
             assert self._owner is not None
@@ -566,7 +622,7 @@ def _shared_connection_database() -> Callable[[Database], pw.SqliteDatabase]:
     return SharedConnectionDatabase
 
 
-def _refuse_newer(current: int, path: Path) -> None:
+def refuse_newer(current: int, path: Path | str) -> None:
     if current > SCHEMA_VERSION:
         raise SchemaTooNew(
             f"the database {path} has schema version {current}, but this TokenDesk only knows "
@@ -574,9 +630,9 @@ def _refuse_newer(current: int, path: Path) -> None:
         )
 
 
-def migrate(database: pw.SqliteDatabase, path: Path) -> None:
+def migrate(database: pw.Database, path: Path) -> None:
     current = _user_version(database)
-    _refuse_newer(current, path)
+    refuse_newer(current, path)
     if current == SCHEMA_VERSION:
         return
     if current > 0:
@@ -619,8 +675,10 @@ __all__ = [
     "DB_FILENAME",
     "SCHEMA_VERSION",
     "Database",
+    "add_column",
     "narrowed_message",
     "open_database",
+    "open_registry",
     "quick_check",
     "user_version",
 ]

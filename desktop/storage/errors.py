@@ -42,10 +42,90 @@ _NO_TRANSACTION = "no transaction is active"
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
-    """The errors to translate: :mod:`sqlite3`'s, and Peewee's once it is loaded (the raw reads
-    run before it is, and nothing can raise its errors until it is)."""
+    """The errors to translate: :mod:`sqlite3`'s, Peewee's once it is loaded (the raw reads
+    run before it is, and nothing can raise its errors until it is), and psycopg's once a
+    PostgreSQL registry has loaded it."""
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
     peewee = sys.modules.get("peewee")
-    return (sqlite3.Error,) if peewee is None else (sqlite3.Error, peewee.PeeweeException)
+    if peewee is not None:
+        errors += (peewee.PeeweeException,)
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None:
+        errors += (psycopg.Error,)
+    return errors
+
+
+# What libpq says when the server cannot be reached or the connection is lost.
+_UNREACHABLE = (
+    "connection refused",
+    "could not connect",
+    "could not translate host name",
+    "no such file or directory",
+    "timeout expired",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "the connection is lost",
+    "consuming input failed",
+    "network is unreachable",
+    "no route to host",
+)
+
+
+def _postgres_error(error: BaseException) -> BaseException | None:
+    """The psycopg error *error* is or wraps (Peewee re-raises the driver's as its own)."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is None:
+        return None
+    for candidate in (error, error.__cause__, error.__context__):
+        if candidate is not None and isinstance(candidate, psycopg.Error):
+            found: BaseException = candidate
+            return found
+    return None
+
+
+def _libpq_detail(text: str) -> str:
+    """libpq's reason on one line: its first line, after the last "failed:" (the address it
+    tried is said again by the caller), without the severity word."""
+    line = text.strip().splitlines()[0] if text.strip() else text
+    detail = line.rsplit("failed: ", 1)[-1].strip()
+    for severity in ("FATAL:", "ERROR:"):
+        detail = detail.removeprefix(severity).strip()
+    return detail or line
+
+
+def translate_postgres(error: BaseException, where: str) -> DatabaseError | None:
+    """The one line for a PostgreSQL server that cannot be used (down, login refused, database
+    missing, connection lost), or None for any other error. libpq never puts the password in
+    its messages, and *where* is the registry's name, never its URL."""
+    driver = _postgres_error(error)
+    psycopg = sys.modules.get("psycopg")
+    if driver is None or psycopg is None:
+        return None
+    detail = _libpq_detail(str(driver))
+    lowered = detail.lower()
+    state = getattr(driver, "sqlstate", None)
+    if state in ("28P01", "28000") or any(
+        phrase in lowered
+        for phrase in ("password authentication failed", "no password supplied", "role ")
+    ):
+        return DatabaseUnavailable(
+            f"{where} refused the login ({detail}): check the user and the password "
+            "(PGPASSWORD or ~/.pgpass)"
+        )
+    if state == "3D000" or ("database" in lowered and "does not exist" in lowered):
+        return DatabaseUnavailable(
+            f"{where} does not exist: create it (createdb) or check the URL ({detail})"
+        )
+    if isinstance(driver, psycopg.OperationalError) and any(
+        phrase in lowered for phrase in _UNREACHABLE
+    ):
+        return DatabaseUnavailable(
+            f"cannot reach {where} ({detail}): is the server running, and reachable from here?"
+        )
+    if isinstance(driver, psycopg.OperationalError):
+        return DatabaseUnavailable(f"{where}: {detail}")
+    return None
 
 
 def _operational_errors() -> tuple[type[BaseException], ...]:
@@ -56,7 +136,10 @@ def _operational_errors() -> tuple[type[BaseException], ...]:
 
 
 def _where(path: str | Path | None) -> str:
-    return "the database" if path is None else f"the database {path}"
+    if path is None:
+        return "the database"
+    # A PostgreSQL registry is named by desktop.storage.postgres.registry_name.
+    return str(path) if str(path).startswith("PostgreSQL ") else f"the database {path}"
 
 
 def _folder(path: str | Path | None) -> Path | None:
@@ -69,6 +152,9 @@ def translate(error: BaseException, path: str | Path | None = None) -> DatabaseE
     text = str(error) or type(error).__name__
     lowered = text.lower()
     where = _where(path)
+    postgres = translate_postgres(error, where)
+    if postgres is not None:
+        return postgres
     if "database or disk is full" in lowered:
         folder = _folder(path)
         holding = f"the disk holding {folder}" if folder is not None else "the database's disk"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import peewee as pw
-from playhouse.sqlite_ext import AutoIncrementField
 
 # Re-exported: the states and `naive` live where code that must not load Peewee reads them.
 from desktop.storage.states import ACTIVE, CREATING, DELETING, INACTIVE, READY, naive
@@ -36,6 +35,48 @@ class _Unbound(pw.Database):
 UNBOUND = _Unbound()
 
 
+def _on_postgres(ctx: pw.Context) -> bool:
+    """Whether DDL is being written for PostgreSQL (the databases in
+    :mod:`desktop.storage.database` and :mod:`desktop.storage.postgres` say which engine)."""
+    return bool(ctx.state.engine == "postgresql")
+
+
+class AutoIncrementField(pw.AutoField):
+    """An id never given twice, even after the row with the highest one is deleted: SQLite
+    needs AUTOINCREMENT for that (a plain rowid is reused); a PostgreSQL sequence never goes
+    back."""
+
+    def ddl(self, ctx: pw.Context) -> pw.NodeList:
+        node = super().ddl(ctx)
+        return node if _on_postgres(ctx) else pw.NodeList((node, pw.SQL("AUTOINCREMENT")))
+
+
+class NameField(pw.TextField):
+    """A name shown to people, unique as written; ``name_key`` decides which names are one.
+    SQLite compares it NOCASE (ASCII letters folded), as the orders by name do; PostgreSQL has
+    no such collation, so its queries fold the same letters themselves (see
+    :func:`desktop.storage.postgres.postgres_sql`) and the column keeps the default."""
+
+    def __init__(self) -> None:
+        super().__init__(unique=True)
+
+    def ddl(self, ctx: pw.Context) -> pw.NodeList:
+        node = super().ddl(ctx)
+        return node if _on_postgres(ctx) else pw.NodeList((node, pw.SQL("COLLATE NOCASE")))
+
+
+class FalseByDefaultField(pw.BooleanField):
+    """A flag the database itself starts false, as an upgrade step adds it to existing rows
+    (SQLite keeps booleans as 0 and 1; PostgreSQL's are typed)."""
+
+    def __init__(self) -> None:
+        super().__init__(default=False)
+
+    def ddl(self, ctx: pw.Context) -> pw.NodeList:
+        literal = "FALSE" if _on_postgres(ctx) else "0"
+        return pw.NodeList((super().ddl(ctx), pw.SQL(f"DEFAULT {literal}")))
+
+
 class BaseModel(pw.Model):
     id = pw.AutoField()
 
@@ -45,7 +86,7 @@ class BaseModel(pw.Model):
 
 
 class Environment(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     api_enabled = pw.BooleanField(default=False)  # secure by default: turned on by hand
     created_at = pw.DateTimeField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
@@ -54,7 +95,7 @@ class Environment(BaseModel):
 
 
 class Role(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     created_at = pw.DateTimeField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
     # adds it; the service always sets it, and the unique index refuses a second blank.
@@ -74,13 +115,13 @@ class RolePermission(BaseModel):
 
 
 class Agent(BaseModel):
-    name = pw.TextField(unique=True, collation="NOCASE")
+    name = NameField()
     role = pw.ForeignKeyField(Role, backref="agents", on_delete="RESTRICT")
     has_logged_in = pw.BooleanField(default=False)
     signed_agreement = pw.BooleanField(default=False)
     created_at = pw.DateTimeField()
     # Disabled: every token it holds is refused, none refreshed or rotated (see step 6).
-    disabled = pw.BooleanField(default=False, constraints=[pw.SQL("DEFAULT 0")])
+    disabled = FalseByDefaultField()
     # validation.name_key(name): one name, one row. Last, and DEFAULT '', as the upgrade step
     # adds it; the service always sets it, and the unique index refuses a second blank.
     name_key = pw.TextField(unique=True, constraints=[pw.SQL("DEFAULT ''")])

@@ -125,7 +125,10 @@ def _token_rows(
 
 
 def data_version(database: Database) -> int:
-    """Changes whenever another connection commits: cheap polling for outside changes."""
+    """Changes whenever another connection commits: cheap polling for outside changes. On
+    PostgreSQL, whenever a commit wrote to the change log (what the window follows)."""
+    if database.engine == "postgresql":
+        return change_cursor(database)
     row = database.first("PRAGMA data_version")
     return int(row[0]) if row else 0
 
@@ -184,7 +187,8 @@ def token_rows_by_id(database: Database, token_ids: Iterable[int]) -> list[Token
     for start in range(0, len(ids), IDS_PER_QUERY):
         chunk = ids[start : start + IDS_PER_QUERY]
         marks = ", ".join("?" * len(chunk))
-        rows += _token_rows(database, f"{_ROW_SELECT} AND t.id IN ({marks})", chunk)
+        sql = f"{_ROW_SELECT} AND t.id IN ({marks}) ORDER BY t.id"
+        rows += _token_rows(database, sql, chunk)
     return rows
 
 
@@ -238,7 +242,15 @@ def counts_by_agent(database: Database) -> dict[int, int]:
 
 
 def change_cursor(database: Database) -> int:
-    """The id of the newest change-log entry ever written (0 for none)."""
+    """The id of the newest change-log entry ever written (0 for none).
+
+    On PostgreSQL the newest entry still kept: a sequence is not transactional (it would name
+    entries not yet committed), and writers commit in id order (under the write lock), so the
+    largest committed id is the newest written, unless pruning took every entry (a reader
+    then reads everything again, as after any pruning past it)."""
+    if database.engine == "postgresql":
+        row = database.first("SELECT COALESCE(MAX(id), 0) FROM change_log")
+        return int(row[0]) if row else 0
     row = database.first("SELECT seq FROM sqlite_sequence WHERE name = 'change_log'")
     return int(row[0]) if row else 0
 
@@ -349,7 +361,7 @@ def environments(database: Database) -> list[tuple[int, str, bool]]:
     return [
         (env_id, name, bool(enabled))
         for env_id, name, enabled in database.rows(
-            "SELECT id, name, api_enabled FROM environment ORDER BY name"
+            "SELECT id, name, api_enabled FROM environment ORDER BY name COLLATE NOCASE"
         )
     ]
 

@@ -10,6 +10,7 @@ Every function turns the driver's errors into :class:`~desktop.domain.errors.Dat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +33,16 @@ from desktop.storage.models import (
 )
 
 M = TypeVar("M", bound=BaseModel)
+N = TypeVar("N", Environment, Role, Agent)
+
+# SQLite's NOCASE: ASCII letters folded, every other character compared as it is.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _by_name(rows: Iterable[N]) -> list[N]:
+    """*rows* in the NOCASE order of their names, on either engine (PostgreSQL has no such
+    collation; these lists are short)."""
+    return sorted(rows, key=lambda row: str(row.name).translate(_ASCII_LOWER))
 
 
 def _insert(database: Database, model: type[M], **fields: Any) -> M:
@@ -56,7 +67,7 @@ def find_environment(database: Database, name: str) -> Environment | None:
 @translating
 def environments(database: Database) -> list[Environment]:
     """Every environment, by name."""
-    return list(Environment.select().order_by(Environment.name).bind(database.handle))
+    return _by_name(Environment.select().bind(database.handle))
 
 
 @translating
@@ -92,7 +103,7 @@ def find_role(database: Database, name: str) -> Role | None:
 @translating
 def roles(database: Database) -> list[Role]:
     """Every role, by name."""
-    return list(Role.select().order_by(Role.name).bind(database.handle))
+    return _by_name(Role.select().bind(database.handle))
 
 
 @translating
@@ -131,7 +142,7 @@ def find_agent(database: Database, name: str) -> Agent | None:
 @translating
 def agents(database: Database) -> list[Agent]:
     """Every agent with its role, by name."""
-    return list(_agents(database).order_by(Agent.name))
+    return _by_name(_agents(database))
 
 
 @translating

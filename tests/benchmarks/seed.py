@@ -222,7 +222,7 @@ def _insert_sql() -> str:
 
 
 def _directory(
-    database: pw.SqliteDatabase, rng: random.Random, agents: int, now: datetime
+    database: pw.Database, rng: random.Random, agents: int, now: datetime
 ) -> tuple[dict[str, int], list[tuple[int, str]]]:
     """Environments, roles with permissions and agents; returns environment ids by name and
     (agent id, role name) pairs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import socket
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
@@ -224,7 +225,9 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     window.close()
 
 
-@pytest.mark.parametrize(("logname", "actor"), [("alice", "alice"), (None, "uid {uid}")])
+@pytest.mark.parametrize(
+    ("logname", "actor"), [("alice", "alice@laptop"), (None, "uid {uid}@laptop")]
+)
 def test_the_window_names_the_user_even_one_without_a_passwd_entry(
     qtbot: QtBot,
     context: Context,
@@ -233,10 +236,12 @@ def test_the_window_names_the_user_even_one_without_a_passwd_entry(
     logname: str | None,
     actor: str,
 ) -> None:
-    """The window's actions name the user alone; in a container with no passwd entry for the
-    user (and no LOGNAME) getuser() raises, and the window still opens, naming the uid."""
+    """The window's actions name the user and the host alone; in a container with no passwd
+    entry for the user (and no LOGNAME) getuser() raises, and the window still opens, naming
+    the uid."""
     from desktop.app import build_main_window
 
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop")
     if logname is None:
 
         def no_user() -> str:

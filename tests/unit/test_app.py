@@ -5,6 +5,7 @@ keyring it cannot use, so read-only commands and the window still open. The wind
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -65,9 +66,10 @@ def test_the_actor_is_the_command_line_unless_named(
     data_dir: Path, memory_store: InMemorySecretStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop")
     context = open_context(data_dir, store=memory_store)
     try:
-        assert context.service.actor == "alice (command line)"
+        assert context.service.actor == "alice@laptop (command line)"
     finally:
         context.close()
 

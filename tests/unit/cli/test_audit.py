@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 
@@ -38,12 +39,13 @@ def test_the_command_line_names_the_user_who_ran_it(
     cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop.example.org")
     cli.ok("token", "label", str(seeded.token_id), "renamed")
     cli.ok("env", "add", "Staging")
     events = cli.ok("audit", "--limit", "2", "--json").json()
     assert [(e["actor"], e["action"]) for e in events] == [
-        ("alice (command line)", "env-add"),
-        ("alice (command line)", "label"),
+        ("alice@laptop (command line)", "env-add"),
+        ("alice@laptop (command line)", "label"),
     ]
 
 
@@ -51,6 +53,7 @@ def test_the_table_shows_a_long_user_name_and_how_it_worked_in_full(
     cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LOGNAME", "margaret.hamilton")
+    monkeypatch.setattr(socket, "gethostname", lambda: "apollo-guidance")
     cli.ok("env", "add", "Staging")
     newest = cli.ok("audit", "--limit", "1").out.splitlines()[1]
-    assert " margaret.hamilton (command line)  env-add " in newest
+    assert " margaret.hamilton@apollo-guidance (command line)  env-add " in newest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -107,8 +108,10 @@ def test_report_text_names_every_token_and_counts() -> None:
 def test_rotate_due_is_the_scheduler_under_the_users_account(
     cli: Cli, seeded: Seed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What cron runs rotates by the schedule: ``scheduler (alice)``, as the window's runner."""
+    """What cron runs rotates by the schedule: ``scheduler (alice@laptop)``, as the window's
+    runner."""
     monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop")
     past = FakeClock(datetime.now(UTC) - timedelta(days=3))
     context = open_context(cli.data_dir, store=cli.store, clock=past)
     try:
@@ -118,6 +121,6 @@ def test_rotate_due_is_the_scheduler_under_the_users_account(
     cli.ok("rotate-due")
     events = cli.ok("audit", "--token", str(due.token.id), "--json").json()
     assert [(e["actor"], e["action"]) for e in events] == [
-        ("scheduler (alice)", "rotate"),
-        ("alice (command line)", "create"),
+        ("scheduler (alice@laptop)", "rotate"),
+        ("alice@laptop (command line)", "create"),
     ]

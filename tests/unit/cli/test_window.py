@@ -19,8 +19,8 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
     """Stand-ins for the window's run and desktop.selftest: what was started, with what."""
     calls: list[tuple[str, object]] = []
 
-    def run_window(data_dir: Path, demo: bool) -> int:
-        calls.append(("window", (data_dir, demo)))
+    def run_window(data_dir: Path, demo: bool, database: str | None = None) -> int:
+        calls.append(("window", (data_dir, demo) if database is None else (data_dir, database)))
         return 0
 
     def run(data_dir: Path) -> int:
@@ -36,6 +36,16 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, object]]:
 def test_no_command_opens_the_window(data_dir: Path, started: list[tuple[str, object]]) -> None:
     assert main(["--data-dir", str(data_dir)]) == 0
     assert started == [("window", (data_dir, False))]
+
+
+def test_the_window_opens_on_the_registry_the_option_or_the_variable_names(
+    data_dir: Path, started: list[tuple[str, object]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql://alice@db:5432/tokens"
+    assert main(["--data-dir", str(data_dir), "--database", url]) == 0
+    monkeypatch.setenv("TOKENDESK_DATABASE", url + "2")
+    assert main(["--data-dir", str(data_dir)]) == 0
+    assert started == [("window", (data_dir, url)), ("window", (data_dir, url + "2"))]
 
 
 def test_self_test_returns_its_status(data_dir: Path, started: list[tuple[str, object]]) -> None:

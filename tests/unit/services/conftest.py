@@ -1,4 +1,5 @@
-"""A service on a fresh SQLite file and the in-memory secret store, with a small directory."""
+"""A service on a fresh registry (SQLite, then PostgreSQL: these tests run on both engines) and
+the in-memory secret store, with a small directory."""
 
 from __future__ import annotations
 
@@ -6,6 +7,11 @@ import pytest
 
 from desktop.app import Context
 from desktop.services.tokens import TokenService
+from tests.helpers.postgres import parametrize_engines
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_engines(metafunc)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 from desktop.app import Context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.services.context import ServiceContext
+from desktop.storage.database import DB_FILENAME
 from tests.helpers.clock import FakeClock
 
 
@@ -23,3 +24,12 @@ def test_now_is_naive_utc(memory_context: Context) -> None:
     context = ServiceContext(memory_context.database, None, clock, "ada")
     assert context.now() == datetime(2026, 3, 1, 12, 30)
     assert (context.clock, context.actor) == (clock, "ada")
+
+
+def test_the_context_names_its_registry(memory_context: Context, engine: str) -> None:
+    """What the window shows as the registry it has open: the file, or the server's database."""
+    name = memory_context.registry_name
+    if engine == "sqlite":
+        assert name == str(memory_context.data_dir / DB_FILENAME)
+    else:
+        assert name.startswith("PostgreSQL postgres@/tmp/") and "/test_" in name

@@ -200,11 +200,12 @@ def test_a_name_is_found_whatever_its_case_or_normalization(service: TokenServic
 def test_the_database_itself_refuses_a_second_row_of_one_name(service: TokenService) -> None:
     """Not a check in Python alone: a writer that skips the service meets the unique key."""
     database = service.unit_of_work.database
-    with pytest.raises(DatabaseError, match=r"UNIQUE constraint failed: agent\.name_key"):
+    refused = r"UNIQUE constraint failed: agent\.name_key|unique constraint \"agent_name_key\""
+    with pytest.raises(DatabaseError, match=refused):
         database.execute(
             "INSERT INTO agent (name, name_key, role_id, has_logged_in, signed_agreement, "
-            "created_at) VALUES ('ALICE', ?, 1, 0, 0, '2026-01-01')",
-            (name_key("alice"),),
+            "created_at) VALUES ('ALICE', ?, 1, ?, ?, '2026-01-01')",
+            (name_key("alice"), False, False),
         )
 
 

@@ -124,6 +124,7 @@ def test_audit_is_newest_first_and_can_be_limited(service: TokenService, three: 
     assert events[0].at.tzinfo is not None
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's: tests/unit/storage/test_postgres.py
 def test_data_version_moves_when_another_connection_commits(service: TokenService) -> None:
     database = service._context.database
     before = service.data_version()

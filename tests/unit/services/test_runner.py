@@ -4,6 +4,7 @@ wake-up interval. The runner in the window: tests/gui/test_runner.py."""
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import pytest
@@ -129,8 +130,9 @@ def test_scheduled_rotations_name_the_scheduler_and_the_user(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("LOGNAME", "alice")
+    monkeypatch.setattr(socket, "gethostname", lambda: "laptop")
     token = rotating(seeded, 1)[0]
     clock.advance(timedelta(days=2))
     assert RotationRunner(seeded).run_now(blocking=True)
     rotated = [e for e in seeded.audit(token_id=token) if e.action == "rotate"]
-    assert [e.actor for e in rotated] == ["scheduler (alice)"]
+    assert [e.actor for e in rotated] == ["scheduler (alice@laptop)"]

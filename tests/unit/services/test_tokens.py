@@ -26,7 +26,8 @@ PUBLIC = {
     "change_cursor", "changes_since", "prune_changes", "audit", "reveal",
     "create_token", "set_status", "set_label", "set_rotation", "set_expiry", "refresh",
     "rotate_if_due",
-    "due_token_ids", "expiring_token_ids", "next_due_at", "rotate_due", "delete", "reconcile", "verify",
+    "due_token_ids", "expiring_token_ids", "next_due_at", "rotate_due", "delete", "reconcile",
+    "verify",
     "access_index", "clock", "actor",
 }  # fmt: skip
 

@@ -86,6 +86,7 @@ def test_every_commit_passes_the_seam(service: TokenService) -> None:
     assert commits == ["before", "after"] * 5
 
 
+@pytest.mark.sqlite_only  # looks from a second sqlite3 connection
 def test_the_seam_is_entered_inside_the_transaction_and_left_after_the_commit(
     service: TokenService,
 ) -> None:

@@ -33,6 +33,7 @@ def plan(database: Database, sql: str, params: list[object]) -> str:
     return " | ".join(row[-1] for row in database.rows("EXPLAIN QUERY PLAN " + sql, params))
 
 
+@pytest.mark.sqlite_only
 def test_the_select_list_is_the_row_type(database: Database) -> None:
     cursor = database.handle.execute_sql(f"SELECT {queries.ROW_COLUMNS} FROM token t")  # noqa: S608
     assert len(cursor.description) == len(TokenRow._fields)
@@ -58,12 +59,14 @@ def test_rows_read_times_as_posix_seconds(
     assert queries.token_rows(database, 999) == []
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_first_screen_by_creation_walks_the_created_at_index(database: Database) -> None:
     order = ", ".join(queries.TABLE_ORDERS[Column.CREATED])
     sql = f"{queries._PAGE_SELECT} AND +t.environment_id = ? ORDER BY {order}, t.id LIMIT ?"
     assert "token_created_at" in plan(database, sql, [1, 50])
 
 
+@pytest.mark.sqlite_only  # SQLite's query plan
 def test_due_tokens_come_from_their_index(database: Database) -> None:
     assert "next_rotation_at" in plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])
     with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])

@@ -1,0 +1,73 @@
+"""A migration step appended after PostgreSQL registries exist runs on both engines: written
+once, through Peewee, in one transaction with its version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import peewee as pw
+import pytest
+
+from desktop.app import open_context
+from desktop.secrets.memory import InMemorySecretStore
+from desktop.storage import database as storage
+from desktop.storage import postgres
+from desktop.storage.database import DB_FILENAME, add_column, open_registry, user_version
+
+
+def retires(handle: pw.Database) -> None:
+    """What a later step looks like: a nullable column and a NOT NULL one with a default."""
+    add_column(handle, "token", "retired_at", pw.DateTimeField(null=True))
+    add_column(handle, "agent", "note", pw.TextField(constraints=[pw.SQL("DEFAULT ''")]))
+
+
+def breaks_halfway(handle: pw.Database) -> None:
+    retires(handle)
+    raise RuntimeError("a step that breaks halfway")
+
+
+def with_step(monkeypatch: pytest.MonkeyPatch, step: object) -> int:
+    """The released steps and *step* after them; the new schema version."""
+    steps = [*RELEASED, step]
+    for module in (storage, postgres):
+        monkeypatch.setattr(module, "MIGRATIONS", steps)
+        monkeypatch.setattr(module, "SCHEMA_VERSION", len(steps))
+    return len(steps)
+
+
+RELEASED = list(storage.MIGRATIONS)
+
+
+def columns(location: str | Path, table: str) -> dict[str, bool]:
+    """Each column of *table*: whether it may be NULL."""
+    database = open_registry(location)
+    try:
+        return {column.name: column.null for column in database.handle.get_columns(table)}
+    finally:
+        database.close()
+
+
+def test_a_step_appended_later_runs_on_either_engine_in_one_transaction(
+    data_dir: Path, registry: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location: str | Path = registry or data_dir / DB_FILENAME
+    context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
+    context.service.add_role("Reader", ["GET /Loans"])
+    context.service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    context.close()
+
+    with_step(monkeypatch, breaks_halfway)
+    with pytest.raises(RuntimeError, match="breaks halfway"):
+        open_registry(location)
+    monkeypatch.undo()
+    assert "retired_at" not in columns(location, "token")  # undone with its version
+
+    version = with_step(monkeypatch, retires)
+    database = open_registry(location)
+    try:
+        assert user_version(database) == version
+        assert database.rows("SELECT name, note FROM agent") == [("alice", "")]
+    finally:
+        database.close()
+    assert columns(location, "token")["retired_at"] is True
+    assert columns(location, "agent")["note"] is False
