@@ -251,6 +251,8 @@ def add_column(database: pw.Database, table: str, column: str, field: pw.Field) 
 def _step_8_token_expiry(database: pw.Database) -> None:
     """Tokens may expire (``token.expires_at``, NULL for never): existing tokens never do,
     as before."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
     add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
 
 
@@ -266,6 +268,8 @@ def _step_8_token_expiry(database: pw.Database) -> None:
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
 #     def _step_9_token_retired(database: pw.Database) -> None:
+#         import peewee as pw  # imported when a migration runs, never at start-up
+#
 #         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
 MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine the step runs on
     _step_1_initial,
