@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from desktop.domain.table import Names, TokenRow
+from desktop.domain.table import Column, Names, TokenRow
 from desktop.services import display
 from desktop.services.views import token_view
 
@@ -158,13 +158,14 @@ def test_cell_texts_in_the_columns_order() -> None:
         "Dashboard",
         "Reader",
         "Active",
+        "#3",
         "Every day",
         "2026-01-05 10:00",
         "1970-01-01 01:00",
         "Production",
     )
     unknown = display.cell_texts(row(agent_id=9, environment_id=9), NAMES)
-    assert (unknown[1], unknown[3], unknown[8]) == ("?", "?", "?")
+    assert (unknown[1], unknown[3], unknown[Column.ENVIRONMENT]) == ("?", "?", "?")
 
 
 def test_naming_a_token() -> None:
@@ -174,9 +175,20 @@ def test_naming_a_token() -> None:
     assert display.token_choice_masked(row(label="", active=0), NAMES) == (
         "#3 — Ada (tdk_••••••••AbCd, inactive)"
     )
-    assert display.describe_token(token_view(row(), NAMES)) == (
-        "tdk_••••••••AbCd (agent Ada, label “Dashboard”)"
+    assert display.describe_token(token_view(row(), NAMES)) == ("#3 (agent Ada, label “Dashboard”)")
+    assert display.describe_token(token_view(row(label=""), NAMES)) == "#3 (agent Ada, no label)"
+    assert display.token_ref(3) == "#3"
+    assert display.token_title("Rotation Schedule", 3) == "Rotation Schedule — Token #3"
+
+
+def test_a_previous_secret_is_valid_until_a_local_time() -> None:
+    """The time alone while it is today, with the date when it is not (a grace of days)."""
+    now = int(START.timestamp())
+    later = now + 3 * 3600
+    assert display.previous_secret_text(later, now) == (
+        f"Previous secret valid until {display.epoch_text(later)[11:]}"
     )
-    assert display.describe_token(token_view(row(label=""), NAMES)) == (
-        "tdk_••••••••AbCd (agent Ada, no label)"
+    days = now + 7 * 86_400
+    assert display.previous_secret_text(days, now) == (
+        f"Previous secret valid until {display.epoch_text(days)}"
     )
