@@ -38,7 +38,7 @@ from desktop.gui.notices import Notices
 from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
-from desktop.gui.token_model import TokenTableModel
+from desktop.gui.token_model import HEADER_STATE_KEY, TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
 
         central = QWidget(self)
         central.setObjectName("centralWidget")
-        self.model = TokenTableModel(self)
+        self.model = TokenTableModel(self, clock=service.clock)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,
@@ -408,7 +408,7 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        header = settings.value("window/tokenTableHeader")
+        header = settings.value(HEADER_STATE_KEY)
         if header is not None:
             self.table.horizontalHeader().restoreState(header)
         environment = settings.value("window/environment")
@@ -427,9 +427,7 @@ class MainWindow(QMainWindow):
         self.notices.hide_tray()
         if self._settings is not None:
             self._settings.setValue("window/geometry", self.saveGeometry())
-            self._settings.setValue(
-                "window/tokenTableHeader", self.table.horizontalHeader().saveState()
-            )
+            self._settings.setValue(HEADER_STATE_KEY, self.table.horizontalHeader().saveState())
             if self.environments.choice is not None:
                 self._settings.setValue("window/environment", self.environments.choice)
             self._settings.sync()

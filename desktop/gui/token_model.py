@@ -17,6 +17,8 @@ which the window hides again after a short while. Filtering never looks at a rev
 
 from __future__ import annotations
 
+import math
+import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,22 +27,27 @@ from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
     Qt,
+    QTimer,
+    Slot,
 )
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 
 from desktop.domain import tokens
+from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.table import Column
 from desktop.gui import icons
 from desktop.services.display import (
     INACTIVE_TIP,
     PAUSED_TIP,
     grace_text,
+    previous_secret_text,
     rotation_failed_text,
 )
 from desktop.services.token_index import (
     PreparedRows,
     Row,
     TokenIndex,
+    Update,
     filter_needle,
     prepare_rows,
 )
@@ -54,6 +61,7 @@ HEADERS: tuple[str, ...] = (
     "Label",
     "Role",
     "Status",
+    "ID",
     "Rotation",
     "Next rotation",
     "Created",
@@ -65,11 +73,21 @@ HEADER_TIPS: tuple[str, ...] = (
     "What the token is for",
     "The agent's role, which decides what the token may call",
     "Inactive tokens answer 401 to every request",
+    "The token's number: the audit log and every dialog name the token by it",
     "How often the secret is replaced automatically",
     "When the secret is next replaced (local time)",
     "When the token was created (local time)",
     "The environment the token lives in",
 )
+
+# Where the header's saved layout (widths, order, sort) is kept: named after the columns, so a
+# layout saved for other columns is never laid over these (QHeaderView restores by position).
+HEADER_STATE_KEY = "window/tokenTableHeader-" + format(
+    zlib.crc32("\n".join(HEADERS).encode()), "08x"
+)
+# A running grace period's end is looked for at least this often, so a wall clock that jumps
+# (a suspend, a time change) leaves its icon for a minute at most.
+GRACE_CHECK_MS = 60_000
 
 TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # Roles as plain ints, compared in data() without touching the enum classes.
@@ -86,15 +104,23 @@ class TokenTableModel(QAbstractTableModel):
     """Tokens (of one environment, or of all); sortable by any column, filtered on any column's
     text."""
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, clock: Clock | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tokenTableModel")
+        self._clock: Clock = clock or SystemClock()
         self._index = TokenIndex()
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         # The Status badges (inactive, active): drawn on the first paint, then shared by all rows.
         self._badges: tuple[QIcon, QIcon] | None = None
+        # Repaints the API Token cells when a replaced secret's grace ends (nothing in the
+        # database changes then); set for the earliest end, see _schedule_grace_end.
+        self.grace_timer = QTimer(self)
+        self.grace_timer.setObjectName("graceTimer")
+        self.grace_timer.setSingleShot(True)
+        self.grace_timer.timeout.connect(self._grace_check)
+        self._grace_end: int | None = None
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -151,6 +177,10 @@ class TokenTableModel(QAbstractTableModel):
                 return badges[data.active]
             if column == Column.NEXT_ROTATION and data.last_error:
                 return icons.icon("warning")
+            if column == Column.TOKEN and self._in_grace(data):
+                return icons.icon("grace")
+            if column == Column.NAME and data.agent_id in self._index.names.refusals:
+                return icons.icon("warning")
             return None
         return self._tooltip(row, Column(column))  # the tooltip role
 
@@ -158,8 +188,24 @@ class TokenTableModel(QAbstractTableModel):
         data = row.data
         if column == Column.TOKEN:
             if data.id in self._revealed:
-                return "Revealed; it is hidden again shortly"
-            return f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
+                tip = "Revealed; it is hidden again shortly"
+            else:
+                tip = f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
+            if data.grace_until is not None and self._in_grace(data):
+                tip += "\n" + previous_secret_text(data.grace_until, self._now())
+            return tip
+        names = self._index.names
+        if column == Column.NAME:
+            refusal = names.refusal(data)
+            if refusal is not None:
+                return f"{refusal[:1].upper()}{refusal[1:]}: every request with this token gets 401"
+            return None
+        if column == Column.ROLE:
+            grants = names.grants(data)
+            role = names.role(data)
+            if not grants:
+                return f"{role} grants nothing: every request with this token gets 403"
+            return f"{role} allows:\n" + "\n".join(grants)
         if column == Column.STATUS and not data.active:
             return INACTIVE_TIP
         if column == Column.ROTATION and data.rotation_seconds:
@@ -209,6 +255,7 @@ class TokenTableModel(QAbstractTableModel):
             if (row := held(token_id)) is not None and row.data.generation == value[0]
         }
         self.endResetModel()
+        self._schedule_grace_end()
 
     def show_first_rows(
         self, names: Names, rows: Sequence[TokenRow], total: int, *, show_environment: bool
@@ -219,6 +266,20 @@ class TokenTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._index.show_first_rows(names, rows, total, show_environment=show_environment)
         self.endResetModel()
+        self._schedule_grace_end()
+
+    def take_names(self, names: Names) -> bool:
+        """Newer names where every name shown reads as before (see TokenIndex.take_names): the
+        Name and Role cells' warnings and tooltips follow. False: read the rows again."""
+        if not self._index.take_names(names):
+            return False
+        if self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, Column.NAME),
+                self.index(self.rowCount() - 1, Column.ROLE),
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
+            )
+        return True
 
     @property
     def loading(self) -> bool:
@@ -233,6 +294,10 @@ class TokenTableModel(QAbstractTableModel):
         update = self._index.plan_update(rows, gone)
         if update is None:
             return
+        self._apply(update)
+        self._schedule_grace_end()
+
+    def _apply(self, update: Update) -> None:
         if update.reset:
             # Rows come and go: a reset (cheap for the view); the index still moves each row
             # by bisection, never rebuilding 100,000 rows.
@@ -336,6 +401,36 @@ class TokenTableModel(QAbstractTableModel):
         """(tokens, inactive tokens) in the table, whatever the filter; the inactive ones are
         not known (None) while the rows are being read."""
         return self._index.counts()
+
+    # ----------------------------------------------------------------- grace periods
+
+    def _now(self) -> int:
+        return math.floor(self._clock.now().timestamp())
+
+    def _in_grace(self, data: TokenRow) -> bool:
+        """True while a secret this token replaced still works."""
+        return data.grace_until is not None and data.grace_until > self._now()
+
+    def _schedule_grace_end(self) -> None:
+        """Wake when the earliest running grace period ends (or within GRACE_CHECK_MS)."""
+        now = self._now()
+        self._grace_end = end = self._index.next_grace_end(now)
+        if end is None:
+            self.grace_timer.stop()
+            return
+        self.grace_timer.start(min((end - now) * 1000, GRACE_CHECK_MS))
+
+    @Slot()
+    def _grace_check(self) -> None:
+        """A grace period may have ended: the API Token cells lose its icon and tooltip."""
+        end = self._grace_end
+        if end is not None and end <= self._now() and self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, Column.TOKEN),
+                self.index(self.rowCount() - 1, Column.TOKEN),
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
+            )
+        self._schedule_grace_end()
 
     # ----------------------------------------------------------------- revealing
 

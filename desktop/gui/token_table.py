@@ -214,6 +214,7 @@ class TokenTableView(QTableView):
             Column.ROLE: width("Integrations admin"),
             # The badge beside the text, and the gap the style leaves after it.
             Column.STATUS: width(display.INACTIVE) + BADGE_SIZE + _BADGE_GAP,
+            Column.ID: width("#00000"),
             Column.ROTATION: width(display.rotation_text(30 * 86_400)),
             Column.NEXT_ROTATION: width(display.WIDEST_TIME + display.PAUSED),
             Column.CREATED: width(display.WIDEST_TIME),
