@@ -52,14 +52,14 @@ def fields(title: str, pairs: Sequence[tuple[str, str]]) -> str:
 
 
 def secret_text(issued: IssuedSecret, what: str) -> str:
-    """*what* happened, then the new secret on a line of its own, shown this once."""
+    """*what* happened, then the new secret on a line of its own, and where it stays."""
     return "\n".join(
         [
             f"{what}. Its secret is:",
             "",
             f"    {issued.secret}",
             "",
-            "Copy it now: it will not be shown again. It stays in the system keyring and can be "
-            f"revealed later with '{PROG} token show {issued.token.id} --reveal'.",
+            "It stays in this desktop user's keyring, where nobody else can read it: print it "
+            f"again with '{PROG} token show {issued.token.id} --reveal'.",
         ]
     )

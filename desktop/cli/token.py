@@ -1,6 +1,6 @@
 """``tokendesk token``: create, inspect and change tokens.
 
-A secret is printed only by ``create`` and ``refresh`` (once, as it is issued) and by
+A secret is printed only by ``create`` and ``refresh`` (as it is issued) and by
 ``show --reveal``; every other output shows the masked form.
 """
 
@@ -53,7 +53,7 @@ def register(commands: Subparsers) -> None:
         actions,
         "create",
         create,
-        "create a token and print its secret once (needs the keyring)",
+        "create a token and print its secret (needs the keyring)",
         secret=True,
         epilog='example:\n  tokendesk token create --env Production --agent "Ada Servicing Bot" '
         "--label Dashboard --rotate monthly --grace 1h --expires 2027-03-31",

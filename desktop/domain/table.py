@@ -9,7 +9,7 @@ in a fraction of a second, and only the rows on screen are ever turned into text
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -41,10 +41,16 @@ class TokenRow(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """What the rows' ids stand for: environment names, and agents with their role."""
+    """What the rows' ids stand for: environment names, and agents with their role; and what
+    the table says beside them: why an agent's tokens are refused, what a role grants."""
 
     environments: dict[int, str]
     agents: dict[int, tuple[str, str]]  # agent id → (agent name, role name)
+    # Agent id → why every request with its tokens gets 401 (access.agent_refusal); absent
+    # for an agent who may use them.
+    refusals: dict[int, str] = field(default_factory=dict)
+    # Role name → what it grants, sorted ("GET /Loans"); absent or empty: nothing.
+    permissions: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def environment(self, row: TokenRow) -> str:
         return self.environments.get(row.environment_id, "?")
@@ -55,6 +61,14 @@ class Names:
     def role(self, row: TokenRow) -> str:
         return self.agents.get(row.agent_id, ("?", "?"))[1]
 
+    def refusal(self, row: TokenRow) -> str | None:
+        """Why the row's agent may not use it now, or None when it may."""
+        return self.refusals.get(row.agent_id)
+
+    def grants(self, row: TokenRow) -> tuple[str, ...]:
+        """What the row's role allows (``GET /Loans``, …), sorted."""
+        return self.permissions.get(self.role(row), ())
+
 
 class Column(IntEnum):
     """The table's columns, in the window's order."""
@@ -64,11 +78,12 @@ class Column(IntEnum):
     LABEL = 2
     ROLE = 3
     STATUS = 4
-    ROTATION = 5
-    NEXT_ROTATION = 6
-    EXPIRES = 7
-    CREATED = 8
-    ENVIRONMENT = 9  # shown when the table holds every environment's tokens
+    ID = 5  # the token's number, "#3": it never changes, unlike the masked secret
+    ROTATION = 6
+    NEXT_ROTATION = 7
+    EXPIRES = 8
+    CREATED = 9
+    ENVIRONMENT = 10  # shown when the table holds every environment's tokens
 
 
 class SortTerm(NamedTuple):
@@ -93,6 +108,7 @@ ORDERS: dict[Column, tuple[SortTerm, ...]] = {
     Column.LABEL: (SortTerm("label", nocase=True),),
     Column.ROLE: (SortTerm("role", nocase=True),),
     Column.STATUS: (SortTerm("active", negate=True),),  # active first
+    Column.ID: (SortTerm("id"),),
     Column.ROTATION: (SortTerm("rotation_seconds", nulls_last=True),),  # never last
     Column.NEXT_ROTATION: (SortTerm("next_rotation", nulls_last=True),),  # none last
     Column.EXPIRES: (SortTerm("expires", nulls_last=True),),  # never last

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.gui.token_choices import TokenChoices, offer
-from desktop.services.display import NO_TIME, format_time, format_utc
+from desktop.services.display import NO_TIME, format_time, format_utc, token_ref
 from desktop.services.tokens import TokenService
 from desktop.services.views import AuditView
 
@@ -42,7 +42,7 @@ class AuditTableModel(QAbstractTableModel):
 
     @staticmethod
     def cells(event: AuditView) -> tuple[str, str, str, str, str]:
-        token = f"#{event.token_id}" if event.token_id is not None else NO_TIME
+        token = token_ref(event.token_id) if event.token_id is not None else NO_TIME
         return format_time(event.at), event.actor, event.action, token, event.details
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -91,6 +92,14 @@ class CreateTokenDialog(QDialog):
         self._hidden_agents = QLabel(self)
         self._hidden_agents.setObjectName("hiddenAgentsLabel")
         self._hidden_agents.setWordWrap(True)
+        # The way out when no agent may get a token: make one eligible, then come back.
+        self._open_agents = QPushButton("&Open Agents && Roles…", self)
+        self._open_agents.setObjectName("openAgentsButton")
+        self._open_agents.setToolTip(
+            "Add an agent, or record its login and signed usage agreement, in Agents & roles"
+        )
+        self._open_agents.setAutoDefault(False)
+        self._open_agents.clicked.connect(self.open_agents)
         self._multiple = message_label("multipleTokensWarning", WARNING_STYLE, self)
 
         self._label = QLineEdit(self)
@@ -126,6 +135,7 @@ class CreateTokenDialog(QDialog):
         form.add_row(None, self._no_environment)
         form.add_row("&Agent:", self._agent)
         form.add_row(None, self._hidden_agents)
+        form.add_row(None, self._open_agents)
         form.add_row(None, self._multiple)
         form.add_row("&Label:", self._label)
         form.add_row(None, self._label_error)
@@ -198,6 +208,7 @@ class CreateTokenDialog(QDialog):
         return True
 
     def _load_agents(self) -> None:
+        self._agent.clear()
         agents = self._service.agents()
         for agent in agents:
             if agent.eligible:
@@ -218,6 +229,20 @@ class CreateTokenDialog(QDialog):
             )
         )
         self._hidden_agents.setVisible(bool(text))
+        self._open_agents.setVisible(not any(agent.eligible for agent in agents))
+
+    def open_agents(self) -> None:
+        """Agents & roles on its Agents tab; the agents offered are read again afterwards."""
+        from desktop.gui.directory_dialog import DirectoryDialog
+
+        dialog = DirectoryDialog(self._service, self)
+        try:
+            dialog.show_agents()
+            dialog.exec()
+        finally:
+            dialog.deleteLater()
+        self._load_agents()
+        self._agent_changed()
 
     # ----------------------------------------------------------------- state
 

@@ -77,6 +77,10 @@ class DirectoryDialog(QDialog):
         self.reload()
         self.resize(self.sizeHint().expandedTo(QSize(780, 560)))
 
+    def show_agents(self) -> None:
+        """Turn to the Agents tab, where an agent is made eligible for tokens."""
+        self._tabs.setCurrentWidget(self._agents)
+
     def reload(self) -> None:
         """Read agents, roles and environments again, keeping selections and unsaved drafts."""
         self._roles.load()

@@ -39,6 +39,7 @@ _ICONS: dict[str, tuple[tuple[str, ...], str]] = {
     "quit": (("application-exit",), "SP_DialogCloseButton"),
     "about": (("help-about",), "SP_MessageBoxInformation"),
     "warning": (("dialog-warning",), "SP_MessageBoxWarning"),
+    "grace": (("appointment-soon", "alarm-symbolic", "chronometer"), "SP_BrowserReload"),
     "error": (("dialog-error",), "SP_MessageBoxCritical"),
     "info": (("dialog-information",), "SP_MessageBoxInformation"),
     "close": (("window-close",), "SP_TitleBarCloseButton"),

@@ -45,7 +45,7 @@ from desktop.gui.table_reader import TableReader
 from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
 from desktop.gui.token_details import TokenDetailsPane, selected_rows
-from desktop.gui.token_model import HEADERS, TokenTableModel
+from desktop.gui.token_model import HEADER_STATE_KEY, TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
@@ -117,8 +117,7 @@ class MainWindow(QMainWindow):
 
         central = QWidget(self)
         central.setObjectName("centralWidget")
-        self.model = TokenTableModel(self)
-        self.model.use_clock(service.clock)
+        self.model = TokenTableModel(self, clock=service.clock)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,
@@ -184,7 +183,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.window_actions.build_toolbar(self))
         self._wire()
 
-        self.resize(1180, 640)
+        self.resize(1280, 680)  # every column beside a roomy Label, on a 1366×768 screen
         self.setMinimumWidth(self.minimum_width())
         # Opened without trying the keyring (to paint sooner): it is tried right after the
         # first paint; until then it counts as unavailable, without the banner.
@@ -559,10 +558,8 @@ class MainWindow(QMainWindow):
         geometry = settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        header = settings.value("window/tokenTableHeader")
-        # Only onto the columns it was saved from: a state of other columns (an older version's)
-        # would hide or size the wrong ones, so the table keeps its own layout instead.
-        if header is not None and settings.value("window/tokenTableColumns") == list(HEADERS):
+        header = settings.value(HEADER_STATE_KEY)
+        if header is not None:
             self.table.horizontalHeader().restoreState(header)
         environment = settings.value("window/environment")
         if isinstance(environment, str) and environment != self.environments.choice:
@@ -586,10 +583,7 @@ class MainWindow(QMainWindow):
         self.notices.hide_tray()
         if self._settings is not None:
             self._settings.setValue("window/geometry", self.saveGeometry())
-            self._settings.setValue(
-                "window/tokenTableHeader", self.table.horizontalHeader().saveState()
-            )
-            self._settings.setValue("window/tokenTableColumns", list(HEADERS))
+            self._settings.setValue(HEADER_STATE_KEY, self.table.horizontalHeader().saveState())
             if self.environments.choice is not None:
                 self._settings.setValue("window/environment", self.environments.choice)
             shown = self.window_actions.toggle_details.isChecked()

@@ -7,13 +7,16 @@ meets standard QMessageBox dialogs whose accept button is named ``confirmButton`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMessageBox
+
+    from desktop.gui.refresh_dialog import GraceChoice
 
 # QMessageBox and QInputDialog are imported where a question is asked: making their Python
 # types (and enums) costs milliseconds the window's first paint does not need.
@@ -65,6 +68,22 @@ def confirm(
     return box.clickedButton() is ok
 
 
+def confirm_refresh(
+    parent: QWidget | None,
+    title: str,
+    text: str,
+    fate: Callable[[timedelta | None], str],
+    choices: Sequence[GraceChoice],
+    preset: int,
+) -> GraceChoice | None:
+    """Ask before issuing new secrets, and how long the old ones keep working: the grace
+    chosen among *choices* (*preset* first), or None when the person cancels. *fate* words
+    what becomes of the old secret under a grace (None: each token's own)."""
+    from desktop.gui.refresh_dialog import RefreshDialog
+
+    return RefreshDialog.ask(title, text, fate, choices, preset, parent)
+
+
 SaveAnswer = Literal["save", "discard", "cancel"]
 
 
@@ -106,14 +125,6 @@ def error(parent: QWidget | None, title: str, text: str, informative: str = "") 
     box.exec()
 
 
-def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
-    """One line of text, or None when the person cancels."""
-    from PySide6.QtWidgets import QInputDialog, QLineEdit
-
-    value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, text)
-    return value if ok else None
-
-
 def show_secret(
     parent: QWidget | None,
     secret: str,
@@ -121,7 +132,8 @@ def show_secret(
     message: str,
     copy: Callable[[str], None],
 ) -> None:
-    """Show a new secret once, with a Copy button; it is never shown again afterwards."""
+    """Show a new secret as it is issued, with a Copy button (it stays in the keyring, where
+    Copy and Reveal find it again)."""
     from desktop.gui.secret_dialog import SecretDialog
 
     SecretDialog.show_once(secret, title, message, copy, parent)

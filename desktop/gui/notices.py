@@ -35,7 +35,7 @@ from desktop.gui.clipboard import SecretClipboard
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.widgets import plural
-from desktop.services.display import describe_token, format_time
+from desktop.services.display import describe_token, format_time, token_ref
 from desktop.services.keyring_session import Attempt, KeyringSession
 from desktop.services.runner import NO_TOKEN
 from desktop.services.tokens import TokenService
@@ -206,7 +206,7 @@ class Notices(QObject):
         if token_id == NO_TOKEN:
             self.notify("Scheduled rotations failed", f"Due tokens could not be rotated: {message}")
             return
-        name = f"token {token_id}"
+        name = f"token {token_ref(token_id)}"
         with suppress(TokenDeskError):
             token = self._service.token(token_id)
             name = f"token {describe_token(token)} in {token.environment}"

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.errors import TokenDeskError
 from desktop.gui.rotation_picker import RotationIntervalPicker
 from desktop.gui.widgets import ERROR_STYLE, FormGrid, fit_to_contents, message_label
-from desktop.services.display import schedule_text
+from desktop.services.display import schedule_text, token_title
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
 
@@ -26,7 +26,7 @@ class RotationDialog(QDialog):
     def __init__(self, service: TokenService, token_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("RotationDialog")
-        self.setWindowTitle(f"Rotation Schedule — Token #{token_id}")
+        self.setWindowTitle(token_title("Rotation Schedule", token_id))
         self._service = service
         self._token_id = token_id
         self.applied = False

@@ -1,4 +1,5 @@
-"""SecretDialog: shows a new secret in full, once, with a Copy button."""
+"""SecretDialog: shows a new secret in full as it is issued, with a Copy button, and says where it
+stays: in this desktop user's keyring, to be copied or revealed again from the window."""
 
 from __future__ import annotations
 
@@ -18,11 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.gui.widgets import fit_to_contents
-
-ONLY_ONCE = (
-    "This is the only time the full secret is shown here. Copy it now and store it where the "
-    "client will use it. If you need it again later, it can be revealed from the system keyring."
-)
+from desktop.services.display import KEPT_IN_KEYRING
 
 
 class _SecretField(QLineEdit):
@@ -79,9 +76,9 @@ class SecretDialog(QDialog):
         intro = QLabel(message, self)
         intro.setObjectName("secretMessage")
         intro.setWordWrap(True)
-        once = QLabel(ONLY_ONCE, self)
-        once.setObjectName("secretOnlyOnce")
-        once.setWordWrap(True)
+        kept = QLabel(KEPT_IN_KEYRING, self)
+        kept.setObjectName("secretKept")
+        kept.setWordWrap(True)
 
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self._field = _SecretField(secret, self._copy_secret, self)
@@ -117,7 +114,7 @@ class SecretDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
-        layout.addWidget(once)
+        layout.addWidget(kept)
         layout.addSpacing(6)
         layout.addLayout(row)
         layout.addWidget(self._feedback)

@@ -220,6 +220,9 @@ class TableSync(QObject):
         if not changes.complete or changes.names:
             self.reload(in_background=False)  # keeps the selection, wherever it is
             return
+        if changes.directory and not self._model.take_names(self._service.names()):
+            self.reload(in_background=False)  # a name shown changed
+            return
         self._change_cursor = changes.cursor
         if changes.directory:
             self._environments.read()

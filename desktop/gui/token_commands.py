@@ -10,6 +10,7 @@ are not actions.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -24,7 +25,7 @@ from desktop.gui.table_sync import TableSync
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
 from desktop.gui.widgets import plural
-from desktop.services.display import describe_token, format_duration
+from desktop.services.display import describe_token, format_duration, token_ref, token_title
 from desktop.services.runner import RotationRunner
 from desktop.services.tokens import TokenService
 from desktop.services.views import IssuedSecret, TokenView
@@ -48,12 +49,16 @@ def list_tokens(tokens: list[TokenView], note: Callable[[TokenView], str] | None
     return "\n".join(lines)
 
 
-def old_secret_fate(token: TokenView) -> str:
-    """What happens to requests with a token's old secret once it has a new one."""
-    if token.grace:
+def old_secret_fate(token: TokenView, grace: timedelta | None = None) -> str:
+    """What happens to requests with a token's old secret once it has a new one, under *grace*
+    (None: the token's own grace period)."""
+    own = grace is None or grace == token.grace
+    grace = token.grace if grace is None else grace
+    if grace:
+        whose = " (the token's grace period)" if own else ""
         return (
-            f"the old secret keeps working for {format_duration(token.grace)} (the token's "
-            "grace period), then requests using it get 401"
+            f"the old secret keeps working for {format_duration(grace)}{whose}, then requests "
+            "using it get 401"
         )
     return "the old secret stops working now: requests using it get 401"
 
@@ -133,7 +138,7 @@ class TokenCommands(QObject):
         message = f"Token {describe_token(issued.token)} was created in {issued.token.environment}."
         if issued.warnings:
             message += "\n\n" + "\n".join(f"Note: {w}." for w in issued.warnings)
-        self._show_secret(issued, "New Token", message)
+        self._show_secret(issued, token_title("New Secret", issued.token.id), message)
 
     def _show_token(self, token: TokenView) -> None:
         """Switch to the token's environment, read it, and select the token (clearing a
@@ -184,7 +189,7 @@ class TokenCommands(QObject):
 
         if self.attempt("Reveal", reveal):
             seconds = max(1, round(self.reveal_timer.interval() / 1000))
-            self._status(f"Revealed {token.masked}; it is hidden again in {seconds} s")
+            self._status(f"Revealed token {token_ref(token.id)}; it is hidden again in {seconds} s")
             self._actions_changed()
 
     @Slot()
@@ -230,40 +235,49 @@ class TokenCommands(QObject):
             )
 
     def refresh_secret(self) -> None:
-        """Issue a new secret for each selected token (after asking), showing each once."""
+        """Issue a new secret for each selected token, after asking how long the old ones keep
+        working (preset from the tokens' own grace), showing each new secret."""
         targets = self._selected()
         if not targets or not self._enabled(lambda a: a.refresh):
             return
+        from desktop.gui.refresh_dialog import grace_choices
+
+        choices, preset = grace_choices([token.grace for token in targets])
         if len(targets) == 1:
             token = targets[0]
             text = f"Issue a new secret for token {describe_token(token)}?"
-            fate = old_secret_fate(token)
-            informative = f"{fate[:1].upper()}{fate[1:]}. The new secret is shown once."
+
+            def fate(grace: timedelta | None) -> str:
+                said = old_secret_fate(token, grace)
+                return f"{said[:1].upper()}{said[1:]}."
         else:
             text = f"Issue new secrets for {len(targets)} tokens?"
-            informative = (
-                "For each token:\n"
-                + list_tokens(targets, old_secret_fate)
-                + "\n\nThe new secrets are shown once, one after the other."
-            )
-        if not messages.confirm(
-            self._window, "Refresh Secret", text, informative, accept="Refresh", destructive=True
-        ):
+
+            def fate(grace: timedelta | None) -> str:
+                return "For each token:\n" + list_tokens(
+                    targets, lambda token: old_secret_fate(token, grace)
+                )
+
+        choice = messages.confirm_refresh(
+            self._window, "Refresh Secret", text, fate, choices, preset
+        )
+        if choice is None:
             return
         issued: list[IssuedSecret] = []
 
         def work() -> None:
             for token in targets:
-                issued.append(self._service.refresh(token.id))
+                issued.append(self._service.refresh(token.id, grace=choice.grace))
 
         self.attempt("Refresh Secret", work)
         self._sync.catch_up()
         for n, new in enumerate(issued, 1):
             title = "New Secret" if len(issued) == 1 else f"New Secret {n} of {len(issued)}"
             message = (
-                f"Token {describe_token(new.token)} has a new secret; {old_secret_fate(new.token)}."
+                f"Token {describe_token(new.token)} has a new secret; "
+                f"{old_secret_fate(new.token, choice.grace)}."
             )
-            self._show_secret(new, title, message)
+            self._show_secret(new, token_title(title, new.token.id), message)
         if issued:
             self._status(f"Issued new secrets for {plural(len(issued), 'token')}")
 
@@ -335,16 +349,10 @@ class TokenCommands(QObject):
         token = self._single()
         if token is None:
             return
-        label = messages.ask_text(
-            self._window,
-            "Edit Label",
-            f"Label of token {token.masked} (agent {token.agent}):",
-            token.label,
-        )
-        if label is None or label.strip() == token.label:
-            return
-        self.attempt("Edit Label", lambda: self._service.set_label(token.id, label))
-        self._sync.catch_up()
+        from desktop.gui.label_dialog import LabelDialog
+
+        if LabelDialog.ask(self._service, token, self._window):
+            self._sync.catch_up()
 
     def run_due_rotations(self) -> None:
         if not self._runner.run_now():

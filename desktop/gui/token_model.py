@@ -17,8 +17,9 @@ which the window hides again after a short while. Filtering never looks at a rev
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
+import math
+import zlib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
@@ -33,7 +34,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 
 from desktop.domain import tokens
-from desktop.domain.clock import Clock
+from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.table import Column
 from desktop.gui import icons
 from desktop.services.display import (
@@ -46,6 +47,7 @@ from desktop.services.display import (
     PAUSED_TIP,
     expired_tip,
     grace_text,
+    previous_secret_text,
     rotates_before_expiry,
     rotation_failed_text,
 )
@@ -67,6 +69,7 @@ HEADERS: tuple[str, ...] = (
     "Label",
     "Role",
     "Status",
+    "ID",
     "Rotation",
     "Next rotation",
     "Expires",
@@ -79,12 +82,22 @@ HEADER_TIPS: tuple[str, ...] = (
     "What the token is for",
     "The agent's role, which decides what the token may call",
     "Inactive tokens answer 401 to every request",
+    "The token's number: the audit log and every dialog name the token by it",
     "How often the secret is replaced automatically",
     "When the secret is next replaced (local time)",
     "When the token stops being accepted (local time); expired tokens get 401 and are not rotated",
     "When the token was created (local time)",
     "The environment the token lives in",
 )
+
+# Where the header's saved layout (widths, order, sort) is kept: named after the columns, so a
+# layout saved for other columns is never laid over these (QHeaderView restores by position).
+HEADER_STATE_KEY = "window/tokenTableHeader-" + format(
+    zlib.crc32("\n".join(HEADERS).encode()), "08x"
+)
+# A running grace period's end is looked for at least this often, so a wall clock that jumps
+# (a suspend, a time change) leaves its icon for a minute at most.
+GRACE_CHECK_MS = 60_000
 
 TOKEN_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 # Roles as plain ints, compared in data() without touching the enum classes.
@@ -109,23 +122,29 @@ class TokenTableModel(QAbstractTableModel):
     # A token shown expired since the last look: what depends on it may differ now.
     tokensExpired = Signal()
 
-    def __init__(self, parent: Any = None) -> None:
+    def __init__(self, parent: Any = None, clock: Clock | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("tokenTableModel")
+        self._clock: Clock = clock or SystemClock()
         self._index = TokenIndex()
         self._sort_order = Qt.SortOrder.AscendingOrder
         self._revealed: dict[int, tuple[int, str]] = {}  # token id → (generation, secret)
         self._mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         # The Status badges (inactive, active): drawn on the first paint, then shared by all rows.
         self._badges: tuple[QIcon, QIcon] | None = None
-        # Expiry: the clock the Expires cells are read against, and a wake-up at the next
-        # expiry shown (see check_expiry).
-        self._now: Callable[[], float] = time.time
+        # Expiry: a wake-up at the next expiry shown (see check_expiry).
         self._expiry_checked = self._now()
         self.expiry_timer = QTimer(self)
         self.expiry_timer.setObjectName("expiryTimer")
         self.expiry_timer.setSingleShot(True)
         self.expiry_timer.timeout.connect(self.check_expiry)
+        # Repaints the API Token cells when a replaced secret's grace ends (nothing in the
+        # database changes then); set for the earliest end, see _schedule_grace_end.
+        self.grace_timer = QTimer(self)
+        self.grace_timer.setObjectName("graceTimer")
+        self.grace_timer.setSingleShot(True)
+        self.grace_timer.timeout.connect(self._grace_check)
+        self._grace_end: int | None = None
 
     # ----------------------------------------------------------------- Qt model API
 
@@ -187,6 +206,10 @@ class TokenTableModel(QAbstractTableModel):
                 return icons.icon("warning")
             if column == Column.EXPIRES and self._expired(data):
                 return icons.icon("error")
+            if column == Column.TOKEN and self._in_grace(data):
+                return icons.icon("grace")
+            if column == Column.NAME and data.agent_id in self._index.names.refusals:
+                return icons.icon("warning")
             return None
         return self._tooltip(row, Column(column))  # the tooltip role
 
@@ -194,8 +217,24 @@ class TokenTableModel(QAbstractTableModel):
         data = row.data
         if column == Column.TOKEN:
             if data.id in self._revealed:
-                return "Revealed; it is hidden again shortly"
-            return f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
+                tip = "Revealed; it is hidden again shortly"
+            else:
+                tip = f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
+            if data.grace_until is not None and self._in_grace(data):
+                tip += "\n" + previous_secret_text(data.grace_until, self._now())
+            return tip
+        names = self._index.names
+        if column == Column.NAME:
+            refusal = names.refusal(data)
+            if refusal is not None:
+                return f"{refusal[:1].upper()}{refusal[1:]}: every request with this token gets 401"
+            return None
+        if column == Column.ROLE:
+            grants = names.grants(data)
+            role = names.role(data)
+            if not grants:
+                return f"{role} grants nothing: every request with this token gets 403"
+            return f"{role} allows:\n" + "\n".join(grants)
         if column == Column.STATUS and not data.active:
             return INACTIVE_TIP
         if column == Column.ROTATION and data.rotation_seconds:
@@ -252,6 +291,7 @@ class TokenTableModel(QAbstractTableModel):
         }
         self.endResetModel()
         self.check_expiry()
+        self._schedule_grace_end()
 
     def show_first_rows(
         self, names: Names, rows: Sequence[TokenRow], total: int, *, show_environment: bool
@@ -262,6 +302,20 @@ class TokenTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._index.show_first_rows(names, rows, total, show_environment=show_environment)
         self.endResetModel()
+        self._schedule_grace_end()
+
+    def take_names(self, names: Names) -> bool:
+        """Newer names where every name shown reads as before (see TokenIndex.take_names): the
+        Name and Role cells' warnings and tooltips follow. False: read the rows again."""
+        if not self._index.take_names(names):
+            return False
+        if self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, Column.NAME),
+                self.index(self.rowCount() - 1, Column.ROLE),
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
+            )
+        return True
 
     @property
     def loading(self) -> bool:
@@ -277,11 +331,12 @@ class TokenTableModel(QAbstractTableModel):
         if update is None:
             return
         try:
-            self._apply_update(update)
+            self._apply(update)
         finally:
             self._schedule_expiry_check()
+            self._schedule_grace_end()
 
-    def _apply_update(self, update: Update) -> None:
+    def _apply(self, update: Update) -> None:
         if update.reset:
             # Rows come and go: a reset (cheap for the view); the index still moves each row
             # by bisection, never rebuilding 100,000 rows.
@@ -355,10 +410,12 @@ class TokenTableModel(QAbstractTableModel):
     # ----------------------------------------------------------------- expiry
 
     def use_clock(self, clock: Clock) -> None:
-        """Read the Expires cells against *clock* (the service's: tests travel in time)."""
-        self._now = lambda: clock.now().timestamp()
+        """Read the Expires cells and grace periods against *clock* (the service's: tests
+        travel in time)."""
+        self._clock = clock
         self._expiry_checked = self._now()
         self._schedule_expiry_check()
+        self._schedule_grace_end()
 
     def _expired(self, data: TokenRow) -> bool:
         return data.expires is not None and self._now() >= data.expires
@@ -419,6 +476,37 @@ class TokenTableModel(QAbstractTableModel):
         """(tokens, inactive tokens) in the table, whatever the filter; the inactive ones are
         not known (None) while the rows are being read."""
         return self._index.counts()
+
+    # ----------------------------------------------------------------- grace periods
+
+    def _now(self) -> int:
+        """The clock's now, in whole POSIX seconds, as the rows keep times."""
+        return math.floor(self._clock.now().timestamp())
+
+    def _in_grace(self, data: TokenRow) -> bool:
+        """True while a secret this token replaced still works."""
+        return data.grace_until is not None and data.grace_until > self._now()
+
+    def _schedule_grace_end(self) -> None:
+        """Wake when the earliest running grace period ends (or within GRACE_CHECK_MS)."""
+        now = self._now()
+        self._grace_end = end = self._index.next_grace_end(now)
+        if end is None:
+            self.grace_timer.stop()
+            return
+        self.grace_timer.start(min((end - now) * 1000, GRACE_CHECK_MS))
+
+    @Slot()
+    def _grace_check(self) -> None:
+        """A grace period may have ended: the API Token cells lose its icon and tooltip."""
+        end = self._grace_end
+        if end is not None and end <= self._now() and self.rowCount():
+            self.dataChanged.emit(
+                self.index(0, Column.TOKEN),
+                self.index(self.rowCount() - 1, Column.TOKEN),
+                [Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole],
+            )
+        self._schedule_grace_end()
 
     # ----------------------------------------------------------------- revealing
 

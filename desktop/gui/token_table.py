@@ -309,6 +309,7 @@ class TokenTableView(QTableView):
             Column.STATUS: Samples(
                 (display.ACTIVE, display.INACTIVE), extra=BADGE_SIZE + _BADGE_GAP
             ),
+            Column.ID: Samples((display.token_ref(9_999_999),)),
             Column.ROTATION: Samples(tuple(display.rotation_text(s) for s in _INTERVALS)),
             Column.NEXT_ROTATION: Samples(tuple(text + display.PAUSED for text in times)),
             Column.EXPIRES: Samples((*times, display.NEVER_EXPIRES, display.EXPIRED)),

@@ -29,7 +29,7 @@ from desktop.domain.errors import TokenDeskError
 from desktop.gui.theme import Tone, paint_tone
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
-from desktop.services.display import token_choice_masked
+from desktop.services.display import token_choice_masked, token_ref
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenRow
 
@@ -239,7 +239,7 @@ class TryRequestDialog(QDialog):
                 presented = self._service.reveal(token_id)
             except TokenDeskError as error:
                 self._show_result(
-                    f"Could not read token #{token_id} from the keyring: {error}.",
+                    f"Could not read token {token_ref(token_id)} from the keyring: {error}.",
                     "error",
                 )
                 return

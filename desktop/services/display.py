@@ -327,6 +327,15 @@ INACTIVE_TIP = "Inactive: every request with this token gets 401"
 PAUSED_TIP = "Inactive tokens are not rotated; it is due when activated again"
 
 
+def previous_secret_text(until: int, now: int) -> str:
+    """While a replaced secret still works: ``Previous secret valid until 14:39`` (local time;
+    the date too when it is not today)."""
+    text = epoch_text(until)
+    if text[:10] == epoch_text(now)[:10]:
+        text = text[11:]
+    return f"Previous secret valid until {text}"
+
+
 def rotation_failed_text(error: str) -> str:
     """Why the next rotation is shown with a warning."""
     return f"The last scheduled rotation failed: {error}\nIt is tried again automatically."
@@ -387,6 +396,7 @@ def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
         row.label,
         role,
         status_text(row.active),
+        token_ref(row.id),
         rotation_text(row.rotation_seconds),
         next_rotation_text(row),
         expires_text(row),
@@ -397,10 +407,27 @@ def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
 
 # ----------------------------------------------------------------- naming a token
 
+# What becomes of a secret once it is shown: the one story every dialog and the README tell.
+KEPT_IN_KEYRING = (
+    "The secret stays in this desktop user's keyring: you can copy or reveal it again here at "
+    "any time, and nobody else can read it."
+)
+
+
+def token_ref(token_id: int) -> str:
+    """How a token is known everywhere, ``#3``: its id, which never changes (its masked secret
+    changes with every refresh). The ID column, the audit log, titles and texts all say it."""
+    return f"#{token_id}"
+
+
+def token_title(title: str, token_id: int) -> str:
+    """A dialog's title about one token, ``Rotation Schedule — Token #3``."""
+    return f"{title} — Token {token_ref(token_id)}"
+
 
 def token_choice(row: TokenRow, names: Names) -> str:
     """A token in a list of choices, ``#3 — Ada Servicing Bot — Dashboard``."""
-    return f"#{row.id} — {names.agent(row)} — {row.label or '(no label)'}"
+    return f"{token_ref(row.id)} — {names.agent(row)} — {row.label or '(no label)'}"
 
 
 def token_choice_masked(row: TokenRow, names: Names) -> str:
@@ -408,10 +435,11 @@ def token_choice_masked(row: TokenRow, names: Names) -> str:
     ``#3 — Ada — Dashboard (tdk_••••••••AbCd, inactive)``; never the secret."""
     state = "" if row.active else ", inactive"
     label = f" — {row.label}" if row.label else ""
-    return f"#{row.id} — {names.agent(row)}{label} ({mask(row.hint)}{state})"
+    return f"{token_ref(row.id)} — {names.agent(row)}{label} ({mask(row.hint)}{state})"
 
 
 def describe_token(token: TokenView) -> str:
-    """How the window names a token to a person: masked, with its agent and label."""
+    """How a sentence names a token, after the word "token": ``#3 (agent Ada, label
+    “dashboard”)``."""
     label = f"label “{token.label}”" if token.label else "no label"
-    return f"{token.masked} (agent {token.agent}, {label})"
+    return f"{token_ref(token.id)} (agent {token.agent}, {label})"

@@ -25,6 +25,7 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from heapq import heapify, heappop, heappush
 from operator import attrgetter
 from typing import Any
 
@@ -195,7 +196,7 @@ def _haystack(
     hay = (
         f"{_MASK_PREFIX}{data.hint.casefold()}\n{agent}\n"
         f"{data.label.casefold()}\n{role}\n"
-        f"{_ACTIVE if data.active else _INACTIVE}\n"
+        f"{_ACTIVE if data.active else _INACTIVE}\n#{data.id}\n"
         f"{_folded_rotation_text(data.rotation_seconds)}\n{next_text}\n{expires}\n"
         f"{minute_key(data.created // 60)}"
     )
@@ -230,6 +231,7 @@ class PreparedRows:
     orders: dict[Column, list[Row]]  # every row, ascending by each column, ties by id
     ranks: Ranks  # see name_ranks
     inactive: int
+    grace_ends: list[tuple[int, int]]  # (grace_until, token id) of the rows with one, a heap
 
 
 def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bool) -> PreparedRows:
@@ -273,10 +275,18 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
         row.hay = _haystack(row.data, agents, environments)
         hays.append(row.hay)
     inactive = sum(1 for row in by_id if not row.data.active)
+    grace_ends = _grace_ends(row.data for row in by_id)
     # Every column's order, so that sorting by any of them later costs nothing. Python's sort
     # is stable: rows with equal keys stay in id order.
     orders = {each: sorted(by_id, key=sort_key(each, ranks)) for each in Column}
-    return PreparedRows(names, show_environment, by_id, hays, orders, ranks, inactive)
+    return PreparedRows(names, show_environment, by_id, hays, orders, ranks, inactive, grace_ends)
+
+
+def _grace_ends(rows: Iterable[TokenRow]) -> list[tuple[int, int]]:
+    """The deadlines of the rows' replaced secrets, as a heap (most rows have none)."""
+    ends = [(data.grace_until, data.id) for data in rows if data.grace_until is not None]
+    heapify(ends)
+    return ends
 
 
 # ----------------------------------------------------------------- changes
@@ -330,6 +340,9 @@ class TokenIndex:
         # rows there are in all (see show_first_rows).
         self._first: list[Row] | None = None
         self._first_total = 0
+        # (grace_until, token id), earliest first; entries of rows changed since are stale and
+        # dropped when met (see next_grace_end).
+        self._grace_ends: list[tuple[int, int]] = []
 
     # ----------------------------------------------------------------- contents
 
@@ -348,6 +361,7 @@ class TokenIndex:
         self._inactive = prepared.inactive
         self._orders = prepared.orders
         self._order = self._orders[self._sort_column]
+        self._grace_ends = prepared.grace_ends
         self._filtered = None
         if self._filter:
             self._filtered = self._matching(self._order, self._filter)
@@ -369,6 +383,20 @@ class TokenIndex:
         self._rows, self._order, self._orders, self._filtered = {}, [], {}, None
         self._hays = []
         self._inactive = 0
+        self._grace_ends = _grace_ends(rows)
+
+    def take_names(self, names: Names) -> bool:
+        """Take newer names in place, when every name the rows show reads as before (agents or
+        environments added; standing or permissions changed): texts and orders stand, so only
+        the ranks new names need are made. False: a name shown changed, read the rows again."""
+        old = self.names
+        for known, new in ((old.agents, names.agents), (old.environments, names.environments)):
+            if any(new.get(key, value) != value for key, value in known.items()):
+                return False
+        self._use_names(names, self.show_environment)
+        # A rank kept or made anew orders the names already known as before.
+        self._ranks = name_ranks(names)
+        return True
 
     def _use_names(self, names: Names, show_environment: bool) -> None:
         self.names = names
@@ -423,6 +451,9 @@ class TokenIndex:
             self._update(row, data, moves)
         for data in update.added:
             self._insert(data)
+        for data in [*update.added, *(data for _, data, _ in update.changed)]:
+            if data.grace_until is not None:
+                heappush(self._grace_ends, (data.grace_until, data.id))
 
     def _insert(self, data: TokenRow) -> None:
         """A token new to the table: in every order, and the filter's."""
@@ -637,6 +668,18 @@ class TokenIndex:
             return None
         place = bisect_right(order, moment, key=_expiry_key)
         return order[place].data.expires if place < len(order) else None
+
+    def next_grace_end(self, now: int) -> int | None:
+        """The earliest deadline after *now* (POSIX seconds) of a secret a held token replaced,
+        or None: when the table must next look again, as nothing in the database changes then."""
+        ends = self._grace_ends
+        while ends:
+            until, token_id = ends[0]
+            row = self.row_of_id(token_id)
+            if until > now and row is not None and row.data.grace_until == until:
+                return until
+            heappop(ends)  # past, or the token changed or went since
+        return None
 
     def counts(self) -> tuple[int, int | None]:
         """(tokens, inactive tokens) held, whatever the filter; the inactive ones are not known

@@ -181,7 +181,8 @@ class Changes:
 
 @dataclass(frozen=True, slots=True)
 class IssuedSecret:
-    """A token with its secret, shown once to the person who created or refreshed it."""
+    """A token with its secret, shown to the person who created or refreshed it as it is
+    issued (it stays in their keyring)."""
 
     token: TokenView
     secret: str = field(repr=False)

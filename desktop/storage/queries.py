@@ -15,6 +15,7 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from desktop.domain.access import agent_refusal
 from desktop.domain.table import ORDERS, Column, Names, SortTerm, TokenRow
 from desktop.domain.validation import name_key
 from desktop.storage.database import Database
@@ -63,6 +64,7 @@ _ORDER_SQL = {
     "label": "t.label",
     "role": "r.name",
     "active": "t.status = 'Active'",
+    "id": "t.id",
     "rotation_seconds": "t.rotation_seconds",
     "next_rotation": "t.next_rotation_at",
     "created": "t.created_at",
@@ -137,15 +139,32 @@ def data_version(database: Database) -> int:
 
 
 def names(database: Database) -> Names:
-    """Environment, agent and role names for the ids in :class:`TokenRow`."""
+    """Environment, agent and role names for the ids in :class:`TokenRow`, with why an agent's
+    tokens are refused and what each role grants (a few rows each: one per agent or grant)."""
     environments = dict(database.rows("SELECT id, name FROM environment"))
-    agents = {
-        agent_id: (agent, role)
-        for agent_id, agent, role in database.rows(
-            "SELECT agent.id, agent.name, role.name FROM agent JOIN role ON role.id = agent.role_id"
+    agents: dict[int, tuple[str, str]] = {}
+    refusals: dict[int, str] = {}
+    for agent_id, agent, role, disabled, logged_in, signed in database.rows(
+        "SELECT agent.id, agent.name, role.name, agent.disabled, agent.has_logged_in, "
+        "agent.signed_agreement FROM agent JOIN role ON role.id = agent.role_id"
+    ):
+        agents[agent_id] = (agent, role)
+        refusal = agent_refusal(
+            agent,
+            disabled=bool(disabled),
+            has_logged_in=bool(logged_in),
+            signed_agreement=bool(signed),
         )
-    }
-    return Names(environments, agents)
+        if refusal is not None:
+            refusals[agent_id] = refusal
+    grants: dict[str, list[str]] = {}
+    for role, method, endpoint in database.rows(
+        "SELECT role.name, p.method, p.endpoint FROM role_permission p "
+        "JOIN role ON role.id = p.role_id"
+    ):
+        grants.setdefault(role, []).append(f"{method} {endpoint}")
+    permissions = {role: tuple(sorted(texts)) for role, texts in grants.items()}
+    return Names(environments, agents, refusals, permissions)
 
 
 # Every row at once reads the replaced secrets' deadlines apart (see token_rows).

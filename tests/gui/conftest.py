@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from desktop.app import Context, main_window_for, open_context
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.gui import messages
 from desktop.gui.main_window import MainWindow
+from desktop.gui.refresh_dialog import GraceChoice
 from desktop.gui.token_model import TokenTableModel
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
@@ -74,7 +76,8 @@ class Answers:
     """Stands in for the person in front of the window (the messages seam)."""
 
     confirm: bool = True
-    text: str | None = None
+    grace: timedelta | None = None  # the grace a refresh chooses (None: the one preset)
+    grace_choices: list[GraceChoice] = field(default_factory=list)  # offered to the last refresh
     confirmations: list[tuple[str, str, str]] = field(default_factory=list)
     errors: list[tuple[str, str, str]] = field(default_factory=list)
     informs: list[tuple[str, str]] = field(default_factory=list)
@@ -98,8 +101,20 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     def inform(parent: QWidget | None, title: str, text: str, informative: str = "") -> None:
         given.informs.append((title, text))
 
-    def ask_text(parent: QWidget | None, title: str, label: str, text: str = "") -> str | None:
-        return given.text
+    def confirm_refresh(
+        parent: QWidget | None,
+        title: str,
+        text: str,
+        fate: Callable[[timedelta | None], str],
+        choices: Sequence[GraceChoice],
+        preset: int,
+    ) -> GraceChoice | None:
+        given.grace_choices = list(choices)
+        chosen = choices[preset]
+        if given.grace is not None:
+            chosen = next(choice for choice in choices if choice.grace == given.grace)
+        given.confirmations.append((title, text, fate(chosen.grace)))
+        return chosen if given.confirm else None
 
     def show_secret(
         parent: QWidget | None,
@@ -114,7 +129,7 @@ def answers(monkeypatch: pytest.MonkeyPatch) -> Answers:
     monkeypatch.setattr(messages, "confirm", confirm)
     monkeypatch.setattr(messages, "error", error)
     monkeypatch.setattr(messages, "inform", inform)
-    monkeypatch.setattr(messages, "ask_text", ask_text)
+    monkeypatch.setattr(messages, "confirm_refresh", confirm_refresh)
     monkeypatch.setattr(messages, "show_secret", show_secret)
     return given
 
@@ -165,6 +180,12 @@ class Modals:
             remaining[0] -= 1
             widget = QApplication.activeModalWidget()
             if widget is not None and widget.objectName() == object_name:
+                # Keys go where a person's would: to the modal window, which a window manager
+                # activates when it opens (offscreen, focus may stay with the window below,
+                # and its shortcuts would take the keys).
+                if not widget.isActiveWindow() and remaining[0] > 0:
+                    widget.activateWindow()
+                    return
                 timer.stop()
                 seen.append(widget)
                 act(widget)

@@ -46,7 +46,7 @@ def test_token_lifecycle_through_the_window(
     service = seeded
     clipboard = QApplication.clipboard()
 
-    # Create it in the dialog; the new secret is shown once and copied from there.
+    # Create it in the dialog; the new secret is shown and copied from there.
     created = modals.when("CreateTokenDialog", fill_create_dialog)
     shown = modals.when("SecretDialog", copy_and_close)
     window.window_actions.create.trigger()
@@ -75,8 +75,8 @@ def test_token_lifecycle_through_the_window(
     assert window.model.index(0, 4).data() == "Active"
     assert service.verify("Production", first_secret, "GET", "/Loans").status == 200
 
-    # Refresh: confirm in the real message box, copy the new secret from the secret dialog.
-    confirmed = modals.when("messageBox", lambda box: click_button(box, "confirmButton"))
+    # Refresh: confirm in the real dialog (its grace preset: none), copy the new secret.
+    confirmed = modals.when("refreshDialog", lambda box: click_button(box, "confirmButton"))
     shown_again = modals.when("SecretDialog", copy_and_close)
     window.window_actions.refresh.trigger()
     assert confirmed and shown_again

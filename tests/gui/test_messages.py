@@ -4,13 +4,15 @@ button ``confirmButton``), with Cancel the default before anything destructive."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
-from PySide6.QtWidgets import QInputDialog, QLineEdit, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.domain import tokens
 from desktop.gui import messages
+from desktop.gui.refresh_dialog import GraceChoice, RefreshDialog, grace_choices
 from desktop.gui.secret_dialog import SecretDialog
 from tests.gui.conftest import Modals, click_button
 from tests.helpers.widgets import find
@@ -84,19 +86,23 @@ def test_notices_have_one_button_to_close_them(
     assert seen["accept"] == "OK"
 
 
-def test_ask_text_returns_the_text_or_none(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_confirm_refresh_goes_through_the_refresh_dialog(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asked: list[tuple[object, ...]] = []
-    answers = iter([("renamed", True), ("ignored", False)])
+    choices, preset = grace_choices([timedelta(hours=1)])
 
-    def get_text(*args: object) -> tuple[str, bool]:
+    def ask(*args: object) -> GraceChoice:
         asked.append(args)
-        return next(answers)
+        return choices[preset]
 
-    monkeypatch.setattr(QInputDialog, "getText", get_text)
-    assert messages.ask_text(None, "Edit Label", "Label:", "old") == "renamed"
-    assert messages.ask_text(None, "Edit Label", "Label:") is None
-    assert asked[0] == (None, "Edit Label", "Label:", QLineEdit.EchoMode.Normal, "old")
-    assert asked[1][-1] == ""
+    def fate(grace: timedelta | None) -> str:
+        return "kept"
+
+    monkeypatch.setattr(RefreshDialog, "ask", ask)
+    answer = messages.confirm_refresh(None, "Refresh Secret", "Refresh?", fate, choices, preset)
+    assert answer == GraceChoice("1 hour", timedelta(hours=1))
+    assert asked == [("Refresh Secret", "Refresh?", fate, choices, preset, None)]
 
 
 def test_show_secret_goes_through_the_secret_dialog(

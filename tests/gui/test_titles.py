@@ -24,6 +24,7 @@ MINOR = frozenset(
 TITLE_ARGUMENT = {
     "setWindowTitle": 0,
     "confirm": 1,
+    "confirm_refresh": 1,
     "ask_save": 1,
     "inform": 1,
     "error": 1,
@@ -70,6 +71,12 @@ def _texts(node: ast.expr) -> Iterator[str]:
     elif isinstance(node, ast.IfExp):
         yield from _texts(node.body)
         yield from _texts(node.orelse)
+    elif (
+        isinstance(node, ast.Call)
+        and getattr(node.func, "attr", getattr(node.func, "id", "")) == "token_title"
+        and node.args
+    ):  # a title about one token: "Edit Label — Token #3"
+        yield from (f"{text} — Token {{}}" for text in _texts(node.args[0]))
 
 
 def window_titles() -> list[tuple[str, str]]:
@@ -114,7 +121,7 @@ def test_every_window_title_is_in_title_case() -> None:
     # The collection finds the titles it must: a dialog's, a question's, a failure's.
     texts = {title for _, title in titles}
     assert {"Create Token", "Refresh Secret", "Unsaved Changes", "About TokenDesk"} <= texts
-    assert {"Turn Off API Access", "Edit Label", "New Secret {} of {}"} <= texts
+    assert {"Turn Off API Access", "Edit Label — Token {}", "New Secret {} of {}"} <= texts
     wrong = [f"{where}: {title!r}" for where, title in titles if title_case_problems(title)]
     assert wrong == []
 

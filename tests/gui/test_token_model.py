@@ -25,7 +25,7 @@ from desktop.gui.token_model import (
 )
 from desktop.services.display import epoch_text
 from desktop.services.tokens import TokenService
-from desktop.services.views import TokenRow, TokenView
+from desktop.services.views import Names, TokenRow, TokenView
 from tests.helpers.clock import FakeClock
 from tests.unit.services.test_token_index import (
     EXPECTED_ORDER,
@@ -95,7 +95,48 @@ def test_header_labels(model: TokenTableModel) -> None:
     ]
     assert labels[:5] == ["API Token", "Name", "Label", "Role", "Status"]
     assert labels == list(HEADERS)
-    assert labels[5:] == ["Rotation", "Next rotation", "Expires", "Created", "Environment"]
+    assert labels[5:] == ["ID", "Rotation", "Next rotation", "Expires", "Created", "Environment"]
+
+
+def test_the_id_cell_reads_like_the_audit_log(model: TokenTableModel) -> None:
+    assert dict(zip(ids(model), column_texts(model, Column.ID), strict=True)) == {
+        1: "#1",
+        2: "#2",
+        3: "#3",
+        4: "#4",
+    }
+    model.set_filter("#3")
+    assert ids(model) == [3]
+
+
+def test_an_agent_that_may_not_use_its_token_is_marked_on_the_name(
+    qapp: QApplication,
+) -> None:
+    model = TokenTableModel()
+    names, rows = rows_from_views([view(1, agent="Ada"), view(2, agent="Wes", role="Writer")])
+    ada, wes = rows[0].agent_id, rows[1].agent_id
+    standing = Names(
+        names.environments,
+        names.agents,
+        refusals={wes: "agent 'Wes' is disabled"},
+        permissions={"Reader": ("GET /Customers", "GET /Loans")},
+    )
+    assert ada != wes
+    model.load(standing, rows, show_environment=False)
+    ok, refused = (model.index(model.row_of(n) or 0, Column.NAME) for n in (1, 2))
+    assert ok.data(Qt.ItemDataRole.DecorationRole) is None
+    assert ok.data(Qt.ItemDataRole.ToolTipRole) is None
+    icon = refused.data(Qt.ItemDataRole.DecorationRole)
+    assert isinstance(icon, QIcon) and not icon.isNull()
+    assert refused.data(Qt.ItemDataRole.ToolTipRole) == (
+        "Agent 'Wes' is disabled: every request with this token gets 401"
+    )
+    # The Role cell lists what the role allows, or says it allows nothing.
+    reader, writer = (model.index(model.row_of(n) or 0, Column.ROLE) for n in (1, 2))
+    assert reader.data(Qt.ItemDataRole.ToolTipRole) == "Reader allows:\nGET /Customers\nGET /Loans"
+    assert writer.data(Qt.ItemDataRole.ToolTipRole) == (
+        "Writer grants nothing: every request with this token gets 403"
+    )
 
 
 def test_token_column_is_masked_and_never_the_secret(model: TokenTableModel) -> None:

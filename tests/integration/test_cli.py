@@ -248,12 +248,13 @@ def test_token_create_json_shape_and_list(cli: Cli, seeded: Seed) -> None:
         assert secret.encode() not in path.read_bytes(), path.name
 
 
-def test_token_create_text_shows_the_secret_once(cli: Cli, seeded: Seed) -> None:
+def test_token_create_text_shows_the_secret_and_where_it_stays(cli: Cli, seeded: Seed) -> None:
     cli.ok("agent", "add", "Carol", "--role", "Reader", "--logged-in", "--signed-agreement")
     result = cli.ok("token", "create", "--env", "Production", "--agent", "Carol")
     secret_lines = [line.strip() for line in result.out.splitlines() if "tdk_" in line]
     assert len(secret_lines) == 1 and tokens.is_well_formed(secret_lines[0])
-    assert "will not be shown again" in result.out
+    assert "stays in this desktop user's keyring" in result.out
+    assert "will not be shown again" not in result.out
     assert "--reveal" in result.out
     assert result.err == ""
 
@@ -317,7 +318,7 @@ def test_refresh_keeps_the_token_and_replaces_the_secret(cli: Cli, seeded: Seed)
     # --grace 0: the previous secret is refused at once.
     text = cli.ok("token", "refresh", tid, "--grace", "0")
     newest = next(line.strip() for line in text.out.splitlines() if "tdk_" in line)
-    assert "no longer valid" in text.out and "will not be shown again" in text.out
+    assert "no longer valid" in text.out and "--reveal" in text.out
     result = cli.verify(new_secret)
     assert (result.code, result.out.split()[0]) == (1, "401")
     assert cli.verify(newest).code == 0

@@ -91,6 +91,6 @@ def test_secret_text_shows_the_secret_once_on_its_own_line() -> None:
         "",
         "    tdk_secretwxyz",
         "",
-        "Copy it now: it will not be shown again. It stays in the system keyring and can be "
-        "revealed later with 'tokendesk token show 7 --reveal'.",
+        "It stays in this desktop user's keyring, where nobody else can read it: print it "
+        "again with 'tokendesk token show 7 --reveal'.",
     ]

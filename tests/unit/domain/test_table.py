@@ -67,6 +67,20 @@ def test_unknown_ids_read_as_a_question_mark() -> None:
     assert (empty.environment(row()), empty.agent(row()), empty.role(row())) == ("?", "?", "?")
 
 
+def test_names_say_why_an_agent_is_refused_and_what_a_role_grants() -> None:
+    names = Names(
+        {1: "Production"},
+        {2: ("Ada", "Reader"), 3: ("Wes", "Nobody")},
+        refusals={3: "agent 'Wes' is disabled"},
+        permissions={"Reader": ("GET /Customers", "GET /Loans")},
+    )
+    assert names.refusal(row(agent_id=2)) is None
+    assert names.refusal(row(agent_id=3)) == "agent 'Wes' is disabled"
+    assert names.grants(row(agent_id=2)) == ("GET /Customers", "GET /Loans")
+    assert names.grants(row(agent_id=3)) == ()  # a role that grants nothing
+    assert NAMES.refusal(row()) is None and NAMES.grants(row()) == ()  # none given: none known
+
+
 def test_names_are_frozen() -> None:
     with pytest.raises(AttributeError):
         NAMES.environments = {}  # type: ignore[misc]
@@ -79,6 +93,7 @@ def test_the_columns_are_in_the_window_order() -> None:
         "LABEL",
         "ROLE",
         "STATUS",
+        "ID",
         "ROTATION",
         "NEXT_ROTATION",
         "EXPIRES",
@@ -111,6 +126,7 @@ def test_only_text_is_compared_without_case() -> None:
 def test_the_orders_the_window_promises() -> None:
     """Active tokens first, tokens that never rotate last, names without case."""
     assert ORDERS[Column.STATUS] == (SortTerm("active", negate=True),)
+    assert ORDERS[Column.ID] == (SortTerm("id"),)  # by number: #9 before #10
     assert ORDERS[Column.ROTATION] == (SortTerm("rotation_seconds", nulls_last=True),)
     assert ORDERS[Column.NEXT_ROTATION] == (SortTerm("next_rotation", nulls_last=True),)
     assert ORDERS[Column.NAME] == (SortTerm("agent", nocase=True),)

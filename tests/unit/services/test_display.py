@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QDate, QDateTime, QLocale, QTime, QTimeZone
 
-from desktop.domain.table import Names, TokenRow
+from desktop.domain.table import Column, Names, TokenRow
 from desktop.services import display
 from desktop.services.views import token_view
 from tests.helpers.locales import in_locale
@@ -161,6 +161,7 @@ def test_cell_texts_in_the_columns_order() -> None:
         "Dashboard",
         "Reader",
         "Active",
+        "#3",
         "Every day",
         "2026-01-05 10:00",
         "Never",
@@ -168,9 +169,9 @@ def test_cell_texts_in_the_columns_order() -> None:
         "Production",
     )
     unknown = display.cell_texts(row(agent_id=9, environment_id=9), NAMES)
-    assert (unknown[1], unknown[3], unknown[9]) == ("?", "?", "?")
+    assert (unknown[1], unknown[3], unknown[Column.ENVIRONMENT]) == ("?", "?", "?")
     expiring = display.cell_texts(row(expires=int(START.timestamp())), NAMES)
-    assert expiring[7] == "2026-01-05 10:00"
+    assert expiring[Column.EXPIRES] == "2026-01-05 10:00"
 
 
 def test_naming_a_token() -> None:
@@ -180,11 +181,22 @@ def test_naming_a_token() -> None:
     assert display.token_choice_masked(row(label="", active=0), NAMES) == (
         "#3 — Ada (tdk_••••••••AbCd, inactive)"
     )
-    assert display.describe_token(token_view(row(), NAMES)) == (
-        "tdk_••••••••AbCd (agent Ada, label “Dashboard”)"
+    assert display.describe_token(token_view(row(), NAMES)) == ("#3 (agent Ada, label “Dashboard”)")
+    assert display.describe_token(token_view(row(label=""), NAMES)) == "#3 (agent Ada, no label)"
+    assert display.token_ref(3) == "#3"
+    assert display.token_title("Rotation Schedule", 3) == "Rotation Schedule — Token #3"
+
+
+def test_a_previous_secret_is_valid_until_a_local_time() -> None:
+    """The time alone while it is today, with the date when it is not (a grace of days)."""
+    now = int(START.timestamp())
+    later = now + 3 * 3600
+    assert display.previous_secret_text(later, now) == (
+        f"Previous secret valid until {display.epoch_text(later)[11:]}"
     )
-    assert display.describe_token(token_view(row(label=""), NAMES)) == (
-        "tdk_••••••••AbCd (agent Ada, no label)"
+    days = now + 7 * 86_400
+    assert display.previous_secret_text(days, now) == (
+        f"Previous secret valid until {display.epoch_text(days)}"
     )
 
 
@@ -208,7 +220,7 @@ def test_local_times_follow_the_locale(
         assert display.minute_key(minute) == searched  # as the table's filter reads it
         assert display.date_time_format() == pattern
         texts = display.cell_texts(row(next_rotation=int(START.timestamp())), NAMES)
-        assert texts[6] == shown
+        assert texts[Column.NEXT_ROTATION] == shown
         assert display.schedule_text(timedelta(days=1), START) == f"Every day; next {shown}"
     assert display.format_time(START) == "2026-01-05 10:00"  # the C locale's: ISO 8601
 

@@ -44,6 +44,7 @@ def view(
     generation: int = 0,
     grace: timedelta = timedelta(0),
     expires: datetime | None = None,
+    grace_until: datetime | None = None,
 ) -> TokenView:
     return TokenView(
         id=token_id,
@@ -59,7 +60,7 @@ def view(
         grace=grace,
         next_rotation_at=next_at,
         last_rotated_at=None,
-        grace_until=None,
+        grace_until=grace_until,
         last_error=last_error,
         created_at=created or START + timedelta(minutes=token_id),
         expires_at=expires,
@@ -189,26 +190,27 @@ def test_cell_texts(index: TokenIndex) -> None:
         "warehouse",
         "Admin",
         "Active",
+        "#1",
         "Every day",
-        texts[1][6],  # local time: see test_display
-        texts[1][7],
-        texts[1][8],
+        texts[1][Column.NEXT_ROTATION],  # local time: see test_display
+        texts[1][Column.EXPIRES],
+        texts[1][Column.CREATED],
         "Production",
     )
-    assert {token_id: cells[4] for token_id, cells in texts.items()} == {
+    assert {token_id: cells[Column.STATUS] for token_id, cells in texts.items()} == {
         1: "Active",
         2: "Inactive",
         3: "Active",
         4: "Active",
     }
-    assert {token_id: cells[5] for token_id, cells in texts.items()} == {
+    assert {token_id: cells[Column.ROTATION] for token_id, cells in texts.items()} == {
         1: "Every day",
         2: "Never",
         3: "Every week",
         4: "Every 30 days",
     }
-    assert texts[2][6] == "—"
-    assert {token_id: cells[7] == "Never" for token_id, cells in texts.items()} == {
+    assert texts[2][Column.NEXT_ROTATION] == "—"
+    assert {token_id: cells[Column.EXPIRES] == "Never" for token_id, cells in texts.items()} == {
         1: False,
         2: True,
         3: False,
@@ -244,6 +246,7 @@ EXPECTED_ORDER = {
     Column.LABEL: [3, 2, 4, 1],  # "", Dashboard, nightly import, warehouse
     Column.ROLE: [1, 3, 2, 4],  # Admin, Collections, reader, Reader
     Column.STATUS: [1, 3, 4, 2],
+    Column.ID: [1, 2, 3, 4],
     Column.ROTATION: [1, 3, 4, 2],  # 1 day, 1 week, 30 days, never
     Column.NEXT_ROTATION: [3, 1, 4, 2],  # earliest first, none last
     Column.EXPIRES: [1, 3, 2, 4],  # earliest first, never last (ties by id)
@@ -335,6 +338,65 @@ def test_filter_matches_any_column_case_insensitively(
     index.set_filter(filter_needle(needle))
     assert sorted(index.token_ids()) == expected
     assert index.counts() == (4, 1)  # counts are of the environment, not of the filter
+
+
+def test_the_id_column_reads_like_the_audit_log_sorts_by_number_and_is_filtered_on() -> None:
+    """``#9`` before ``#10`` (text would put it last), and the filter finds ``#10`` by what
+    the column shows."""
+    index = indexed([view(100), view(9), view(10)])
+    assert [index.texts(index.at(place))[Column.ID] for place in range(3)] == ["#9", "#10", "#100"]
+    index.set_sort(Column.ID, descending=False)
+    assert index.token_ids() == [9, 10, 100]
+    index.set_sort(Column.ID, descending=True)
+    assert index.token_ids() == [100, 10, 9]
+    index.set_filter(filter_needle("#10"))
+    assert sorted(index.token_ids()) == [10, 100]
+    index.set_filter(filter_needle("#9"))
+    assert index.token_ids() == [9]
+
+
+def test_next_grace_end_is_the_earliest_deadline_still_ahead() -> None:
+    now = math.floor(START.timestamp())
+    index = indexed(
+        [
+            view(1, grace_until=START + timedelta(hours=2)),
+            view(2, grace_until=START + timedelta(hours=1)),
+            view(3, grace_until=START - timedelta(hours=1)),  # ended before now
+            view(4),
+        ]
+    )
+    assert index.next_grace_end(now) == now + 3600
+    assert index.next_grace_end(now + 3600) == now + 7200  # the first has ended by then
+    # Token 1 is refreshed again: its new deadline replaces the one it had.
+    _, rows = rows_from_views([view(1, grace_until=START + timedelta(hours=5))])
+    update = index.plan_update(rows)
+    assert update is not None
+    index.apply(update)
+    assert index.next_grace_end(now + 3600) == now + 5 * 3600
+    assert index.next_grace_end(now + 5 * 3600) is None
+
+
+def test_newer_names_are_taken_in_place_unless_a_name_shown_changed(index: TokenIndex) -> None:
+    names = index.names
+    added = Names(
+        names.environments,
+        {**names.agents, 99: ("Aaron New", "Reader")},
+        refusals={1: "agent 'Gamma ETL' is disabled"},
+        permissions={"Admin": ("* /Loans",)},
+    )
+    index.set_sort(Column.NAME, descending=False)
+    assert index.take_names(added)
+    assert index.names is added
+    assert index.token_ids() == EXPECTED_ORDER[Column.NAME]  # orders stand
+    # A token of the new agent sorts among the others by its name.
+    _, rows = rows_from_views([view(5, agent="Aaron New")])
+    update = index.plan_update([rows[0]._replace(agent_id=99)])
+    assert update is not None
+    index.apply(update)
+    assert index.token_ids() == [5, *EXPECTED_ORDER[Column.NAME]]
+    renamed = Names(names.environments, {**added.agents, 1: ("Someone Else", "Admin")})
+    assert not index.take_names(renamed)
+    assert index.names is added
 
 
 def test_filter_by_next_rotation_text(index: TokenIndex) -> None:

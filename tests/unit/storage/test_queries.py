@@ -134,6 +134,29 @@ def test_counts_and_names(service: TokenService, database: Database) -> None:
     ]
 
 
+def test_names_say_which_agents_are_refused_and_what_each_role_grants(
+    service: TokenService, database: Database
+) -> None:
+    """What the table shows beside a token: a warning on an agent that may not use it (the
+    access rule's own words) and a role's permissions, sorted as the directory lists them."""
+    service.add_role("Writer", ["POST /Payments", "* /Loans"])
+    service.add_role("Nobody")
+    service.add_agent("bob", "Writer")
+    service.add_agent("carol", "Nobody", has_logged_in=True, signed_agreement=True)
+    service.set_agent_disabled("carol", True)
+    ids = {name: service.agent(name).id for name in ("alice", "bob", "carol")}
+    names = queries.names(database)
+    assert names.refusals == {
+        ids["bob"]: "agent 'bob' has not logged in and has not signed the usage agreement",
+        ids["carol"]: "agent 'carol' is disabled",
+    }
+    assert names.permissions == {
+        "Reader": ("GET /Loans",),
+        "Writer": service.role("Writer").permissions,
+    }
+    assert names.permissions["Writer"] == ("* /Loans", "POST /Payments")
+
+
 def test_the_access_index_rows(service: TokenService, database: Database) -> None:
     issued = service.create_token("Production", "alice", grace="1h")
     service.refresh(issued.token.id)
