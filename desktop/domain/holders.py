@@ -25,11 +25,6 @@ def not_held(holder: str) -> str:
     return f"The secret is in {holder}'s keyring; Refresh to get a new one in yours"
 
 
-def held_by(holder: str) -> str:
-    """Who holds the secret, as the details pane and the token cell say it."""
-    return f"Secret held by {holder}"
-
-
 def overdue(
     next_rotation: float | None, now: float, *, active: bool, expires: float | None
 ) -> bool:

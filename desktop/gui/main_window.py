@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         central.setObjectName("centralWidget")
         self.model = TokenTableModel(self)
         self.model.use_clock(service.clock)
+        self.model.use_person(service.person)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,
@@ -443,6 +444,7 @@ class MainWindow(QMainWindow):
                 rotating=self.runner.is_running(),
                 revealed=self.model.revealed_ids(),
                 api_off=self.environments.api_off(),
+                person=self.service.person,
             )
         )
 
