@@ -118,7 +118,7 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     if next_at is not None and not token.active:
         next_rotation += display.PAUSED
     if token.rotation_overdue(details.read_at):
-        next_rotation += f" — {holders.overdue_text(next_rotation, token.holder)}"
+        next_rotation = sentence(holders.overdue_text(next_rotation, token.holder))
     grace = (
         f"{display.format_duration(token.grace)} after each rotation"
         if token.grace

@@ -36,6 +36,7 @@ from desktop.domain import holders, tokens
 from desktop.domain.clock import Clock
 from desktop.domain.table import Column
 from desktop.gui import icons
+from desktop.gui.widgets import sentence
 from desktop.services.display import (
     EXPIRED,
     EXPIRED_ROTATION_TIP,
@@ -211,7 +212,7 @@ class TokenTableModel(QAbstractTableModel):
                 return rotation_failed_text(data.last_error)
             if self._overdue(data):
                 late = holders.overdue_text(epoch_text(data.next_rotation), data.holder)
-                return f"{late[:1].upper()}{late[1:]}: only their TokenDesk rotates it"
+                return f"{sentence(late)}: only their TokenDesk rotates it"
             if data.next_rotation is not None and self._expired(data):
                 return EXPIRED_ROTATION_TIP
             if data.next_rotation is not None and not rotates_before_expiry(data):

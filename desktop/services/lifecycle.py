@@ -409,10 +409,10 @@ class Lifecycle:
     def due_token_ids(self) -> list[int]:
         """The tokens this person holds that are due for rotation now, earliest first: another
         admin's are rotated by their TokenDesk, never here (it would put the new secret in a
-        keyring its holder cannot read). A token whose agent may not have it
-        rotated is due until that refusal is recorded on it (see :meth:`rotate_due`), and then
-        waits quietly: the audit log holds the refusal once, not once a tick, and the
-        scheduler does not start a run for it. Once the agent is eligible again it is due."""
+        keyring its holder cannot read). A token whose agent may not have it rotated is due
+        until that refusal is recorded on it (see :meth:`rotate_due`), and then waits quietly:
+        the audit log holds the refusal once, not once a tick, and the scheduler does not start
+        a run for it. Once the agent is eligible again it is due."""
         due: list[int] = []
         for token_id, name, disabled, logged_in, signed, last_error in queries.due_rotations(
             self._database, self._context.now(), self._context.person
