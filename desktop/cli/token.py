@@ -1,7 +1,10 @@
 """``tokendesk token``: create, inspect and change tokens.
 
 A secret is printed only by ``create`` and ``refresh`` (as it is issued) and by
-``show --reveal``; every other output shows the masked form.
+``show --reveal``; every other output shows the masked form. Only the token's holder, whose
+keyring has the secret, can reveal it (anyone else is refused and told to refresh it); ``list``
+and ``show`` name the holder, and ``list`` warns of rotations overdue by more than a day, which
+only the holder's TokenDesk would perform.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from desktop.cli.common import (
     warn,
 )
 from desktop.cli.output import cell, emit, fields, secret_text, table
+from desktop.domain import holders
 from desktop.domain.errors import InvalidInput
 from desktop.domain.expiry import WHEN_HELP, parse_when
 from desktop.domain.intervals import format_interval
@@ -176,14 +180,28 @@ def _row(view: TokenView, now: datetime) -> list[str]:
     ]
 
 
+def _record(view: TokenView, now: datetime) -> dict[str, object]:
+    return {**view.to_json(), "rotation_overdue": view.rotation_overdue(now)}
+
+
+def overdue_warning(view: TokenView) -> str:
+    """What ``list`` says of a token whose scheduled rotation is more than a day late."""
+    since = display.format_utc(view.next_rotation_at)
+    return f"token {view.id}: rotation {holders.overdue_text(since, view.holder)}"
+
+
 def list_(service: TokenService, args: argparse.Namespace) -> int:
     views = service.tokens(args.env)
     now = service.clock.now()
     emit(
         args,
-        lambda: [view.to_json() for view in views],
+        lambda: [_record(view, now) for view in views],
         lambda: table(HEADERS, [_row(view, now) for view in views], empty="No tokens."),
     )
+    if not args.json:  # the JSON says so in each record
+        for view in views:
+            if view.rotation_overdue(now):
+                warn(overdue_warning(view))
     return EXIT_OK
 
 
@@ -198,12 +216,13 @@ def _details(view: TokenView, secret: str | None, now: datetime) -> str:
         ("status", view.status),
         ("token", view.masked),
         ("rotation", display.rotation_phrase(view.rotation, view.rotation_interval)),
-        ("next rotation", _next_rotation(view, now)),
+        ("next rotation", _next_rotation(view, now) + _overdue(view, now)),
         ("grace", format_interval(view.grace)),
         ("expires", f"{expires} (expired)" if expired else expires),
         ("last rotated", display.format_utc(view.last_rotated_at)),
         ("generation", str(view.generation)),
         ("created", display.format_utc(view.created_at)),
+        ("holder", view.holder),
     ]
     if view.grace_until is not None:  # each replaced secret has its own; the last one ends
         pairs.append(("replaced secrets valid until", display.format_utc(view.grace_until)))
@@ -214,13 +233,17 @@ def _details(view: TokenView, secret: str | None, now: datetime) -> str:
     return fields(f"Token {view.id}", pairs)
 
 
+def _overdue(view: TokenView, now: datetime) -> str:
+    return " (overdue)" if view.rotation_overdue(now) else ""
+
+
 def show(service: TokenService, args: argparse.Namespace) -> int:
     view = service.token(args.id)
     secret = service.reveal(args.id) if args.reveal else None
-    record = view.to_json()
+    now = service.clock.now()
+    record = _record(view, now)
     if secret is not None:
         record["secret"] = secret
-    now = service.clock.now()
     emit(args, record, lambda: _details(view, secret, now))
     return EXIT_OK
 

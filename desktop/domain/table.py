@@ -33,6 +33,7 @@ class TokenRow(NamedTuple):
     last_error: str | None
     created: int
     expires: int | None = None  # from then on the token is refused; None: it never expires
+    holder: str = ""  # whose keyring holds the secret: alice@laptop
 
     def expired(self, now: float) -> bool:
         """Whether the token has expired at *now* (POSIX seconds)."""

@@ -15,11 +15,15 @@ from PySide6.QtCore import QObject, QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QMenuBar, QSizePolicy, QToolBar, QWidget
 
+from desktop.domain import holders
 from desktop.gui import icons
 from desktop.gui.notifications import Kind
 from desktop.services.views import TokenView
 
 MenuItems = list[QAction | None]  # None is a separator
+
+COPY_TIP = "Copy the selected token's secret; the clipboard is cleared after a while"
+REVEAL_TIP = "Show the selected token's secret for a short while"
 
 
 def shortcut_text(key: QKeySequence.StandardKey) -> str:
@@ -46,6 +50,9 @@ class ActionState:
     rotating: bool  # a run of scheduled rotations is going on
     revealed: Collection[int]  # ids of the tokens whose secret is shown in the table
     api_off: str | None = None  # the environment shown, when its API access is off
+    # Who this window acts for (alice@laptop): another admin's secret is not in their keyring,
+    # so Copy and Reveal say so instead. None: not known here, and the service still refuses.
+    person: str | None = None
 
 
 class TokenHandlers(Protocol):
@@ -130,7 +137,7 @@ class WindowActions:
             handlers.copy_token,
             icon="copy",
             shortcut=key.Copy,
-            tip="Copy the selected token's secret; the clipboard is cleared after a while",
+            tip=COPY_TIP,
             table_only=True,
         )
         self.reveal = self._make(
@@ -138,7 +145,7 @@ class WindowActions:
             "Re&veal",
             handlers.reveal_token,
             icon="reveal",
-            tip="Show the selected token's secret for a short while",
+            tip=REVEAL_TIP,
         )
         self.label = self._make(
             "actionEditLabel",
@@ -255,6 +262,18 @@ class WindowActions:
             tip = f"Turn on API access for {api_off} first"
         self.create.setStatusTip(tip)
         self.create.setToolTip(f"{tip} ({shortcut_text(QKeySequence.StandardKey.New)})")
+
+    def _explain_secret(self, holder: str | None) -> None:
+        """Copy and Reveal say why they are disabled where another admin holds the secret
+        (*holder*), and what to do: their own tips otherwise."""
+        reason = None if holder is None else holders.not_held(holder)
+        for action, tip, shortcut in (
+            (self.copy, COPY_TIP, QKeySequence.StandardKey.Copy),
+            (self.reveal, REVEAL_TIP, None),
+        ):
+            action.setStatusTip(reason or tip)
+            shown = reason or tip
+            action.setToolTip(f"{shown} ({shortcut_text(shortcut)})" if shortcut else shown)
 
     def _make(
         self,
@@ -397,8 +416,12 @@ class WindowActions:
         self.delete.setEnabled(keyring and count >= 1)
         self.rotate.setEnabled(count == 1)
         self.expiry.setEnabled(count == 1)
-        self.copy.setEnabled(keyring and count == 1)
-        self.reveal.setEnabled(keyring and count == 1)
+        elsewhere = None  # the holder of the one selected secret, when it is not this person
+        if count == 1 and state.person is not None and selected[0].holder != state.person:
+            elsewhere = selected[0].holder
+        self._explain_secret(elsewhere)
+        self.copy.setEnabled(keyring and count == 1 and elsewhere is None)
+        self.reveal.setEnabled(keyring and count == 1 and elsewhere is None)
         self.label.setEnabled(count == 1)
         self.history.setEnabled(count == 1)
         self.try_request.setEnabled(state.has_environments)

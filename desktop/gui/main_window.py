@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         central = QWidget(self)
         central.setObjectName("centralWidget")
         self.model = TokenTableModel(self, clock=service.clock)
+        self.model.use_person(service.person)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
         self.environments = EnvironmentBar(
             service,
@@ -183,7 +184,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.window_actions.build_toolbar(self))
         self._wire()
 
-        self.resize(1280, 680)  # every column beside a roomy Label, on a 1366×768 screen
+        self.resize(1280, 680)  # every column beside a roomy Label, on a 1366x768 screen
         self.setMinimumWidth(self.minimum_width())
         # Opened without trying the keyring (to paint sooner): it is tried right after the
         # first paint; until then it counts as unavailable, without the banner.
@@ -442,6 +443,7 @@ class MainWindow(QMainWindow):
                 rotating=self.runner.is_running(),
                 revealed=self.model.revealed_ids(),
                 api_off=self.environments.api_off(),
+                person=self.service.person,
             )
         )
 

@@ -29,6 +29,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from desktop.domain import holders
 from desktop.domain.errors import NotFound, TokenDeskError
 from desktop.gui.widgets import sentence
 from desktop.services import display
@@ -106,7 +107,9 @@ def token_facts(details: TokenDetails) -> list[tuple[str, str]]:
 
 def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     """(caption, text) of each line about the token's secret over time: when it was made and
-    replaced, when it is replaced next, and how long a replaced secret keeps working."""
+    replaced, whose keyring holds it, when it is replaced next (and that it is overdue, when
+    its holder's TokenDesk has not rotated it for a day), and how long a replaced secret keeps
+    working."""
     token = details.token
     next_at = token.next_rotation_at
     if next_at is not None and token.expires_at is not None and next_at >= token.expires_at:
@@ -114,6 +117,8 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     next_rotation = display.format_time(next_at)
     if next_at is not None and not token.active:
         next_rotation += display.PAUSED
+    if token.rotation_overdue(details.read_at):
+        next_rotation = sentence(holders.overdue_text(next_rotation, token.holder))
     grace = (
         f"{display.format_duration(token.grace)} after each rotation"
         if token.grace
@@ -122,6 +127,7 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     lines = [
         ("Created", display.format_time(token.created_at)),
         ("Last rotated", display.format_time(token.last_rotated_at)),
+        ("Secret", f"held by {token.holder}"),
         ("Rotation", display.rotation_text(_seconds(token.rotation_interval))),
         ("Next rotation", next_rotation),
         ("Grace", grace),

@@ -33,10 +33,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QFontDatabase, QIcon
 
-from desktop.domain import tokens
+from desktop.domain import holders, tokens
 from desktop.domain.clock import Clock, SystemClock
 from desktop.domain.table import Column
 from desktop.gui import icons
+from desktop.gui.widgets import sentence
 from desktop.services.display import (
     EXPIRED,
     EXPIRED_ROTATION_TIP,
@@ -45,6 +46,7 @@ from desktop.services.display import (
     INACTIVE_TIP,
     NO_TIME,
     PAUSED_TIP,
+    epoch_text,
     expired_tip,
     grace_text,
     previous_secret_text,
@@ -133,6 +135,7 @@ class TokenTableModel(QAbstractTableModel):
         # The Status badges (inactive, active): drawn on the first paint, then shared by all rows.
         self._badges: tuple[QIcon, QIcon] | None = None
         # Expiry: a wake-up at the next expiry shown (see check_expiry).
+        self._person: str | None = None  # whose keyring the window reaches (see use_person)
         self._expiry_checked = self._now()
         self.expiry_timer = QTimer(self)
         self.expiry_timer.setObjectName("expiryTimer")
@@ -202,7 +205,7 @@ class TokenTableModel(QAbstractTableModel):
                 if badges is None:
                     badges = self._badges = (icons.status_badge(False), icons.status_badge(True))
                 return badges[data.active]
-            if column == Column.NEXT_ROTATION and data.last_error:
+            if column == Column.NEXT_ROTATION and (data.last_error or self._overdue(data)):
                 return icons.icon("warning")
             if column == Column.EXPIRES and self._expired(data):
                 return icons.icon("error")
@@ -218,6 +221,8 @@ class TokenTableModel(QAbstractTableModel):
         if column == Column.TOKEN:
             if data.id in self._revealed:
                 tip = "Revealed; it is hidden again shortly"
+            elif self._person is not None and data.holder != self._person:
+                tip = f"{tokens.mask(data.hint)}: {holders.not_held(data.holder)}"
             else:
                 tip = f"{tokens.mask(data.hint)}: copy or reveal it from the Token menu"
             if data.grace_until is not None and self._in_grace(data):
@@ -244,6 +249,9 @@ class TokenTableModel(QAbstractTableModel):
         if column == Column.NEXT_ROTATION:
             if data.last_error:
                 return rotation_failed_text(data.last_error)
+            if self._overdue(data):
+                late = holders.overdue_text(epoch_text(data.next_rotation), data.holder)
+                return f"{sentence(late)}: only their TokenDesk rotates it"
             if data.next_rotation is not None and self._expired(data):
                 return EXPIRED_ROTATION_TIP
             if data.next_rotation is not None and not rotates_before_expiry(data):
@@ -419,6 +427,18 @@ class TokenTableModel(QAbstractTableModel):
 
     def _expired(self, data: TokenRow) -> bool:
         return data.expires is not None and self._now() >= data.expires
+
+    def use_person(self, person: str) -> None:
+        """Whose keyring this window reaches (alice@laptop): another admin's tokens say in
+        their API Token cell that the secret is in their keyring."""
+        self._person = person
+
+    def _overdue(self, data: TokenRow) -> bool:
+        """A scheduled rotation more than a day late (its holder's TokenDesk has not run):
+        flagged in the Next rotation cell, read against the same clock as expiry."""
+        return holders.overdue(
+            data.next_rotation, self._now(), active=bool(data.active), expires=data.expires
+        )
 
     @Slot()
     def check_expiry(self) -> None:

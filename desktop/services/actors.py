@@ -12,47 +12,20 @@ what to rotate.
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
+# Named here for the audit log's callers; the naming itself is the domain's (the storage's
+# upgrade step needs it too).
+from desktop.domain.people import MAX_HOST, MAX_USER, host, os_user, person
 
-MAX_USER = 64  # a user name longer than this is cut: it is a label in the audit log
-MAX_HOST = 64  # and so is a host name (a DNS label is at most 63 characters)
-
-
-def os_user() -> str:
-    """The operating-system user's login name, as :func:`getpass.getuser` finds it.
-
-    It fails in a container whose user has no entry in the passwd database (and no
-    ``LOGNAME``/``USER`` variable): then ``uid 1000``, or ``unknown user`` where there are no
-    uids. Characters that would not show as themselves are dropped, since the name is printed.
-    """
-    try:
-        name = getpass.getuser()
-    except (OSError, KeyError, ImportError):  # no such user; no pwd module (Windows)
-        name = ""
-    name = "".join(ch for ch in " ".join(name.split()) if ch.isprintable()).strip()[:MAX_USER]
-    if name:
-        return name
-    getuid = getattr(os, "getuid", None)
-    return f"uid {getuid()}" if getuid is not None else "unknown user"
-
-
-def host() -> str:
-    """This machine's name as people call it: the host name up to its first dot
-    (``laptop``, not ``laptop.example.org``), shown as itself; ``unknown host`` when the
-    system gives none."""
-    try:
-        name = socket.gethostname()
-    except OSError:
-        name = ""
-    name = "".join(ch for ch in name.split(".")[0] if ch.isprintable() and not ch.isspace())
-    return name[:MAX_HOST] or "unknown host"
-
-
-def person() -> str:
-    """The operating-system user on this machine: ``alice@laptop``."""
-    return f"{os_user()}@{host()}"
+__all__ = [
+    "MAX_HOST",
+    "MAX_USER",
+    "command_line",
+    "host",
+    "os_user",
+    "person",
+    "scheduler",
+    "window",
+]
 
 
 def window(user: str | None = None) -> str:

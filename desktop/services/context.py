@@ -1,5 +1,5 @@
 """What every room of the service shares: the database, the secret store, the clock, the
-actor and the unit of work."""
+actor, the person whose keyring the store is, and the unit of work."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from desktop.domain import people
 from desktop.domain.clock import Clock
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.services.unit_of_work import UnitOfWork
@@ -21,11 +22,18 @@ class ServiceContext:
     """One service's shared state. The store changes when the keyring comes or goes."""
 
     def __init__(
-        self, database: Database, store: SecretStore | None, clock: Clock, actor: str
+        self,
+        database: Database,
+        store: SecretStore | None,
+        clock: Clock,
+        actor: str,
+        person: str | None = None,
     ) -> None:
         self.database = database
         self.store = store
         self.work = UnitOfWork(database, clock, actor)
+        # Whose keyring the store is (alice@laptop): the holder of every secret issued here.
+        self.person = person or people.person()
 
     @property
     def clock(self) -> Clock:

@@ -255,11 +255,12 @@ class Journal:
                 repository.delete_intent(self._database, intent.id)
         return token_id
 
-    def commit_refresh(self, intent_id: int) -> datetime | None:
-        """Point the token at the new generation: a compare-and-swap on the old one. The
-        replaced secret is kept, with its own deadline, beside any replaced before it whose
-        grace has not ended: every grace promised is kept. Returns that deadline (naive UTC),
-        or None when the replaced secret stopped working at once."""
+    def commit_refresh(self, intent_id: int, holder: str) -> datetime | None:
+        """Point the token at the new generation: a compare-and-swap on the old one, and at
+        *holder*, whose keyring the new secret was written to. The replaced secret is kept, with
+        its own deadline, beside any replaced before it whose grace has not ended: every grace
+        promised is kept. Returns that deadline (naive UTC), or None when the replaced secret
+        stopped working at once."""
         with self._work.transaction() as audit:
             intent = repository.intent(self._database, intent_id)
             if intent is None:
@@ -275,6 +276,7 @@ class Journal:
                 "last_rotated_at": now,
                 "last_error": None,
                 "updated_at": now,
+                "holder": holder,
             }
             if row.rotation_seconds:
                 changes["next_rotation_at"] = now + timedelta(seconds=row.rotation_seconds)
@@ -300,6 +302,8 @@ class Journal:
                 count, until = earlier
                 secrets = "secret" if count == 1 else f"{count} secrets"
                 details += f"; earlier {secrets} still valid until {isoformat(until)}"
+            if holder != row.holder:
+                details += f"; holder changed from {row.holder or 'nobody'} to {holder}"
             audit(intent.action, row.id, details, actor=intent.actor)
         return replaced_until
 

@@ -91,6 +91,7 @@ def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenV
         last_error=row.last_error,
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at) if row.expires_at else None,
+        holder=row.holder,
     )
 
 
@@ -136,8 +137,15 @@ class Lifecycle:
         return [stored_token_view(row, _latest(graces.get(row.id))) for row in rows]
 
     def reveal(self, token_id: int) -> str:
-        """The current secret, read from the keyring and checked against its fingerprint."""
+        """The current secret, read from the keyring and checked against its fingerprint. Only
+        its holder's keyring has it: anyone else is refused, and told to refresh the token
+        (which makes them the holder), before their keyring is even asked."""
         row = self.ready_row(token_id)
+        if row.holder != self._context.person:
+            raise RuleViolation(
+                f"the secret of token {token_id} is in {row.holder or 'another'}'s keyring; "
+                "refresh the token to get a new one in yours"
+            )
         store = self._context.require_store()
         secret = store.get(secret_key(row.uuid, row.generation))
         if secret is None:
@@ -217,6 +225,7 @@ class Lifecycle:
                     created_at=now,
                     updated_at=now,
                     expires_at=naive(expires) if expires is not None else None,
+                    holder=self._context.person,
                 )
                 claim = journal.claim(row, "create", "create", to_generation=0, secret=secret)
             with journal.carrying(claim):
@@ -313,7 +322,8 @@ class Lifecycle:
     # ----------------------------------------------------------------- new secrets
 
     def refresh(self, token_id: int, *, grace: Interval = None) -> IssuedSecret:
-        """A new secret for the same token, agent and label. The old one stays valid for the
+        """A new secret for the same token, agent and label, in this person's keyring: they
+        hold it from now on, whoever held the one it replaces. The old one stays valid for the
         grace (the token's configured grace unless one is given here; 0 = invalid at once)."""
         grace_value, _ = as_interval(grace, grace=True)
         issued = self._replace_secret(token_id, "refresh", grace_value, self._context.actor)
@@ -324,8 +334,9 @@ class Lifecycle:
     def rotate_if_due(
         self, token_id: int, *, actor: str = "scheduler", check: bool = True
     ) -> IssuedSecret | None:
-        """Rotate one token if it is still due; None when it no longer is (or never was).
-        ``check=False`` skips the keyring check up front (a pass over many tokens checks once)."""
+        """Rotate one token if it is still due and held by this person; None when it no longer
+        is (or never was), or another admin holds it (their TokenDesk rotates it). ``check=False``
+        skips the keyring check up front (a pass over many tokens checks once)."""
         return self._replace_secret(token_id, "rotate", None, actor, check=check)
 
     def _replace_secret(
@@ -343,6 +354,8 @@ class Lifecycle:
                 if repository.intent_of_token(self._database, token_id) is not None:
                     return None  # another process is rotating it right now
             row = self.ready_row(token_id)
+            if action == "rotate" and row.holder != self._context.person:
+                return None  # refreshed elsewhere since it was found due: no longer ours
             if row.expires_at is not None and row.expires_at <= self._context.now():
                 if action == "rotate":
                     return None  # not due (see queries.is_due): an expired token is not rotated
@@ -373,7 +386,7 @@ class Lifecycle:
                 journal.abandon(claim)
                 raise
             try:
-                replaced_until = journal.commit_refresh(claim.intent_id)
+                replaced_until = journal.commit_refresh(claim.intent_id, self._context.person)
             except Conflict:
                 # Recovery elsewhere took this change for abandoned while the keyring write was
                 # still waiting, and undid it (it never finishes a change that is not
@@ -394,13 +407,15 @@ class Lifecycle:
         )
 
     def due_token_ids(self) -> list[int]:
-        """The tokens due for rotation now, earliest first. A token whose agent may not have it
-        rotated is due until that refusal is recorded on it (see :meth:`rotate_due`), and then
-        waits quietly: the audit log holds the refusal once, not once a tick, and the
-        scheduler does not start a run for it. Once the agent is eligible again it is due."""
+        """The tokens this person holds that are due for rotation now, earliest first: another
+        admin's are rotated by their TokenDesk, never here (it would put the new secret in a
+        keyring its holder cannot read). A token whose agent may not have it rotated is due
+        until that refusal is recorded on it (see :meth:`rotate_due`), and then waits quietly:
+        the audit log holds the refusal once, not once a tick, and the scheduler does not start
+        a run for it. Once the agent is eligible again it is due."""
         due: list[int] = []
         for token_id, name, disabled, logged_in, signed, last_error in queries.due_rotations(
-            self._database, self._context.now()
+            self._database, self._context.now(), self._context.person
         ):
             refusal = agent_refusal(
                 name, disabled=disabled, has_logged_in=logged_in, signed_agreement=signed

@@ -9,6 +9,10 @@ A run calls :meth:`TokenService.rotate_due` in a worker thread (each keyring cal
 10 ms, so a long run would freeze the window) and reports through Qt signals, which reach the
 receivers' thread queued. Only one run happens at a time; :meth:`RotationRunner.stop` cancels
 the run between two tokens and waits for it.
+
+Only the tokens this desktop's user holds are rotated (:meth:`TokenService.due_token_ids` leaves
+out the others): another admin's secret belongs in their keyring, so their TokenDesk rotates it,
+and this runner neither starts a run nor reports a failure for it.
 """
 
 from __future__ import annotations

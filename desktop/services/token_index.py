@@ -239,8 +239,8 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
     replaced in place."""
     ranks = name_ranks(names)
     # Equal values share one object: 100,000 rows hold a few thousand labels, a handful of
-    # schedules and errors, and SQLite hands each row its own copies (10 MB of them). Each row
-    # is replaced in place, so the copies are freed as the shared ones take their place.
+    # schedules, errors and holders, and SQLite hands each row its own copies (10 MB of them).
+    # Each row is replaced in place, so the copies are freed as the shared ones take their place.
     rows = rows if isinstance(rows, list) else list(rows)
     shared: dict[Any, Any] = {}
     same = shared.setdefault
@@ -262,6 +262,7 @@ def prepare_rows(names: Names, rows: Iterable[TokenRow], *, show_environment: bo
             same(data.last_error, data.last_error),
             data.created,
             data.expires,
+            same(data.holder, data.holder),  # a team has a few admins
         )
     del shared
     by_id = sorted((Row(data) for data in rows), key=lambda row: row.data.id)

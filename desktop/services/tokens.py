@@ -70,8 +70,12 @@ class TokenService:
         *,
         clock: Clock | None = None,
         actor: str = "cli",
+        person: str | None = None,
     ) -> None:
-        context = ServiceContext(database, store, clock or SystemClock(), actor)
+        """*actor* is who the audit log names; *person* (``alice@laptop``, by default this
+        machine's user) is whose keyring *store* is: the holder of the secrets issued here, and
+        the one whose tokens this service rotates on schedule."""
+        context = ServiceContext(database, store, clock or SystemClock(), actor, person)
         self._context = context
         self.directory = Directory(context)
         self.journal = Journal(context)
@@ -89,6 +93,12 @@ class TokenService:
     @property
     def actor(self) -> str:
         return self._context.actor
+
+    @property
+    def person(self) -> str:
+        """Whose keyring this service's store is: ``alice@laptop`` (see
+        :mod:`desktop.domain.holders`)."""
+        return self._context.person
 
     @property
     def store(self) -> SecretStore | None:

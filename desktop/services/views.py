@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from desktop.domain import tokens
+from desktop.domain import holders, tokens
 from desktop.domain.access import agent_refusal
 from desktop.domain.clock import isoformat
 from desktop.domain.table import Names as Names
@@ -104,6 +104,8 @@ class TokenView:
     created_at: datetime
     # From then on every request with the token gets 401 and it is not rotated; None: never.
     expires_at: datetime | None = None
+    # Whose keyring holds the current secret (alice@laptop): see desktop.domain.holders.
+    holder: str = ""
 
     @property
     def active(self) -> bool:
@@ -112,6 +114,17 @@ class TokenView:
     def expired(self, now: datetime) -> bool:
         """Whether the token has expired at *now* (its Status is still Active or Inactive)."""
         return self.expires_at is not None and now >= self.expires_at
+
+    def rotation_overdue(self, now: datetime) -> bool:
+        """Whether its scheduled rotation is late by more than a day at *now*: its holder's
+        TokenDesk, the only one that performs it, has not run (see
+        :func:`desktop.domain.holders.overdue`)."""
+        return holders.overdue(
+            _seconds(self.next_rotation_at),
+            now.timestamp(),
+            active=self.active,
+            expires=_seconds(self.expires_at),
+        )
 
     @property
     def masked(self) -> str:
@@ -136,7 +149,12 @@ class TokenView:
             "last_error": self.last_error,
             "created_at": isoformat(self.created_at),
             "expires_at": isoformat(self.expires_at),
+            "holder": self.holder,
         }
+
+
+def _seconds(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
 
 
 def _time(seconds: int | None) -> datetime | None:
@@ -165,6 +183,7 @@ def token_view(row: TokenRow, names: Names) -> TokenView:
         last_error=row.last_error,
         created_at=_time(row.created) or datetime.fromtimestamp(0, UTC),
         expires_at=_time(row.expires),
+        holder=row.holder,
     )
 
 

@@ -256,6 +256,18 @@ def _step_8_token_expiry(database: pw.Database) -> None:
     add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
 
 
+def _step_9_token_holder(database: pw.Database) -> None:
+    """Each token names whose keyring holds its secret (``token.holder``, ``alice@laptop``):
+    the tokens there are were all made on this machine, by its user."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
+    from desktop.domain.people import person
+    from desktop.storage.models import Token
+
+    add_column(database, "token", "holder", pw.TextField(constraints=[pw.SQL("DEFAULT ''")]))
+    Token.update(holder=person()).where(Token.holder == "").bind(database).execute()
+
+
 # Each step runs in one transaction together with its version bump. Append, never edit.
 #
 # Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
@@ -267,7 +279,7 @@ def _step_8_token_expiry(database: pw.Database) -> None:
 # model query bound to the database for data. Where the engines must differ, it asks which it
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
-#     def _step_9_token_retired(database: pw.Database) -> None:
+#     def _step_10_token_retired(database: pw.Database) -> None:
 #         import peewee as pw  # imported when a migration runs, never at start-up
 #
 #         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
@@ -280,6 +292,7 @@ MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine t
     _step_6_agent_disabled,
     _step_7_name_keys,
     _step_8_token_expiry,
+    _step_9_token_holder,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

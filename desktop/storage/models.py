@@ -153,6 +153,9 @@ class Token(BaseModel):
     # From this instant on (naive UTC) every request with the token is refused and it is no
     # longer rotated; NULL: it never expires. Last, where the upgrade step adds it.
     expires_at = pw.DateTimeField(null=True)
+    # Whose keyring holds the current secret, user@host (desktop.domain.holders): only they
+    # can copy it or rotate it on schedule. Last, and DEFAULT '', as the upgrade step adds it.
+    holder = pw.TextField(constraints=[pw.SQL("DEFAULT ''")])
 
     if TYPE_CHECKING:
         environment_id: int

@@ -47,6 +47,7 @@ _ROW_SQL = {
     "last_error": "t.last_error",
     "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
     "expires": "CAST(strftime('%s', t.expires_at) AS INTEGER)",
+    "holder": "t.holder",
 }
 ROW_COLUMNS = ", ".join(_ROW_SQL[name] for name in TokenRow._fields)
 _ROW_SELECT = f"SELECT {ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
@@ -298,20 +299,21 @@ def _due_parameters(now: datetime) -> tuple[Any, Any, Any]:
 _DUE_WITH_AGENTS = (
     "SELECT token.id, agent.name, agent.disabled, agent.has_logged_in, agent.signed_agreement, "  # noqa: S608
     f"token.last_error FROM token JOIN agent ON agent.id = token.agent_id WHERE {_DUE} "
-    "ORDER BY next_rotation_at"
+    # Only the holder's scheduler rotates a token (desktop.domain.holders).
+    "AND +token.holder = ? ORDER BY next_rotation_at"
 )
 
 
 def due_rotations(
-    database: Database, now: datetime
+    database: Database, now: datetime, holder: str
 ) -> list[tuple[int, str, bool, bool, bool, str | None]]:
-    """The tokens due for rotation at *now* (naive UTC), earliest first, each with its agent's
-    standing: (token id, agent name, disabled, logged in, signed the agreement, the token's
-    last rotation error)."""
+    """The tokens *holder* holds that are due for rotation at *now* (naive UTC), earliest
+    first, each with its agent's standing: (token id, agent name, disabled, logged in, signed
+    the agreement, the token's last rotation error)."""
     return [
         (token_id, name, bool(disabled), bool(logged_in), bool(signed), last_error)
         for token_id, name, disabled, logged_in, signed, last_error in database.rows(
-            _DUE_WITH_AGENTS, _due_parameters(now)
+            _DUE_WITH_AGENTS, (*_due_parameters(now), holder)
         )
     ]
 

@@ -36,6 +36,7 @@ from pathlib import Path
 import peewee as pw
 
 from desktop.domain import tokens
+from desktop.domain.people import person
 from desktop.domain.validation import name_key
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import secret_key
@@ -204,6 +205,7 @@ _COLUMNS = (
     "last_rotated_at",
     "created_at",
     "updated_at",
+    "holder",
 )
 
 
@@ -299,6 +301,7 @@ def seed(
         weights = [share for _, _, share in ENVIRONMENTS]
         due_positions = set(rng.sample(range(count), due))
         rows: list[tuple[object, ...]] = []
+        holder = person()
         previous_rows: list[tuple[object, ...]] = []  # (fingerprint, valid until, token uuid)
         seeded: list[SeededToken] = []
         due_uuids: list[str] = []
@@ -354,6 +357,7 @@ def seed(
                     _time(last_at) if last_at else None,
                     _time(created),
                     _time(last_at or created),
+                    holder,  # made here: this machine's scheduler rotates the due ones
                 )
             )
             seeded.append(SeededToken(env, role, secret, previous))

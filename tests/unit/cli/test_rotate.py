@@ -11,6 +11,7 @@ from desktop.app import open_context
 from desktop.cli.rotate import report_text
 from desktop.domain.errors import SecretStoreUnavailable
 from desktop.secrets.memory import InMemorySecretStore
+from desktop.services.tokens import TokenService
 from desktop.services.views import RotationReport
 from tests.helpers import cli as shared
 from tests.helpers.clock import FakeClock
@@ -124,3 +125,28 @@ def test_rotate_due_is_the_scheduler_under_the_users_account(
         ("scheduler (alice@laptop)", "rotate"),
         ("alice@laptop (command line)", "create"),
     ]
+
+
+def test_another_admins_due_token_is_left_to_their_tokendesk(cli: Cli, seeded: Seed) -> None:
+    """rotate-due on this machine rotates what its user holds: alice@laptop's token, due too,
+    is neither rotated, nor skipped, nor failed here, and her own rotate-due rotates it."""
+    past = FakeClock(datetime.now(UTC) - timedelta(days=3))
+    context = open_context(cli.data_dir, store=cli.store, clock=past)
+    try:
+        alice = TokenService(context.database, cli.store, clock=past, person="alice@laptop")
+        hers = alice.create_token("Production", "Bot", rotation="daily")
+        mine = context.service.create_token("Production", "Bot", rotation="daily")
+    finally:
+        context.close()
+
+    result = cli.ok("rotate-due")
+    assert result.out == f"rotated token {mine.token.id}\n1 rotated, 0 skipped, 0 failed.\n"
+    assert cli.ok("token", "show", str(hers.token.id), "--json").json()["generation"] == 0
+    assert "rotate-failed" not in cli.ok("audit", "--token", str(hers.token.id)).out
+
+    context = open_context(cli.data_dir, store=cli.store)
+    try:
+        alice = TokenService(context.database, cli.store, person="alice@laptop")
+        assert alice.rotate_due().rotated == (hers.token.id,)
+    finally:
+        context.close()

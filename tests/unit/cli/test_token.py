@@ -12,6 +12,9 @@ import pytest
 from desktop.app import open_context
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
+from desktop.domain.people import person
+from desktop.secrets.memory import InMemorySecretStore
+from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
 from tests.helpers.locales import in_locale
 from tests.unit.cli.conftest import Cli, Seed
@@ -80,8 +83,10 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
         "last rotated",
         "generation",
         "created",
+        "holder",
     ]
     assert fields["label"].strip() == "nightly import"
+    assert fields["holder"].strip() == person()  # the one who created it, on this machine
     assert (fields["rotation"].strip(), fields["next rotation"].strip()) == ("never", "-")
     assert (fields["grace"].strip(), fields["generation"].strip()) == ("0", "0")
     assert fields["expires"].strip() == "never"
@@ -300,3 +305,44 @@ def test_times_stay_utc_iso_whatever_the_locale(cli: Cli, seeded: Seed) -> None:
     assert re.search(f"next rotation at {ISO}", on)
     assert re.search(f"created: +{ISO}", shown)
     assert not re.search(r"\d\d\.\d\d\.\d\d", on + shown)
+
+
+def test_a_secret_held_by_another_admin_is_refused_and_their_late_rotation_flagged(
+    cli: Cli, seeded: Seed
+) -> None:
+    """alice@laptop made a daily token on the shared registry (its schedule as her clock set
+    it, long past now): this user may not reveal its secret, and is told who holds it and
+    that its rotation is overdue, which only her TokenDesk performs."""
+    context = open_context(cli.data_dir, store=InMemorySecretStore(), clock=FakeClock())
+    try:
+        alice = TokenService(
+            context.database, context.service.store, clock=FakeClock(), person="alice@laptop"
+        )
+        issued = alice.create_token("Production", "Bot", rotation="daily")  # due 2026-01-06
+    finally:
+        context.close()
+    tid = str(issued.token.id)
+    refused = cli.refused("token", "show", tid, "--reveal")
+    assert refused.err == (
+        f"tokendesk: error: the secret of token {tid} is in alice@laptop's keyring; refresh "
+        "the token to get a new one in yours\n"
+    )
+    listed = cli("token", "list")
+    assert listed.code == 0 and issued.secret not in listed.out + listed.err
+    assert listed.err == (
+        f"warning: token {tid}: rotation overdue since 2026-01-06T09:00:00Z, held by alice@laptop\n"
+    )
+    records = {t["id"]: t for t in cli.ok("token", "list", "--json").json()}
+    mine = records[seeded.token_id]
+    assert (mine["holder"], mine["rotation_overdue"]) == (person(), False)
+    assert (records[issued.token.id]["holder"], records[issued.token.id]["rotation_overdue"]) == (
+        "alice@laptop",
+        True,
+    )
+    shown = cli.ok("token", "show", tid).out
+    assert re.search(r"^  holder: +alice@laptop$", shown, re.MULTILINE)
+    assert re.search(r"next rotation: +2026-01-06T09:00:00Z \(overdue\)$", shown, re.MULTILINE)
+    assert cli.ok("token", "show", tid, "--json").json()["holder"] == "alice@laptop"
+    fresh = cli.ok("token", "refresh", tid, "--json").json()  # into this user's keyring
+    assert fresh["holder"] == person()
+    assert cli.ok("token", "show", tid, "--reveal", "--json").json()["secret"] == fresh["secret"]

@@ -38,6 +38,7 @@ def test_a_row_has_the_fields_storage_selects_in_this_order() -> None:
         "last_error",
         "created",
         "expires",
+        "holder",
     )
 
 

@@ -450,7 +450,7 @@ def test_a_recovery_stopped_after_its_takeover_is_finished_by_the_next(
     taken = Intent.select().get(handle)
     assert taken.id != claim.intent_id and taken.owner_pid == os.getpid()
     with pytest.raises(Conflict, match="undone by recovery"), owner.carrying(claim):
-        owner.commit_refresh(claim.intent_id)  # the owner resumes: too late
+        owner.commit_refresh(claim.intent_id, "alice@laptop")  # the owner resumes: too late
     with subprocess.Popen([sys.executable, "-c", "pass"]) as ended:
         pass  # the recovering process has ended
     set_owner(service, taken.id, owner_pid=ended.pid)

@@ -95,7 +95,7 @@ def test_a_row_naming_unknown_ids_still_makes_a_view() -> None:
 
 
 def test_a_token_view_as_json_is_utc_and_carries_no_secret() -> None:
-    view = token_view(row(last_error="keyring is locked"), NAMES)
+    view = token_view(row(last_error="keyring is locked", holder="alice@laptop"), NAMES)
     assert view.to_json() == {
         "id": 7,
         "environment": "Production",
@@ -114,6 +114,7 @@ def test_a_token_view_as_json_is_utc_and_carries_no_secret() -> None:
         "last_error": "keyring is locked",
         "created_at": "2026-01-05T09:00:00Z",
         "expires_at": None,
+        "holder": "alice@laptop",
     }
     json.dumps(view.to_json())  # plain values only
     expiring = token_view(row(expires=int(datetime(2027, 4, 1, tzinfo=UTC).timestamp())), NAMES)

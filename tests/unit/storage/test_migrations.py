@@ -9,6 +9,7 @@ import peewee as pw
 import pytest
 
 from desktop.app import open_context
+from desktop.domain.people import person
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.storage import database as storage
 from desktop.storage import postgres
@@ -71,3 +72,40 @@ def test_a_step_appended_later_runs_on_either_engine_in_one_transaction(
         database.close()
     assert columns(location, "token")["retired_at"] is True
     assert columns(location, "agent")["note"] is False
+
+
+def test_tokens_made_before_holders_are_held_by_this_machines_user(
+    data_dir: Path, registry: str | None
+) -> None:
+    """Every token a registry held before it named holders was made on this machine, by its
+    user: the upgrade names them, and they keep their secret, rotations and all."""
+    location: str | Path = registry or data_dir / DB_FILENAME
+    store = InMemorySecretStore()
+    context = open_context(data_dir, store=store, database=registry)
+    service = context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    issued = service.create_token("Production", "alice", rotation="1d")
+    context.close()
+    database = open_registry(location)
+    try:  # back to the version before holders
+        database.handle.execute_sql('ALTER TABLE "token" DROP COLUMN "holder"')
+        if database.engine == "postgresql":
+            database.handle.execute_sql("UPDATE schema_version SET version = %s", (HOLDERS - 1,))
+        else:
+            database.handle.execute_sql(f"PRAGMA user_version = {HOLDERS - 1:d}")
+    finally:
+        database.close()
+
+    context = open_context(data_dir, store=store, database=registry)
+    try:
+        assert user_version(context.database) == storage.SCHEMA_VERSION
+        assert context.service.token(issued.token.id).holder == person()
+        assert context.service.reveal(issued.token.id) == issued.secret
+    finally:
+        context.close()
+    assert columns(location, "token")["holder"] is False
+
+
+HOLDERS = RELEASED.index(storage._step_9_token_holder) + 1  # the version that added them

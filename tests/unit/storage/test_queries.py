@@ -68,8 +68,8 @@ def test_first_screen_by_creation_walks_the_created_at_index(database: Database)
 
 @pytest.mark.sqlite_only  # SQLite's query plan
 def test_due_tokens_come_from_their_index(database: Database) -> None:
-    assert "next_rotation_at" in plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])
-    with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0])
+    assert "next_rotation_at" in plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0, ""])
+    with_agents = plan(database, queries._DUE_WITH_AGENTS, [0, 0, 0, ""])
     assert "next_rotation_at" in with_agents
     assert "SEARCH agent USING INTEGER PRIMARY KEY" in with_agents
 
@@ -87,7 +87,7 @@ def test_the_agent_standing_reads(
     assert queries.agent_standing(database, agent_id) == (role_id, "alice", True, True, False)
     assert queries.ineligible_holders(database) == [(issued.token.id, "alice", True, True, False)]
     later = (clock.now() + timedelta(hours=2)).replace(tzinfo=None)
-    assert queries.due_rotations(database, later) == [
+    assert queries.due_rotations(database, later, service.person) == [
         (issued.token.id, "alice", True, True, False, None)
     ]
     with pytest.raises(LookupError):
@@ -100,12 +100,14 @@ def test_a_clock_gone_backwards_makes_nothing_due(
     issued = service.create_token("Production", "alice", rotation="1h")
     now = clock.now().replace(tzinfo=None)
     later = now + timedelta(hours=2)
-    assert [due[0] for due in queries.due_rotations(database, later)] == [issued.token.id]
+    assert [due[0] for due in queries.due_rotations(database, later, service.person)] == [
+        issued.token.id
+    ]
     assert queries.is_due(database, issued.token.id, later)
     clock.advance(timedelta(hours=2))
     service.rotate_due()
     # Back to before the rotation it just made, but past the (old) due time: nothing is due.
-    assert queries.due_rotations(database, later - timedelta(minutes=1)) == []
+    assert queries.due_rotations(database, later - timedelta(minutes=1), service.person) == []
     assert not queries.is_due(database, issued.token.id, later - timedelta(minutes=1))
 
 
