@@ -42,7 +42,12 @@ from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.notices import Notices
 from desktop.gui.notifications import Notifier
 from desktop.gui.table_reader import TableReader
-from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
+from desktop.gui.table_sync import (
+    LISTENING_POLL_INTERVAL_MS,
+    POLL_INTERVAL_MS,
+    READ_IN_BACKGROUND_ABOVE,
+    TableSync,
+)
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
 from desktop.gui.token_details import TokenDetailsPane, selected_rows
 from desktop.gui.token_model import HEADERS, TokenTableModel
@@ -69,6 +74,7 @@ class WindowOptions(TypedDict, total=False):
 
     environment: str | None
     poll_interval_ms: int
+    listening_poll_interval_ms: int
     reveal_ms: int
     read_in_background_above: int
     autostart: bool
@@ -93,6 +99,7 @@ class MainWindow(QMainWindow):
         clipboard: SecretClipboard,
         environment: str | None = None,
         poll_interval_ms: int = POLL_INTERVAL_MS,
+        listening_poll_interval_ms: int = LISTENING_POLL_INTERVAL_MS,
         reveal_ms: int = REVEAL_MS,
         read_in_background_above: int = READ_IN_BACKGROUND_ABOVE,
         autostart: bool = True,
@@ -137,6 +144,7 @@ class MainWindow(QMainWindow):
             self.table,
             self.environments,
             poll_interval_ms=poll_interval_ms,
+            listening_poll_interval_ms=listening_poll_interval_ms,
             read_in_background_above=read_in_background_above,
             parent=self,
         )
