@@ -68,6 +68,11 @@ class Registry(Protocol):
     @property
     def service(self) -> TokenService: ...
 
+    @property
+    def registry_name(self) -> str:
+        """Which registry is open, for people (the file, or the server's database)."""
+        ...
+
 
 class WindowOptions(TypedDict, total=False):
     """What the composition root passes through to :class:`MainWindow` as it is."""
@@ -127,6 +132,7 @@ class MainWindow(QMainWindow):
         self.model = TokenTableModel(self)
         self.model.use_clock(service.clock)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
+        self.notices.show_registry(context.registry_name)
         self.environments = EnvironmentBar(
             service,
             self.notices.attempt,
@@ -184,6 +190,7 @@ class MainWindow(QMainWindow):
         self.notification_banner = self.notices.notification_banner
         self.progress_bar = self.notices.progress_bar
         self.counts_label = self.notices.counts_label
+        self.registry_label = self.notices.registry_label
         self.next_rotation_label = self.notices.next_rotation_label
 
         self._lay_out(central)
