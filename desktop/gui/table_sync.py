@@ -34,7 +34,7 @@ from desktop.services.tokens import ChangeListening, TokenService
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL_MS = 1_500
+POLL_INTERVAL_MS = 500  # SQLite answers data_version from shared memory: asking is cheap
 # While the server announces commits, polling is only the fallback: for announcements that stop
 # arriving unnoticed (a connection pooler in transaction mode, say; see the README).
 LISTENING_POLL_INTERVAL_MS = 15_000
