@@ -4,6 +4,7 @@ as soon as the server announces the commit, even after the server restarted."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -132,4 +133,24 @@ def test_polling_slows_down_while_the_server_announces_commits(
     assert listener is not None
     qtbot.waitUntil(lambda: window.sync.poll_timer.interval() == HOUR_MS, timeout=WAIT_MS)
     assert listener.listening
+    window.close()
+
+
+@pytest.mark.parametrize("engine", ["postgresql"])
+def test_a_server_away_is_said_once_not_at_every_poll(
+    qtbot: QtBot,
+    shared: Context,
+    registry: str,
+    postgres_server: PostgresServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    window = open_window(qtbot, shared)
+    postgres_server.drop(registry.split("/")[3].split("?")[0])  # ends its connections too
+    with caplog.at_level(logging.WARNING, logger="desktop.gui.table_sync"):
+        for _ in range(3):
+            window.sync.poll()
+    said = [r.getMessage() for r in caplog.records if r.name == "desktop.gui.table_sync"]
+    assert len(said) == 1
+    assert said[0].startswith("checking the database for changes failed: ")
+    assert registry not in said[0]  # the registry's name, never its URL
     window.close()
