@@ -42,7 +42,12 @@ from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.notices import Notices
 from desktop.gui.notifications import Notifier
 from desktop.gui.table_reader import TableReader
-from desktop.gui.table_sync import POLL_INTERVAL_MS, READ_IN_BACKGROUND_ABOVE, TableSync
+from desktop.gui.table_sync import (
+    LISTENING_POLL_INTERVAL_MS,
+    POLL_INTERVAL_MS,
+    READ_IN_BACKGROUND_ABOVE,
+    TableSync,
+)
 from desktop.gui.token_commands import REVEAL_MS, TokenCommands
 from desktop.gui.token_details import TokenDetailsPane, selected_rows
 from desktop.gui.token_model import HEADER_STATE_KEY, TokenTableModel
@@ -63,12 +68,18 @@ class Registry(Protocol):
     @property
     def service(self) -> TokenService: ...
 
+    @property
+    def registry_name(self) -> str:
+        """Which registry is open, for people (the file, or the server's database)."""
+        ...
+
 
 class WindowOptions(TypedDict, total=False):
     """What the composition root passes through to :class:`MainWindow` as it is."""
 
     environment: str | None
     poll_interval_ms: int
+    listening_poll_interval_ms: int
     reveal_ms: int
     read_in_background_above: int
     autostart: bool
@@ -93,6 +104,7 @@ class MainWindow(QMainWindow):
         clipboard: SecretClipboard,
         environment: str | None = None,
         poll_interval_ms: int = POLL_INTERVAL_MS,
+        listening_poll_interval_ms: int = LISTENING_POLL_INTERVAL_MS,
         reveal_ms: int = REVEAL_MS,
         read_in_background_above: int = READ_IN_BACKGROUND_ABOVE,
         autostart: bool = True,
@@ -120,6 +132,7 @@ class MainWindow(QMainWindow):
         self.model = TokenTableModel(self, clock=service.clock)
         self.model.use_person(service.person)
         self.notices = Notices(self, service, keyring, self.retry_keyring, central)
+        self.notices.show_registry(context.registry_name)
         self.environments = EnvironmentBar(
             service,
             self.notices.attempt,
@@ -137,6 +150,7 @@ class MainWindow(QMainWindow):
             self.table,
             self.environments,
             poll_interval_ms=poll_interval_ms,
+            listening_poll_interval_ms=listening_poll_interval_ms,
             read_in_background_above=read_in_background_above,
             parent=self,
         )
@@ -176,6 +190,7 @@ class MainWindow(QMainWindow):
         self.notification_banner = self.notices.notification_banner
         self.progress_bar = self.notices.progress_bar
         self.counts_label = self.notices.counts_label
+        self.registry_label = self.notices.registry_label
         self.next_rotation_label = self.notices.next_rotation_label
 
         self._lay_out(central)

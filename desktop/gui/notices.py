@@ -4,17 +4,20 @@
 * the notification banner: what went wrong while nobody was looking (scheduled rotations),
   never modal, because the scheduler runs unattended (the desktop's notifications and the
   tray's messages about it: :mod:`desktop.gui.notifications`);
-* the status bar: a passing message for what was just done, and what stays there: the counts
-  of the tokens shown, the next rotation, the progress of a run of rotations, and while a copied
-  secret waits on the clipboard, the seconds until it is cleared;
+* the status bar: a passing message for what was just done, and what stays there: which
+  registry is open (a file, or a team's database on a server), the counts of the tokens shown,
+  the next rotation, the progress of a run of rotations, and while a copied secret waits on the
+  clipboard, the seconds until it is cleared;
 * what the empty table says: why it is empty, and what to do;
 * a change that failed: a message box that says why (:meth:`Notices.attempt`).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtGui import QKeySequence
@@ -51,6 +54,15 @@ def sentence_case(title: str) -> str:
     return " ".join(
         [words[0]] + [word if word[1:] != word[1:].lower() else word.lower() for word in words[1:]]
     )
+
+
+def short_registry_name(name: str, home: Path | None = None) -> str:
+    """The registry's name as the status bar shows it: a file in the home folder starts with
+    ``~`` (``~/.local/share/tokendesk/tokendesk.sqlite3``); a server's name is short already."""
+    home_text = str(home if home is not None else Path.home()).rstrip(os.sep)
+    if home_text and name.startswith(home_text + os.sep):
+        return "~" + name[len(home_text) :]
+    return name
 
 
 @contextmanager
@@ -105,12 +117,29 @@ class Notices(QObject):
             "The copied secret is taken off the clipboard then, unless something else was copied"
         )
         self.clipboard_label.hide()
-        for label in (self.clipboard_label, self.next_rotation_label, self.counts_label):
+        # Which registry: one person's file, or the team's server (the title names the
+        # environment).
+        self.registry_label = QLabel(status)
+        self.registry_label.setObjectName("registryLabel")
+        labels = (
+            self.registry_label,
+            self.clipboard_label,
+            self.next_rotation_label,
+            self.counts_label,
+        )
+        for label in labels:
             label.setContentsMargins(8, 0, 8, 0)
+        status.addPermanentWidget(self.registry_label)
         status.addPermanentWidget(self.clipboard_label)
         status.addPermanentWidget(self.progress_bar)
         status.addPermanentWidget(self.next_rotation_label)
         status.addPermanentWidget(self.counts_label)
+
+    def show_registry(self, name: str) -> None:
+        """Say which registry is open: *name* shortened in the status bar, whole in its
+        tooltip."""
+        self.registry_label.setText(short_registry_name(name))
+        self.registry_label.setToolTip(f"Registry: {name}")
 
     def status(self, text: str) -> None:
         """A passing message in the status bar."""

@@ -1,10 +1,12 @@
 """TableSync: keeps the token table in step with the database.
 
 The table is read once, then only the rows the database's change log names: changes made
-elsewhere (the command line, a cron ``rotate-due``) show up by polling SQLite's
-``data_version``; changes made in this process (the scheduler's worker thread included) through
-a service listener marshalled to the GUI thread. Either way a thousand rotations cost a thousand
-small updates, never a thousand reads of 100,000 rows.
+elsewhere (another admin's window, the command line, a cron ``rotate-due``) show up by polling
+SQLite's ``data_version``, or on PostgreSQL as soon as the server announces a commit (the
+service's change listener, which wakes the table within a moment; polling then goes on, slowly,
+in case announcements stop arriving); changes made in this process (the scheduler's worker
+thread included) through a service listener marshalled to the GUI thread. Either way a
+thousand rotations cost a thousand small updates, never a thousand reads of 100,000 rows.
 
 A big table paints its first screen from one small indexed query and lets a
 :class:`~desktop.gui.table_reader.TableReader` thread read the rest, started only once the
@@ -23,15 +25,19 @@ import logging
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 
+from desktop.domain.errors import TokenDeskError
 from desktop.gui.environment_bar import EnvironmentBar
 from desktop.gui.table_reader import Request, TableReader
 from desktop.gui.token_model import TokenTableModel
 from desktop.gui.token_table import TokenTableView
-from desktop.services.tokens import TokenService
+from desktop.services.tokens import ChangeListening, TokenService
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL_MS = 1_500
+POLL_INTERVAL_MS = 500  # SQLite answers data_version from shared memory: asking is cheap
+# While the server announces commits, polling is only the fallback: for announcements that stop
+# arriving unnoticed (a connection pooler in transaction mode, say; see the README).
+LISTENING_POLL_INTERVAL_MS = 15_000
 # Above this many tokens the table paints its first screen first and reads the rest in a thread.
 READ_IN_BACKGROUND_ABOVE = 5_000
 FIRST_SCREEN_ROWS = 300  # more than any screen shows
@@ -41,6 +47,7 @@ class _ChangeRelay(QObject):
     """Carries the service's change callbacks (from any thread) to the GUI thread."""
 
     changed = Signal()
+    listening = Signal(bool)
 
 
 class TableSync(QObject):
@@ -63,9 +70,12 @@ class TableSync(QObject):
         environments: EnvironmentBar,
         *,
         poll_interval_ms: int = POLL_INTERVAL_MS,
+        listening_poll_interval_ms: int = LISTENING_POLL_INTERVAL_MS,
         read_in_background_above: int = READ_IN_BACKGROUND_ABOVE,
         parent: QObject | None = None,
     ) -> None:
+        """Polling asks every *poll_interval_ms*, or every *listening_poll_interval_ms* while
+        the server announces commits (PostgreSQL)."""
         super().__init__(parent)
         self.setObjectName("tableSync")
         self._service = service
@@ -80,6 +90,8 @@ class TableSync(QObject):
         self._unread: Request | None = None  # a read waiting for the first paint
         self._painted = False
         self._stopped = False
+        self._poll_interval_ms = poll_interval_ms
+        self._listening_poll_interval_ms = listening_poll_interval_ms
 
         self._reload_timer = QTimer(self)
         self._reload_timer.setObjectName("reloadTimer")
@@ -92,6 +104,7 @@ class TableSync(QObject):
 
         relay = _ChangeRelay(self)
         relay.changed.connect(self.schedule_catch_up)
+        relay.listening.connect(self._listening_changed)
 
         def notify() -> None:
             try:
@@ -100,8 +113,20 @@ class TableSync(QObject):
             except RuntimeError:  # the window went away meanwhile
                 pass
 
+        def listening(now: bool) -> None:
+            try:
+                if shiboken6.isValid(relay):
+                    relay.listening.emit(now)
+            except RuntimeError:
+                pass
+
         self._listener = notify
+        self._listening_listener = listening
         service.add_listener(notify)
+        # Commits by other processes, announced by the server: made by start() (and None on
+        # SQLite, which is polled).
+        self.change_listener: ChangeListening | None = None
+        self._poll_failed = False
         reader.done.connect(self._read_done)
         self._viewport: QObject | None = table.viewport()
         self._viewport.installEventFilter(self)
@@ -266,26 +291,55 @@ class TableSync(QObject):
         """Catch up when another connection (process or thread) committed a change."""
         try:
             version = self._service.data_version()
+        except TokenDeskError as error:  # a server away: said once, tried again next time
+            if not self._poll_failed:
+                log.warning("checking the database for changes failed: %s", error)
+            self._poll_failed = True
+            return
         except Exception:
             log.exception("checking the database for changes failed")
             return
+        if self._poll_failed:
+            log.info("the database answers again")
+            self._poll_failed = False
         if version != self._data_version:
             self._scheduled_catch_up()
+
+    @Slot(bool)
+    def _listening_changed(self, listening: bool) -> None:
+        """Poll slowly while the server announces commits, as often as ever while it cannot."""
+        interval = self._listening_poll_interval_ms if listening else self._poll_interval_ms
+        self.poll_timer.setInterval(interval)
 
     # ----------------------------------------------------------------- running
 
     def start(self) -> None:
-        """Poll the database for changes made by other connections."""
+        """Follow changes made by other connections: listen for them where the server
+        announces them, and poll."""
         self.poll_timer.start()
+        if self.change_listener is None and not self._stopped:
+            self.change_listener = self._service.change_listener(
+                self._listener, self._listening_listener
+            )
+            if self.change_listener is not None:
+                self.change_listener.start()
 
     def stop(self) -> None:
-        """No more polling or reads; waits for a read in progress to end."""
+        """No more listening, polling or reads; waits for a read in progress to end."""
         self._stopped = True
         self._service.remove_listener(self._listener)
+        if self.change_listener is not None:
+            self.change_listener.stop()
         self.poll_timer.stop()
         self._reload_timer.stop()
         self._unread = None
         self.reader.wait()
 
 
-__all__ = ["FIRST_SCREEN_ROWS", "POLL_INTERVAL_MS", "READ_IN_BACKGROUND_ABOVE", "TableSync"]
+__all__ = [
+    "FIRST_SCREEN_ROWS",
+    "LISTENING_POLL_INTERVAL_MS",
+    "POLL_INTERVAL_MS",
+    "READ_IN_BACKGROUND_ABOVE",
+    "TableSync",
+]

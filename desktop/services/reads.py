@@ -7,8 +7,8 @@ The SQL lives in :mod:`desktop.storage.queries`; here it is put together into co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from desktop.domain.clock import utc
 from desktop.domain.table import Column
@@ -25,6 +25,21 @@ else:  # imported at first use: importing the services must not import Peewee
 
 # The change log keeps this many entries; a reader further behind reads everything again.
 CHANGES_KEPT = 20_000
+
+
+class ChangeListening(Protocol):
+    """Hears commits made anywhere to the registry (see :meth:`Reads.change_listener`)."""
+
+    @property
+    def listening(self) -> bool:
+        """Whether commits are heard now (False while the server cannot be reached)."""
+        ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None:
+        """Hear nothing more; the callbacks are not called once this returns."""
+        ...
 
 
 class Reads:
@@ -79,6 +94,21 @@ class Reads:
     def change_cursor(self) -> int:
         """The id of the newest change-log entry ever written (0 for none)."""
         return queries.change_cursor(self._database)
+
+    def change_listener(
+        self, on_change: Callable[[], None], on_listening: Callable[[bool], None] | None = None
+    ) -> ChangeListening | None:
+        """Something that calls *on_change* (from a thread of its own) soon after any process
+        commits a change, so a window reads :meth:`changes_since` then rather than asking
+        every second; *on_listening* hears whether it can (False while the server is away:
+        it reconnects by itself). Not started. None on SQLite, whose :meth:`data_version` is
+        a read of shared memory, cheap enough to ask often."""
+        if self._database.engine != "postgresql":
+            return None
+        from desktop.storage.postgres import PostgresDatabase
+
+        assert isinstance(self._database, PostgresDatabase)
+        return self._database.change_listener(on_change, on_listening)
 
     def changes_since(self, cursor: int) -> Changes:
         """What committed since *cursor* (from :meth:`token_table` or an earlier call)."""

@@ -29,7 +29,7 @@ from desktop.services.details import RECENT_EVENTS, TokenDetails, TokenDetailsRe
 from desktop.services.directory import MULTIPLE_TOKENS_WARNING, Directory
 from desktop.services.journal import STALE_INTENT, Journal, secret_key
 from desktop.services.lifecycle import Interval, Lifecycle
-from desktop.services.reads import CHANGES_KEPT, Reads
+from desktop.services.reads import CHANGES_KEPT, ChangeListening, Reads
 from desktop.services.unit_of_work import UnitOfWork
 from desktop.services.views import (
     AgentView,
@@ -54,6 +54,7 @@ __all__ = [
     "MULTIPLE_TOKENS_WARNING",
     "STALE_INTENT",
     "AccessIndex",
+    "ChangeListening",
     "Interval",
     "TokenService",
     "secret_key",
@@ -131,6 +132,11 @@ class TokenService:
 
     def data_version(self) -> int:
         return self.reads.data_version()
+
+    def change_listener(
+        self, on_change: Callable[[], None], on_listening: Callable[[bool], None] | None = None
+    ) -> ChangeListening | None:
+        return self.reads.change_listener(on_change, on_listening)
 
     # ----------------------------------------------------------------- directory
 

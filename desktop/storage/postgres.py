@@ -9,7 +9,10 @@ epoch seconds, SQLite's NOCASE order) once per statement.
 
 Writers are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: every write transaction
 first takes one advisory lock. So a read-check-write cannot interleave with another writer, and
-change-log ids commit in order (what :mod:`desktop.services.reads` relies on). Migrations run
+change-log ids commit in order (what :mod:`desktop.services.reads` relies on). Each write
+transaction also says ``NOTIFY`` on :data:`CHANNEL`, which the server delivers when it commits
+(never for one rolled back): a :class:`ChangeListener` in every open window hears it and the
+window reads the change log at once, rather than asking the server every second. Migrations run
 under another advisory lock, one transaction each, the version kept in ``schema_version``: two
 desktops starting at once never both migrate, and a database newer than the code is refused.
 """
@@ -20,9 +23,11 @@ import getpass
 import logging
 import os
 import re
+import select
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -41,10 +46,22 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 # Advisory lock keys (any two bigints of our own): writers, and schema changes.
 WRITE_LOCK = 0x546F6B656E_01
 MIGRATION_LOCK = 0x546F6B656E_02
+# What every write transaction notifies on commit, and every window listens to.
+CHANNEL = "tokendesk_changes"
 
 # What libpq is asked unless the URL says otherwise: a name in pg_stat_activity, and a bound on
 # how long an unreachable server keeps a window or a command waiting.
 _DEFAULTS = {"application_name": "tokendesk", "connect_timeout": "10"}
+# A listening connection only waits, so nothing it sends would find a server that vanished
+# (a host powered off, a network cut): TCP keepalives find it within about half a minute.
+_LISTENER_DEFAULTS = {
+    **_DEFAULTS,
+    "application_name": "tokendesk listener",
+    "keepalives": "1",
+    "keepalives_idle": "10",
+    "keepalives_interval": "5",
+    "keepalives_count": "3",
+}
 
 
 _VERSION_TABLE = "schema_version"
@@ -123,8 +140,24 @@ def postgres_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _has_input(fd: int) -> bool:
+    """Whether the socket *fd* has something to read (or was closed) right now."""
+    waiting = select.poll()
+    waiting.register(fd, select.POLLIN)
+    return bool(waiting.poll(0))
+
+
+def _conninfo(url: str, defaults: dict[str, str]) -> str:
+    """*url* as libpq takes it, with *defaults* for what it leaves out."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    given = conninfo_to_dict(url)
+    return make_conninfo(url, **{key: value for key, value in defaults.items() if key not in given})
+
+
 class _Connections(threading.local):
     connection: psycopg.Connection[Any] | None = None
+    depth = 0  # transactions and snapshots open on it
 
 
 class PostgresDatabase(Database):
@@ -166,17 +199,30 @@ class PostgresDatabase(Database):
         connection = self._pg.connection
         if connection is None:
             import psycopg
-            from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
             try:
-                given = conninfo_to_dict(self.url)
-                extra = {key: value for key, value in _DEFAULTS.items() if key not in given}
-                connection = psycopg.connect(make_conninfo(self.url, **extra), autocommit=True)
+                connection = psycopg.connect(_conninfo(self.url, _DEFAULTS), autocommit=True)
             except psycopg.Error as error:
                 # Not chained: the driver's words about a URL it cannot read may quote it.
                 raise _connect_error(error, self.url, self.path) from None
             self._pg.connection = connection
         return connection
+
+    def _reconnect_if_lost(self) -> None:
+        """Forget this thread's connection if the server ended it (a restart, a failover), so
+        the next statement opens a new one rather than fail. A server that shuts down says so
+        on every connection before it closes them, and an idle connection that listens to
+        nothing is otherwise told nothing: one with something to read (one ``poll`` of its
+        socket) is replaced. Only between transactions: a transaction whose connection was
+        lost fails as a whole, and is never carried on elsewhere."""
+        connection = self._pg.connection
+        if connection is None or self._pg.depth:
+            return
+        if self._handle is not None and self._handle.in_transaction():
+            return
+        if connection.closed or _has_input(connection.fileno()):
+            log.info("%s: the server ended the connection; opening a new one", self.path)
+            self.close()
 
     def _is_open(self) -> bool:
         return self._pg.connection is not None
@@ -202,10 +248,19 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """A write transaction, serialised with every other writer's (see the module)."""
+        """A write transaction, serialised with every other writer's, that wakes every
+        listener when it commits (see the module). A transaction that changed nothing a window
+        shows wakes them too, for one indexed read each: cheaper than asking whether it did."""
+        self._reconnect_if_lost()
         with translated(self.path), self.handle.atomic():
-            self.handle.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield
+            self._pg.depth += 1
+            try:
+                self.handle.execute_sql(
+                    "SELECT pg_advisory_xact_lock(%s), pg_notify(%s, '')", (WRITE_LOCK, CHANNEL)
+                )
+                yield
+            finally:
+                self._pg.depth -= 1
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
@@ -217,36 +272,52 @@ class PostgresDatabase(Database):
             return
         from psycopg.pq import TransactionStatus
 
+        self._reconnect_if_lost()
         with translated(self.path):
             connection = self._pg_connection()
             outer = connection.info.transaction_status == TransactionStatus.IDLE
             if outer:
                 connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        self._pg.depth += 1
         try:
             yield
         except BaseException:
-            if outer and connection.info.transaction_status != TransactionStatus.IDLE:
+            if outer and connection.info.transaction_status not in (
+                TransactionStatus.IDLE,
+                TransactionStatus.UNKNOWN,  # the connection is gone, and the transaction with it
+            ):
                 with translated(self.path):
                     connection.execute("ROLLBACK")
             raise
+        finally:
+            self._pg.depth -= 1
         if outer:
             with translated(self.path):
                 connection.execute("COMMIT")
 
     def execute(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> None:
+        self._reconnect_if_lost()
         with translated(self.path):
             self._pg_connection().execute(postgres_sql(sql), tuple(params))
 
     def rows(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
+        self._reconnect_if_lost()
         with translated(self.path):
             cursor = self._pg_connection().execute(postgres_sql(sql), tuple(params))
             return list(cursor.fetchall()) if cursor.description is not None else []
 
     def first(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...] | None:
+        self._reconnect_if_lost()
         with translated(self.path):
             cursor = self._pg_connection().execute(postgres_sql(sql), tuple(params))
             row = cursor.fetchone() if cursor.description is not None else None
         return None if row is None else tuple(row)
+
+    def change_listener(
+        self, on_change: Callable[[], None], on_listening: Callable[[bool], None] | None = None
+    ) -> ChangeListener:
+        """A :class:`ChangeListener` on this database, not started yet."""
+        return ChangeListener(self.url, self.path, on_change, on_listening)
 
 
 @cache
@@ -420,9 +491,145 @@ _CHANGE_LOG = [
 ]
 
 
+# ----------------------------------------------------------------- listening for changes
+
+# After a lost connection, the waits between tries to listen again (the last one repeats).
+RECONNECT_DELAYS_S = (0.2, 0.5, 1.0, 2.0, 5.0)
+# How long closing a window waits for its listener to end (it ends at once, unless a connection
+# to a server that does not answer is being made).
+STOP_WAIT_S = 2.0
+
+
+class ChangeListener:
+    """Hears every commit that wrote to the registry, from any process on any machine:
+    ``LISTEN`` on :data:`CHANNEL` over a connection of its own, waited for in a thread.
+
+    *on_change* is called (on that thread) for each batch of notifications, and once each time
+    listening starts, since what committed before it did was never announced to it.
+    *on_listening* hears whether it listens now: False when the connection is lost (the server
+    restarted, the network went away), True once it listens again. It reconnects by itself,
+    without end, waiting longer between tries (:data:`RECONNECT_DELAYS_S`).
+
+    Why a thread, rather than the GUI's event loop watching the connection's socket: connecting
+    (a name to resolve, TCP, TLS, a login) may take seconds while a server is away, and must
+    never stall a window; the thread waits in ``poll`` on the connection's socket and a pipe
+    that :meth:`stop` writes to, so it stops at once, and libpq and psycopg read what arrives,
+    TLS included. The callbacks must be safe to call from another thread.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        name: str,
+        on_change: Callable[[], None],
+        on_listening: Callable[[bool], None] | None = None,
+    ) -> None:
+        self._url = url
+        self._name = name
+        self._on_change = on_change
+        self._on_listening = on_listening
+        self._stopping = threading.Event()
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._thread = threading.Thread(target=self._run, name="tokendesk-listener", daemon=True)
+        self._listening = False
+
+    @property
+    def listening(self) -> bool:
+        """Whether notifications reach this listener now."""
+        return self._listening
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
+        """Stop listening and close the connection. Returns once the thread has ended, or
+        after *wait_s* if it is still connecting to a server that does not answer: it ends by
+        itself then, and calls nothing more."""
+        self._stopping.set()
+        with suppress(OSError):  # the thread has ended and closed it
+            self._wake_write.send(b"\0")
+        if self._thread.is_alive():
+            self._thread.join(wait_s)
+        elif self._thread.ident is None:  # never started
+            self._close_wake()
+
+    def _close_wake(self) -> None:
+        self._wake_read.close()
+        self._wake_write.close()
+
+    # ----------------------------------------------------------------- the thread
+
+    def _run(self) -> None:
+        try:
+            self._run_until_stopped()
+        finally:
+            self._close_wake()
+
+    def _run_until_stopped(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._listen()
+                failures = 0
+            except Exception as error:  # the server went away, or never answered
+                if self._stopping.is_set():
+                    break
+                if failures == 0:
+                    from desktop.storage.errors import translate_postgres
+
+                    said = translate_postgres(error, self._name) or error
+                    log.warning("not listening for changes: %s; trying again", _one_line(said))
+                delay = RECONNECT_DELAYS_S[min(failures, len(RECONNECT_DELAYS_S) - 1)]
+                failures += 1
+            else:
+                delay = 0.0
+            self._set_listening(False)
+            if self._stopping.wait(delay):
+                break
+
+    def _listen(self) -> None:
+        """Connect, listen, and hand on what arrives until :meth:`stop` (or an error)."""
+        import psycopg
+
+        with psycopg.connect(_conninfo(self._url, _LISTENER_DEFAULTS), autocommit=True) as conn:
+            conn.execute(f"LISTEN {CHANNEL}")
+            if self._stopping.is_set():
+                return
+            self._set_listening(True)
+            log.info("%s: listening for changes", self._name)
+            self._on_change()  # what committed before we listened
+            waiting = select.poll()  # not select(): a busy process may have fds past 1023
+            wake = self._wake_read.fileno()
+            for fd in (conn.fileno(), wake):
+                waiting.register(fd, select.POLLIN)
+            while not self._stopping.is_set():
+                ready = waiting.poll()
+                if any(fd == wake for fd, _ in ready):
+                    return
+                # Reads what the socket holds; a lost connection raises here.
+                if any(True for _ in conn.notifies(timeout=0)) and not self._stopping.is_set():
+                    self._on_change()
+                elif conn.closed:
+                    raise psycopg.OperationalError("the connection is lost")
+
+    def _set_listening(self, listening: bool) -> None:
+        if listening == self._listening:
+            return
+        self._listening = listening
+        if self._on_listening is not None and not self._stopping.is_set():
+            self._on_listening(listening)
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 __all__ = [
+    "CHANNEL",
     "MIGRATION_LOCK",
     "WRITE_LOCK",
+    "ChangeListener",
     "PostgresDatabase",
     "is_url",
     "migrate_postgres",

@@ -79,8 +79,9 @@ def wait_until_loaded(window: MainWindow, rows: int, timeout: float = 120.0) -> 
 
 
 @contextmanager
-def bench_window(data_dir: Path) -> Iterator[Shown]:
-    """The main window on *data_dir* with its scheduler not started, shown offscreen at
+def bench_window(data_dir: Path, database: str | None = None) -> Iterator[Shown]:
+    """The main window on *data_dir* (its registry at *database*, a PostgreSQL URL, when
+    given) with its scheduler not started, shown offscreen at
     WINDOW_SIZE, showing every token ("All environments"), or the largest environment when the
     window has no such entry. Closed and deleted afterwards."""
     from PySide6.QtCore import QCoreApplication, QEvent
@@ -89,7 +90,7 @@ def bench_window(data_dir: Path) -> Iterator[Shown]:
     from desktop.app import main_window_for, open_context
 
     app()
-    context = open_context(data_dir, actor="bench")
+    context = open_context(data_dir, actor="bench", database=database)
     window = main_window_for(context, autostart=False)
     try:
         window.resize(*WINDOW_SIZE)

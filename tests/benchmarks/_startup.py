@@ -39,15 +39,19 @@ def run_child(
     bytecode: Path,
     timeout: float = TIMEOUT,
     environment: str | None = None,
+    database: str | None = None,
 ) -> ChildRun:
     """One child; *bytecode* is where it caches compiled modules (as an installed app has
     them), whatever PYTHONDONTWRITEBYTECODE says here. TokenDesk opens on *environment* ('' for
-    All environments), or on the one it chooses when None."""
+    All environments), or on the one it chooses when None; on the registry at *database* (a
+    PostgreSQL URL), or the data dir's own."""
     argv = [sys.executable, str(CHILD), kind]
     if data_dir is not None:
         argv.append(str(data_dir))
     if environment is not None:
         argv.append(f"--environment={environment}")
+    if database is not None:
+        argv.append(f"--database={database}")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPYCACHEPREFIX=str(bytecode))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryFile("w+") as errors:
@@ -89,22 +93,28 @@ def run_child(
 
 
 def measure(
-    data_dir: Path, runs: int, say: Callable[[str], None], environment: str | None = None
+    data_dir: Path,
+    runs: int,
+    say: Callable[[str], None],
+    environment: str | None = None,
+    database: str | None = None,
 ) -> tuple[list[ChildRun], list[ChildRun]]:
     """*runs* timed children of each kind, alternating which goes first, after one untimed
     warm-up of each (it fills the page cache with Qt's libraries and the database, and the
-    bytecode cache). TokenDesk opens on *environment* (see :func:`run_child`)."""
+    bytecode cache). TokenDesk opens on *environment* and *database* (see :func:`run_child`)."""
     bytecode = data_dir.parent / "bytecode"
     say("  warm-up: one child of each kind")
     run_child("baseline", None, bytecode)
-    run_child("tokendesk", data_dir, bytecode, environment=environment)
+    run_child("tokendesk", data_dir, bytecode, environment=environment, database=database)
     ours: list[ChildRun] = []
     theirs: list[ChildRun] = []
     for n in range(runs):
         order = ("tokendesk", "baseline") if n % 2 == 0 else ("baseline", "tokendesk")
         for kind in order:
             if kind == "tokendesk":
-                ours.append(run_child(kind, data_dir, bytecode, environment=environment))
+                ours.append(
+                    run_child(kind, data_dir, bytecode, environment=environment, database=database)
+                )
             else:
                 theirs.append(run_child(kind, None, bytecode))
         say(

@@ -1,13 +1,14 @@
 """One window in a process of its own, for the start-up and peak-memory figures of ``run.py``.
 
     python tests/benchmarks/_window_child.py tokendesk DATA_DIR [--environment NAME]
-        [--settle-ms MS]
+        [--database URL] [--settle-ms MS]
     python tests/benchmarks/_window_child.py baseline [--settle-ms MS]
 
 ``tokendesk`` opens the real main window on DATA_DIR (``build_main_window``: database, keyring,
 recovery, scheduler), on the environment it chooses itself or on ``--environment`` (an empty
-name: All environments); ``baseline`` an empty QMainWindow whose central widget is an empty
-QTableView, and nothing else is imported for it. Both run offscreen and print, on stdout:
+name: All environments), on DATA_DIR's registry or the PostgreSQL one at ``--database``;
+``baseline`` an empty QMainWindow whose central widget is an empty QTableView, and nothing else
+is imported for it. Both run offscreen and print, on stdout:
 
 ``painted ROWS ENVIRONMENT``
     right after the first paint of the table's viewport has been processed (for TokenDesk, the
@@ -98,17 +99,24 @@ def _show_all_environments(window: MainWindow) -> None:
         QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 100)
 
 
-def _tokendesk(data_dir: str, settle_ms: int, environment: str | None) -> int:
+def _tokendesk(data_dir: str, settle_ms: int, environment: str | None, database: str | None) -> int:
     from pathlib import Path
 
     from PySide6.QtCore import QTimer
     from PySide6.QtTest import QTest
 
-    from desktop.app import build_main_window
+    from desktop.app import build_main_window, main_window_for, open_context
     from desktop.gui.launch import application
+    from desktop.services import actors
 
     app = application()
-    window = build_main_window(Path(data_dir), environment=environment)
+    if database is None:
+        window = build_main_window(Path(data_dir), environment=environment)
+    else:  # as build_main_window opens one, on the server's registry
+        context = open_context(
+            Path(data_dir), actor=actors.window(), need_keyring=False, database=database
+        )
+        window = main_window_for(context, environment=environment)
     model = window.model
 
     def measured() -> None:
@@ -166,12 +174,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", nargs="?")
     parser.add_argument("--settle-ms", type=int, default=SETTLE_MS)
     parser.add_argument("--environment", help="the environment to open on ('' for all)")
+    parser.add_argument("--database", help="a PostgreSQL registry's URL")
     args = parser.parse_args(argv)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if args.kind == "tokendesk":
         if not args.data_dir:
             parser.error("tokendesk needs DATA_DIR")
-        return _tokendesk(args.data_dir, args.settle_ms, args.environment)
+        return _tokendesk(args.data_dir, args.settle_ms, args.environment, args.database)
     return _baseline(args.settle_ms)
 
 

@@ -10,7 +10,7 @@ temporary data dir with ``--tokens`` tokens of which ``--rotations`` are due for
 (``seed.py``), measures, prints the machine and a table of figure, TokenDesk's value, the
 baseline's, their ratio, the target and whether it is met, and removes what it created.
 ``--json FILE`` also writes the results there; ``--only`` runs some figures: startup (with
-memory), filter, sort, verify, rotations, recovery.
+memory), filter, sort, verify, rotations, recovery, shared.
 
 The figures, and what each is measured against:
 
@@ -27,6 +27,9 @@ The figures, and what each is measured against:
 * rotations: the due tokens rotated by the window's runner: the event loop's longest stall (a
   10 ms heartbeat timer's largest gap) and the total time, against the same keyring calls bare.
 * recovery: ``TokenService.reconcile()`` with nothing to recover, and ``open_context`` in full.
+* shared: a team's registry on PostgreSQL beside the SQLite file, the same tokens in both: first
+  paint, a filter keystroke, a sort, ``verify`` decisions and how long a change made by another
+  process takes to reach the window (``_shared.py`` says how each is taken).
 """
 
 from __future__ import annotations
@@ -50,13 +53,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script:
 from desktop.app import open_context
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
-from tests.benchmarks import _rotations, _startup, _table, bench_verify
+from tests.benchmarks import _rotations, _shared, _startup, _table, bench_verify
 from tests.benchmarks._common import Figure, bench_window, median, ms
 from tests.benchmarks.seed import Seeded, seed
 from tests.helpers import keyring_session
 
-NAMES = ("startup", "filter", "sort", "verify", "rotations", "recovery")
-SHOWN = ("startup", "filter", "sort", "memory", "verify", "rotations", "recovery")
+NAMES = ("startup", "filter", "sort", "verify", "rotations", "recovery", "shared")
+SHOWN = ("startup", "filter", "sort", "memory", "verify", "rotations", "recovery", "shared")
 BASELINE_SORT_COLUMNS = ("Name", "Created")  # a text column and a time column
 RECOVERY_RUNS = 20
 OPEN_RUNS = 10
@@ -515,6 +518,11 @@ def main(argv: list[str] | None = None) -> int:
                 measure("rotations", lambda: rotation_figures(data_dir, seeded, store))
             if "startup" in names:
                 measure("startup", lambda: startup_figures(data_dir, args.runs))
+            if "shared" in names:
+                measure(
+                    "shared",
+                    lambda: _shared.measure(data_dir, seeded, args.tokens, args.runs, say),
+                )
     finally:
         session.stop()
     seconds = time.perf_counter() - _STARTED

@@ -40,7 +40,7 @@ from desktop.domain.people import person
 from desktop.domain.validation import name_key
 from desktop.secrets.store import SecretStore
 from desktop.services.tokens import secret_key
-from desktop.storage.database import DB_FILENAME, open_database
+from desktop.storage.database import DB_FILENAME, open_database, open_registry
 from desktop.storage.models import (
     ACTIVE,
     INACTIVE,
@@ -281,9 +281,12 @@ def seed(
     store: SecretStore | None = None,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
+    database: str | None = None,
 ) -> Seeded:
     """Fill the empty data dir *data_dir* with *count* tokens, *due* of them overdue for
-    rotation (their secrets go into *store*, required then). The database is closed again."""
+    rotation (their secrets go into *store*, required then). The database is closed again.
+    With *database* (a PostgreSQL URL) the tokens go there instead, the same ones for the
+    same seed, so the two engines can be measured on the same registry."""
     if not 0 <= due <= count:
         raise ValueError("--due must be between 0 and --tokens")
     if due and store is None:
@@ -291,11 +294,13 @@ def seed(
     started = time.perf_counter()
     rng = random.Random(rng_seed)
     now = now or datetime.now(UTC)
-    database = open_database(data_dir / DB_FILENAME).handle
+    registry = open_registry(database) if database else open_database(data_dir / DB_FILENAME)
+    on_postgres = registry.engine == "postgresql"
+    handle = registry.handle
     try:
-        if Environment.select().bind(database).exists() or Token.select().bind(database).exists():
+        if Environment.select().bind(handle).exists() or Token.select().bind(handle).exists():
             raise ValueError(f"{data_dir} already holds data; seed an empty data dir")
-        environment_ids, agent_pairs = _directory(database, rng, agents, now)
+        environment_ids, agent_pairs = _directory(handle, rng, agents, now)
         enabled = [name for name, on, _ in ENVIRONMENTS if on]
         names = [name for name, _, _ in ENVIRONMENTS]
         weights = [share for _, _, share in ENVIRONMENTS]
@@ -364,17 +369,21 @@ def seed(
             if is_due:
                 due_uuids.append(token_uuid)
                 due_secrets.append(secret)
-        sql = _insert_sql()
-        with database.atomic():
-            connection = database.connection()
+        sql, previous_sql = _insert_sql(), _PREVIOUS_SQL
+        if on_postgres:  # the driver's placeholders
+            sql, previous_sql = sql.replace("?", "%s"), previous_sql.replace("?", "%s")
+        with handle.atomic():
+            cursor = handle.connection().cursor()
             for start in range(0, len(rows), CHUNK):
-                connection.executemany(sql, rows[start : start + CHUNK])
-            connection.executemany(_PREVIOUS_SQL, previous_rows)
-        query = Token.select(Token.uuid, Token.id).bind(database).where(Token.uuid.in_(due_uuids))
+                cursor.executemany(sql, rows[start : start + CHUNK])
+            cursor.executemany(previous_sql, previous_rows)
+        if on_postgres:
+            handle.execute_sql("ANALYZE")  # as a server's autovacuum soon would
+        query = Token.select(Token.uuid, Token.id).bind(handle).where(Token.uuid.in_(due_uuids))
         by_uuid = {row.uuid: row.id for row in query}
         due_tokens = [DueToken(by_uuid[u], u, 0) for u in due_uuids]
     finally:
-        database.close()
+        registry.close()
     keyring_seconds = 0.0
     if due_tokens:
         assert store is not None

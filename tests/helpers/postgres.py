@@ -106,6 +106,12 @@ class PostgresServer:
     def drop(self, name: str) -> None:
         self.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
+    def restart(self) -> None:
+        """Stop the server (ending every connection, as an upgrade or a failover does) and
+        start it again with the same options; returns once it accepts connections."""
+        data = str(self.folder / "data")
+        _run(["pg_ctl", "-D", data, "-m", "fast", "-l", str(self.folder / "log"), "-w", "restart"])
+
     def stop(self) -> None:
         try:
             _run(["pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop"])

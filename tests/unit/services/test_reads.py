@@ -4,6 +4,7 @@ the change log and the audit log."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,8 @@ from desktop.services.views import Changes, token_view
 from desktop.storage.database import DB_FILENAME
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_alice
+
+WAIT_S = 30  # generous: what must happen, never how fast
 
 
 @pytest.fixture
@@ -246,3 +249,23 @@ def test_rows_and_records_agree(memory_context: Context) -> None:
             assert (mine is None) == (theirs is None)
             if mine is not None and theirs is not None:
                 assert abs((mine - theirs).total_seconds()) < 1
+
+
+def test_a_change_listener_where_the_registry_announces_commits(
+    memory_context: Context, engine: str
+) -> None:
+    """PostgreSQL announces every commit, so a window can listen; SQLite is polled."""
+    heard = threading.Event()
+    listener = memory_context.service.change_listener(heard.set)
+    if engine == "sqlite":
+        assert listener is None
+        return
+    assert listener is not None
+    listener.start()
+    try:
+        assert heard.wait(WAIT_S)  # once it listens: what committed before was never announced
+        heard.clear()
+        memory_context.service.add_environment("Staging")
+        assert heard.wait(WAIT_S)
+    finally:
+        listener.stop()

@@ -17,7 +17,7 @@ from tests.helpers.clock import FakeClock
 
 PUBLIC = {
     "store", "set_store", "add_listener", "remove_listener", "unit_of_work", "data_version",
-    "connection", "person",
+    "connection", "person", "change_listener",
     "add_environment", "set_api_enabled", "environment", "environments",
     "add_role", "set_role_permissions", "role", "roles",
     "add_agent", "update_agent", "set_agent_disabled", "agent", "agents", "creation_warnings",
