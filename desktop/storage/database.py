@@ -256,6 +256,15 @@ def _step_8_token_expiry(database: pw.Database) -> None:
     add_column(database, "token", "expires_at", pw.DateTimeField(null=True))
 
 
+def _step_9_intent_owner_host(database: pw.Database) -> None:
+    """Journal entries name their owner's host too (``intent.owner_host``), since processes
+    on several machines share a registry on PostgreSQL; entries written before keep NULL and
+    are this host's."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
+    add_column(database, "intent", "owner_host", pw.TextField(null=True))
+
+
 # Each step runs in one transaction together with its version bump. Append, never edit.
 #
 # Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
@@ -280,6 +289,7 @@ MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine t
     _step_6_agent_disabled,
     _step_7_name_keys,
     _step_8_token_expiry,
+    _step_9_intent_owner_host,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -71,3 +71,43 @@ def test_a_step_appended_later_runs_on_either_engine_in_one_transaction(
         database.close()
     assert columns(location, "token")["retired_at"] is True
     assert columns(location, "agent")["note"] is False
+
+
+def test_a_version_8_journal_gains_owner_hosts_and_its_intents_are_this_hosts(
+    data_dir: Path, registry: str | None
+) -> None:
+    """Step 9 on either engine: intents written before it name no host, and were written on
+    the machine whose registry it was, so this host judges their owner by PID as before."""
+    location: str | Path = registry or data_dir / DB_FILENAME
+    context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
+    service = context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    token_id = service.create_token("Production", "alice").token.id
+    context.close()
+    database = open_registry(location)
+    try:  # back to version 8, with an intent of a process that has ended
+        database.execute("ALTER TABLE intent DROP COLUMN owner_host")
+        if registry is None:
+            database.execute("PRAGMA user_version = 8")
+        else:
+            table = postgres._VERSION_TABLE
+            database.execute(f"UPDATE {table} SET version = 8 WHERE version > 8")  # noqa: S608
+        database.execute(
+            "INSERT INTO intent (token_id, kind, from_generation, to_generation, grace_seconds,"
+            " action, actor, owner_pid, created_at) VALUES (?, 'refresh', 0, 1, 0, 'refresh',"
+            " 'cli', ?, ?)",
+            (token_id, 2**22 + 1, "2026-01-01 00:00:00"),  # above any Linux pid_max
+        )
+        assert "owner_host" not in {c.name for c in database.handle.get_columns("intent")}
+    finally:
+        database.close()
+    context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
+    try:
+        assert user_version(context.database) == storage.SCHEMA_VERSION
+        assert columns(location, "intent")["owner_host"] is True
+        assert context.database.rows("SELECT owner_host FROM intent") == []  # recovered
+        assert context.service.token(token_id).generation == 0
+    finally:
+        context.close()
