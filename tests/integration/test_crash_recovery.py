@@ -31,6 +31,7 @@ import pytest
 
 from desktop.app import Context, open_context
 from desktop.domain import tokens
+from desktop.paths import ENV_DATABASE, database_url
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.services.views import ReconcileReport
@@ -135,18 +136,25 @@ class Drivers:
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
         self._count = 0
+        # It outlives one test, and so one registry: each request names its own (--database).
+        environment = {k: v for k, v in os.environ.items() if k != ENV_DATABASE}
         self._server = subprocess.Popen(
             [*DRIVER, "--serve"],
             cwd=ROOT,
+            env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
 
     def run(self, data_dir: Path, op: str, *options: str) -> Run:
+        """One driver on *data_dir* and the test's registry."""
         assert self._server.stdin is not None and self._server.stdout is not None
         output = self._workdir / f"driver-{self._count}.out"
         self._count += 1
+        database = database_url()
+        if database is not None:
+            options = (*options, "--database", database)
         request = {"argv": [str(data_dir), op, *options], "output": str(output)}
         self._server.stdin.write(json.dumps(request) + "\n")
         self._server.stdin.flush()
@@ -191,7 +199,7 @@ def seed(data_dir: Path, store: KeyringSecretStore, op: str) -> Seeded:
     for rotation by the real clock, with a one-hour grace."""
     data_dir.mkdir(parents=True, exist_ok=True)
     yesterday = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
-    context = open_context(data_dir, store=store, clock=yesterday)
+    context = open_context(data_dir, store=store, clock=yesterday, database=database_url())
     try:
         service = context.service
         service.add_environment(ENVIRONMENT, api_enabled=True)
@@ -362,7 +370,7 @@ def recover_and_check(
     store: KeyringSecretStore, seeded: Seeded, run: Run, *, expect_new: bool, where: str
 ) -> None:
     """Restart: open the data dir like the application (recovery runs) and check."""
-    context = open_context(seeded.data_dir, store=store)
+    context = open_context(seeded.data_dir, store=store, database=database_url())
     try:
         check_recovered(context, store, seeded, run, expect_new=expect_new, where=where)
     finally:
@@ -501,7 +509,7 @@ def test_sigkill_at_handshake_point(
             lines.append(line)
         assert lines[-1].startswith("paused "), "".join(lines)
         # While the owner lives, a second process starting up leaves its change alone.
-        live = open_context(seeded.data_dir, store=keyring_store)
+        live = open_context(seeded.data_dir, store=keyring_store, database=database_url())
         try:
             assert len(live.recovery.waiting) == 1
             if seeded.token_id is not None:
@@ -543,7 +551,7 @@ def test_recovery_in_a_new_process_after_crash(
     assert recovery.done is not None
     assert recovery.done["back"] == [seeded.token_id]
     assert recovery.done["forward"] == recovery.done["waiting"] == []
-    context = open_context(seeded.data_dir, store=keyring_store)
+    context = open_context(seeded.data_dir, store=keyring_store, database=database_url())
     try:
         assert context.recovery == ReconcileReport()
         check_recovered(

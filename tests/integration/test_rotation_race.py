@@ -25,6 +25,7 @@ import pytest
 
 from desktop.app import open_context
 from desktop.domain import tokens
+from desktop.paths import database_url
 from desktop.secrets.store import KeyringSecretStore, SecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
 from desktop.services.views import RotationReport
@@ -54,7 +55,7 @@ def race_keyring(keyring_store: KeyringSecretStore) -> Iterator[KeyringSecretSto
 
 def seed(data_dir: Path, store: SecretStore) -> list[int]:
     """Five tokens that rotate hourly, all created at START."""
-    context = open_context(data_dir, store=store, clock=FakeClock(START))
+    context = open_context(data_dir, store=store, clock=FakeClock(START), database=database_url())
     try:
         service = context.service
         service.add_environment(ENVIRONMENT, api_enabled=True)
@@ -169,7 +170,7 @@ def test_processes_racing_rotate_due_never_rotate_a_token_twice(
     # Three hours later: three missed rotations coalesce into one, whoever gets there first.
     clock = FakeClock(START + timedelta(hours=3))
     reports = race(data_dir, clock.now())
-    context = open_context(data_dir, store=race_keyring, clock=clock)
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
     try:
         check_at_most_once_then_exactly_once(
             reports, ids, context.service, race_keyring, generation=1
@@ -182,7 +183,7 @@ def test_processes_racing_rotate_due_never_rotate_a_token_twice(
     # Due again two hours on: a second race, again one rotation per token.
     clock.advance(timedelta(hours=2))
     reports = race(data_dir, clock.now())
-    context = open_context(data_dir, store=race_keyring, clock=clock)
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
     try:
         check_at_most_once_then_exactly_once(
             reports, ids, context.service, race_keyring, generation=2
@@ -199,7 +200,7 @@ def test_threads_racing_rotate_due_never_rotate_a_token_twice(
     store = race_keyring
     ids = seed(data_dir, store)
     clock = FakeClock(START + timedelta(hours=5))
-    context = open_context(data_dir, store=store, clock=clock)
+    context = open_context(data_dir, store=store, clock=clock, database=database_url())
     try:
         services = [TokenService(context.database, store, clock=clock) for _ in range(3)]
         barrier = threading.Barrier(len(services))
