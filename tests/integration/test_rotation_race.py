@@ -192,6 +192,37 @@ def test_processes_racing_rotate_due_never_rotate_a_token_twice(
         context.close()
 
 
+@pytest.mark.slow
+def test_two_tokendesk_rotate_due_commands_rotate_each_due_token_once(
+    data_dir: Path, race_keyring: KeyringSecretStore
+) -> None:
+    """``tokendesk rotate-due`` as cron or a timer on two machines starts it, twice at once on
+    one registry: the compare-and-swap on the generation (and on PostgreSQL the writes that
+    take turns) let each due token rotate once, whichever process gets there first."""
+    ids = seed(data_dir, race_keyring)  # due since START, long before now
+    argv = [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "rotate-due", "--json"]
+    processes = [
+        subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    reports = []
+    for process in processes:
+        out, err = process.communicate(timeout=TIMEOUT)
+        # 1 and 3: a rotation the keyring refused, which leaves its token wholly old.
+        assert process.returncode in (0, 1, 3), err
+        done: dict[str, Any] = json.loads(out)
+        failed = tuple((failure["token"], failure["error"]) for failure in done["failed"])
+        reports.append(RotationReport(tuple(done["rotated"]), failed, tuple(done["skipped"])))
+    clock = FakeClock(datetime.now(UTC))
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
+    try:
+        check_at_most_once_then_exactly_once(
+            reports, ids, context.service, race_keyring, generation=1
+        )
+    finally:
+        context.close()
+
+
 def test_threads_racing_rotate_due_never_rotate_a_token_twice(
     data_dir: Path, race_keyring: KeyringSecretStore
 ) -> None:
