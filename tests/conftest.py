@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # A registry named by the developer's environment is theirs: the tests choose their own.
 os.environ.pop("TOKENDESK_DATABASE", None)  # desktop.paths.ENV_DATABASE
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -178,6 +178,26 @@ def registry(
     monkeypatch.setenv(ENV_DATABASE, url)
     yield url
     server.drop(name)
+
+
+@pytest.fixture
+def new_registry(engine: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
+    """For a test that needs several fresh registries (one per data dir it seeds): each call
+    makes one, None for the SQLite file of whichever data dir it is opened with, or the URL of
+    a new PostgreSQL database (each dropped after the test)."""
+    if engine == "sqlite":
+        yield lambda: None
+        return
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(server.new_database())
+        return server.url(made[-1])
+
+    yield make
+    for name in made:
+        server.drop(name)
 
 
 @pytest.fixture
