@@ -403,20 +403,17 @@ class Journal:
         """True when no live process is carrying the intent out any more. An owner on this host
         (or an intent from before hosts were named) is judged by its PID and start time; one on
         another host only by its lease running out."""
+        on_this_host = intent.owner_host is None or intent.owner_host == own_host()
+        this_process = on_this_host and intent.owner_pid == os.getpid()
+        if this_process:
+            with self._lock:
+                if intent.id in self._in_flight:
+                    return False
         if now - intent.created_at > STALE_INTENT:
-            return intent.owner_pid != os.getpid() or not self._carrying(intent)
-        if intent.owner_host is not None and intent.owner_host != own_host():
-            return False
-        if intent.owner_pid == os.getpid():
-            return not self._carrying(intent)
-        return not owner_alive(intent.owner_pid, intent.owner_started)
-
-    def _carrying(self, intent: Intent) -> bool:
-        """Whether this process is carrying *intent* out (it may be another host's PID)."""
-        if intent.owner_host is not None and intent.owner_host != own_host():
-            return False
-        with self._lock:
-            return intent.id in self._in_flight
+            return True  # its lease has run out, wherever its owner is
+        if not on_this_host:
+            return False  # another host's PIDs say nothing here
+        return this_process or not owner_alive(intent.owner_pid, intent.owner_started)
 
     def _reconcile_one(self, store: SecretStore, intent_id: int, now: datetime) -> Outcome:
         """Take one abandoned intent over, then roll it forward or back.
