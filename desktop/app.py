@@ -100,12 +100,17 @@ def open_context(
     )
 
 
-def build_main_window(data_dir: Path | str, *, environment: str | None = None) -> MainWindow:
+def build_main_window(
+    data_dir: Path | str, *, environment: str | None = None, database: str | None = None
+) -> MainWindow:
     """The fully wired, not yet shown main window for *data_dir* (a QApplication must exist),
-    showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists."""
+    showing *environment* (a name, ``ALL_ENVIRONMENTS``, or None for the first) if it exists;
+    its registry on *database* (a PostgreSQL URL) when given, as :func:`open_context` takes it."""
     # The keyring is opened once the window has painted: reaching it takes a D-Bus round trip
     # and importing keyring, and nothing on the first screen needs a secret.
-    context = open_context(Path(data_dir), actor=actors.window(), need_keyring=False)
+    context = open_context(
+        Path(data_dir), actor=actors.window(), need_keyring=False, database=database
+    )
     return main_window_for(context, environment=environment)
 
 

@@ -10,9 +10,9 @@ import os
 # Before anything imports Qt: without a display, Qt aborts the whole run.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # A registry named by the developer's environment is theirs: the tests choose their own.
-os.environ.pop("TOKENDESK_DATABASE", None)
+os.environ.pop("TOKENDESK_DATABASE", None)  # desktop.paths.ENV_DATABASE
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from PySide6.QtCore import QLocale
 
 from desktop.app import Context, open_context
 from desktop.domain.errors import SecretStoreUnavailable
+from desktop.paths import ENV_DATABASE
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.secrets.store import KeyringSecretStore, open_secret_store
 from desktop.services import display
@@ -116,7 +117,9 @@ def expect_log(pytestconfig: pytest.Config) -> logfail.Expect:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def data_dir(tmp_path: Path, registry: str | None) -> Path:
+    """The test's data dir. Its registry is the SQLite file in it, or, where the test runs on
+    PostgreSQL, the database ``$TOKENDESK_DATABASE`` names (see ``registry``)."""
     path = tmp_path / "data"
     path.mkdir(mode=0o700)  # as TokenDesk makes one: a wider one is narrowed, with a warning
     return path
@@ -157,25 +160,53 @@ def engine() -> str:
 
 
 @pytest.fixture
-def registry(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+def registry(
+    engine: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str | None]:
     """Where the test's registry is, as ``open_context(database=…)`` takes it: None for the
     SQLite file in the data dir, or the URL of a fresh PostgreSQL database at the current
-    schema (dropped after the test)."""
+    schema (dropped after the test). A PostgreSQL registry is also named by
+    ``$TOKENDESK_DATABASE`` meanwhile, as a user's environment names it, so every process the
+    test starts (the command line, the crash driver) opens it, and so does
+    :func:`desktop.paths.database_url` in the test itself."""
     if engine == "sqlite":
         yield None
         return
     server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
     name = server.new_database()
-    yield server.url(name)
+    url = server.url(name)
+    monkeypatch.setenv(ENV_DATABASE, url)
+    yield url
     server.drop(name)
 
 
 @pytest.fixture
+def new_registry(engine: str, request: pytest.FixtureRequest) -> Iterator[Callable[[], str | None]]:
+    """For a test that needs several fresh registries (one per data dir it seeds): each call
+    makes one, None for the SQLite file of whichever data dir it is opened with, or the URL of
+    a new PostgreSQL database (each dropped after the test)."""
+    if engine == "sqlite":
+        yield lambda: None
+        return
+    server: postgres.PostgresServer = request.getfixturevalue("postgres_server")
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(server.new_database())
+        return server.url(made[-1])
+
+    yield make
+    for name in made:
+        server.drop(name)
+
+
+@pytest.fixture
 def context(
-    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
+    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock, registry: str | None
 ) -> Iterator[Context]:
-    """A service on a fresh SQLite file and the real keyring, with a fake clock."""
-    ctx = open_context(data_dir, store=keyring_store, clock=clock)
+    """A service on a fresh registry (an SQLite file, or a PostgreSQL database where the test
+    runs on both engines) and the real keyring, with a fake clock."""
+    ctx = open_context(data_dir, store=keyring_store, clock=clock, database=registry)
     yield ctx
     ctx.close()
 

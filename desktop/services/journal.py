@@ -22,9 +22,17 @@ secret clients use fail at once for one nobody was ever shown.
 
 The unique intent per token doubles as a lock: two processes can never change one token's
 secret at once. An intent this process is still carrying out is *in flight*; recovery leaves it
-alone, and so it does an intent whose owner process still runs (named by PID and start time,
-so a PID the system has since given to another process does not keep a dead owner's change
-waiting), unless that intent is older than :data:`STALE_INTENT`.
+alone, and so it does an intent whose owner process still runs (named by host, PID and start
+time, so a PID the system has since given to another process does not keep a dead owner's
+change waiting), unless that intent is older than :data:`STALE_INTENT`.
+
+On a registry shared on PostgreSQL the owner may run on another machine, whose PIDs mean
+nothing here: only the owner's host judges whether the owner is gone. Every other host treats
+the intent as a lease of :data:`STALE_INTENT` from when it was written, and leaves it alone until
+the lease runs out. The lease is never renewed: a journaled change holds its intent for one
+keyring write and two commits, seconds, and one that outlives its lease is at worst taken over
+and reported as a conflict to its owner (see below), never committed twice. Ten minutes are far
+more than the skew between clocks that NTP keeps in step, which the lease is measured across.
 
 So a live owner (a suspended laptop, a stopped process) can be taken for gone, and resume.
 Recovery therefore takes an intent over before it touches the keyring: in one write
@@ -39,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,8 +73,11 @@ else:  # imported at first use: importing the services must not import Peewee
 
 log = logging.getLogger(__name__)
 
-# An intent whose owner is still alive is left alone, unless it is older than this.
+# An intent whose owner is still alive is left alone, unless it is older than this; an intent
+# of another host is left alone until it is older than this (its lease).
 STALE_INTENT = timedelta(minutes=10)
+
+MAX_HOST = 255  # a host name is at most 255 characters (POSIX HOST_NAME_MAX)
 
 # What recovery did with one intent: finished it, undid it, left it to the live process that
 # carries it out, or found it gone (finished meanwhile by its owner or another recovery).
@@ -88,6 +100,17 @@ def process_start_time(pid: int) -> int | None:
         return int(fields[22 - 3])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def own_host() -> str:
+    """The host an intent's owner runs on: the full :func:`socket.gethostname`, not the first
+    label the audit log shows (``laptop``), since two machines sharing a short name would each
+    judge the other's PIDs as their own. An empty one (no name configured) is still a name:
+    every such machine is one host, as it is to the audit log."""
+    try:
+        return socket.gethostname()[:MAX_HOST]
+    except OSError:
+        return ""
 
 
 _own_start: tuple[int, int | None] | None = None  # (pid, start) of this process, once read
@@ -201,6 +224,7 @@ class Journal:
             actor=actor or self._context.actor,
             owner_pid=os.getpid(),
             owner_started=own_start_time(),
+            owner_host=own_host(),
             created_at=self._context.now(),
         )
         if intent is None:
@@ -380,13 +404,20 @@ class Journal:
         return report
 
     def abandoned(self, intent: Intent, now: datetime) -> bool:
-        """True when no live process is carrying the intent out any more."""
-        if intent.owner_pid == os.getpid():
+        """True when no live process is carrying the intent out any more. An owner on this host
+        (or an intent from before hosts were named) is judged by its PID and start time; one on
+        another host only by its lease running out."""
+        on_this_host = intent.owner_host is None or intent.owner_host == own_host()
+        this_process = on_this_host and intent.owner_pid == os.getpid()
+        if this_process:
             with self._lock:
-                return intent.id not in self._in_flight
+                if intent.id in self._in_flight:
+                    return False
         if now - intent.created_at > STALE_INTENT:
-            return True
-        return not owner_alive(intent.owner_pid, intent.owner_started)
+            return True  # its lease has run out, wherever its owner is
+        if not on_this_host:
+            return False  # another host's PIDs say nothing here
+        return this_process or not owner_alive(intent.owner_pid, intent.owner_started)
 
     def _reconcile_one(self, store: SecretStore, intent_id: int, now: datetime) -> Outcome:
         """Take one abandoned intent over, then roll it forward or back.
@@ -455,6 +486,7 @@ class Journal:
                     intent,
                     owner_pid=os.getpid(),
                     owner_started=own_start_time(),
+                    owner_host=own_host(),
                     created_at=now,
                 )
                 with self._lock:

@@ -268,6 +268,15 @@ def _step_9_token_holder(database: pw.Database) -> None:
     Token.update(holder=person()).where(Token.holder == "").bind(database).execute()
 
 
+def _step_10_intent_owner_host(database: pw.Database) -> None:
+    """Journal entries name their owner's host too (``intent.owner_host``), since processes
+    on several machines share a registry on PostgreSQL; entries written before keep NULL and
+    are this host's."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
+    add_column(database, "intent", "owner_host", pw.TextField(null=True))
+
+
 # Each step runs in one transaction together with its version bump. Append, never edit.
 #
 # Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
@@ -279,7 +288,7 @@ def _step_9_token_holder(database: pw.Database) -> None:
 # model query bound to the database for data. Where the engines must differ, it asks which it
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
-#     def _step_10_token_retired(database: pw.Database) -> None:
+#     def _step_11_token_retired(database: pw.Database) -> None:
 #         import peewee as pw  # imported when a migration runs, never at start-up
 #
 #         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
@@ -293,6 +302,7 @@ MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine t
     _step_7_name_keys,
     _step_8_token_expiry,
     _step_9_token_holder,
+    _step_10_intent_owner_host,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -205,6 +205,11 @@ class Intent(BaseModel):
     # the system does not say, and in intents written before the column existed. Last, where
     # the migration that adds it puts it: new and migrated databases have one column order.
     owner_started = pw.IntegerField(null=True)
+    # The host the owner runs on (socket.gethostname()): only that host can judge by PID and
+    # start time whether the owner is gone; another host waits for the intent's lease to run
+    # out. NULL in intents written before the column existed, all on the one machine whose
+    # SQLite file it was: they are this host's.
+    owner_host = pw.TextField(null=True)
 
     if TYPE_CHECKING:
         token_id: int

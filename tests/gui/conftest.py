@@ -1,4 +1,6 @@
-"""Fixtures for the window's tests: seeded data, the main window, answers to its questions."""
+"""Fixtures for the window's tests: seeded data, the main window, answers to its questions.
+Each test that opens a registry (through ``data_dir``, ``context`` or ``registry``) runs on both
+engines: an SQLite file, then a PostgreSQL database on the private server."""
 
 from __future__ import annotations
 
@@ -20,13 +22,19 @@ from desktop.gui import messages
 from desktop.gui.main_window import MainWindow
 from desktop.gui.refresh_dialog import GraceChoice
 from desktop.gui.token_model import TokenTableModel
+from desktop.paths import database_url
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
 from desktop.services.views import IssuedSecret
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_ada_and_wes
 from tests.helpers.directories import seed_three_agents as seed
+from tests.helpers.postgres import parametrize_engines
 from tests.helpers.stores import DelegatingStore
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_engines(metafunc)
 
 
 @pytest.fixture(autouse=True)
@@ -152,10 +160,10 @@ class FaultyStore(DelegatingStore):
 
 @pytest.fixture
 def faulty_context(
-    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
+    data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock, registry: str | None
 ) -> Iterator[tuple[Context, FaultyStore]]:
     store = FaultyStore(keyring_store)
-    ctx = open_context(data_dir, store=store, clock=clock)
+    ctx = open_context(data_dir, store=store, clock=clock, database=registry)
     yield ctx, store
     ctx.close()
 
@@ -273,12 +281,12 @@ def open_locked_window(
     qtbot: QtBot, data_dir: Path, keyring_store: KeyringSecretStore, **options: Any
 ) -> MainWindow:
     """A window whose keyring is unavailable (its data made while the keyring worked)."""
-    with_keyring = open_context(data_dir, store=keyring_store)
+    with_keyring = open_context(data_dir, store=keyring_store, database=database_url())
     seed(with_keyring.service)
     ids = make_tokens(with_keyring.service, 3)
     with_keyring.service.set_status(ids[2], False)
     with_keyring.close()
-    context = open_context(data_dir, need_keyring=False)
+    context = open_context(data_dir, need_keyring=False, database=database_url())
     context.keyring_tried = True  # and it failed:
     context.keyring_problem = (
         "the system keyring (SecretService) is unavailable (KeyringLocked: the keyring is "

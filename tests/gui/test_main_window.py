@@ -24,6 +24,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import Context, open_context
 from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
+from desktop.paths import database_url
 from desktop.secrets import store as secret_store
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import (
@@ -115,14 +116,14 @@ def test_enter_in_the_filter_goes_to_the_first_match(
 def test_keyring_retry_catches_up_on_rotations_that_waited(
     qtbot: QtBot, data_dir: Path, keyring_store: secret_store.KeyringSecretStore, clock: FakeClock
 ) -> None:
-    with_keyring = open_context(data_dir, store=keyring_store, clock=clock)
+    with_keyring = open_context(data_dir, store=keyring_store, clock=clock, database=database_url())
     seed(with_keyring.service)
     token_id = with_keyring.service.create_token(
         "Production", "Alpha Bot", rotation="daily"
     ).token.id
     with_keyring.close()
     clock.advance(timedelta(days=2))
-    context = open_context(data_dir, need_keyring=False, clock=clock)
+    context = open_context(data_dir, need_keyring=False, clock=clock, database=database_url())
     context.keyring_problem = "the system keyring is locked; unlock it"
     window = open_window(qtbot, context)
     window.runner.start()  # the scheduler runs, but without a keyring it waits
@@ -211,7 +212,7 @@ def test_the_window_paints_before_it_reaches_the_keyring(
     ids = make_tokens(seeded, 2)
     from desktop.app import build_main_window
 
-    window = build_main_window(context.data_dir)
+    window = build_main_window(context.data_dir, database=database_url())
     qtbot.addWidget(window)
     assert window.service.store is None  # not yet: the first paint comes first
     assert not window.keyring_banner.isVisible()
@@ -250,7 +251,7 @@ def test_the_window_names_the_user_even_one_without_a_passwd_entry(
         monkeypatch.setattr(getpass, "getuser", no_user)
     else:
         monkeypatch.setenv("LOGNAME", logname)
-    window = build_main_window(context.data_dir)
+    window = build_main_window(context.data_dir, database=database_url())
     qtbot.addWidget(window)
     window.service.add_environment("Testing")
     assert window.service.audit(limit=1)[0].actor == actor.format(uid=os.getuid())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.app import open_context
@@ -13,6 +14,7 @@ from tests.gui.conftest import open_window
 from tests.helpers.clock import FakeClock
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own modes
 def test_a_data_dir_others_could_read_is_made_private_and_the_window_says_so(
     qtbot: QtBot, data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
 ) -> None:

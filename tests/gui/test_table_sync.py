@@ -58,7 +58,8 @@ def test_a_change_by_another_process_appears(
     window.sync.poll_timer.start()
     script = (
         "import sys; from pathlib import Path; from desktop.app import open_context; "
-        "ctx = open_context(Path(sys.argv[1]), need_keyring=False); "
+        "from desktop.paths import database_url; "
+        "ctx = open_context(Path(sys.argv[1]), need_keyring=False, database=database_url()); "
         "ctx.service.set_status(int(sys.argv[2]), False); ctx.close()"
     )
     subprocess.run(

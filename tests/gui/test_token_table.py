@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from desktop.app import open_context
 from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
+from desktop.paths import database_url
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import TokenService
 from tests.gui.conftest import open_window
@@ -148,7 +149,7 @@ def test_an_environment_without_api_access_says_why_nothing_can_be_created(
 def test_without_environments_the_table_says_where_to_add_one(
     qtbot: QtBot, data_dir: Path, keyring_store: KeyringSecretStore, clock: FakeClock
 ) -> None:
-    context = open_context(data_dir, store=keyring_store, clock=clock)
+    context = open_context(data_dir, store=keyring_store, clock=clock, database=database_url())
     try:
         window = open_window(qtbot, context)
         assert window.table.empty_text_shown()

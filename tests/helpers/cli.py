@@ -16,6 +16,7 @@ import pytest
 
 from desktop.app import open_context
 from desktop.cli import main
+from desktop.paths import database_url
 from desktop.secrets.store import SecretStore
 from desktop.storage.database import DB_FILENAME
 
@@ -87,7 +88,11 @@ class Cli:
 
 def snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table and the schema version, or {} before there is a database:
-    'nothing changed' means this is equal before and after."""
+    'nothing changed' means this is equal before and after. The registry is the test's: the
+    SQLite file in *data_dir*, or the PostgreSQL database ``$TOKENDESK_DATABASE`` names."""
+    url = database_url()
+    if url is not None:
+        return _postgres_snapshot(url)
     path = data_dir / DB_FILENAME
     if not path.exists():
         return {}
@@ -109,6 +114,24 @@ def snapshot(data_dir: Path) -> dict[str, list[tuple[Any, ...]]]:
         connection.close()
 
 
+def _postgres_snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """:func:`snapshot` of a registry on PostgreSQL (whose version is a table's rows)."""
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        tables = [
+            name
+            for (name,) in connection.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema() ORDER BY table_name"
+            )
+        ]
+        return {
+            table: sorted(connection.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr)  # noqa: S608
+            for table in tables
+        }
+
+
 @dataclass
 class Seed:
     token_id: int
@@ -118,7 +141,7 @@ class Seed:
 def seed(data_dir: Path, store: SecretStore | None) -> Seed:
     """Production (API on), Sandbox (API off), role Reader, eligible Bot, ineligible Newbie,
     and one token of Bot's in Production labelled "nightly import"."""
-    context = open_context(data_dir, store=store)
+    context = open_context(data_dir, store=store, database=database_url())
     try:
         service = context.service
         service.add_environment("Production", api_enabled=True)

@@ -1,7 +1,8 @@
 """A real process that performs one token operation and dies at a chosen step.
 
 Run as ``python -m tests.helpers.crash_driver DATA_DIR OP [options]`` from the project root. It
-opens the data dir like the application does, wraps the keyring store and the database's write
+opens the data dir like the application does (its registry on ``--database URL`` or
+``$TOKENDESK_DATABASE`` when given), wraps the keyring store and the database's write
 transactions so that every step of the journaled protocol is an *event*, and then runs one
 operation:
 
@@ -23,6 +24,7 @@ parent knows exactly how far a killed driver got. Events are keyring calls (``ke
 ``--barrier``  print ``ready`` once the data dir is open and wait for a line on stdin, so several
     drivers can be released together
 ``--now ISO``  fix the service clock (UTC)
+``--database URL``  the registry on PostgreSQL, as ``tokendesk --database`` takes it
 ``--keyring-lock FILE``  hold an exclusive ``flock`` on FILE during each keyring call:
     gnome-keyring 42 can crash when several clients call it at the same instant, so racing
     drivers take turns at the keyring while the database stays fully concurrent
@@ -56,6 +58,7 @@ from typing import Any, TypeVar
 from desktop.app import open_context
 from desktop.domain import tokens
 from desktop.domain.clock import Clock, utc
+from desktop.paths import database_url
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
@@ -166,7 +169,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     clock: Clock | None = FakeClock(utc(datetime.fromisoformat(args.now))) if args.now else None
     wire = Tripwire(args.crash, args.pause, args.when, args.at)
     # Open without a keyring: recovery must not run before the tripwires are in place.
-    context = open_context(Path(args.data_dir), need_keyring=False, clock=clock)
+    database = database_url(args.database)
+    context = open_context(Path(args.data_dir), need_keyring=False, clock=clock, database=database)
     store = TrippingStore(open_secret_store(check=False), wire, args.keyring_lock)
     service = TokenService(context.database, store, clock=clock, actor="cli")
     trip_commits(service, wire)
@@ -215,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now")
     parser.add_argument("--barrier", action="store_true")
     parser.add_argument("--keyring-lock")
+    parser.add_argument("--database")
     args = parser.parse_args(argv)
     say("done " + json.dumps(run(args)))
     return 0

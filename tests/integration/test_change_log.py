@@ -19,7 +19,8 @@ def test_a_change_by_another_process_is_logged(context: Context) -> None:
     cursor = service.change_cursor()
     script = (
         "import sys; from pathlib import Path; from desktop.app import open_context; "
-        "ctx = open_context(Path(sys.argv[1]), need_keyring=False); "
+        "from desktop.paths import database_url; "
+        "ctx = open_context(Path(sys.argv[1]), need_keyring=False, database=database_url()); "
         "ctx.service.set_label(int(sys.argv[2]), 'from elsewhere'); ctx.close()"
     )
     subprocess.run(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,12 +21,14 @@ from desktop import __version__
 from desktop.app import open_context
 from desktop.cli import main
 from desktop.domain import tokens
+from desktop.paths import ENV_DATABASE, database_url
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services import actors
 from desktop.services.tokens import secret_key
-from desktop.storage.database import DB_FILENAME
+from desktop.storage.database import DB_FILENAME, open_registry
 from tests.helpers.cli import Cli, Seed, seed, snapshot
 from tests.helpers.clock import FakeClock
+from tests.helpers.postgres import PostgresServer
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 TOKEN_KEYS = {
@@ -47,13 +48,12 @@ TOKEN_KEYS = {
 
 
 def token_row(data_dir: Path, token_id: int) -> tuple[str, int] | None:
-    connection = sqlite3.connect(data_dir / DB_FILENAME)
+    """The token's uuid and generation as the test's registry holds them."""
+    database = open_registry(database_url() or data_dir / DB_FILENAME)
     try:
-        row = connection.execute(
-            "SELECT uuid, generation FROM token WHERE id = ?", (token_id,)
-        ).fetchone()
+        row = database.first("SELECT uuid, generation FROM token WHERE id = ?", (token_id,))
     finally:
-        connection.close()
+        database.close()
     return None if row is None else (str(row[0]), int(row[1]))
 
 
@@ -72,22 +72,38 @@ def seeded(cli: Cli, keyring_store: KeyringSecretStore) -> Seed:
     return seed(cli.data_dir, keyring_store)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+)
 def shared_seed(
-    tmp_path_factory: pytest.TempPathFactory, keyring_store: KeyringSecretStore
-) -> tuple[Path, Seed]:
-    """One seeded data dir for the tests that must leave it unchanged."""
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    keyring_store: KeyringSecretStore,
+) -> Iterator[tuple[Path, Seed, str | None]]:
+    """One seeded data dir (and its registry, on each engine) for the tests that must leave it
+    unchanged."""
     path = tmp_path_factory.mktemp("shared") / "data"
-    return path, seed(path, keyring_store)
+    if request.param == "sqlite":
+        yield path, seed(path, keyring_store), None
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = server.new_database()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv(ENV_DATABASE, server.url(name))
+        seeded = seed(path, keyring_store)
+    yield path, seeded, server.url(name)
+    server.drop(name)
 
 
 @pytest.fixture
 def shared(
-    shared_seed: tuple[Path, Seed],
+    shared_seed: tuple[Path, Seed, str | None],
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Cli, Seed]]:
-    path, seeded = shared_seed
+    path, seeded, url = shared_seed
+    if url is not None:
+        monkeypatch.setenv(ENV_DATABASE, url)
     before = snapshot(path)
     yield Cli(path, capsys, monkeypatch), seeded
     assert snapshot(path) == before, "a read-only or refused command changed the database"
@@ -352,7 +368,7 @@ def test_rotate_due_rotates_only_due_tokens(
 ) -> None:
     # Tokens created three days ago (by the clock): "daily" is overdue, "monthly" is not.
     past = FakeClock(datetime.now(UTC) - timedelta(days=3))
-    context = open_context(cli.data_dir, store=keyring_store, clock=past)
+    context = open_context(cli.data_dir, store=keyring_store, clock=past, database=database_url())
     try:
         due = context.service.create_token("Production", "Bot", rotation="daily", grace="1h")
         later = context.service.create_token("Production", "Bot", rotation="monthly")
@@ -380,7 +396,7 @@ def test_rotate_due_rotates_only_due_tokens(
 
 def test_rotate_due_text_output(cli: Cli, seeded: Seed, keyring_store: KeyringSecretStore) -> None:
     past = FakeClock(datetime.now(UTC) - timedelta(days=2))
-    context = open_context(cli.data_dir, store=keyring_store, clock=past)
+    context = open_context(cli.data_dir, store=keyring_store, clock=past, database=database_url())
     try:
         due = context.service.create_token("Production", "Bot", rotation="daily")
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from desktop.app import open_context
+from desktop.paths import database_url
 from desktop.storage.database import DB_FILENAME
 from tests.helpers.cli import Seed, seed, snapshot
 
@@ -84,6 +85,7 @@ def test_3_the_keyring_cannot_be_used(data_dir: Path, seeded: Seed, tmp_path: Pa
     assert snapshot(data_dir) == before
 
 
+@pytest.mark.sqlite_only  # the SQLite file's own modes
 def test_wider_modes_are_narrowed_with_one_warning_line(data_dir: Path, seeded: Seed) -> None:
     path = data_dir / DB_FILENAME
     data_dir.chmod(0o755)
@@ -96,6 +98,7 @@ def test_wider_modes_are_narrowed_with_one_warning_line(data_dir: Path, seeded: 
     assert tokendesk(data_dir, "env", "list").stderr == ""  # said once, not on every run
 
 
+@pytest.mark.sqlite_only  # a damaged SQLite file
 def test_4_an_empty_database_file_is_refused_not_replaced(data_dir: Path) -> None:
     path = data_dir / DB_FILENAME
     path.write_bytes(b"")
@@ -106,10 +109,11 @@ def test_4_an_empty_database_file_is_refused_not_replaced(data_dir: Path) -> Non
     assert path.read_bytes() == b""
 
 
+@pytest.mark.sqlite_only  # SQLite's page limit stands in for a full disk
 def test_4_a_disk_that_fills_up_during_rotate_due(data_dir: Path, seeded: Seed) -> None:
     """Each rotation writes rows; on a full disk the first that needs a page fails, and the
     run stops with one line: no traceback, no "cannot rollback"."""
-    context = open_context(data_dir)
+    context = open_context(data_dir, database=database_url())
     try:
         for number in range(40):
             context.service.create_token("Production", "Bot", label=f"{number}", rotation="daily")

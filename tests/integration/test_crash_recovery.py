@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +31,7 @@ import pytest
 
 from desktop.app import Context, open_context
 from desktop.domain import tokens
+from desktop.paths import ENV_DATABASE
 from desktop.secrets.store import KeyringSecretStore
 from desktop.services.tokens import secret_key
 from desktop.services.views import ReconcileReport
@@ -135,15 +136,19 @@ class Drivers:
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
         self._count = 0
+        # It outlives one test, and so one registry: each request names its own (--database).
+        environment = {k: v for k, v in os.environ.items() if k != ENV_DATABASE}
         self._server = subprocess.Popen(
             [*DRIVER, "--serve"],
             cwd=ROOT,
+            env=environment,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
 
     def run(self, data_dir: Path, op: str, *options: str) -> Run:
+        """One driver on *data_dir* (and the registry its *options* name)."""
         assert self._server.stdin is not None and self._server.stdout is not None
         output = self._workdir / f"driver-{self._count}.out"
         self._count += 1
@@ -176,28 +181,35 @@ class Seeded:
 
     op: str
     data_dir: Path
+    database: str | None = None  # a PostgreSQL registry's URL; None for the data dir's file
     token_id: int | None = None
     uuid: str | None = None
     generation: int = 0
     fingerprint: str | None = None
     secret: str | None = None
 
+    def registry(self) -> list[str]:
+        """The driver's options naming the registry."""
+        return ["--database", self.database] if self.database is not None else []
+
     def options(self) -> list[str]:
-        return ["--token", str(self.token_id)] if self.token_id is not None else []
+        token = ["--token", str(self.token_id)] if self.token_id is not None else []
+        return [*token, *self.registry()]
 
 
-def seed(data_dir: Path, store: KeyringSecretStore, op: str) -> Seeded:
+def seed(data_dir: Path, store: KeyringSecretStore, op: str, database: str | None = None) -> Seeded:
     """An environment, a role, an eligible agent and (but for create) one token that is due
-    for rotation by the real clock, with a one-hour grace."""
+    for rotation by the real clock, with a one-hour grace; in the data dir's SQLite file, or
+    in the PostgreSQL registry *database*."""
     data_dir.mkdir(parents=True, exist_ok=True)
     yesterday = FakeClock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
-    context = open_context(data_dir, store=store, clock=yesterday)
+    context = open_context(data_dir, store=store, clock=yesterday, database=database)
     try:
         service = context.service
         service.add_environment(ENVIRONMENT, api_enabled=True)
         service.add_role("Reader", ["GET /Loans"])
         service.add_agent(AGENT, "Reader", has_logged_in=True, signed_agreement=True)
-        seeded = Seeded(op, data_dir)
+        seeded = Seeded(op, data_dir, database)
         if op != "create":
             issued = service.create_token(ENVIRONMENT, AGENT, rotation="1h", grace="1h")
             row = Token.select().where(Token.id == issued.token.id).get(context.database.handle)
@@ -362,7 +374,7 @@ def recover_and_check(
     store: KeyringSecretStore, seeded: Seeded, run: Run, *, expect_new: bool, where: str
 ) -> None:
     """Restart: open the data dir like the application (recovery runs) and check."""
-    context = open_context(seeded.data_dir, store=store)
+    context = open_context(seeded.data_dir, store=store, database=seeded.database)
     try:
         check_recovered(context, store, seeded, run, expect_new=expect_new, where=where)
     finally:
@@ -418,7 +430,9 @@ def test_a_hung_child_is_shown_by_its_stacks() -> None:
 def protocol(
     tmp_path_factory: pytest.TempPathFactory, keyring_store: KeyringSecretStore, drivers: Drivers
 ) -> dict[str, list[Event]]:
-    """Every event of each operation, from one uncrashed run of the driver."""
+    """Every event of each operation, from one uncrashed run of the driver (on SQLite: the
+    events are the service's keyring calls and commits, the same on either engine, and each
+    crashed run checks that it followed them)."""
     base = tmp_path_factory.mktemp("dry")
     events = {}
     for op in OPERATIONS:
@@ -433,6 +447,7 @@ def protocol(
 @pytest.mark.parametrize("op", OPERATIONS)
 def test_crash_at_every_step_recovers_wholly_old_or_wholly_new(
     tmp_path: Path,
+    new_registry: Callable[[], str | None],
     keyring_store: KeyringSecretStore,
     drivers: Drivers,
     protocol: dict[str, list[Event]],
@@ -445,7 +460,7 @@ def test_crash_at_every_step_recovers_wholly_old_or_wholly_new(
     for i in range(len(events)):
         for when in ("before", "after"):
             where = f"{op} crashed {when} event {i} ({events[i].kind})"
-            case = seed(tmp_path / f"{i}-{when}", keyring_store, op)
+            case = seed(tmp_path / f"{i}-{when}", keyring_store, op, new_registry())
             run = drivers.run(case.data_dir, op, *case.options(), "--crash", str(i), "--when", when)
             assert run.returncode == CRASH_STATUS, f"{where}: exit {run.returncode}: {run.output}"
             assert [e.kind for e in run.events] == [e.kind for e in events[: i + 1]], where
@@ -474,6 +489,7 @@ SIGKILL_POINTS = [
 @pytest.mark.parametrize(("op", "kind", "nth", "expect_new"), SIGKILL_POINTS)
 def test_sigkill_at_handshake_point(
     tmp_path: Path,
+    new_registry: Callable[[], str | None],
     keyring_store: KeyringSecretStore,
     protocol: dict[str, list[Event]],
     op: str,
@@ -481,7 +497,7 @@ def test_sigkill_at_handshake_point(
     nth: int,
     expect_new: bool,
 ) -> None:
-    seeded = seed(tmp_path / "data", keyring_store, op)
+    seeded = seed(tmp_path / "data", keyring_store, op, new_registry())
     index = [e.index for e in protocol[op] if e.kind == kind][nth]
     argv = [str(seeded.data_dir), op, *seeded.options(), "--pause", str(index), "--when", "after"]
     process = subprocess.Popen(
@@ -501,7 +517,7 @@ def test_sigkill_at_handshake_point(
             lines.append(line)
         assert lines[-1].startswith("paused "), "".join(lines)
         # While the owner lives, a second process starting up leaves its change alone.
-        live = open_context(seeded.data_dir, store=keyring_store)
+        live = open_context(seeded.data_dir, store=keyring_store, database=seeded.database)
         try:
             assert len(live.recovery.waiting) == 1
             if seeded.token_id is not None:
@@ -526,24 +542,25 @@ def test_sigkill_at_handshake_point(
 
 def test_recovery_in_a_new_process_after_crash(
     tmp_path: Path,
+    new_registry: Callable[[], str | None],
     keyring_store: KeyringSecretStore,
     drivers: Drivers,
     protocol: dict[str, list[Event]],
 ) -> None:
     """The restart is a real process too: it finds the dead owner's intent and undoes it (the
     new secret reached the keyring, but its generation was never committed)."""
-    seeded = seed(tmp_path / "data", keyring_store, "refresh")
+    seeded = seed(tmp_path / "data", keyring_store, "refresh", new_registry())
     put = next(e.index for e in protocol["refresh"] if e.kind == "keyring.put")
     crashed = drivers.run(
         seeded.data_dir, "refresh", *seeded.options(), "--crash", str(put), "--when", "after"
     )
     assert crashed.returncode == CRASH_STATUS, crashed.output
-    recovery = drivers.run(seeded.data_dir, "reconcile")
+    recovery = drivers.run(seeded.data_dir, "reconcile", *seeded.registry())
     assert recovery.returncode == 0, recovery.output
     assert recovery.done is not None
     assert recovery.done["back"] == [seeded.token_id]
     assert recovery.done["forward"] == recovery.done["waiting"] == []
-    context = open_context(seeded.data_dir, store=keyring_store)
+    context = open_context(seeded.data_dir, store=keyring_store, database=seeded.database)
     try:
         assert context.recovery == ReconcileReport()
         check_recovered(
@@ -568,6 +585,7 @@ RECOVERY_SCENARIOS = [
 @pytest.mark.parametrize(("op", "kind", "nth", "expect_new"), RECOVERY_SCENARIOS)
 def test_crash_during_recovery_then_recover_again(
     tmp_path: Path,
+    new_registry: Callable[[], str | None],
     keyring_store: KeyringSecretStore,
     drivers: Drivers,
     protocol: dict[str, list[Event]],
@@ -579,7 +597,7 @@ def test_crash_during_recovery_then_recover_again(
     first = [e.index for e in protocol[op] if e.kind == kind][nth]
 
     def crashed_case(name: str) -> tuple[Seeded, Run]:
-        case = seed(tmp_path / name, keyring_store, op)
+        case = seed(tmp_path / name, keyring_store, op, new_registry())
         run = drivers.run(
             case.data_dir, op, *case.options(), "--crash", str(first), "--when", "after"
         )
@@ -587,7 +605,7 @@ def test_crash_during_recovery_then_recover_again(
         return case, run
 
     probe, _ = crashed_case("probe")
-    steps = drivers.run(probe.data_dir, "reconcile").events
+    steps = drivers.run(probe.data_dir, "reconcile", *probe.registry()).events
     assert steps, "recovery had nothing to do"
     # After every step of recovery; before a commit too (inside its transaction). Before a
     # keyring call is the same state as after the step that precedes it.
@@ -596,6 +614,8 @@ def test_crash_during_recovery_then_recover_again(
     for i, when in points:
         where = f"{op}: recovery crashed {when} {steps[i].kind} #{i}"
         case, first_run = crashed_case(f"{i}-{when}")
-        run = drivers.run(case.data_dir, "reconcile", "--crash", str(i), "--when", when)
+        run = drivers.run(
+            case.data_dir, "reconcile", *case.registry(), "--crash", str(i), "--when", when
+        )
         assert run.returncode == CRASH_STATUS, f"{where}: {run.output}"
         recover_and_check(keyring_store, case, first_run, expect_new=expect_new, where=where)

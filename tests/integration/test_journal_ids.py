@@ -60,6 +60,7 @@ def test_overtaken_create_does_not_take_a_later_intent_for_its_own(
     assert keyring_store.get(secret_key(other_uuid, 0)) is None
 
 
+@pytest.mark.sqlite_only  # SQLite's schema history
 def test_version_1_database_gets_never_reused_intent_ids(data_dir: Path) -> None:
     path = data_dir / DB_FILENAME
     open_database(path).close()

@@ -26,6 +26,7 @@ import pytest
 from desktop.app import open_context
 from desktop.domain import tokens
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
+from desktop.paths import database_url
 from desktop.secrets.store import CANARY_KEY, KeyringSecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.database import Database
@@ -65,7 +66,9 @@ def attempt(call: Callable[[], object]) -> str:
 
 
 def child_service(data_dir: Path, secrets: list[str]) -> dict[str, Any]:
-    context = open_context(data_dir)  # needs the keyring: a missing one is recorded, not raised
+    context = open_context(
+        data_dir, database=database_url()
+    )  # needs the keyring: a missing one is recorded, not raised
     service = context.service
     recovery = context.recovery
     ready = [t.id for t in service.tokens()]
@@ -142,7 +145,7 @@ def without_dbus() -> dict[str, str]:
 
 def seed(data_dir: Path, store: KeyringSecretStore) -> list[tuple[int, str]]:
     """Two tokens (id, secret) in environment Prod for agent bot."""
-    context = open_context(data_dir, store=store)
+    context = open_context(data_dir, store=store, database=database_url())
     try:
         service = context.service
         service.add_environment("Prod", api_enabled=True)
@@ -299,7 +302,7 @@ def test_without_keyring_the_service_reads_changes_nothing_and_waits(
     assert result["tokens"] == ([first] if op == "delete" else [first, pending])
     assert result["verify"] == result["index"] == [200, 401 if op == "delete" else 200]
     # The keyring is back: the waiting change is finished (or undone), exactly once.
-    context = open_context(data_dir, store=keyring_store)
+    context = open_context(data_dir, store=keyring_store, database=database_url())
     try:
         recovery = context.recovery
         assert (recovery.rolled_forward, recovery.rolled_back) == (
@@ -341,7 +344,7 @@ def test_locked_keyring_is_reported_and_nothing_changes_until_unlocked(
         assert result["after"] == result["before"]
         assert result["verify"] == [200]
         # A running app holds the store when the keyring gets locked under it.
-        context = open_context(data_dir, store=own_keyring)
+        context = open_context(data_dir, store=own_keyring, database=database_url())
         try:
             assert context.recovery.waiting == (pending,)
             assert "locked" in (context.recovery.problem or "")
@@ -380,7 +383,7 @@ def test_keyring_check_at_start_leaves_no_entries(
     before = all_items()
     store = open_secret_store()  # probes with the fixed canary key, read-only
     store.check()
-    context = open_context(data_dir)  # picks and checks the keyring itself
+    context = open_context(data_dir, database=database_url())  # picks and checks the keyring itself
     try:
         assert context.keyring_problem is None
         assert isinstance(context.service.store, KeyringSecretStore)
@@ -397,7 +400,7 @@ def test_service_with_store_none_refuses_changes_with_the_remedy(
 ) -> None:
     """A window opened without a keyring: the same refusals, in-process."""
     (first, secret), _ = seed(data_dir, keyring_store)
-    context = open_context(data_dir, store=None, need_keyring=False)
+    context = open_context(data_dir, store=None, need_keyring=False, database=database_url())
     try:
         service = TokenService(context.database, None)
         before = snapshot(context.database)

@@ -24,6 +24,7 @@ from desktop.domain.errors import (
     SecretStoreUnavailable,
     TokenDeskError,
 )
+from desktop.paths import database_url
 from desktop.secrets.store import KeyringSecretStore, SecretStore
 from desktop.services.tokens import TokenService, secret_key
 from desktop.storage.models import Token
@@ -125,11 +126,12 @@ def workload(context: Context, clock: FakeClock, store: KeyringSecretStore) -> s
     return seen
 
 
+@pytest.mark.sqlite_only  # reads the SQLite file, its WAL and backups
 def test_no_secret_in_database_files_backups_or_debug_log(
     data_dir: Path, debug_log: Path, keyring_store: KeyringSecretStore
 ) -> None:
     clock = FakeClock()
-    context = open_context(data_dir, store=keyring_store, clock=clock)
+    context = open_context(data_dir, store=keyring_store, clock=clock, database=database_url())
     try:
         secrets = workload(context, clock, keyring_store)
         assert len(secrets) == 8
@@ -152,7 +154,7 @@ def test_no_secret_in_database_files_backups_or_debug_log(
     finally:
         context.close()
     # Closed (WAL checkpointed into the main file) and reopened: still nothing.
-    context = open_context(data_dir, store=keyring_store, clock=clock)
+    context = open_context(data_dir, store=keyring_store, clock=clock, database=database_url())
     context.close()
     assert_nowhere([*files_under(data_dir), debug_log], secrets)
 

@@ -25,6 +25,7 @@ import pytest
 
 from desktop.app import open_context
 from desktop.domain import tokens
+from desktop.paths import database_url
 from desktop.secrets.store import KeyringSecretStore, SecretStore, open_secret_store
 from desktop.services.tokens import TokenService, secret_key
 from desktop.services.views import RotationReport
@@ -54,7 +55,7 @@ def race_keyring(keyring_store: KeyringSecretStore) -> Iterator[KeyringSecretSto
 
 def seed(data_dir: Path, store: SecretStore) -> list[int]:
     """Five tokens that rotate hourly, all created at START."""
-    context = open_context(data_dir, store=store, clock=FakeClock(START))
+    context = open_context(data_dir, store=store, clock=FakeClock(START), database=database_url())
     try:
         service = context.service
         service.add_environment(ENVIRONMENT, api_enabled=True)
@@ -169,7 +170,7 @@ def test_processes_racing_rotate_due_never_rotate_a_token_twice(
     # Three hours later: three missed rotations coalesce into one, whoever gets there first.
     clock = FakeClock(START + timedelta(hours=3))
     reports = race(data_dir, clock.now())
-    context = open_context(data_dir, store=race_keyring, clock=clock)
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
     try:
         check_at_most_once_then_exactly_once(
             reports, ids, context.service, race_keyring, generation=1
@@ -182,10 +183,41 @@ def test_processes_racing_rotate_due_never_rotate_a_token_twice(
     # Due again two hours on: a second race, again one rotation per token.
     clock.advance(timedelta(hours=2))
     reports = race(data_dir, clock.now())
-    context = open_context(data_dir, store=race_keyring, clock=clock)
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
     try:
         check_at_most_once_then_exactly_once(
             reports, ids, context.service, race_keyring, generation=2
+        )
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_two_tokendesk_rotate_due_commands_rotate_each_due_token_once(
+    data_dir: Path, race_keyring: KeyringSecretStore
+) -> None:
+    """``tokendesk rotate-due`` as cron or a timer on two machines starts it, twice at once on
+    one registry: the compare-and-swap on the generation (and on PostgreSQL the writes that
+    take turns) let each due token rotate once, whichever process gets there first."""
+    ids = seed(data_dir, race_keyring)  # due since START, long before now
+    argv = [sys.executable, "-m", "desktop", "--data-dir", str(data_dir), "rotate-due", "--json"]
+    processes = [
+        subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    reports = []
+    for process in processes:
+        out, err = process.communicate(timeout=TIMEOUT)
+        # 1 and 3: a rotation the keyring refused, which leaves its token wholly old.
+        assert process.returncode in (0, 1, 3), err
+        done: dict[str, Any] = json.loads(out)
+        failed = tuple((failure["token"], failure["error"]) for failure in done["failed"])
+        reports.append(RotationReport(tuple(done["rotated"]), failed, tuple(done["skipped"])))
+    clock = FakeClock(datetime.now(UTC))
+    context = open_context(data_dir, store=race_keyring, clock=clock, database=database_url())
+    try:
+        check_at_most_once_then_exactly_once(
+            reports, ids, context.service, race_keyring, generation=1
         )
     finally:
         context.close()
@@ -199,7 +231,7 @@ def test_threads_racing_rotate_due_never_rotate_a_token_twice(
     store = race_keyring
     ids = seed(data_dir, store)
     clock = FakeClock(START + timedelta(hours=5))
-    context = open_context(data_dir, store=store, clock=clock)
+    context = open_context(data_dir, store=store, clock=clock, database=database_url())
     try:
         services = [TokenService(context.database, store, clock=clock) for _ in range(3)]
         barrier = threading.Barrier(len(services))

@@ -18,6 +18,9 @@ from desktop.secrets.store import CANARY_KEY, KeyringSecretStore
 from desktop.selftest import run
 from desktop.storage.database import DB_FILENAME, SCHEMA_VERSION
 
+# The self-test checks the SQLite file in the data dir, as the packaged app runs it.
+pytestmark = pytest.mark.sqlite_only
+
 CHECKS = ("window toolkit", "data folder", "database", "keyring")
 
 

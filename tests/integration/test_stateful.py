@@ -37,6 +37,7 @@ from desktop.services.tokens import TokenService
 from desktop.services.views import ReconcileReport
 from desktop.storage.models import Intent
 from tests.helpers.clock import FakeClock
+from tests.helpers.postgres import PostgresServer
 
 ENVIRONMENTS = ("Prod", "Stage")
 ROLES = {"Reader": ["GET /Loans"], "Writer": ["* /Loans", "POST /Payments"]}
@@ -73,13 +74,22 @@ class Model:
 
 class TokenMachine(RuleBasedStateMachine):
     store: ClassVar[SecretStore]
+    # Where each example's fresh registry is: a new database on this server, or (None) the
+    # SQLite file in the example's data dir.
+    server: ClassVar[PostgresServer | None] = None
 
     def __init__(self) -> None:
         super().__init__()
         self.data_dir = Path(tempfile.mkdtemp(prefix="tokendesk-stateful-"))
         # The service clock starts at the real time and only moves forward.
         self.clock = FakeClock(datetime.now(UTC).replace(microsecond=0))
-        self.context = open_context(self.data_dir, store=self.store, clock=self.clock)
+        self.database_name = self.server.new_database() if self.server is not None else None
+        self.registry = None
+        if self.server is not None and self.database_name is not None:
+            self.registry = self.server.url(self.database_name)
+        self.context = open_context(
+            self.data_dir, store=self.store, clock=self.clock, database=self.registry
+        )
         service = self.context.service
         for env in ENVIRONMENTS:
             service.add_environment(env, api_enabled=True)
@@ -98,6 +108,8 @@ class TokenMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.context.close()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.server is not None and self.database_name is not None:
+            self.server.drop(self.database_name)
 
     def _pick(self, index: int) -> int:
         return sorted(self.model)[index % len(self.model)]
@@ -252,7 +264,9 @@ class TokenMachine(RuleBasedStateMachine):
     @rule()
     def restart(self) -> None:
         self.context.close()
-        self.context = open_context(self.data_dir, store=self.store, clock=self.clock)
+        self.context = open_context(
+            self.data_dir, store=self.store, clock=self.clock, database=self.registry
+        )
         assert self.context.recovery == ReconcileReport()
         assert self.context.keyring_problem is None
         self._check_secrets()
@@ -310,8 +324,14 @@ class TokenMachine(RuleBasedStateMachine):
             check(env, secret, dict.fromkeys(PROBES, 401))
 
 
-def test_token_service_matches_the_model(keyring_store: KeyringSecretStore) -> None:
+def test_token_service_matches_the_model(
+    engine: str, keyring_store: KeyringSecretStore, request: pytest.FixtureRequest
+) -> None:
+    """On each engine; every example on a fresh registry."""
     TokenMachine.store = keyring_store
+    TokenMachine.server = None
+    if engine == "postgresql":
+        TokenMachine.server = request.getfixturevalue("postgres_server")
     run_state_machine_as_test(
         TokenMachine,
         settings=settings(

@@ -21,6 +21,7 @@ from jeepney.io.blocking import open_dbus_connection
 
 from desktop.app import open_context
 from desktop.domain.errors import SecretStoreUnavailable
+from desktop.paths import database_url
 from desktop.secrets.secret_service import KeyringDidNotAnswer, SecretService
 from desktop.secrets.store import SERVICE, KeyringSecretStore, open_secret_store
 from tests.helpers import keyring_session
@@ -122,7 +123,7 @@ def test_a_stopped_keyring_is_a_clear_error_within_the_timeout_and_nothing_chang
     own_session: keyring_session.KeyringSession, data_dir: Path
 ) -> None:
     store = KeyringSecretStore(SecretService(timeout=STOPPED_TIMEOUT))
-    context = open_context(data_dir, store=store)
+    context = open_context(data_dir, store=store, database=database_url())
     try:
         service = context.service
         service.add_environment("Prod", api_enabled=True)

@@ -19,6 +19,7 @@ from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.journal import (
     STALE_INTENT,
     discard,
+    own_host,
     own_start_time,
     owner_alive,
     pid_alive,
@@ -227,7 +228,7 @@ def claim_refresh(service: TokenService, token_id: int) -> int:
     return claim.intent_id
 
 
-def set_owner(service: TokenService, intent_id: int, **owner: int | None) -> None:
+def set_owner(service: TokenService, intent_id: int, **owner: int | str | None) -> None:
     handle = service.unit_of_work.database.handle
     Intent.update(**owner).bind(handle).where(Intent.id == intent_id).execute()
 
@@ -241,6 +242,104 @@ def test_an_intent_of_another_live_process_waits_until_it_is_stale(
     set_owner(service, intent_id, owner_pid=parent, owner_started=process_start_time(parent))
     assert service.reconcile().waiting == (token_id,)
     clock.advance(STALE_INTENT + timedelta(seconds=1))
+    assert service.reconcile().rolled_back == (token_id,)
+
+
+def ended_pid() -> int:
+    """The PID of a process that has ended (and been reaped)."""
+    with subprocess.Popen([sys.executable, "-c", "pass"]) as ended:
+        pass
+    return ended.pid
+
+
+OTHER_HOST = "another-desktop.example.org"
+
+
+def test_a_claim_and_a_takeover_name_this_host(service: TokenService, clock: FakeClock) -> None:
+    handle = service.unit_of_work.database.handle
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
+    assert Intent.select().where(Intent.id == intent_id).get(handle).owner_host == own_host()
+    set_owner(service, intent_id, owner_pid=ended_pid(), owner_host=OTHER_HOST)
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+
+    class Stopped(DelegatingStore):
+        def delete(self, key: str) -> None:
+            raise KeyboardInterrupt  # recovery ends right after its takeover
+
+    with pytest.raises(KeyboardInterrupt):
+        TokenService(service._context.database, Stopped(InMemorySecretStore())).reconcile()
+    taken = Intent.select().get(handle)
+    assert (taken.owner_host, taken.owner_pid) == (own_host(), os.getpid())
+
+
+def test_another_hosts_intent_is_left_alone_until_its_lease_runs_out(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    """Its PID means nothing here: that no process here has it says nothing of the owner."""
+    issued = service.create_token("Production", "alice")
+    token_id = issued.token.id
+    intent_id = claim_refresh(service, token_id)
+    set_owner(service, intent_id, owner_pid=ended_pid(), owner_host=OTHER_HOST)
+    assert service.reconcile().waiting == (token_id,)
+    clock.advance(STALE_INTENT)
+    assert service.reconcile().waiting == (token_id,)  # the lease has not yet run out
+    with pytest.raises(Conflict, match="being changed elsewhere"):
+        service.refresh(token_id)
+    clock.advance(timedelta(seconds=1))
+    assert service.reconcile().rolled_back == (token_id,)  # undone, as any abandoned refresh
+    assert service.reveal(token_id) == issued.secret
+    assert service.refresh(token_id).token.generation == 1
+
+
+def test_another_hosts_intent_with_this_processs_pid_is_not_this_processs(
+    service: TokenService, clock: FakeClock
+) -> None:
+    """The same PID on another machine is another process: neither carried out here nor
+    judged abandoned because this process is not carrying it out."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
+    set_owner(service, intent_id, owner_pid=os.getpid(), owner_host=OTHER_HOST)
+    assert service.reconcile().waiting == (token_id,)
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+    assert service.reconcile().rolled_back == (token_id,)
+
+
+def test_a_committed_change_of_another_host_is_finished_after_its_lease(
+    service: TokenService, memory_store: InMemorySecretStore, clock: FakeClock
+) -> None:
+    """The owner on another machine committed the new generation and died before removing
+    the old entry: recovery here finishes it once the lease has run out, as it would its own."""
+    handle = service.unit_of_work.database.handle
+    token_id = service.create_token("Production", "alice").token.id
+    row = Token.select().where(Token.id == token_id).get(handle)
+    secret = tokens.generate()
+    owner = TokenService(service._context.database, memory_store, clock=clock).journal
+    with service.unit_of_work.transaction():
+        claim = owner.claim(row, "refresh", "refresh", to_generation=1, secret=secret)
+    with owner.carrying(claim):
+        put_checked(memory_store, secret_key(row.uuid, 1), secret)
+        owner.commit_refresh(claim.intent_id, service.person)
+    set_owner(service, claim.intent_id, owner_pid=ended_pid(), owner_host=OTHER_HOST)
+    assert service.reconcile().waiting == (token_id,)
+    assert memory_store.keys() == sorted([secret_key(row.uuid, 0), secret_key(row.uuid, 1)])
+    clock.advance(STALE_INTENT + timedelta(seconds=1))
+    assert service.reconcile().rolled_forward == (token_id,)
+    assert memory_store.keys() == [secret_key(row.uuid, 1)]
+    assert service.reveal(token_id) == secret
+    assert Intent.select().bind(handle).count() == 0
+
+
+@pytest.mark.parametrize("host", ["this", None], ids=["this host", "written before hosts"])
+def test_the_owners_host_recovers_a_dead_owner_at_once(
+    service: TokenService, host: str | None
+) -> None:
+    """On the owner's own host (or in an intent from before hosts were named, which was
+    written on the one machine of its SQLite file) the PID decides, lease or not."""
+    token_id = service.create_token("Production", "alice").token.id
+    intent_id = claim_refresh(service, token_id)
+    owner_host = own_host() if host == "this" else None
+    set_owner(service, intent_id, owner_pid=ended_pid(), owner_host=owner_host)
     assert service.reconcile().rolled_back == (token_id,)
 
 

@@ -109,3 +109,49 @@ def test_tokens_made_before_holders_are_held_by_this_machines_user(
 
 
 HOLDERS = RELEASED.index(storage._step_9_token_holder) + 1  # the version that added them
+
+
+def test_a_journal_before_owner_hosts_gains_them_and_its_intents_are_this_hosts(
+    data_dir: Path, registry: str | None
+) -> None:
+    """The owner-host step on either engine: intents written before it name no host, and were
+    written on the machine whose registry it was, so this host judges their owner by PID as
+    before."""
+    location: str | Path = registry or data_dir / DB_FILENAME
+    context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
+    service = context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    token_id = service.create_token("Production", "alice").token.id
+    context.close()
+    database = open_registry(location)
+    try:  # back to the version before owner hosts, with an intent of a process that has ended
+        database.execute("ALTER TABLE intent DROP COLUMN owner_host")
+        if registry is None:
+            database.execute(f"PRAGMA user_version = {OWNER_HOSTS - 1:d}")
+        else:
+            table = postgres._VERSION_TABLE
+            database.execute(
+                f"UPDATE {table} SET version = {OWNER_HOSTS - 1:d} WHERE version >= {OWNER_HOSTS:d}"  # noqa: S608
+            )
+        database.execute(
+            "INSERT INTO intent (token_id, kind, from_generation, to_generation, grace_seconds,"
+            " action, actor, owner_pid, created_at) VALUES (?, 'refresh', 0, 1, 0, 'refresh',"
+            " 'cli', ?, ?)",
+            (token_id, 2**22 + 1, "2026-01-01 00:00:00"),  # above any Linux pid_max
+        )
+        assert "owner_host" not in {c.name for c in database.handle.get_columns("intent")}
+    finally:
+        database.close()
+    context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
+    try:
+        assert user_version(context.database) == storage.SCHEMA_VERSION
+        assert columns(location, "intent")["owner_host"] is True
+        assert context.database.rows("SELECT owner_host FROM intent") == []  # recovered
+        assert context.service.token(token_id).generation == 0
+    finally:
+        context.close()
+
+
+OWNER_HOSTS = RELEASED.index(storage._step_10_intent_owner_host) + 1  # the version that added them
