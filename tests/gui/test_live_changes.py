@@ -19,15 +19,10 @@ from desktop.secrets.store import KeyringSecretStore
 from tests.gui.conftest import ROOT, make_tokens, model, open_window
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_three_agents
-from tests.helpers.postgres import ENGINES, PostgresServer
+from tests.helpers.postgres import PostgresServer
 
 WAIT_MS = 30_000  # generous: what must happen, never how fast (the benchmark measures that)
 HOUR_MS = 3_600_000  # a poll that never comes during a test
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture
@@ -82,7 +77,7 @@ def test_a_command_run_elsewhere_appears_in_an_open_window(
     window.close()
 
 
-@pytest.mark.parametrize("engine", ["postgresql"])
+@pytest.mark.postgresql_only
 def test_on_postgresql_the_server_wakes_the_window_without_polling(
     qtbot: QtBot, shared: Context, registry: str | None
 ) -> None:
@@ -97,7 +92,7 @@ def test_on_postgresql_the_server_wakes_the_window_without_polling(
     assert not listener.listening
 
 
-@pytest.mark.parametrize("engine", ["postgresql"])
+@pytest.mark.postgresql_only
 def test_the_window_listens_again_after_the_server_restarts(
     qtbot: QtBot, shared: Context, registry: str | None, postgres_server: PostgresServer
 ) -> None:
@@ -116,7 +111,7 @@ def test_the_window_listens_again_after_the_server_restarts(
     window.close()
 
 
-@pytest.mark.parametrize("engine", ["sqlite"])
+@pytest.mark.sqlite_only
 def test_on_sqlite_the_window_polls(qtbot: QtBot, shared: Context) -> None:
     window = open_following(qtbot, shared, poll_interval_ms=200)
     assert window.sync.change_listener is None
@@ -124,7 +119,7 @@ def test_on_sqlite_the_window_polls(qtbot: QtBot, shared: Context) -> None:
     window.close()
 
 
-@pytest.mark.parametrize("engine", ["postgresql"])
+@pytest.mark.postgresql_only
 def test_polling_slows_down_while_the_server_announces_commits(
     qtbot: QtBot, shared: Context
 ) -> None:
@@ -136,7 +131,7 @@ def test_polling_slows_down_while_the_server_announces_commits(
     window.close()
 
 
-@pytest.mark.parametrize("engine", ["postgresql"])
+@pytest.mark.postgresql_only
 def test_a_server_away_is_said_once_not_at_every_poll(
     qtbot: QtBot,
     shared: Context,

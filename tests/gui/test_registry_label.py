@@ -15,12 +15,6 @@ from desktop.secrets.store import KeyringSecretStore
 from tests.gui.conftest import open_window
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_three_agents
-from tests.helpers.postgres import ENGINES
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

@@ -174,9 +174,14 @@ ENGINES = ("sqlite", "postgresql")
 def parametrize_engines(metafunc: pytest.Metafunc) -> None:
     """Run each test that opens a registry (through the ``engine`` fixture: ``memory_context``,
     ``registry``) once on each engine; a test marked ``sqlite_only`` (it reads what only SQLite
-    has: a file, a PRAGMA, a query plan) on SQLite alone. For a folder's conftest's
+    has: a file, a PRAGMA, a query plan) on SQLite alone, one marked ``postgresql_only`` (it
+    needs LISTEN/NOTIFY or a server to restart) on PostgreSQL alone. For a folder's conftest's
     ``pytest_generate_tests``."""
     if "engine" not in metafunc.fixturenames:
         return
-    only_sqlite = metafunc.definition.get_closest_marker("sqlite_only") is not None
-    metafunc.parametrize("engine", ENGINES[:1] if only_sqlite else ENGINES)
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        metafunc.parametrize("engine", ["sqlite"])
+    elif metafunc.definition.get_closest_marker("postgresql_only") is not None:
+        metafunc.parametrize("engine", ["postgresql"])
+    else:
+        metafunc.parametrize("engine", ENGINES)
