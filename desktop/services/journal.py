@@ -405,9 +405,13 @@ class Journal:
 
     def abandoned(self, intent: Intent, now: datetime) -> bool:
         """True when no live process is carrying the intent out any more. An owner on this host
-        (or an intent from before hosts were named) is judged by its PID and start time; one on
-        another host only by its lease running out."""
-        on_this_host = intent.owner_host is None or intent.owner_host == own_host()
+        is judged by its PID and start time; one on another host only by its lease running out.
+        An intent from before hosts were named is this host's in a SQLite file (one machine's),
+        but may be any machine's in a shared PostgreSQL registry: there it waits for its lease."""
+        if intent.owner_host is None:
+            on_this_host = self._database.engine != "postgresql"
+        else:
+            on_this_host = intent.owner_host == own_host()
         this_process = on_this_host and intent.owner_pid == os.getpid()
         if this_process:
             with self._lock:

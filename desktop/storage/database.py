@@ -270,8 +270,8 @@ def _step_9_token_holder(database: pw.Database) -> None:
 
 def _step_10_intent_owner_host(database: pw.Database) -> None:
     """Journal entries name their owner's host too (``intent.owner_host``), since processes
-    on several machines share a registry on PostgreSQL; entries written before keep NULL and
-    are this host's."""
+    on several machines share a registry on PostgreSQL; entries written before keep NULL: this
+    host's in a SQLite file, any host's in a shared registry (they wait for their lease)."""
     import peewee as pw  # here, not at the top: see the module's docstring
 
     add_column(database, "intent", "owner_host", pw.TextField(null=True))

@@ -114,9 +114,8 @@ HOLDERS = RELEASED.index(storage._step_9_token_holder) + 1  # the version that a
 def test_a_journal_before_owner_hosts_gains_them_and_its_intents_are_this_hosts(
     data_dir: Path, registry: str | None
 ) -> None:
-    """The owner-host step on either engine: intents written before it name no host, and were
-    written on the machine whose registry it was, so this host judges their owner by PID as
-    before."""
+    """The owner-host step on either engine: intents written before it name no host; this
+    one's owner has ended and its lease has run out, so recovery undoes it on either."""
     location: str | Path = registry or data_dir / DB_FILENAME
     context = open_context(data_dir, store=InMemorySecretStore(), database=registry)
     service = context.service
