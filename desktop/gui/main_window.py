@@ -339,6 +339,10 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.window_actions.toggle_details.toggled.connect(self._toggle_details)
         self.details.leave.connect(self._leave_details)
+        # A token that expired meanwhile answers 401 and takes no refresh: nothing in the
+        # database changed, so the pane and the actions are told here.
+        self.model.tokensExpired.connect(self.details.refresh)
+        self.model.tokensExpired.connect(self._update_actions)
         runner.started.connect(notices.rotation_started)
         runner.started.connect(self._update_actions)
         runner.progress.connect(notices.rotation_progress)

@@ -112,8 +112,10 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     working."""
     token = details.token
     next_at = token.next_rotation_at
-    if next_at is not None and token.expires_at is not None and next_at >= token.expires_at:
-        next_at = None  # a rotation at or after the expiry never happens
+    if token.expires_at is not None and (
+        token.expired(details.read_at) or (next_at is not None and next_at >= token.expires_at)
+    ):
+        next_at = None  # an expired token is not rotated, nor is one at or after its expiry
     next_rotation = display.format_time(next_at)
     if next_at is not None and not token.active:
         next_rotation += display.PAUSED

@@ -150,13 +150,32 @@ def test_an_expiry_is_shown_and_once_passed_it_is_what_stops_the_token(
     assert "Next rotation\n—" in shown  # a week away: after the expiry, so it never happens
     assert "Requests with this token get through" in shown
 
-    clock.advance(timedelta(days=3))
-    seeded.set_label(token_id, "expired now")  # any change makes the pane read again
-    window.sync.catch_up()
-    qtbot.waitUntil(lambda: "expired now" in text(window))
+    clock.advance(timedelta(days=3))  # nothing in the database changes as it expires
+    window.model.check_expiry()  # what the model's expiry timer calls
+    qtbot.waitUntil(lambda: "Expired" in text(window))
     shown = text(window)
     assert f"Expires\nExpired {display.format_time(expires)}" in shown
     assert "Every request with this token gets 401: token expired." in shown
+
+
+def test_an_expired_token_shows_no_next_rotation_even_one_before_its_expiry(
+    window: MainWindow, seeded: TokenService, qtbot: QtBot, clock: FakeClock
+) -> None:
+    """Paused (inactive) with a rotation due before its expiry: once expired, it is never
+    rotated, as the table and the command line say too."""
+    expires = clock.now() + timedelta(days=2)
+    token_id = seeded.create_token(
+        "Production", "Alpha Bot", rotation="daily", expires=expires
+    ).token.id
+    seeded.set_status(token_id, False)
+    window.sync.reload()
+    window.select_tokens([token_id])
+    qtbot.waitUntil(showing(window, token_id))
+    assert "Next rotation\n—" not in text(window)
+    clock.advance(timedelta(days=3))
+    window.model.check_expiry()
+    qtbot.waitUntil(lambda: "Expired" in text(window))
+    assert "Next rotation\n—" in text(window)
 
 
 def test_it_stays_current_as_the_token_and_its_role_change(
