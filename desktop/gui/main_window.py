@@ -598,6 +598,9 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.notifier.stop()
         self.sync.stop()
+        self.model.expiry_timer.stop()
+        self.model.grace_timer.stop()
+        self.details.stop()
         self.commands.close()
         self.runner.stop()
         self.clipboard.clear_if_ours()

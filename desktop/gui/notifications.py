@@ -367,7 +367,7 @@ class Notifier(QObject):
         if len(new) == 1:
             text = f"{token_name(tokens[0])} was not rotated: {new[0][1]}"
             self._send(
-                Notice(Kind.ROTATION_FAILED, "Scheduled rotation failed", text, tokens[0].id)
+                Notice(Kind.ROTATION_FAILED, "Scheduled Rotation Failed", text, tokens[0].id)
             )
             return
         title = f"{len(new)} Rotations Failed"

@@ -284,6 +284,11 @@ class TokenDetailsPane(QTextBrowser):
         self._wanted = wanted
         self._changed()
 
+    def stop(self) -> None:
+        """Read nothing more (the window is closing)."""
+        self.settle_timer.stop()
+        self._deadline.stop()
+
     @Slot()
     def refresh(self) -> None:
         """The data may have changed: read the selected token again, once things settle."""

@@ -181,15 +181,27 @@ def test_filter_box_matches_any_column(window: MainWindow, seeded: TokenService)
     assert shown_ids(window) == ids
 
 
-def test_closing_stops_the_timers(qtbot: QtBot, context: Context, seeded: TokenService) -> None:
+def test_closing_stops_the_timers(
+    qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
+) -> None:
+    token_id = seeded.create_token(
+        "Production", "Alpha Bot", grace="1h", expires=clock.now() + timedelta(days=1)
+    ).token.id
+    seeded.refresh(token_id)  # a grace running, an expiry coming: both timers set
     window = open_window(qtbot, context, autostart=True)
+    window.select_tokens([token_id])
     assert window.sync.poll_timer.isActive()
     assert window.runner.timer.isActive()
+    assert window.model.expiry_timer.isActive() and window.model.grace_timer.isActive()
     window.close()
     assert not window.sync.poll_timer.isActive()
     assert not window.runner.timer.isActive()
     assert not window.clipboard.timer.isActive()
     assert not window.commands.reveal_timer.isActive()
+    assert not window.model.expiry_timer.isActive()
+    assert not window.model.grace_timer.isActive()
+    assert not window.details.settle_timer.isActive()
+    assert not window.notifier.timer.isActive()
 
 
 def test_labels_and_status_never_show_a_secret(

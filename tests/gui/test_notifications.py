@@ -81,7 +81,7 @@ def test_a_failed_rotation_is_notified_once_and_a_click_opens_the_token(
     assert notice["app_name"] == "TokenDesk"
     assert notice["actions"] == ["default", "Open"]
     assert notice["app_icon"]
-    assert notice["summary"] == "Scheduled rotation failed"
+    assert notice["summary"] == "Scheduled Rotation Failed"
     assert notice["body"].startswith(f"Token #{token_id} (Beta Sync, Staging) was not rotated: ")
     assert "keyring is locked" in notice["body"]
     assert issued.secret not in json.dumps(notice)
@@ -349,7 +349,7 @@ def test_without_a_notification_server_the_tray_tells_and_its_click_opens_the_to
     run_pass(qtbot, window)  # nothing owns org.freedesktop.Notifications on the test bus
 
     [(title, text)] = tray.messages
-    assert title == "Scheduled rotation failed"
+    assert title == "Scheduled Rotation Failed"
     assert text.startswith(f"Token #{token.id} (Gamma ETL, Staging) was not rotated: ")
     with qtbot.waitSignal(window.notifier.opened, timeout=10_000) as opened:
         tray.messageClicked.emit()
