@@ -57,7 +57,8 @@ examples:
 The data dir is --data-dir, else $TOKENDESK_DATA_DIR, else the platform's user data dir.
 The registry is the SQLite file there, unless --database (or $TOKENDESK_DATABASE) names a
 PostgreSQL database that a team shares: postgresql://user@host:port/dbname, with libpq's
-settings (PGPASSWORD, ~/.pgpass, sslmode) as psql takes them.
+settings (PGPASSWORD, ~/.pgpass, sslmode) as psql takes them. Keep the password in ~/.pgpass,
+not in the URL: a command line is visible to every user of the machine.
 Secrets live only in the system keyring; the database keeps fingerprints and 4-character hints.
 
 exit status:
