@@ -258,7 +258,9 @@ def _step_8_token_expiry(database: pw.Database) -> None:
 
 def _step_9_token_holder(database: pw.Database) -> None:
     """Each token names whose keyring holds its secret (``token.holder``, ``alice@laptop``):
-    the tokens there are were all made on this machine, by its user."""
+    the tokens there are were all made on this machine, by its user. (Only a SQLite file can
+    be this old: registries on PostgreSQL came with holders and are made at the current
+    schema, so none is ever upgraded here from an earlier version.)"""
     import peewee as pw  # here, not at the top: see the module's docstring
 
     from desktop.domain.people import person
