@@ -343,7 +343,7 @@ class TokenCommands(QObject):
         saved = ExpiryDialog.ask(self._service, token, self._window)
         if saved is not None:
             self._sync.catch_up()
-            self._status(f"Token {saved.masked}: expiry saved")
+            self._status(f"Token {token_ref(saved.id)}: expiry saved")
 
     def edit_label(self) -> None:
         token = self._single()

@@ -58,8 +58,8 @@ from typing import TYPE_CHECKING, Literal
 from desktop.domain import tokens
 from desktop.domain.clock import isoformat
 from desktop.domain.errors import Conflict, SecretMismatch, SecretStoreUnavailable
-from desktop.domain.intervals import format_interval
 from desktop.services.context import ServiceContext
+from desktop.services.display import format_duration
 from desktop.services.views import ReconcileReport
 from desktop.storage import queries
 from desktop.storage.lazy import deferred
@@ -319,7 +319,7 @@ class Journal:
                 repository.add_previous_secret(
                     self._database, row.id, row.fingerprint, replaced_until
                 )
-                details += f", previous secret valid for {format_interval(grace)}"
+                details += f", previous secret valid for {format_duration(grace)}"
             else:
                 details += ", previous secret invalid at once"
             if earlier is not None:

@@ -207,3 +207,18 @@ def test_a_double_click_on_the_expires_cell_opens_the_dialog(
     qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)  # pressed
     qtbot.mouseDClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=cell)
     assert seen
+
+
+def test_the_saved_expiry_is_reported_by_the_token_number(
+    window: MainWindow, seeded: TokenService, modals: Modals, clock: FakeClock
+) -> None:
+    """The status bar names the token as the table, the details and every dialog do (#3), not
+    by its secret's last characters, which change on each refresh."""
+    token_id = token_id_of(seeded)
+    window.sync.reload()
+    window.select_tokens([token_id])
+    soon = clock.now().replace(second=0) + timedelta(hours=2)
+    seen = modals.when("ExpiryDialog", lambda d: set_expiry_in(d, soon))
+    expiry_action(window).trigger()
+    assert seen
+    assert window.statusBar().currentMessage() == f"Token #{token_id}: expiry saved"

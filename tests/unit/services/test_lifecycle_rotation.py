@@ -241,6 +241,14 @@ def test_expired_previous_secrets_are_pruned_and_go_with_their_token(
     assert PreviousSecret.select().bind(handle).count() == 0
 
 
+def test_the_audit_log_words_a_refresh_grace_as_a_duration(service: TokenService) -> None:
+    """The audit log reads "valid for 1 day", never the preset's name ("valid for daily")."""
+    first = service.create_token("Prod", "bot")
+    service.refresh(first.token.id, grace="daily")
+    details = audit(service, first.token.id, "refresh")[0].details
+    assert "previous secret valid for 1 day" in details
+
+
 def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeClock) -> None:
     first = service.create_token("Prod", "bot", rotation="1d", grace="3h")
     clock.advance(DAY)
@@ -251,7 +259,8 @@ def test_rotation_uses_the_configured_grace(service: TokenService, clock: FakeCl
     clock.advance(3 * HOUR)
     assert status(service, first.secret) == 401
     assert status(service, new) == 200
-    assert "previous secret valid for 3h" in audit(service, first.token.id, "rotate")[0].details
+    details = audit(service, first.token.id, "rotate")[0].details
+    assert "previous secret valid for 3 hours" in details
 
 
 def test_cancelled_pass_stops_between_tokens(service: TokenService, clock: FakeClock) -> None:
