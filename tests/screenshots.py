@@ -186,6 +186,8 @@ def _render(out: Path, scheme: str, scale: float) -> int:
         context.close()
 
         window = build_main_window(data_dir)
+        # The registry as a person's own would read, not this run's temporary folder.
+        window.notices.show_registry(str(Path.home() / ".local/share/TokenDesk/tokendesk.sqlite3"))
         window.resize(*WINDOW_SIZE)
         window.show()
         window.select_tokens([window.model.token_at(1).id])

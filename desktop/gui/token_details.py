@@ -124,7 +124,7 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     grace = (
         f"{display.format_duration(token.grace)} after each rotation"
         if token.grace
-        else "none: a replaced secret stops at once"
+        else "none: a replaced secret stops at once, unless a refresh asks for one"
     )
     lines = [
         ("Created", display.format_time(token.created_at)),

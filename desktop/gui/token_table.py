@@ -85,6 +85,8 @@ class Stretch:
 Fit = Samples | Contents | Stretch
 _CONTENTS = Contents()
 _NAMES = Contents(floor=14, cap=24)
+_NUMBERS = Contents(floor=3, cap=10)
+_SHORT = Contents(floor=6, cap=40)
 _STRETCH = Stretch()
 
 
@@ -309,10 +311,13 @@ class TokenTableView(QTableView):
             Column.STATUS: Samples(
                 (display.ACTIVE, display.INACTIVE), extra=BADGE_SIZE + _BADGE_GAP
             ),
-            Column.ID: Samples((display.token_ref(9_999_999),)),
+            # What the rows on screen hold, not the longest text possible: an ID is a few
+            # digits, most tokens never expire, few are paused, and the width this leaves is
+            # Label's. (Rows scrolled into view widen these once scrolling pauses.)
+            Column.ID: _NUMBERS,
             Column.ROTATION: Samples(tuple(display.rotation_text(s) for s in _INTERVALS)),
-            Column.NEXT_ROTATION: Samples(tuple(text + display.PAUSED for text in times)),
-            Column.EXPIRES: Samples((*times, display.NEVER_EXPIRES, display.EXPIRED)),
+            Column.NEXT_ROTATION: Contents(floor=max(map(len, times)), cap=40),
+            Column.EXPIRES: _SHORT,
             Column.CREATED: Samples(times),
             Column.ENVIRONMENT: _NAMES,
         }
