@@ -10,6 +10,7 @@ from contextlib import closing, contextmanager
 import pytest
 
 from desktop.domain.errors import NotFound, RuleViolation
+from desktop.services.journal import own_host
 from desktop.services.tokens import TokenService
 from desktop.storage.models import AuditEvent, Environment, Intent
 
@@ -147,6 +148,7 @@ def test_recovery_is_heard_once_when_it_finished_or_undid_something(
         "action": "refresh",
         "actor": "cli",
         "owner_pid": os.getpid(),  # this process, not carrying it out: abandoned
+        "owner_host": own_host(),
         "created_at": service.unit_of_work.now(),
     }
     Intent.insert(**intent_fields).bind(handle).execute()
