@@ -26,12 +26,16 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.access import METHODS, Decision
 from desktop.domain.errors import TokenDeskError
+from desktop.gui import theme
 from desktop.gui.theme import Tone, paint_tone
 from desktop.gui.token_choices import TokenChoices, offer
 from desktop.gui.widgets import fit_to_contents
 from desktop.services.display import token_choice_masked, token_ref
 from desktop.services.tokens import TokenService
 from desktop.services.views import Names, TokenRow
+
+PROMPT = "Choose a token, a method and a path, then press Send."
+CHANGED = "The request changed: press Send to try it."
 
 # How each outcome is coloured (and whether in bold); the colours follow the palette.
 OUTCOME_TONES: dict[str, tuple[Tone, bool]] = {
@@ -113,7 +117,7 @@ class TryRequestDialog(QDialog):
         self._send = QPushButton("&Send", self)
         self._send.setObjectName("trySend")
         self._send.setDefault(True)
-        self._result = QLabel("Choose a token, a method and a path, then press Send.", self)
+        self._result = QLabel(PROMPT, self)
         self._result.setObjectName("tryResult")
         self._result.setWordWrap(True)
         self._result.setProperty("outcome", "")
@@ -169,6 +173,17 @@ class TryRequestDialog(QDialog):
         self._show.toggled.connect(self._toggle_shown)
         self._pasted.textEdited.connect(self._pasted_edited)
         self._endpoint.textChanged.connect(self._sync)
+        # An answer stands beside the request it answers: any change of the request takes it
+        # away, so an earlier "200 OK" never reads as the answer to a new path.
+        for changed in (
+            self._environment.currentIndexChanged,
+            self._method.currentIndexChanged,
+            self._token.currentIndexChanged,
+            self._use_stored.toggled,
+            self._pasted.textEdited,
+            self._endpoint.textEdited,
+        ):
+            changed.connect(self._request_changed)
         self._send.clicked.connect(self.send)
         self._sync()
         self._endpoint.setFocus()
@@ -217,6 +232,13 @@ class TryRequestDialog(QDialog):
         )
 
     # ----------------------------------------------------------------- sending
+
+    def _request_changed(self) -> None:
+        if self._result.property("outcome"):
+            result = self._result
+            result.setText(CHANGED)
+            result.setProperty("outcome", "")
+            theme.follow(result, lambda: result.setStyleSheet(""))
 
     def _show_result(self, text: str, kind: str) -> None:
         self._result.setText(text)

@@ -61,6 +61,24 @@ def test_try_with_a_stored_token(
     assert find(dialog, QLineEdit, "tryTokenEdit").text() == ""  # never copied into view
 
 
+def test_an_answer_goes_when_the_request_changes(
+    qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
+) -> None:
+    """An earlier answer never stands beside a request it did not answer."""
+    dialog = try_dialog(qtbot, service, token_id=ada_token.token.id)
+    result = find(dialog, QLabel, "tryResult")
+    endpoint = find(dialog, QLineEdit, "tryEndpoint")
+    assert send(qtbot, dialog, "GET", "/Loans/42") == "200 OK — allowed"
+    endpoint.setFocus()
+    QTest.keyClicks(endpoint, "/x")  # typed: "/Loans/42/x" was not asked
+    assert result.text() == "The request changed: press Send to try it."
+    assert result.property("outcome") == ""
+    assert result.styleSheet() == ""  # no colour of an outcome
+    assert send(qtbot, dialog, "POST", "/Loans").startswith("403 Forbidden")
+    find(dialog, QComboBox, "tryMethod").setCurrentText("GET")
+    assert result.property("outcome") == ""
+
+
 def test_try_with_a_pasted_token(
     qtbot: QtBot, service: TokenService, ada_token: IssuedSecret
 ) -> None:
