@@ -79,13 +79,17 @@ def status_badge(active: bool) -> QIcon:
     Build it once and keep it: this draws a pixmap per scale."""
     scales = set(_BADGE_SCALES)
     scales.update(screen.devicePixelRatio() for screen in QGuiApplication.screens())
+    # On a selected row (the highlight colour behind it) the badge is drawn in the palette's
+    # highlighted-text colour, where a grey ring would all but vanish.
+    on_highlight = QGuiApplication.palette().color(QPalette.ColorRole.HighlightedText)
     badge = QIcon()
     for scale in sorted(scales):
         badge.addPixmap(_badge_pixmap(active, scale))
+        badge.addPixmap(_badge_pixmap(active, scale, on_highlight), QIcon.Mode.Selected)
     return badge
 
 
-def _badge_pixmap(active: bool, scale: float) -> QPixmap:
+def _badge_pixmap(active: bool, scale: float, outline: QColor | None = None) -> QPixmap:
     side = round(BADGE_SIZE * scale)
     pixmap = QPixmap(side, side)
     pixmap.setDevicePixelRatio(scale)
@@ -94,11 +98,12 @@ def _badge_pixmap(active: bool, scale: float) -> QPixmap:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     centre = QPointF(BADGE_SIZE / 2, BADGE_SIZE / 2)
     if active:
-        painter.setPen(Qt.PenStyle.NoPen)
+        # *outline*: a ring around the dot, which keeps its colour (the state's).
+        painter.setPen(Qt.PenStyle.NoPen if outline is None else QPen(outline, 1.5))
         painter.setBrush(QBrush(_BADGE_ACTIVE))
         painter.drawEllipse(centre, 5.0, 5.0)
     else:
-        painter.setPen(QPen(_BADGE_INACTIVE, 2.0))
+        painter.setPen(QPen(_BADGE_INACTIVE if outline is None else outline, 2.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawEllipse(centre, 4.0, 4.0)
     painter.end()

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from hypothesis import given, settings
 from PySide6.QtCore import QPersistentModelIndex, QSize, Qt
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -192,6 +192,28 @@ def test_status_badges_are_drawn_once_and_crisp_at_each_scale(model: TokenTableM
         pixmap = first[0].pixmap(QSize(16, 16), scale)
         assert pixmap.devicePixelRatio() == scale
         assert pixmap.width() == round(16 * scale)
+
+
+def test_on_a_selected_row_the_badges_take_the_highlighted_text_colour(
+    model: TokenTableModel,
+) -> None:
+    """A grey ring on the highlight colour all but vanishes: a selected row's badge is drawn
+    in the colour the palette gives text there."""
+    inactive, active = (
+        model.index(model.row_of(token_id) or 0, Column.STATUS).data(Qt.ItemDataRole.DecorationRole)
+        for token_id in (2, 1)  # 2 is the inactive one
+    )
+    light = QGuiApplication.palette().color(QPalette.ColorRole.HighlightedText)
+    ring = (8 + 4, 8)  # a point of the inactive ring, 4 px right of the centre
+
+    def at(icon: QIcon, mode: QIcon.Mode, point: tuple[int, int]) -> QColor:
+        return icon.pixmap(QSize(16, 16), 1.0, mode).toImage().pixelColor(*point)
+
+    assert at(inactive, QIcon.Mode.Normal, ring).name() == "#808080"
+    assert at(inactive, QIcon.Mode.Selected, ring).name() == light.name()
+    # The active dot keeps its green, ringed in the same colour.
+    assert at(active, QIcon.Mode.Selected, (8, 8)) == at(active, QIcon.Mode.Normal, (8, 8))
+    assert at(active, QIcon.Mode.Selected, (8 + 5, 8)).lightnessF() > 0.6
 
 
 def test_rotation_columns(model: TokenTableModel) -> None:
