@@ -279,6 +279,16 @@ def _step_10_intent_owner_host(database: pw.Database) -> None:
     add_column(database, "intent", "owner_host", pw.TextField(null=True))
 
 
+def _step_11_token_usage(database: pw.Database) -> None:
+    """When and how often each token was last presented to a forward-auth server: a table of
+    its own (``token_usage``), empty until a server records a use."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
+    from desktop.storage.models import TokenUsage
+
+    pw.SchemaManager(TokenUsage, database).create_all(safe=True)
+
+
 # Each step runs in one transaction together with its version bump. Append, never edit.
 #
 # Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
@@ -290,7 +300,7 @@ def _step_10_intent_owner_host(database: pw.Database) -> None:
 # model query bound to the database for data. Where the engines must differ, it asks which it
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
-#     def _step_11_token_retired(database: pw.Database) -> None:
+#     def _step_12_token_retired(database: pw.Database) -> None:
 #         import peewee as pw  # imported when a migration runs, never at start-up
 #
 #         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
@@ -305,6 +315,7 @@ MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine t
     _step_8_token_expiry,
     _step_9_token_holder,
     _step_10_intent_owner_host,
+    _step_11_token_usage,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -215,6 +215,20 @@ class Intent(BaseModel):
         token_id: int
 
 
+class TokenUsage(BaseModel):
+    """When each token was last presented to a forward-auth server (``tokendesk serve``), and
+    how often. A table of its own, with no change-log trigger: servers add to it every few
+    seconds, and that must neither wake every window nor make every server read its index
+    again. Written only through :func:`desktop.storage.repository.record_uses`."""
+
+    token = pw.ForeignKeyField(Token, primary_key=True, on_delete="CASCADE")
+    last_used_at = pw.DateTimeField()  # naive UTC, like every stored time
+    use_count = pw.BigIntegerField(default=0)
+
+    if TYPE_CHECKING:
+        token_id: int
+
+
 ALL_MODELS: list[type[BaseModel]] = [
     Environment,
     Role,
@@ -224,6 +238,7 @@ ALL_MODELS: list[type[BaseModel]] = [
     PreviousSecret,
     AuditEvent,
     Intent,
+    TokenUsage,
 ]
 
 
@@ -244,6 +259,7 @@ __all__ = [
     "Role",
     "RolePermission",
     "Token",
+    "TokenUsage",
     "UnboundModelError",
     "naive",
 ]

@@ -10,7 +10,7 @@ Every function turns the driver's errors into :class:`~desktop.domain.errors.Dat
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from desktop.storage.models import (
     Role,
     RolePermission,
     Token,
+    TokenUsage,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -291,6 +292,47 @@ def prune_previous_secrets(database: Database, now: datetime, token_id: int | No
 def delete_token(database: Database, token_id: int) -> None:
     """The row goes, and its intent and replaced secrets with it (ON DELETE CASCADE)."""
     Token.delete().where(Token.id == token_id).bind(database.handle).execute()
+
+
+# ----------------------------------------------------------------- last used
+
+
+@translating
+def record_uses(database: Database, uses: Mapping[int, tuple[datetime, int]]) -> None:
+    """Add what a forward-auth server saw since its last write: for each token id, when it was
+    last presented (naive UTC) and how many times. Counts add up and the latest time wins, so
+    several servers may write in any order. A token deleted meanwhile is skipped (the row is
+    inserted from the token's own row, of which there is none), never an error."""
+    greatest = pw.fn.GREATEST if database.engine == "postgresql" else pw.fn.MAX
+    handle = database.handle
+    for token_id, (at, count) in uses.items():
+        TokenUsage.insert_from(
+            Token.select(Token.id, pw.Value(at), pw.Value(count)).where(Token.id == token_id),
+            [TokenUsage.token, TokenUsage.last_used_at, TokenUsage.use_count],
+        ).on_conflict(
+            conflict_target=[TokenUsage.token],
+            update={
+                TokenUsage.last_used_at: greatest(
+                    TokenUsage.last_used_at, pw.EXCLUDED.last_used_at
+                ),
+                TokenUsage.use_count: TokenUsage.use_count + pw.EXCLUDED.use_count,
+            },
+        ).bind(handle).execute()
+
+
+@translating
+def token_uses(
+    database: Database, token_ids: Iterable[int] | None = None
+) -> dict[int, tuple[datetime, int]]:
+    """When each token (of *token_ids*, or every one) was last used and how often: only
+    tokens a server has seen are there."""
+    query = TokenUsage.select(TokenUsage.token, TokenUsage.last_used_at, TokenUsage.use_count)
+    if token_ids is not None:
+        query = query.where(TokenUsage.token.in_(list(token_ids)))
+    return {
+        int(token_id): (at, int(count))
+        for token_id, at, count in query.tuples().bind(database.handle)
+    }
 
 
 # ----------------------------------------------------------------- the journal

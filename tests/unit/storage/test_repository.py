@@ -125,3 +125,24 @@ def test_a_query_that_forgets_its_database_fails_loudly(database: Database) -> N
         Token.select().count()
     with pytest.raises(UnboundModelError):
         list(Token.select())
+
+
+# ----------------------------------------------------------------- last used
+
+
+def test_recorded_uses_add_up_and_the_latest_time_wins(database: Database, token_id: int) -> None:
+    later, earlier = datetime(2026, 1, 5, 9, 30), datetime(2026, 1, 5, 9, 10)
+    with database.transaction():
+        repository.record_uses(database, {token_id: (later, 3)})
+    with database.transaction():  # a second server's batch, older but written after
+        repository.record_uses(database, {token_id: (earlier, 2)})
+    assert repository.token_uses(database) == {token_id: (later, 5)}
+    assert repository.token_uses(database, [token_id + 1]) == {}
+
+
+def test_a_use_of_a_deleted_token_is_skipped(database: Database, token_id: int) -> None:
+    with database.transaction():
+        repository.record_uses(database, {token_id: (NOW, 1)})
+        repository.delete_token(database, token_id)  # its usage row goes with it
+        repository.record_uses(database, {token_id: (NOW, 1), token_id + 99: (NOW, 4)})
+    assert repository.token_uses(database) == {}
