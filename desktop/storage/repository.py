@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import peewee as pw
 
@@ -329,10 +329,8 @@ def token_uses(
     query = TokenUsage.select(TokenUsage.token, TokenUsage.last_used_at, TokenUsage.use_count)
     if token_ids is not None:
         query = query.where(TokenUsage.token.in_(list(token_ids)))
-    return {
-        int(token_id): (at, int(count))
-        for token_id, at, count in query.tuples().bind(database.handle)
-    }
+    rows = cast("Iterable[tuple[int, datetime, int]]", query.tuples().bind(database.handle))
+    return {int(token_id): (at, int(count)) for token_id, at, count in rows}
 
 
 # ----------------------------------------------------------------- the journal
