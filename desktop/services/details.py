@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from desktop.domain.access import EXPIRED, Grant, agent_refusal
 from desktop.services.context import ServiceContext
+from desktop.services.delivery import Deliveries
 from desktop.services.lifecycle import Lifecycle, stored_token_view
 from desktop.services.reads import Reads
 from desktop.services.views import AuditView, TokenView
@@ -43,6 +44,8 @@ class TokenDetails:
     permissions: tuple[str, ...]  # what its role grants, "GET /Loans", in the role's order
     recent: tuple[AuditView, ...]  # its newest audit events, newest first
     read_at: datetime  # when it was read (UTC): what "expired" and "next" are measured from
+    # When its latest delivery of a new secret ended (UTC) and whether it succeeded; None: none.
+    last_delivery: tuple[datetime, bool] | None = None
 
     @property
     def eligible(self) -> bool:
@@ -65,10 +68,13 @@ class TokenDetails:
 class TokenDetailsReader:
     """Reads :class:`TokenDetails`; changes nothing."""
 
-    def __init__(self, context: ServiceContext, lifecycle: Lifecycle, reads: Reads) -> None:
+    def __init__(
+        self, context: ServiceContext, lifecycle: Lifecycle, reads: Reads, deliveries: Deliveries
+    ) -> None:
         self._context = context
         self._lifecycle = lifecycle
         self._reads = reads
+        self._deliveries = deliveries
 
     def token_details(self, token_id: int, events: int = RECENT_EVENTS) -> TokenDetails:
         """The token's details and its newest *events* audit events, read in one snapshot;
@@ -82,6 +88,7 @@ class TokenDetailsReader:
             agent, environment = row.agent, row.environment
             granted = repository.permissions(database, agent.role.id)
             recent = self._reads.audit(row.id, events) if events > 0 else []
+            delivered = self._deliveries.latest(row.id) if row.delivery_command else None
         refusal = agent_refusal(
             agent.name,
             disabled=agent.disabled,
@@ -96,6 +103,7 @@ class TokenDetailsReader:
             permissions=tuple(sorted(f"{method} {endpoint}" for method, endpoint in granted)),
             recent=tuple(recent),
             read_at=read_at,
+            last_delivery=delivered,
         )
 
 
