@@ -228,7 +228,6 @@ class Deliveries:
             return None
         refusal = delivery.refusal(row.delivery_set_by, row.holder)
         if refusal is not None:
-            log.warning("token %s: %s", row.id, refusal)
             return self._settle(row, None, refusal, actor)
         try:
             secret = self._lifecycle.reveal(row.id)
@@ -316,6 +315,8 @@ class Deliveries:
                 )
             if action:
                 audit(action, row.id, details[:500], actor=actor)
+        # The log file's, at INFO: whoever ran it is told already (the command line's one
+        # line, the window's notification), and standard error is theirs.
         if outcome is not None:
-            log.info("token %s: %s", row.id, outcome.text)
+            log.info("%s", outcome.summary)
         return outcome

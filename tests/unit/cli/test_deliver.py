@@ -4,9 +4,12 @@ and ``list --json`` name the command. The commands are real shell processes."""
 
 from __future__ import annotations
 
+import os
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from desktop.app import open_context
 from desktop.domain.people import person
@@ -14,6 +17,13 @@ from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.tokens import TokenService
 from tests.helpers.clock import FakeClock
 from tests.unit.cli.conftest import Cli, Seed
+
+
+@pytest.fixture(autouse=True)
+def commands_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands inherit TokenDesk's environment, as hooks do: the shell's tools must be on
+    its PATH (the unit suite may run with an empty one)."""
+    monkeypatch.setenv("PATH", os.defpath)
 
 
 def writes_to(path: Path) -> str:
@@ -87,6 +97,12 @@ def test_a_failed_delivery_is_one_line_and_the_refresh_still_succeeds(
     assert secret not in result.err
     history = cli.ok("audit", "--token", tid).out
     assert secret not in history and "refused •••" in history
+    logs = list(cli.data_dir.rglob("*.log"))
+    logged = "".join(path.read_text() for path in logs)
+    assert f"token {tid}: delivery failed: exit status 4 (refused •••)" in logged
+    for stored in cli.data_dir.rglob("*"):  # the database, its WAL, the log: none holds it
+        if stored.is_file():
+            assert secret.encode() not in stored.read_bytes(), stored
 
 
 def test_a_command_set_by_someone_else_is_not_run_by_the_refresh(

@@ -36,6 +36,13 @@ tr '\\0' ' ' < /proc/$PPID/cmdline > "$out/parent_argv"
 """
 
 
+@pytest.fixture(autouse=True)
+def commands_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The commands inherit TokenDesk's environment, as hooks do: the shell's tools must be on
+    its PATH (the unit suite may run with an empty one)."""
+    monkeypatch.setenv("PATH", os.defpath)
+
+
 def admin(context: Context, clock: FakeClock, person: str) -> TokenService:
     """*person*'s TokenDesk on the shared registry: their own keyring, the same clock."""
     return TokenService(
