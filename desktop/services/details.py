@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from desktop.domain import delivery
 from desktop.domain.access import EXPIRED, Grant, agent_refusal
 from desktop.services.context import ServiceContext
 from desktop.services.delivery import Deliveries
+from desktop.services.display import format_time
 from desktop.services.lifecycle import Lifecycle, stored_token_view
 from desktop.services.reads import Reads
 from desktop.services.views import AuditView, TokenView
@@ -50,6 +52,21 @@ class TokenDetails:
     @property
     def eligible(self) -> bool:
         return self.agent_refusal is None
+
+    @property
+    def delivered_by(self) -> str | None:
+        """The details pane's delivery line: ``umask 077; cat > … · last delivery 14:32 OK``
+        (its time as the window shows times), or None when the token delivers to no command."""
+        token = self.token
+        if token.delivery_command is None:
+            return None
+        text = token.delivery_command
+        if delivery.refusal(token.delivery_set_by, token.holder) is not None:
+            text += f" (set by {token.delivery_set_by or 'someone unknown'}: not run)"
+        if self.last_delivery is None:
+            return f"{text} · not delivered yet"
+        at, ok = self.last_delivery
+        return f"{text} · last delivery {format_time(at)} {'OK' if ok else 'failed'}"
 
     @property
     def refusal(self) -> str | None:
