@@ -7,8 +7,9 @@ Whoever then runs on the holder's desktop delivers it: ``token refresh`` at once
 scheduler and ``rotate-due`` at each pass. The command runs
 
 * as ``/bin/sh -c COMMAND``, in a session (process group) of its own;
-* with the new secret on standard input, which is then closed: never in its arguments (every
-  user of the machine can read those) nor its environment (its children inherit that);
+* with the new secret on standard input (alone, no newline after it: a file or a Kubernetes
+  secret made from it holds exactly the secret), which is then closed: never in its arguments
+  (every user of the machine can read those) nor its environment (its children inherit that);
 * with ``TOKENDESK_TOKEN_ID``, ``TOKENDESK_ENVIRONMENT``, ``TOKENDESK_AGENT`` and
   ``TOKENDESK_LABEL`` added to TokenDesk's own environment;
 * outside every database transaction, for at most :data:`~desktop.domain.delivery.TIMEOUT_SECONDS`
@@ -100,7 +101,7 @@ def run_command(
         assert process.stdin is not None
         # A secret is far smaller than a pipe's buffer: this write never waits for the reader.
         with contextlib.suppress(BrokenPipeError):  # it exited without reading: its choice
-            process.stdin.write(secret.encode("utf-8") + b"\n")
+            process.stdin.write(secret.encode("utf-8"))  # as it is: no newline to strip
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
         deadline = time.monotonic() + timeout

@@ -159,7 +159,7 @@ def test_refresh_delivers_off_the_windows_thread_and_the_details_say_so(
     (outcome,) = finished.args[0].deliveries
     assert outcome.ok and outcome.token_id == token_id
     ((_title, _message, secret),) = answers.secrets
-    assert target.read_text() == secret + "\n"
+    assert target.read_text() == secret
 
     window.details.refresh()
     qtbot.waitUntil(lambda: "last delivery" in window.details.toPlainText(), timeout=10_000)

@@ -70,13 +70,13 @@ def test_refresh_delivers_the_new_secret_and_says_so_in_one_line(
     result = cli("token", "refresh", tid, "--grace", "1h")
     assert result.code == 0
     secret = cli.ok("token", "show", tid, "--reveal", "--json").json()["secret"]
-    assert target.read_text() == secret + "\n"
+    assert target.read_text() == secret
     assert target.stat().st_mode & 0o777 == 0o600
     assert result.err == f"delivery: token {tid}: delivered (exit status 0)\n"
 
     record = cli("token", "refresh", tid, "--json").json()
     assert record["delivery"]["ok"] is True and record["delivery"]["generation"] == 2
-    assert target.read_text() == record["secret"] + "\n"
+    assert target.read_text() == record["secret"]
 
 
 def test_a_failed_delivery_is_one_line_and_the_refresh_still_succeeds(
@@ -152,7 +152,7 @@ def test_rotate_due_delivers_and_a_failed_delivery_is_a_failure(
     )
     assert lines[-1] == "2 rotated, 0 skipped, 0 failed."
     secret = cli.ok("token", "show", str(good.token.id), "--reveal", "--json").json()["secret"]
-    assert (tmp_path / "good").read_text() == secret + "\n"
+    assert (tmp_path / "good").read_text() == secret
 
     document = cli("rotate-due", "--json").json()  # nothing due again yet: nothing tried
     assert document["deliveries"] == []

@@ -87,7 +87,7 @@ def test_the_secret_arrives_on_standard_input_only(
 
     assert outcome is not None and outcome.ok, outcome
     assert outcome.text == "delivered (exit status 0)"
-    assert (out / "stdin").read_text() == issued.secret + "\n"
+    assert (out / "stdin").read_text() == issued.secret
     env = (out / "env").read_text()
     for line in (
         f"TOKENDESK_TOKEN_ID={token.id}",
@@ -220,7 +220,7 @@ def test_scheduled_rotations_deliver_their_new_secrets(
     assert report.rotated == (token.id,)
     (outcome,) = report.deliveries
     assert outcome.ok and outcome.generation == 1
-    assert (out / "stdin").read_text() == alice.reveal(token.id) + "\n"
+    assert (out / "stdin").read_text() == alice.reveal(token.id)
     assert audit(alice, token.id)[-1][:2] == ("deliver", "scheduler (alice@laptop)")
 
 
@@ -239,7 +239,7 @@ def test_a_delivery_left_by_a_crash_is_made_by_the_next_pass(
     assert again.due_deliveries() == [token.id]
     (outcome,) = again.rotate_due().deliveries
     assert outcome.ok
-    assert (out / "stdin").read_text() == issued.secret + "\n"
+    assert (out / "stdin").read_text() == issued.secret
 
 
 def test_a_command_set_by_someone_else_never_runs_with_the_holders_secret(
