@@ -33,12 +33,17 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from desktop.domain import delivery
 from desktop.domain.clock import isoformat, utc
-from desktop.domain.errors import SecretMismatch, SecretStoreUnavailable
+from desktop.domain.errors import (
+    DatabaseUnavailable,
+    SecretMismatch,
+    SecretStoreUnavailable,
+    TokenDeskError,
+)
 from desktop.services.context import ServiceContext
 from desktop.services.lifecycle import Lifecycle
 from desktop.services.views import DeliveryOutcome, TokenView
@@ -54,6 +59,9 @@ else:  # imported at first use: importing the services must not import Peewee
 log = logging.getLogger(__name__)
 
 SHELL = "/bin/sh"
+# A taken delivery is due again this long after its command's time ran out: a process that
+# ended mid-try (a crash, a power cut) leaves it to the next pass.
+LEASE_MARGIN = timedelta(minutes=1)
 POLL_SECONDS = 0.05  # how often a running command is checked on: cancelled, timed out, done
 TAIL_BYTES = 4096  # of standard error, only the end is read: a last line is all that is kept
 
@@ -85,7 +93,11 @@ def run_command(
     running after *timeout* seconds, or once *cancelled* says so, is killed with its whole
     process group."""
     env = {**os.environ, **environment}
-    with tempfile.TemporaryFile() as errors:  # unlinked at once, owner-only: never a named file
+    try:  # unlinked at once and owner-only: never a named file; closed by the block below
+        errors_file = tempfile.TemporaryFile()  # noqa: SIM115
+    except OSError as error:
+        return CommandResult(None, tail=f"could not start it: {error.strerror}")
+    with errors_file as errors:
         try:
             process = subprocess.Popen(
                 [SHELL, "-c", command],
@@ -200,7 +212,13 @@ class Deliveries:
         for token_id in self.due_token_ids():
             if cancelled is not None and cancelled():
                 break
-            outcome = self.deliver(token_id, actor=actor, cancelled=cancelled)
+            try:
+                outcome = self.deliver(token_id, actor=actor, cancelled=cancelled)
+            except DatabaseUnavailable:
+                raise  # a full disk or read-only file fails every delivery, and records none
+            except TokenDeskError as error:  # this token's; the others are still tried
+                log.warning("token %s: delivery not tried: %s", token_id, error)
+                continue
             if outcome is not None:
                 outcomes.append(outcome)
         return tuple(outcomes)
@@ -230,10 +248,14 @@ class Deliveries:
         refusal = delivery.refusal(row.delivery_set_by, row.holder)
         if refusal is not None:
             return self._settle(row, None, refusal, actor)
+        lease = self._claim(row)
+        if lease is None:
+            return None  # another TokenDesk of this person's (cron's rotate-due) has it
         try:
             secret = self._lifecycle.reveal(row.id)
         except SecretStoreUnavailable as error:
             log.info("token %s: delivery waits for the keyring: %s", row.id, error)
+            self._release(row, lease)
             return None
         except SecretMismatch as error:
             result = CommandResult(None, tail=str(error))
@@ -253,8 +275,28 @@ class Deliveries:
         del secret
         if result.cancelled:
             log.info("token %s: delivery stopped (TokenDesk is closing); it is tried again", row.id)
+            self._release(row, lease)
             return None
         return self._settle(row, result, "", actor)
+
+    def _claim(self, row: Token) -> datetime | None:
+        """Take the due delivery for this try: its due time moves past the longest a try can
+        take (a compare-and-swap on the due time and generation, so of two processes that found
+        it due only one runs the command), and a process that ends mid-try leaves it due again
+        then. The new due time, or None when another process took it first."""
+        lease = self._context.now() + timedelta(seconds=self.timeout) + LEASE_MARGIN
+        with self._work.transaction():
+            taken = repository.move_delivery(
+                self._database, row.id, row.generation, row.delivery_due_at, lease
+            )
+        return lease if taken else None
+
+    def _release(self, row: Token, lease: datetime) -> None:
+        """Give a taken delivery back, due as it was (nothing was tried)."""
+        with self._work.transaction():
+            repository.move_delivery(
+                self._database, row.id, row.generation, lease, row.delivery_due_at
+            )
 
     def _settle(
         self, row: Token, result: CommandResult | None, refusal: str, actor: str
@@ -274,11 +316,14 @@ class Deliveries:
                 row.id, generation, ok=False, text=refusal, refused=True, attempts=attempts
             )
         else:
-            ended = delivery.exit_text(
-                result.returncode, timed_out=result.timed_out, timeout=self.timeout
-            )
-            if result.tail:
-                ended += f" ({result.tail})"
+            if result.returncode is None and not result.timed_out:
+                ended = result.tail or "not run"  # it could not start, or nothing to give it
+            else:
+                ended = delivery.exit_text(
+                    result.returncode, timed_out=result.timed_out, timeout=self.timeout
+                )
+                if result.tail:
+                    ended += f" ({result.tail})"
             if result.ok:
                 action = "deliver"
                 text = f"delivered ({ended})"

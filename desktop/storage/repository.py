@@ -393,6 +393,18 @@ def due_deliveries(database: Database, now: datetime, holder: str) -> list[int]:
     return [int(row.id) for row in query.bind(database.handle)]
 
 
+@translating
+def move_delivery(
+    database: Database, token_id: int, generation: int, due: datetime | None, to: datetime | None
+) -> bool:
+    """Move the token's due delivery from *due* to *to*, only if it is still due then and the
+    token still at *generation*; whether it was."""
+    query = Token.update(delivery_due_at=to).where(
+        Token.id == token_id, Token.generation == generation, Token.delivery_due_at == due
+    )
+    return int(query.bind(database.handle).execute()) == 1
+
+
 # The audit actions of a delivery's outcome (desktop.services.delivery), the first a success.
 DELIVERY_ACTIONS = ("deliver", "deliver-failed", "deliver-refused")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import shlex
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.delivery import run_command
 from desktop.services.journal import pid_alive
 from desktop.services.tokens import TokenService
+from desktop.services.views import DeliveryOutcome
 from tests.helpers.clock import FakeClock
 
 ALICE = "alice@laptop"
@@ -342,3 +344,53 @@ def test_a_cancelled_run_is_stopped_and_stays_due(alice: TokenService, tmp_path:
 def test_a_command_that_does_not_read_its_input_still_runs() -> None:
     result = run_command("exit 0", "tdk_secret", dict(os.environ), timeout=10)
     assert result.ok
+
+
+def test_two_processes_of_the_holder_never_run_one_delivery_twice(
+    alice: TokenService, memory_context: Context, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The window and cron's rotate-due on one desktop both find a delivery due: whichever
+    takes it first runs the command; the other finds it taken."""
+    started, go, runs = tmp_path / "started", tmp_path / "go", tmp_path / "runs"
+    command = (
+        f"echo run >> {shlex.quote(str(runs))}; touch {shlex.quote(str(started))}; "
+        f"while [ ! -e {shlex.quote(str(go))} ]; do sleep 0.02; done"
+    )
+    token = alice.create_token("Production", "alice", grace="1h").token
+    alice.set_delivery(token.id, command)
+    alice.refresh(token.id)
+    cron = TokenService(memory_context.database, alice.store, clock=clock, person=ALICE)
+    outcomes: list[DeliveryOutcome | None] = []
+
+    def window_pass() -> None:
+        with alice.connection():
+            outcomes.append(alice.deliver(token.id))
+
+    thread = threading.Thread(target=window_pass)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert started.exists()
+        assert cron.due_deliveries() == []  # taken: not due to anyone else meanwhile
+        assert cron.deliver(token.id) is None
+    finally:
+        go.touch()
+        thread.join(timeout=30)
+    assert outcomes[0] is not None and outcomes[0].ok
+    assert runs.read_text() == "run\n"
+
+
+def test_a_try_cut_short_by_a_crash_is_due_again_after_its_lease(
+    alice: TokenService, clock: FakeClock
+) -> None:
+    token = alice.create_token("Production", "alice", grace="1h").token
+    alice.set_delivery(token.id, "true")
+    alice.refresh(token.id)
+    row = alice.lifecycle.ready_row(token.id)
+    assert alice.deliveries._claim(row) is not None  # and then the process ends
+    assert alice.due_deliveries() == []
+    clock.advance(timedelta(seconds=alice.deliveries.timeout) + timedelta(minutes=1))
+    (outcome,) = alice.rotate_due().deliveries
+    assert outcome.ok
