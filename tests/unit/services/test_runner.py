@@ -4,6 +4,7 @@ wake-up interval. The runner in the window: tests/gui/test_runner.py."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import socket
 from datetime import timedelta
@@ -140,6 +141,14 @@ def test_scheduled_rotations_name_the_scheduler_and_the_user(
     assert [e.actor for e in rotated] == ["scheduler (alice@laptop)"]
 
 
+@pytest.fixture
+def commands_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Delivery commands inherit TokenDesk's environment, as hooks do: the shell's tools must
+    be on its PATH (the unit suite may run with an empty one)."""
+    monkeypatch.setenv("PATH", os.defpath)
+
+
+@pytest.mark.usefixtures("commands_on_path")
 def test_a_due_delivery_alone_starts_a_run_without_progress(
     memory_context: Context, seeded: TokenService, qtbot: QtBot
 ) -> None:
@@ -160,6 +169,7 @@ def test_a_due_delivery_alone_starts_a_run_without_progress(
     assert not runner.run_now(blocking=True)  # delivered: nothing due
 
 
+@pytest.mark.usefixtures("commands_on_path")
 def test_a_run_asked_for_during_a_run_follows_it(
     memory_context: Context, seeded: TokenService, qtbot: QtBot, tmp_path: Path
 ) -> None:
