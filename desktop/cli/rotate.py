@@ -31,16 +31,17 @@ def register(commands: Subparsers) -> None:
         "rotate every token whose rotation is due (needs the keyring)",
         secret=True,
         epilog="For cron or a systemd timer while the window is closed; missed rotations "
-        "coalesce into one.\nExit status: 0 when nothing failed, 1 when a rotation failed, 3 when "
-        "the keyring cannot be used\n(at the start, or during the run: it stops there, and what "
-        "it rotated before is still listed),\n4 when the database cannot be used (a full disk "
-        "stops the run at once).",
+        "coalesce into one.\nThen the new secrets are delivered (see 'token deliver'), and "
+        "deliveries that failed earlier are\ntried again.\nExit status: 0 when nothing failed, "
+        "1 when a rotation or a delivery failed, 3 when the keyring\ncannot be used (at the "
+        "start, or during the run: it stops there, and what it rotated before is\nstill "
+        "listed), 4 when the database cannot be used (a full disk stops the run at once).",
     )
 
 
 def report_text(report: RotationReport) -> str:
     """One line per token rotated, skipped or failed, then the counts."""
-    if not (report.rotated or report.skipped or report.failed):
+    if not (report.rotated or report.skipped or report.failed or report.deliveries):
         return "No tokens are due for rotation."
     lines = [f"rotated token {token_id}" for token_id in report.rotated]
     lines += [
@@ -48,6 +49,7 @@ def report_text(report: RotationReport) -> str:
         for token_id in report.skipped
     ]
     lines += [f"failed token {token_id}: {one_line(why)}" for token_id, why in report.failed]
+    lines += [f"delivery: {one_line(outcome.summary)}" for outcome in report.deliveries]
     lines.append(
         f"{len(report.rotated)} rotated, {len(report.skipped)} skipped, "
         f"{len(report.failed)} failed."
@@ -64,6 +66,7 @@ def rotate_due(service: TokenService, args: argparse.Namespace) -> int:
         "rotated": list(report.rotated),
         "skipped": list(report.skipped),
         "failed": [{"token": tid, "error": why} for tid, why in report.failed],
+        "deliveries": [outcome.to_json() for outcome in report.deliveries],
     }
     if report.keyring_unavailable:
         document["stopped"] = "keyring"
@@ -77,4 +80,6 @@ def rotate_due(service: TokenService, args: argparse.Namespace) -> int:
             f"the next run): {why}"
         )
         return EXIT_KEYRING
-    return EXIT_FAILED if report.failed else EXIT_OK
+    # A failed delivery counts as a failure here: cron's mail is how anyone hears of it.
+    undelivered = any(not outcome.ok for outcome in report.deliveries)
+    return EXIT_FAILED if report.failed or undelivered else EXIT_OK

@@ -10,6 +10,7 @@ only the holder's TokenDesk would perform.
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import datetime
 
 from desktop.cli.common import (
@@ -19,19 +20,20 @@ from desktop.cli.common import (
     Handler,
     Subparsers,
     command,
+    conceal,
     noun,
     one_line,
     token_id_argument,
     warn,
 )
 from desktop.cli.output import cell, emit, fields, secret_text, table
-from desktop.domain import holders
-from desktop.domain.errors import InvalidInput
+from desktop.domain import delivery, holders
+from desktop.domain.errors import InvalidInput, TokenDeskError
 from desktop.domain.expiry import WHEN_HELP, parse_when
 from desktop.domain.intervals import format_interval
 from desktop.services import display
 from desktop.services.tokens import TokenService
-from desktop.services.views import TokenView
+from desktop.services.views import DeliveryOutcome, TokenView
 
 HEADERS = [
     "ID",
@@ -95,11 +97,39 @@ def register(commands: Subparsers) -> None:
         refresh,
         "issue a new secret for the same token, agent and label (needs the keyring)",
         secret=True,
+        epilog="A token with a delivery command (see 'token deliver') delivers the new secret "
+        "before this ends,\nand one line on standard error says how that went. The exit status "
+        "is the refresh's: 0 once the\nnew secret is issued, even if its delivery failed (a "
+        "failed delivery is tried again by the\nwindow or rotate-due while the previous "
+        "secret's grace lasts; refreshing again would not help).",
     )
     token_id_argument(p)
     p.add_argument(
         "--grace", metavar="INTERVAL", help=GRACE_HELP + " (default: the token's own grace)"
     )
+    p = command(
+        actions,
+        "deliver",
+        deliver,
+        "set or clear the command that delivers each new secret",
+        epilog="After every refresh and scheduled rotation the holder's TokenDesk runs the "
+        "command with /bin/sh -c,\nthe new secret on standard input (never in its arguments or "
+        "environment) and TOKENDESK_TOKEN_ID,\nTOKENDESK_ENVIRONMENT, TOKENDESK_AGENT and "
+        "TOKENDESK_LABEL in its environment, for at most 60 s.\nIt runs only while the person "
+        "who set it holds the token. A failure is tried again while the\nprevious secret's "
+        "grace lasts.\n\nexample:\n  tokendesk token deliver 3 --command "
+        "'kubectl create secret generic api-token --from-file=token=/dev/stdin "
+        "--dry-run=client -o yaml | kubectl apply -f -'",
+    )
+    token_id_argument(p)
+    delivery = p.add_mutually_exclusive_group(required=True)
+    delivery.add_argument(
+        "--command",
+        dest="delivery_command",  # "command" names the command being run (see program)
+        metavar="CMD",
+        help="a shell command line that reads the secret on stdin",
+    )
+    delivery.add_argument("--off", action="store_true", help="deliver no more")
     p = command(actions, "rotate", rotate, "set or clear automatic rotation")
     token_id_argument(p)
     schedule = p.add_mutually_exclusive_group(required=True)
@@ -228,9 +258,19 @@ def _details(view: TokenView, secret: str | None, now: datetime) -> str:
         pairs.append(("replaced secrets valid until", display.format_utc(view.grace_until)))
     if view.last_error:
         pairs.append(("last rotation error", one_line(view.last_error)))
+    pairs.append(("delivery", delivery_text(view)))
     if secret is not None:
         pairs.append(("secret", secret))
     return fields(f"Token {view.id}", pairs)
+
+
+def delivery_text(view: TokenView) -> str:
+    """The token's delivery command as ``show`` names it, and who set it."""
+    if view.delivery_command is None:
+        return "-"
+    text = f"{view.delivery_command} (set by {view.delivery_set_by or 'someone unknown'}"
+    refusal = delivery.refusal(view.delivery_set_by, view.holder)
+    return text + (": not run, the holder did not set it)" if refusal else ")")
 
 
 def _overdue(view: TokenView, now: datetime) -> str:
@@ -258,6 +298,8 @@ def set_status(active: bool) -> Handler:
 
 
 def refresh(service: TokenService, args: argparse.Namespace) -> int:
+    """Issue the new secret, then deliver it (synchronously, outside every transaction) and
+    say how that went in one line; the exit status stays the refresh's (see its epilog)."""
     issued = service.refresh(args.id, grace=args.grace)
     view = issued.token
     if issued.previous_valid_until is not None:
@@ -265,11 +307,38 @@ def refresh(service: TokenService, args: argparse.Namespace) -> int:
         previous = f"the previous secret stays valid until {until}"
     else:
         previous = "the previous secret is no longer valid"
-    emit(
-        args,
-        {**view.to_json(), "secret": issued.secret},
-        lambda: secret_text(issued, f"Token {view.id} has a new secret; {previous}"),
-    )
+    outcome: DeliveryOutcome | None = None
+    problem: str | None = None
+    if view.delivery_command is not None:
+        try:
+            outcome = service.deliver(view.id)
+        except TokenDeskError as failure:  # the secret is issued: say so, and why not delivered
+            problem = str(failure)
+    record = {**view.to_json(), "secret": issued.secret}
+    record["delivery"] = outcome.to_json() if outcome is not None else None
+    emit(args, record, lambda: secret_text(issued, f"Token {view.id} has a new secret; {previous}"))
+    if outcome is not None:
+        note(f"delivery: {outcome.summary}")
+    elif problem is not None:
+        note(f"delivery: token {view.id}: not tried now ({problem}); it is tried again later")
+    return EXIT_OK
+
+
+def note(text: str) -> None:
+    """One line about what followed the command's own work, on standard error (standard output
+    is the record a script reads)."""
+    print(conceal(one_line(text)), file=sys.stderr)
+
+
+def deliver(service: TokenService, args: argparse.Namespace) -> int:
+    view = service.set_delivery(args.id, None if args.off else args.delivery_command)
+    if view.delivery_command is None:
+        text = f"Token {view.id} delivers its new secrets to no command."
+    else:
+        text = f"Token {view.id} delivers each new secret to: {view.delivery_command}" + (
+            "" if view.holder == service.person else f" (once {service.person} holds it)"
+        )
+    emit(args, view.to_json(), text)
     return EXIT_OK
 
 

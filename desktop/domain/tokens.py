@@ -50,13 +50,14 @@ def is_well_formed(token: str) -> bool:
     return checksum(body) == check
 
 
-_EMBEDDED = re.compile(re.escape(PREFIX) + f"[0-9A-Za-z]{{{BODY_LENGTH + CHECKSUM_LENGTH}}}")
+# Anything shaped like a secret inside a longer text (its checksum not checked).
+EMBEDDED = re.compile(re.escape(PREFIX) + f"[0-9A-Za-z]{{{BODY_LENGTH + CHECKSUM_LENGTH}}}")
 
 
 def appears_in(text: str) -> bool:
     """Whether *text* holds a well-formed secret anywhere: one pasted by mistake must never be
     stored as a name, a label or an endpoint (and from there reach the audit log)."""
-    return PREFIX in text and any(is_well_formed(m) for m in _EMBEDDED.findall(text))
+    return PREFIX in text and any(is_well_formed(m) for m in EMBEDDED.findall(text))
 
 
 def fingerprint(token: str) -> str:

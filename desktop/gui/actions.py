@@ -243,6 +243,12 @@ class WindowActions:
                 "&Expiring tokens",
                 "Notify once a day while a token expires within 7 days",
             ),
+            (
+                Kind.DELIVERY_FAILED,
+                "actionNotifyDeliveryFailed",
+                "&Delivery failures",
+                "Notify when a new secret could not be delivered by its delivery command",
+            ),
         ):
             action = QAction(text, self._parent)
             action.setObjectName(name)

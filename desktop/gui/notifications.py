@@ -1,12 +1,15 @@
 """Desktop notifications: what needs the person while the window is not being looked at.
 
-Three kinds (:class:`Kind`), each of which can be turned off (Settings → Notifications):
+Four kinds (:class:`Kind`), each of which can be turned off (Settings → Notifications):
 
 * a scheduled rotation failed: once per failure, not at every pass of the scheduler that fails
   again; many failures in one pass are one notification that counts them;
 * a rotation is overdue: at most once a day per token, remembered across restarts;
 * a token expires within 7 days: at most once a day per token, announced through
-  :meth:`Notifier.announce_expiring` by whoever knows when tokens expire.
+  :meth:`Notifier.announce_expiring` by whoever knows when tokens expire;
+* a new secret was not delivered (its delivery command failed, or was not run because someone
+  other than the holder set it): once per secret, not at every retry; a delivery that then
+  succeeds is told by the audit log and the details pane, not by another notification.
 
 A notification names its token as the window does (``Token #3 (Ada, Production)``), never
 holds a secret, and a click on it brings the window up with that token selected (the window
@@ -40,7 +43,7 @@ from desktop.paths import APP_NAME, resources_dir
 from desktop.services.display import format_time
 from desktop.services.runner import NO_TOKEN, RotationRunner
 from desktop.services.tokens import TokenService
-from desktop.services.views import RotationReport, TokenView
+from desktop.services.views import DeliveryOutcome, RotationReport, TokenView
 
 if TYPE_CHECKING:
     from PySide6.QtDBus import QDBusConnection, QDBusInterface
@@ -69,6 +72,7 @@ class Kind(StrEnum):
     ROTATION_FAILED = "rotationFailed"
     OVERDUE = "overdue"
     EXPIRING = "expiring"
+    DELIVERY_FAILED = "deliveryFailed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +270,8 @@ class Notifier(QObject):
         # Failures told this session, until the token rotates or stops being due.
         self._failing: set[int] = set()
         self._run_failure: str | None = None  # a failure of a whole run, told once
+        # (token id, generation) of each secret whose failed delivery was told: retries are not.
+        self._undelivered: set[tuple[int, int]] = set()
         # When each overdue or expiring token was last told of (POSIX seconds).
         self._told: dict[Kind, dict[int, float]] = {Kind.OVERDUE: {}, Kind.EXPIRING: {}}
         self._watching_since = service.clock.now()
@@ -352,7 +358,9 @@ class Notifier(QObject):
 
     @Slot(object)
     def rotations_finished(self, report: RotationReport) -> None:
-        """Tell the failures of one pass that were not told yet: one, or how many."""
+        """Tell the failures of one pass that were not told yet: one, or how many; then its
+        deliveries that failed (see :meth:`deliveries_failed`)."""
+        self.deliveries_failed(report.deliveries)
         if all(token_id != NO_TOKEN for token_id, _ in report.failed):
             self._run_failure = None
         self._failing.difference_update(report.rotated)
@@ -373,6 +381,35 @@ class Notifier(QObject):
         title = f"{len(new)} Rotations Failed"
         text = f"{_names(tokens, len(new))} were not rotated. TokenDesk shows why."
         self._send(Notice(Kind.ROTATION_FAILED, title, text, None))
+
+    def deliveries_failed(self, outcomes: Sequence[DeliveryOutcome]) -> None:
+        """One notification for the new secrets of *outcomes* not delivered and not told of
+        yet (the first failure of each secret; its retries are audited, not notified)."""
+        for outcome in outcomes:
+            if outcome.ok:
+                self._undelivered.discard((outcome.token_id, outcome.generation))
+        new = [
+            outcome
+            for outcome in outcomes
+            if not outcome.ok and (outcome.token_id, outcome.generation) not in self._undelivered
+        ]
+        self._undelivered.update((outcome.token_id, outcome.generation) for outcome in new)
+        if not new or not self._enabled[Kind.DELIVERY_FAILED]:
+            return
+        tokens = self._views(outcome.token_id for outcome in new[:NAMED])
+        if not tokens:
+            return  # deleted since: nothing to open, nothing to name
+        if len(new) == 1:
+            outcome = new[0]
+            if outcome.refused:
+                text = f"{token_name(tokens[0])}: {outcome.text}"
+            else:
+                text = f"{token_name(tokens[0])}: its new secret was not delivered: {outcome.text}"
+            self._send(Notice(Kind.DELIVERY_FAILED, "Delivery Failed", text, tokens[0].id))
+            return
+        names = _names(tokens, len(new))
+        text = f"{names}: their new secrets were not delivered. The audit log says why."
+        self._send(Notice(Kind.DELIVERY_FAILED, f"{len(new)} Deliveries Failed", text, None))
 
     # ----------------------------------------------------------------- overdue and expiring
 

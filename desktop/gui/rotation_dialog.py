@@ -1,4 +1,5 @@
-"""RotationDialog: change how often one token's secret is replaced, and its grace period."""
+"""RotationDialog: change how often one token's secret is replaced, its grace period, and the
+command that delivers each new secret (see :mod:`desktop.services.delivery`)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,36 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGroupBox,
     QLabel,
+    QLineEdit,
     QVBoxLayout,
     QWidget,
 )
 
+from desktop.domain import delivery
 from desktop.domain.errors import TokenDeskError
 from desktop.gui.rotation_picker import RotationIntervalPicker
-from desktop.gui.widgets import ERROR_STYLE, FormGrid, fit_to_contents, message_label
+from desktop.gui.widgets import (
+    ERROR_STYLE,
+    WARNING_STYLE,
+    FormGrid,
+    fit_to_contents,
+    message_label,
+)
 from desktop.services.display import schedule_text, token_title
 from desktop.services.tokens import TokenService
 from desktop.services.views import TokenView
 
+DELIVERY_HELP = (
+    "Run by your TokenDesk after every refresh and scheduled rotation of this token, as "
+    "/bin/sh -c COMMAND: the new secret on its standard input (never in its arguments or "
+    "environment), and TOKENDESK_TOKEN_ID, TOKENDESK_ENVIRONMENT and TOKENDESK_AGENT in its "
+    "environment. A failure is tried again while the old secret stays valid. Empty: none."
+)
+
 
 class RotationDialog(QDialog):
-    """OK applies ``set_rotation(token_id, interval, grace)``; errors stay inline."""
+    """OK applies ``set_rotation(token_id, interval, grace)`` and, when the delivery command
+    was edited, ``set_delivery``; errors stay inline, and a bad command changes nothing."""
 
     def __init__(self, service: TokenService, token_id: int, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +86,36 @@ class RotationDialog(QDialog):
         note.setWordWrap(True)
         box_layout.addWidget(note)
 
+        self._delivery = QLineEdit((token.delivery_command or "") if token else "", self)
+        self._delivery.setObjectName("deliveryCommand")
+        self._delivery.setPlaceholderText("umask 077; cat > ~/.config/loans-app/token")
+        self._delivery.setAccessibleDescription(DELIVERY_HELP)
+        self._delivery.setClearButtonEnabled(True)
+        self._delivery.setMaxLength(delivery.MAX_COMMAND)
+        self._delivery_edited = False
+        self._delivery.textEdited.connect(self._delivery_changed)
+        delivery_box = QGroupBox("Delivery", self)
+        delivery_form = FormGrid()
+        delivery_form.add_row("&Delivery command:", self._delivery)
+        delivery_layout = QVBoxLayout(delivery_box)
+        delivery_layout.addLayout(delivery_form)
+        help_text = QLabel(DELIVERY_HELP, delivery_box)
+        help_text.setObjectName("deliveryHelp")
+        help_text.setWordWrap(True)
+        delivery_layout.addWidget(help_text)
+        self._set_by = message_label("deliverySetBy", WARNING_STYLE, delivery_box)
+        delivery_layout.addWidget(self._set_by)
+        if (
+            token is not None
+            and token.delivery_command is not None
+            and delivery.refusal(token.delivery_set_by, service.person) is not None
+        ):
+            self._set_by.setText(
+                f"Set by {token.delivery_set_by or 'someone unknown'}, so it never runs with a "
+                "secret of yours. Edit it to make it yours, or clear it."
+            )
+            self._set_by.show()
+
         self._error = message_label("errorLabel", ERROR_STYLE, self)
         self._picker.intervalChanged.connect(self._clear_error)
         self._picker.graceChanged.connect(self._clear_error)
@@ -87,6 +134,7 @@ class RotationDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(info)
         layout.addWidget(box)
+        layout.addWidget(delivery_box)
         layout.addWidget(self._error)
         layout.addStretch(1)
         layout.addWidget(buttons)
@@ -95,6 +143,7 @@ class RotationDialog(QDialog):
 
         if token is None:
             self._picker.setEnabled(False)
+            self._delivery.setEnabled(False)
             self._ok.setEnabled(False)
             self._show_error(problem or "the token no longer exists")
         else:
@@ -103,6 +152,14 @@ class RotationDialog(QDialog):
     @property
     def picker(self) -> RotationIntervalPicker:
         return self._picker
+
+    @property
+    def delivery_edit(self) -> QLineEdit:
+        return self._delivery
+
+    def _delivery_changed(self) -> None:
+        self._delivery_edited = True
+        self._clear_error()
 
     def _show_error(self, text: str) -> None:
         self._error.setText(f"The schedule was not changed: {text}.")
@@ -117,9 +174,12 @@ class RotationDialog(QDialog):
         if not self._ok.isEnabled():
             return
         try:
+            command = delivery.clean_command(self._delivery.text())  # before anything changes
             self._service.set_rotation(
                 self._token_id, self._picker.interval(), self._picker.grace()
             )
+            if self._delivery_edited:
+                self._service.set_delivery(self._token_id, command)
         except TokenDeskError as error:
             self._show_error(str(error))
             return

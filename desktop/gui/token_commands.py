@@ -271,6 +271,10 @@ class TokenCommands(QObject):
 
         self.attempt("Refresh Secret", work)
         self._sync.catch_up()
+        if issued:
+            # Their deliveries run off this thread (a delivery command may take a minute); a
+            # run already under way makes them once it ends.
+            self._runner.run_now()
         for n, new in enumerate(issued, 1):
             title = "New Secret" if len(issued) == 1 else f"New Secret {n} of {len(issued)}"
             message = (

@@ -139,6 +139,8 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
         lines.append(("Previous secret", f"valid until {display.format_time(token.grace_until)}"))
     if token.last_error:
         lines.append(("Last rotation", f"failed: {token.last_error}"))
+    if details.delivered_by is not None:
+        lines.append(("Delivered by", details.delivered_by))
     return lines
 
 

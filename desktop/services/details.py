@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from desktop.domain import delivery
 from desktop.domain.access import EXPIRED, Grant, agent_refusal
 from desktop.services.context import ServiceContext
+from desktop.services.delivery import Deliveries
+from desktop.services.display import format_time
 from desktop.services.lifecycle import Lifecycle, stored_token_view
 from desktop.services.reads import Reads
 from desktop.services.views import AuditView, TokenView
@@ -43,10 +46,27 @@ class TokenDetails:
     permissions: tuple[str, ...]  # what its role grants, "GET /Loans", in the role's order
     recent: tuple[AuditView, ...]  # its newest audit events, newest first
     read_at: datetime  # when it was read (UTC): what "expired" and "next" are measured from
+    # When its latest delivery of a new secret ended (UTC) and whether it succeeded; None: none.
+    last_delivery: tuple[datetime, bool] | None = None
 
     @property
     def eligible(self) -> bool:
         return self.agent_refusal is None
+
+    @property
+    def delivered_by(self) -> str | None:
+        """The details pane's delivery line: ``umask 077; cat > … · last delivery 14:32 OK``
+        (its time as the window shows times), or None when the token delivers to no command."""
+        token = self.token
+        if token.delivery_command is None:
+            return None
+        text = token.delivery_command
+        if delivery.refusal(token.delivery_set_by, token.holder) is not None:
+            text += f" (set by {token.delivery_set_by or 'someone unknown'}: not run)"
+        if self.last_delivery is None:
+            return f"{text} · not delivered yet"
+        at, ok = self.last_delivery
+        return f"{text} · last delivery {format_time(at)} {'OK' if ok else 'failed'}"
 
     @property
     def refusal(self) -> str | None:
@@ -65,10 +85,13 @@ class TokenDetails:
 class TokenDetailsReader:
     """Reads :class:`TokenDetails`; changes nothing."""
 
-    def __init__(self, context: ServiceContext, lifecycle: Lifecycle, reads: Reads) -> None:
+    def __init__(
+        self, context: ServiceContext, lifecycle: Lifecycle, reads: Reads, deliveries: Deliveries
+    ) -> None:
         self._context = context
         self._lifecycle = lifecycle
         self._reads = reads
+        self._deliveries = deliveries
 
     def token_details(self, token_id: int, events: int = RECENT_EVENTS) -> TokenDetails:
         """The token's details and its newest *events* audit events, read in one snapshot;
@@ -82,6 +105,7 @@ class TokenDetailsReader:
             agent, environment = row.agent, row.environment
             granted = repository.permissions(database, agent.role.id)
             recent = self._reads.audit(row.id, events) if events > 0 else []
+            delivered = self._deliveries.latest(row.id) if row.delivery_command else None
         refusal = agent_refusal(
             agent.name,
             disabled=agent.disabled,
@@ -96,6 +120,7 @@ class TokenDetailsReader:
             permissions=tuple(sorted(f"{method} {endpoint}" for method, endpoint in granted)),
             recent=tuple(recent),
             read_at=read_at,
+            last_delivery=delivered,
         )
 
 

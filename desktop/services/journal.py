@@ -301,6 +301,9 @@ class Journal:
                 "last_error": None,
                 "updated_at": now,
                 "holder": holder,
+                # Delivered once committed (desktop.services.delivery): due now, if at all.
+                "delivery_due_at": now if row.delivery_command else None,
+                "delivery_attempts": 0,
             }
             if row.rotation_seconds:
                 changes["next_rotation_at"] = now + timedelta(seconds=row.rotation_seconds)

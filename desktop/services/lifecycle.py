@@ -92,6 +92,8 @@ def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenV
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at) if row.expires_at else None,
         holder=row.holder,
+        delivery_command=row.delivery_command,
+        delivery_set_by=row.delivery_set_by,
     )
 
 

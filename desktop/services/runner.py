@@ -13,6 +13,10 @@ the run between two tokens and waits for it.
 Only the tokens this desktop's user holds are rotated (:meth:`TokenService.due_token_ids` leaves
 out the others): another admin's secret belongs in their keyring, so their TokenDesk rotates it,
 and this runner neither starts a run nor reports a failure for it.
+
+A run also delivers new secrets (see :mod:`desktop.services.delivery`): those of the tokens it
+rotated, those a refresh in the window just made (the window asks for a run at once), and
+those whose delivery failed and is due again. A run is started for due deliveries alone too.
 """
 
 from __future__ import annotations
@@ -108,6 +112,7 @@ class RotationRunner(QObject):
         self._worker.done.connect(self._on_worker_done)
         self._run_number = 0
         self._running = False
+        self._again = False  # a run was asked for while one ran: start one when it ends
         self._last_tick: tuple[float, float] | None = None
         self._backoff = 0.0
         self._retry_at = 0.0
@@ -127,7 +132,8 @@ class RotationRunner(QObject):
         QTimer.singleShot(0, self, self.tick)
 
     def stop(self) -> None:
-        """Stop the timer, cancel a run between two tokens and wait for it to end."""
+        """Stop the timer, cancel a run between two tokens (or a delivery command it is
+        running: that delivery stays due) and wait for it to end."""
         self.timer.stop()
         self._cancel.set()
         self._worker.wait()
@@ -165,18 +171,24 @@ class RotationRunner(QObject):
         """Rotate what is due now. With ``blocking`` the run happens in this thread and every
         signal has been emitted when this returns. False when nothing was started (a run is
         already going, nothing is due, or the keyring is unavailable)."""
-        if self._running or self._service.store is None:
+        if self._running:
+            self._again = True  # what is due now (a refresh's delivery) may be new to that run
+            return False
+        if self._service.store is None:
             return False
         try:
             due = len(self._service.due_token_ids())
+            delivering = due == 0 and bool(self._service.due_deliveries())
         except Exception as error:  # the database is gone or locked: report, do not crash
             self._report_error(error)
             return False
-        if due == 0:
+        if due == 0 and not delivering:
             return False
         self._running = True
+        self._again = False
         self._cancel.clear()
-        self.started.emit(due)
+        if due:  # deliveries alone show no progress: they are not rotations
+            self.started.emit(due)
         if blocking:
             report = self._rotate(self.progress.emit)
             self._on_done(report)
@@ -214,6 +226,9 @@ class RotationRunner(QObject):
         for token_id, message in report.failed:
             self.failed.emit(token_id, message)
         self.finished.emit(report)
+        if self._again and not self._cancel.is_set():
+            self._again = False
+            QTimer.singleShot(0, self, lambda: self.run_now())
 
     def _report_error(self, error: Exception) -> None:
         _log_error(error)

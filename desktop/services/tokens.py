@@ -6,6 +6,7 @@ The work happens in rooms, each with its own module:
 * :mod:`~desktop.services.lifecycle`  create, status, label, schedule, refresh, rotate, delete,
   reveal;
 * :mod:`~desktop.services.journal`    the two-store journal (SQLite + keyring) and its reconciler;
+* :mod:`~desktop.services.delivery`   delivery commands, run with each new secret;
 * :mod:`~desktop.services.access`     access decisions, by SQL or from an in-memory index;
 * :mod:`~desktop.services.reads`      the window's table, counts, the change log, the audit log;
 * :mod:`~desktop.services.details`    one token's details: what it may do, and its latest events;
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,7 @@ from desktop.domain.access import Decision
 from desktop.domain.clock import Clock, SystemClock
 from desktop.services.access import AccessDecisions, AccessIndex
 from desktop.services.context import ServiceContext
+from desktop.services.delivery import Deliveries
 from desktop.services.details import RECENT_EVENTS, TokenDetails, TokenDetailsReader
 from desktop.services.directory import MULTIPLE_TOKENS_WARNING, Directory
 from desktop.services.journal import STALE_INTENT, Journal, secret_key
@@ -35,6 +38,7 @@ from desktop.services.views import (
     AgentView,
     AuditView,
     Changes,
+    DeliveryOutcome,
     EnvironmentView,
     IssuedSecret,
     Names,
@@ -83,7 +87,8 @@ class TokenService:
         self.reads = Reads(context, self.directory)
         self.lifecycle = Lifecycle(context, self.directory, self.journal, self.reads.prune_changes)
         self.access = AccessDecisions(context)
-        self.details = TokenDetailsReader(context, self.lifecycle, self.reads)
+        self.deliveries = Deliveries(context, self.lifecycle)
+        self.details = TokenDetailsReader(context, self.lifecycle, self.reads, self.deliveries)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -295,7 +300,24 @@ class TokenService:
         progress: Callable[[int, int], None] | None = None,
         cancelled: Callable[[], bool] | None = None,
     ) -> RotationReport:
-        return self.lifecycle.rotate_due(actor=actor, progress=progress, cancelled=cancelled)
+        """Rotate every due token, then deliver every new secret whose delivery is due (the
+        ones just made, and earlier ones tried again), unless the keyring stopped the run."""
+        report = self.lifecycle.rotate_due(actor=actor, progress=progress, cancelled=cancelled)
+        if report.keyring_unavailable or (cancelled is not None and cancelled()):
+            return report
+        deliveries = self.deliveries.deliver_due(actor=actor, cancelled=cancelled)
+        return replace(report, deliveries=deliveries) if deliveries else report
+
+    # ----------------------------------------------------------------- delivery
+
+    def set_delivery(self, token_id: int, command: str | None) -> TokenView:
+        return self.deliveries.set_command(token_id, command)
+
+    def deliver(self, token_id: int, *, actor: str | None = None) -> DeliveryOutcome | None:
+        return self.deliveries.deliver(token_id, actor=actor)
+
+    def due_deliveries(self) -> list[int]:
+        return self.deliveries.due_token_ids()
 
     def delete(self, token_id: int) -> None:
         self.lifecycle.delete(token_id)

@@ -106,6 +106,10 @@ class TokenView:
     expires_at: datetime | None = None
     # Whose keyring holds the current secret (alice@laptop): see desktop.domain.holders.
     holder: str = ""
+    # The command that delivers each new secret, and who set it (see
+    # desktop.domain.delivery); None for none. Read with the token, not with the table's rows.
+    delivery_command: str | None = None
+    delivery_set_by: str | None = None
 
     @property
     def active(self) -> bool:
@@ -150,6 +154,8 @@ class TokenView:
             "created_at": isoformat(self.created_at),
             "expires_at": isoformat(self.expires_at),
             "holder": self.holder,
+            "delivery_command": self.delivery_command,
+            "delivery_set_by": self.delivery_set_by,
         }
 
 
@@ -245,6 +251,44 @@ class RotationReport:
     # last of failed, since every other rotation would fail the same way, and the tokens not
     # tried wait for the next run. Whoever ran it is told so, not that one rotation failed.
     keyring_unavailable: bool = False
+    # The deliveries of new secrets tried in the same pass: of the tokens it rotated, and those
+    # whose earlier delivery failed and is due again.
+    deliveries: tuple[DeliveryOutcome, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """How one try to deliver a token's new secret ended (see :mod:`desktop.services.delivery`).
+    Never the secret, nor the command's output beyond a masked last line in :attr:`text`."""
+
+    token_id: int
+    generation: int
+    ok: bool
+    # What happened, as the audit log words it: "delivered (exit status 0)", "exit status 2
+    # (no such file); tried again at …", or why the command was not run at all.
+    text: str
+    refused: bool = False  # not run: set by someone other than the holder (never retried)
+    retry_at: datetime | None = None  # when it is tried again; None: not again
+    attempts: int = 1  # the tries for this secret so far, this one included
+
+    @property
+    def summary(self) -> str:
+        """One line for people: ``token 3: delivered (exit status 0)``."""
+        if self.ok:
+            return f"token {self.token_id}: {self.text}"
+        verb = "delivery not run" if self.refused else "delivery failed"
+        return f"token {self.token_id}: {verb}: {self.text}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "token": self.token_id,
+            "generation": self.generation,
+            "ok": self.ok,
+            "refused": self.refused,
+            "details": self.text,
+            "retry_at": isoformat(self.retry_at),
+            "attempts": self.attempts,
+        }
 
 
 @dataclass(frozen=True, slots=True)

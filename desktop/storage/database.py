@@ -289,6 +289,23 @@ def _step_11_token_usage(database: pw.Database) -> None:
     pw.SchemaManager(TokenUsage, database).create_all(safe=True)
 
 
+DELIVERY_INDEX = 'CREATE INDEX IF NOT EXISTS "token_delivery_due_at" ON "token" ("delivery_due_at")'
+
+
+def _step_12_token_delivery(database: pw.Database) -> None:
+    """A token may name a command that delivers each new secret (``token.delivery_command``),
+    with who set it and when its next delivery is due (see :mod:`desktop.domain.delivery`);
+    existing tokens have none."""
+    import peewee as pw  # here, not at the top: see the module's docstring
+
+    add_column(database, "token", "delivery_command", pw.TextField(null=True))
+    add_column(database, "token", "delivery_set_by", pw.TextField(null=True))
+    add_column(database, "token", "delivery_due_at", pw.DateTimeField(null=True))
+    attempts = pw.IntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])
+    add_column(database, "token", "delivery_attempts", attempts)
+    database.execute_sql(DELIVERY_INDEX)  # the scheduler's look for due deliveries, each pass
+
+
 # Each step runs in one transaction together with its version bump. Append, never edit.
 #
 # Steps 1 to 7 are SQLite's history: a PostgreSQL registry is made at the current schema
@@ -300,7 +317,7 @@ def _step_11_token_usage(database: pw.Database) -> None:
 # model query bound to the database for data. Where the engines must differ, it asks which it
 # is on: isinstance(database, peewee.PostgresqlDatabase). For example:
 #
-#     def _step_12_token_retired(database: pw.Database) -> None:
+#     def _step_13_token_retired(database: pw.Database) -> None:
 #         import peewee as pw  # imported when a migration runs, never at start-up
 #
 #         add_column(database, "token", "retired_at", pw.DateTimeField(null=True))
@@ -316,6 +333,7 @@ MIGRATIONS: list[Callable[[Any], None]] = [  # Peewee's database of the engine t
     _step_9_token_holder,
     _step_10_intent_owner_host,
     _step_11_token_usage,
+    _step_12_token_delivery,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

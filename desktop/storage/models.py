@@ -156,6 +156,16 @@ class Token(BaseModel):
     # Whose keyring holds the current secret, user@host (desktop.domain.holders): only they
     # can copy it or rotate it on schedule. Last, and DEFAULT '', as the upgrade step adds it.
     holder = pw.TextField(constraints=[pw.SQL("DEFAULT ''")])
+    # The command its holder's TokenDesk runs with each new secret on standard input
+    # (desktop.domain.delivery), NULL for none, and who set it (alice@laptop): it runs only
+    # while that person holds the token. Last, where step 12 adds them, as the fields below.
+    delivery_command = pw.TextField(null=True)
+    delivery_set_by = pw.TextField(null=True)
+    # When the next try to deliver the current secret is due (naive UTC); NULL: nothing to
+    # deliver. Set as a refresh or rotation commits, so a crash before delivery still delivers.
+    # Indexed by step 12 (and desktop.storage.postgres), after the indexes step 3 adds.
+    delivery_due_at = pw.DateTimeField(null=True)
+    delivery_attempts = pw.IntegerField(default=0, constraints=[pw.SQL("DEFAULT 0")])
 
     if TYPE_CHECKING:
         environment_id: int

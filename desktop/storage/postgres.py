@@ -32,7 +32,13 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from desktop.domain.errors import DatabaseError
-from desktop.storage.database import MIGRATIONS, SCHEMA_VERSION, Database, refuse_newer
+from desktop.storage.database import (
+    DELIVERY_INDEX,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+    refuse_newer,
+)
 from desktop.storage.errors import translated
 
 if TYPE_CHECKING:
@@ -482,6 +488,7 @@ _CHANGE_LOG = [
     'CREATE INDEX "token_environment_id_phase" ON "token" ("environment_id", "phase")',
     'CREATE INDEX "token_agent_id_phase" ON "token" ("agent_id", "phase")',
     'CREATE INDEX "token_created_at" ON "token" ("created_at")',
+    DELIVERY_INDEX,  # step 12's
     "CREATE FUNCTION change_log_token() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     "INSERT INTO change_log (kind, token_id) VALUES "
     "('token', CASE WHEN TG_OP = 'DELETE' THEN OLD.id ELSE NEW.id END); RETURN NULL; END $$",

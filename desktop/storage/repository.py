@@ -381,6 +381,47 @@ def intents(database: Database) -> list[Intent]:
     return list(query.bind(database.handle))
 
 
+@translating
+def due_deliveries(database: Database, now: datetime, holder: str) -> list[int]:
+    """The tokens *holder* holds whose new secret is due for delivery at *now* (naive UTC),
+    the longest waiting first."""
+    query = (
+        Token.select(Token.id)
+        .where(Token.delivery_due_at <= now, Token.holder == holder, Token.phase == READY)
+        .order_by(Token.delivery_due_at, Token.id)
+    )
+    return [int(row.id) for row in query.bind(database.handle)]
+
+
+@translating
+def move_delivery(
+    database: Database, token_id: int, generation: int, due: datetime | None, to: datetime | None
+) -> bool:
+    """Move the token's due delivery from *due* to *to*, only if it is still due then and the
+    token still at *generation*; whether it was."""
+    query = Token.update(delivery_due_at=to).where(
+        Token.id == token_id, Token.generation == generation, Token.delivery_due_at == due
+    )
+    return int(query.bind(database.handle).execute()) == 1
+
+
+# The audit actions of a delivery's outcome (desktop.services.delivery), the first a success.
+DELIVERY_ACTIONS = ("deliver", "deliver-failed", "deliver-refused")
+
+
+@translating
+def latest_delivery(database: Database, token_id: int) -> tuple[datetime, bool] | None:
+    """When the token's latest delivery ended, and whether it succeeded; None for none."""
+    query = (
+        AuditEvent.select(AuditEvent.at, AuditEvent.action)
+        .where(AuditEvent.token_id == token_id, AuditEvent.action.in_(DELIVERY_ACTIONS))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    row = query.bind(database.handle).first()
+    return None if row is None else (row.at, row.action == DELIVERY_ACTIONS[0])
+
+
 # ----------------------------------------------------------------- audit and change logs
 
 

@@ -27,7 +27,12 @@ from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_three_agents as seed
 from tests.helpers.notification_server import NotificationServer
 
-NOTIFY_ACTIONS = ("actionNotifyRotationFailed", "actionNotifyOverdue", "actionNotifyExpiring")
+NOTIFY_ACTIONS = (
+    "actionNotifyRotationFailed",
+    "actionNotifyOverdue",
+    "actionNotifyExpiring",
+    "actionNotifyDeliveryFailed",
+)
 
 
 @pytest.fixture

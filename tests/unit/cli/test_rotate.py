@@ -36,7 +36,12 @@ def test_rotates_only_what_is_due(cli: Cli, seeded: Seed) -> None:
     assert cli.ok("token", "show", str(later.token.id), "--json").json()["generation"] == 0
 
     assert cli.ok("rotate-due").out == "No tokens are due for rotation.\n"
-    assert cli.ok("rotate-due", "--json").json() == {"rotated": [], "skipped": [], "failed": []}
+    assert cli.ok("rotate-due", "--json").json() == {
+        "rotated": [],
+        "skipped": [],
+        "failed": [],
+        "deliveries": [],
+    }
 
 
 def test_refuses_without_the_keyring(cli: Cli, seeded: Seed) -> None:

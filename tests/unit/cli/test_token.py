@@ -84,6 +84,7 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
         "generation",
         "created",
         "holder",
+        "delivery",
     ]
     assert fields["label"].strip() == "nightly import"
     assert fields["holder"].strip() == person()  # the one who created it, on this machine

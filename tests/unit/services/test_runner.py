@@ -4,8 +4,11 @@ wake-up interval. The runner in the window: tests/gui/test_runner.py."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import socket
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -136,3 +139,61 @@ def test_scheduled_rotations_name_the_scheduler_and_the_user(
     assert RotationRunner(seeded).run_now(blocking=True)
     rotated = [e for e in seeded.audit(token_id=token) if e.action == "rotate"]
     assert [e.actor for e in rotated] == ["scheduler (alice@laptop)"]
+
+
+@pytest.fixture
+def commands_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Delivery commands inherit TokenDesk's environment, as hooks do: the shell's tools must
+    be on its PATH (the unit suite may run with an empty one)."""
+    monkeypatch.setenv("PATH", os.defpath)
+
+
+@pytest.mark.usefixtures("commands_on_path")
+def test_a_due_delivery_alone_starts_a_run_without_progress(
+    memory_context: Context, seeded: TokenService, qtbot: QtBot
+) -> None:
+    """A refresh made in the window leaves its delivery due: a run makes it, as rotations'
+    are made, and shows no rotation progress for it."""
+    token_id = seeded.create_token("Production", "Alpha Bot", grace="1h").token.id
+    seeded.set_delivery(token_id, "cat > /dev/null")
+    seeded.refresh(token_id)
+    runner = RotationRunner(seeded)
+    started: list[int] = []
+    reports: list[RotationReport] = []
+    runner.started.connect(started.append)
+    runner.finished.connect(reports.append)
+    assert runner.run_now(blocking=True)
+    assert started == []
+    ((outcome,),) = [report.deliveries for report in reports]
+    assert outcome.ok and outcome.token_id == token_id
+    assert not runner.run_now(blocking=True)  # delivered: nothing due
+
+
+@pytest.mark.usefixtures("commands_on_path")
+def test_a_run_asked_for_during_a_run_follows_it(
+    memory_context: Context, seeded: TokenService, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """Refresh while a pass runs: that pass has looked for due deliveries already (its first
+    one's command waits for a file), so another pass follows it and delivers the new one."""
+    started, go = tmp_path / "started", tmp_path / "go"
+    first = seeded.create_token("Production", "Alpha Bot", grace="1h").token.id
+    seeded.set_delivery(
+        first,
+        f"touch {shlex.quote(str(started))}; while [ ! -e {shlex.quote(str(go))} ]; do "
+        "sleep 0.02; done",
+    )
+    seeded.refresh(first)
+    runner = RotationRunner(seeded)
+    reports: list[RotationReport] = []
+    runner.finished.connect(reports.append)
+    assert runner.run_now()
+    qtbot.waitUntil(started.exists, timeout=10_000)
+    later = seeded.create_token("Production", "Beta Sync", grace="1h").token.id
+    seeded.set_delivery(later, "cat > /dev/null")
+    seeded.refresh(later)
+    assert not runner.run_now()  # one at a time: asked for again once it ends
+    go.touch()
+    qtbot.waitUntil(lambda: len(reports) == 2, timeout=20_000)
+    delivered = [[outcome.token_id for outcome in report.deliveries] for report in reports]
+    assert delivered == [[first], [later]]
+    runner.stop()

@@ -29,6 +29,7 @@ PUBLIC = {
     "due_token_ids", "expiring_token_ids", "next_due_at", "rotate_due", "delete", "reconcile",
     "verify",
     "access_index", "clock", "actor",
+    "set_delivery", "deliver", "due_deliveries",
 }  # fmt: skip
 
 

@@ -115,6 +115,8 @@ def test_a_token_view_as_json_is_utc_and_carries_no_secret() -> None:
         "created_at": "2026-01-05T09:00:00Z",
         "expires_at": None,
         "holder": "alice@laptop",
+        "delivery_command": None,
+        "delivery_set_by": None,
     }
     json.dumps(view.to_json())  # plain values only
     expiring = token_view(row(expires=int(datetime(2027, 4, 1, tzinfo=UTC).timestamp())), NAMES)

@@ -154,3 +154,52 @@ def test_a_journal_before_owner_hosts_gains_them_and_its_intents_are_this_hosts(
 
 
 OWNER_HOSTS = RELEASED.index(storage._step_10_intent_owner_host) + 1  # the version that added them
+
+
+def test_tokens_made_before_delivery_commands_gain_none_on_either_engine(
+    data_dir: Path, registry: str | None
+) -> None:
+    """The delivery step: a token from before it has no delivery command and nothing due, and
+    keeps its secret; the new columns take commands at once."""
+    location: str | Path = registry or data_dir / DB_FILENAME
+    store = InMemorySecretStore()
+    context = open_context(data_dir, store=store, database=registry)
+    service = context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    issued = service.create_token("Production", "alice", grace="1h")
+    context.close()
+    database = open_registry(location)
+    try:  # back to the version before delivery commands
+        database.execute('DROP INDEX "token_delivery_due_at"')
+        for column in ("delivery_command", "delivery_set_by", "delivery_due_at"):
+            database.execute(f'ALTER TABLE "token" DROP COLUMN "{column}"')
+        database.execute('ALTER TABLE "token" DROP COLUMN "delivery_attempts"')
+        if registry is None:
+            database.execute(f"PRAGMA user_version = {DELIVERY - 1:d}")
+        else:
+            table = postgres._VERSION_TABLE
+            database.execute(f"UPDATE {table} SET version = {DELIVERY - 1:d}")  # noqa: S608
+    finally:
+        database.close()
+
+    context = open_context(data_dir, store=store, database=registry)
+    try:
+        assert user_version(context.database) == storage.SCHEMA_VERSION
+        token = context.service.token(issued.token.id)
+        assert (token.delivery_command, token.delivery_set_by) == (None, None)
+        assert context.database.rows("SELECT delivery_due_at, delivery_attempts FROM token") == [
+            (None, 0)
+        ]
+        assert context.service.reveal(issued.token.id) == issued.secret
+        command = context.service.set_delivery(issued.token.id, "cat >/dev/null")
+        assert (command.delivery_command, command.delivery_set_by) == ("cat >/dev/null", person())
+    finally:
+        context.close()
+    found = columns(location, "token")
+    assert (found["delivery_command"], found["delivery_set_by"]) == (True, True)
+    assert (found["delivery_due_at"], found["delivery_attempts"]) == (True, False)
+
+
+DELIVERY = RELEASED.index(storage._step_12_token_delivery) + 1  # the version that added them
