@@ -106,7 +106,7 @@ class Follower:
         if self._thread.is_alive():
             self._thread.join(wait_s)
         elif self._thread.ident is None:  # never started: write here
-            self._flush(final=True)
+            self.flush(final=True)
             self._context.close()
 
     def _run(self) -> None:
@@ -119,10 +119,10 @@ class Follower:
                     break
                 self.catch_up()
                 if time.monotonic() >= next_flush:
-                    self._flush()
+                    self.flush()
                     next_flush = time.monotonic() + self._flush_interval
         finally:
-            self._flush(final=True)
+            self.flush(final=True)
             try:
                 self._context.close()
             except Exception:
@@ -209,7 +209,7 @@ class Follower:
 
     # ----------------------------------------------------------------- usage
 
-    def _flush(self, *, final: bool = False) -> None:
+    def flush(self, *, final: bool = False) -> None:
         """Write the uses counted since the last write; keep them for the next on failure."""
         batch = self._usage.take()
         if not batch:
