@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,7 +25,7 @@ def test_requests_that_matched_a_token_are_counted_and_written_once(
     service.set_status(refused.token.id, False)
     idle = service.create_token("Production", "alice")
     application.follower.catch_up()
-    before = datetime.utcnow() - timedelta(seconds=1)  # noqa: DTZ003 - stored as naive UTC
+    before = datetime.now(UTC).replace(tzinfo=None) - timedelta(seconds=1)
     for _ in range(30):
         assert auth(application, "Production", used.secret).status == 200
     for _ in range(10):
