@@ -316,6 +316,7 @@ _cached_route = access.cached_route
 _route = access.route
 _UNKNOWN = access.decide(None, "GET", "/", 0.0)  # what decide answers for no grant
 _TOKEN_LENGTH = tokens.TOKEN_LENGTH
+_NO_LABEL = "\0"  # not yet looked up (a name never holds a NUL)
 
 
 class AccessIndex:
@@ -334,6 +335,7 @@ class AccessIndex:
         self._spellings: dict[str, dict[bytes, Grant]] = {}  # environment as given -> its grants
         self._agents = agents if agents is not None else {}
         self._environments = environments or {}
+        self._labels: dict[str, str | None] = {}  # environment as given -> its name
         # What updating needs (see AccessDecisions.updated_index): each token's environment
         # id, agent id, environment key and the fingerprints it holds there, and what its
         # grants were made from.
@@ -351,8 +353,15 @@ class AccessIndex:
 
     def environment_name(self, environment: str) -> str | None:
         """The registry's name of the environment *environment* names (as a request spells
-        it), or None when there is none: a label an outsider's text never becomes."""
-        return self._environments.get(name_key(environment))
+        it), or None when there is none: a label an outsider's text never becomes. Remembered
+        per spelling, as :meth:`verify` remembers its grants: comparing names costs more than
+        a decision."""
+        found = self._labels.get(environment, _NO_LABEL)
+        if found is _NO_LABEL:
+            found = self._environments.get(name_key(environment))
+            if len(self._labels) < 1024:
+                self._labels[environment] = found
+        return found
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
         """What :func:`desktop.domain.access.decide` answers for the grant the presented secret

@@ -176,7 +176,7 @@ def test_health_and_metrics(live: Context, data_dir: Path, registry: str | None)
     assert samples['environment="Production",outcome="forbidden"'] == 1
     assert samples['environment="(unknown)",outcome="unauthorized"'] == 1
     assert "attacker-chosen-text" not in text
-    assert "tokendesk_auth_decision_seconds_bucket" in text
+    assert 'tokendesk_auth_decision_seconds_bucket{le="+Inf"} 3.0' in text
 
 
 def _samples(text: str, name: str) -> Iterator[tuple[str, float]]:
