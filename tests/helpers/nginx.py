@@ -64,11 +64,12 @@ def config(
     *,
     environment: str | None = common.ENVIRONMENT,
     workers: int = 1,
-    extra_servers: str = "",
+    block: str | None = None,
 ) -> str:
     """nginx.conf for a gateway on *port* asking TokenDesk at *auth_address* (``host:port``)
     about *environment* (URL-encoded here), or, with None, about the environment each request
-    names in :data:`~tests.helpers.gateway.ENVIRONMENT_HEADER` (already URL-encoded)."""
+    names in :data:`~tests.helpers.gateway.ENVIRONMENT_HEADER` (already URL-encoded). *block*
+    replaces the README's (a benchmark's baseline): its ``{port}`` and ``{api}`` are filled."""
     from urllib.parse import quote
 
     named = (
@@ -76,6 +77,9 @@ def config(
         if environment is None
         else quote(environment, safe="")
     )
+    api = f"http://unix:{folder}/api.sock:"
+    if block is not None:
+        return _harness(folder, workers, block.format(port=port, api=api))
     block = common.readme_block(
         "nginx",
         {
@@ -85,9 +89,13 @@ def config(
             f"set $tokendesk_environment {common.ENVIRONMENT};": (
                 f"set $tokendesk_environment {named};"
             ),
-            f"proxy_pass http://{common.API_ADDRESS};": f"proxy_pass http://unix:{folder}/api.sock:;",
+            f"proxy_pass http://{common.API_ADDRESS};": f"proxy_pass {api};",
         },
     )
+    return _harness(folder, workers, block)
+
+
+def _harness(folder: Path, workers: int, block: str) -> str:
     indented = "".join(f"    {line}" if line.strip() else line for line in block.splitlines(True))
     return _HARNESS.format(
         # As root, nginx would run its workers as nobody, who may not enter the test's folder.
@@ -96,7 +104,7 @@ def config(
         workers=workers,
         seen_id=common.SEEN_TOKEN_ID,
         seen_agent=common.SEEN_AGENT,
-        gateway=indented + extra_servers,
+        gateway=indented,
     )
 
 
@@ -105,7 +113,7 @@ def start(
     *,
     environment: str | None = common.ENVIRONMENT,
     workers: int = 1,
-    extra_servers: str = "",
+    block: str | None = None,
 ) -> Gateway:
     """A private nginx in a folder of its own under /tmp (short: a unix socket's path may not
     be longer than about 100 bytes), ready once it answers; the caller stops it
@@ -124,7 +132,7 @@ def start(
             port,
             environment=environment,
             workers=workers,
-            extra_servers=extra_servers,
+            block=block,
         )
     )
     return common.launch(
@@ -152,6 +160,17 @@ def running(
 ) -> Iterator[Gateway]:
     """:func:`start`, stopped when the block ends, also on failure."""
     gateway = start(auth_address, environment=environment)
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@contextmanager
+def running_block(block: str, *, workers: int = 1) -> Iterator[Gateway]:
+    """A private nginx running *block* (a ``server`` of one's own, its ``{port}`` and ``{api}``
+    filled) in place of the README's, stopped when the block ends: a benchmark's baseline."""
+    gateway = start("", block=block, workers=workers)
     try:
         yield gateway
     finally:
