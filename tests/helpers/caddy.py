@@ -31,10 +31,11 @@ _HARNESS = """\
 	}}
 }}
 
-# The API: one static file for every path, and what it was handed, repeated.
+# The API: one static file for every method and path, and what it was handed, repeated.
 http://127.0.0.1:{api_port} {{
 	root * {folder}/www
 	rewrite * /protected.txt
+	method * GET
 	header {seen_id} "{{http.request.header.X-TokenDesk-Token-Id}}"
 	header {seen_agent} "{{http.request.header.X-TokenDesk-Agent}}"
 	file_server

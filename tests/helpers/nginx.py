@@ -41,12 +41,13 @@ http {{
     scgi_temp_path {folder}/tmp/scgi;
     default_type text/plain;
 
-    # The API: one static file for every path, and what it was handed, repeated.
+    # The API: one static file for every method and path, and what it was handed, repeated.
     server {{
         listen unix:{folder}/api.sock;
         root {folder}/www;
         location / {{
             try_files /protected.txt =404;
+            error_page 405 =200 /protected.txt;  # a POST or a DELETE gets the file too
             add_header {seen_id} $http_x_tokendesk_token_id always;
             add_header {seen_agent} $http_x_tokendesk_agent always;
         }}
