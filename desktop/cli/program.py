@@ -1,7 +1,8 @@
 """The ``tokendesk`` program: the top-level parser, logging, and every outcome turned into an
 exit status and at most one line on standard error.
 
-Each noun's module (``env``, ``role``, ``agent``, ``token``, ``verify``, ``rotate``, ``audit``)
+Each noun's module (``env``, ``role``, ``agent``, ``token``, ``verify``, ``rotate``, ``audit``,
+``serve``)
 declares its commands with ``register`` beside their handlers; this module puts them together,
 opens the data dir for the command chosen and runs its handler.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 
 from desktop import __version__, logs, paths
 from desktop.app import open_context
-from desktop.cli import agent, audit, env, role, rotate, token, verify, window
+from desktop.cli import agent, audit, env, role, rotate, serve, token, verify, window
 from desktop.cli.common import (
     EXIT_DATABASE,
     EXIT_FAILED,
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     window.add_options(parser)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
-    for noun in (env, role, agent, token, verify, rotate, audit):
+    for noun in (env, role, agent, token, verify, rotate, audit, serve):
         noun.register(commands)
     return parser
 

@@ -105,9 +105,15 @@ class AccessDecisions:
         # Keyed by the raw SHA-256 digest: quicker to make and to hash than its hex text.
         by_env: dict[str, dict[bytes, Grant]] = {}
         by_id: dict[int, tuple[dict[bytes, Grant], bool]] = {}
+        env_names: dict[str, str] = {}
         for env_id, name, api_enabled in queries.environment_access(self._database):
             grants = by_env.setdefault(name_key(name), {})
+            env_names[name_key(name)] = name
             by_id[env_id] = grants, api_enabled
+        # Whose each token is, for a server's answer to the API it guards: one name object per
+        # agent, shared by its tokens.
+        agent_names = queries.agent_names(self._database)
+        agents: dict[int, str] = {}
         # Tokens whose agent may not use them: few, and each refused whatever it asks.
         refused = {
             token_id: access.agent_refusal(
@@ -121,9 +127,20 @@ class AccessDecisions:
         # One row per replaced secret a token has on record: its current secret's grant is
         # made once, and each replaced one gets a grant with its own deadline.
         current: Grant | None = None
-        for env_id, token_id, active, fingerprint, previous, grace_until, role_id, expiry in rows:
+        for (
+            env_id,
+            token_id,
+            active,
+            fingerprint,
+            previous,
+            grace_until,
+            role_id,
+            expiry,
+            agent_id,
+        ) in rows:
             grants, enabled = by_id[env_id]
             if current is None or current.token_id != token_id:
+                agents[token_id] = agent_names[agent_id]
                 permissions = frozen.get(role_id, frozenset())
                 current = grant(
                     token_id,
@@ -149,7 +166,9 @@ class AccessDecisions:
                     expires_at=queries.stored_time(expiry),
                 )
         clock = self._context.clock
-        return AccessIndex(by_env, lambda found: _timestamp(clock, found))
+        return AccessIndex(
+            by_env, lambda found: _timestamp(clock, found), agents=agents, environments=env_names
+        )
 
 
 def _timestamp(clock: Clock, found: Grant | None) -> float:
@@ -175,13 +194,29 @@ class AccessIndex:
         self,
         by_environment: dict[str, dict[bytes, Grant]],
         timestamp: Callable[[Grant | None], float],
+        *,
+        agents: dict[int, str] | None = None,
+        environments: dict[str, str] | None = None,
     ) -> None:
         self._by_env = by_environment
         self._timestamp = timestamp
         self._spellings: dict[str, dict[bytes, Grant]] = {}  # environment as given -> its grants
+        self._agents = agents or {}
+        self._environments = environments or {}
 
     def __len__(self) -> int:
         return sum(len(grants) for grants in self._by_env.values())
+
+    def agent(self, token_id: int) -> str | None:
+        """The name of the agent that holds token *token_id* (None for a token not in it): what
+        a forward-auth server tells the API behind it. Looked up only for an allowed request,
+        so :meth:`verify` pays nothing for it."""
+        return self._agents.get(token_id)
+
+    def environment_name(self, environment: str) -> str | None:
+        """The registry's name of the environment *environment* names (as a request spells
+        it), or None when there is none: a label an outsider's text never becomes."""
+        return self._environments.get(name_key(environment))
 
     def verify(self, environment: str, presented: str, method: str, path: str) -> Decision:
         """What :func:`desktop.domain.access.decide` answers for the grant the presented secret

@@ -404,16 +404,16 @@ def environment_access(database: Database) -> list[tuple[int, str, bool]]:
 
 def grant_rows(
     database: Database,
-) -> list[tuple[int, int, int, str, str | None, Any, int, Any]]:
+) -> list[tuple[int, int, int, str, str | None, Any, int, Any, int]]:
     """Every ready token as the access index reads it: (environment id, token id, active (1/0),
     fingerprint, previous fingerprint, its deadline as stored, role id, the token's expiry as
-    stored or None). A token appears once
+    stored or None, agent id). A token appears once
     per replaced secret it still has on record (once, with two NULLs, when it has none). Plain
     rows: 100,000 tokens take a fraction of a second. Turn a stored deadline into a datetime
     with :func:`stored_time`."""
     return database.rows(
         "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
-        "p.fingerprint, p.valid_until, a.role_id, t.expires_at "
+        "p.fingerprint, p.valid_until, a.role_id, t.expires_at, t.agent_id "
         "FROM token t JOIN agent a ON a.id = t.agent_id "
         "LEFT JOIN previous_secret p ON p.token_id = t.id WHERE t.phase = 'ready'"
     )
@@ -441,6 +441,13 @@ def any_expired_previous(database: Database, now: datetime) -> bool:
     a quick look before a pruning write."""
     row = database.first("SELECT 1 FROM previous_secret WHERE valid_until <= ? LIMIT 1", (now,))
     return row is not None
+
+
+def agent_names(database: Database) -> dict[int, str]:
+    """Every agent's name by id (one row per agent)."""
+    return {
+        int(agent_id): str(name) for agent_id, name in database.rows("SELECT id, name FROM agent")
+    }
 
 
 def agent_standing(database: Database, agent_id: int) -> tuple[int, str, bool, bool, bool]:

@@ -112,6 +112,17 @@ class PostgresServer:
         data = str(self.folder / "data")
         _run(["pg_ctl", "-D", data, "-m", "fast", "-l", str(self.folder / "log"), "-w", "restart"])
 
+    def halt(self) -> None:
+        """Stop the server and leave it stopped (an outage: connections end, new ones are
+        refused) until :meth:`resume`; its folder and databases stay."""
+        _run(["pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start a server :meth:`halt` stopped, as it was; returns once it accepts connections."""
+        data = str(self.folder / "data")
+        options = _options(self.folder, self.port)
+        _run(["pg_ctl", "-D", data, "-o", options, "-l", str(self.folder / "log"), "-w", "start"])
+
     def stop(self) -> None:
         try:
             _run(["pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop"])
@@ -129,6 +140,14 @@ def _run(argv: list[str]) -> None:
         raise PostgresMissing(
             f"{argv[0]} failed ({result.returncode}): {(result.stderr or result.stdout).strip()}"
         )
+
+
+def _options(folder: Path, port: int) -> str:
+    """The server's options: its socket in *folder*, *port* on the loopback, durability off."""
+    return (
+        f"-k {folder} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off"
+    )
 
 
 def _free_port() -> int:
@@ -153,10 +172,7 @@ def start() -> PostgresServer:
         data = folder / "data"
         auth = ["--auth-local=trust", "--auth-host=scram-sha-256"]
         _run(["initdb", *auth, "-U", SUPERUSER, "-E", "UTF8", "--no-sync", str(data)])
-        options = (
-            f"-k {folder} -p {server.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off"
-        )
+        options = _options(folder, server.port)
         _run(["pg_ctl", "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start"])
         server.admin(f'CREATE DATABASE "{TEMPLATE}"')
         from desktop.storage.postgres import open_postgres

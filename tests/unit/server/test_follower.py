@@ -1,0 +1,64 @@
+"""An SQLite registry that is deleted or replaced counts as unreachable: an open connection
+would go on reading the unlinked file, so the follower compares the path's device and inode
+with the file it opened. A file put back heals; a new file there is read afresh."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from desktop.app import Context
+from desktop.server.app import AuthApplication
+from desktop.services.tokens import TokenService
+from desktop.storage.database import DB_FILENAME
+from tests.unit.server.conftest import auth, call
+
+pytestmark = pytest.mark.sqlite_only
+
+
+@pytest.mark.expect_log("registry unreachable for", level="WARNING")
+def test_a_deleted_file_is_unreachable_and_heals_when_put_back(
+    application: AuthApplication, service: TokenService, memory_context: Context
+) -> None:
+    issued = service.create_token("Production", "alice")
+    follower = application.follower
+    assert follower.catch_up()
+    registry = memory_context.data_dir / DB_FILENAME
+    aside = registry.with_name("moved-away")
+    registry.rename(aside)
+    try:
+        assert not follower.catch_up()
+        assert auth(application, "Production", issued.secret).status == 200  # within the bound
+        follower.confirmed_at -= 31
+        assert not follower.catch_up()
+        assert auth(application, "Production", issued.secret).status == 503
+        assert call(application, "/healthz").status == 503
+        assert not registry.exists()  # waited for, never made anew
+    finally:
+        aside.rename(registry)
+    assert follower.catch_up()
+    assert auth(application, "Production", issued.secret).reason == (200, "allowed")
+
+
+def test_a_replaced_file_is_read_afresh(
+    application: AuthApplication, service: TokenService, memory_context: Context, tmp_path: Path
+) -> None:
+    """A backup restored over the registry: the decisions become the backup's."""
+    issued = service.create_token("Production", "alice")
+    registry = memory_context.data_dir / DB_FILENAME
+    backup = tmp_path / "backup"
+    memory_context.database.execute("PRAGMA wal_checkpoint(FULL)")
+    shutil.copy(registry, backup)
+    follower = application.follower
+    assert follower.catch_up()
+    service.set_status(issued.token.id, False)
+    assert follower.catch_up()
+    assert auth(application, "Production", issued.secret).status == 401
+    # As a restore goes: the writers are done and their WAL is in the file.
+    memory_context.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(backup, registry.with_name("restored"))
+    registry.with_name("restored").replace(registry)  # a new inode at the path
+    assert follower.catch_up()
+    assert auth(application, "Production", issued.secret).reason == (200, "allowed")
