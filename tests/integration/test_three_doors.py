@@ -238,8 +238,8 @@ def build(doors: Doors, world: World) -> Built:
     for name, permissions in zip(roles, world.roles, strict=True):
         service.add_role(name, list(permissions))
     agents = [f"doors{n}a{i}" for i in range(len(world.agents))]
-    for name, plan in zip(agents, world.agents, strict=True):
-        service.add_agent(name, roles[plan.role], has_logged_in=True, signed_agreement=True)
+    for name, agent_plan in zip(agents, world.agents, strict=True):
+        service.add_agent(name, roles[agent_plan.role], has_logged_in=True, signed_agreement=True)
     secrets: list[tuple[str, str | None]] = []
     # Contexts whose clocks run behind: two days (an expired token is made, and refreshed,
     # there, since a token gets no new secret once it has expired) and two hours (a refresh
@@ -262,10 +262,12 @@ def build(doors: Doors, world: World) -> Built:
             secrets.append((current, previous))
             if not plan.active:
                 service.set_status(token_id, False)
-    for name, plan in zip(agents, world.agents, strict=True):
-        if not (plan.logged_in and plan.signed):
-            service.update_agent(name, has_logged_in=plan.logged_in, signed_agreement=plan.signed)
-        if plan.disabled:
+    for name, agent_plan in zip(agents, world.agents, strict=True):
+        if not (agent_plan.logged_in and agent_plan.signed):
+            service.update_agent(
+                name, has_logged_in=agent_plan.logged_in, signed_agreement=agent_plan.signed
+            )
+        if agent_plan.disabled:
             service.set_agent_disabled(name, True)
     for name, enabled in zip(environments, world.environments, strict=True):
         if not enabled:
