@@ -30,7 +30,15 @@ from desktop.services.tokens import TokenService
 from tests.helpers import caddy, nginx, postgres, traefik
 from tests.helpers.cli import Cli
 from tests.helpers.clock import FakeClock
-from tests.helpers.gateway import PROTECTED, SEEN_AGENT, SEEN_TOKEN_ID, Answer, Gateway, poll
+from tests.helpers.gateway import (
+    PROTECTED,
+    SEEN_AGENT,
+    SEEN_TOKEN_ID,
+    Answer,
+    Gateway,
+    free_port,
+    poll,
+)
 from tests.helpers.serve import ServeProcess, serving
 
 GATEWAYS = ("nginx", "caddy", "traefik")
@@ -317,3 +325,13 @@ def test_a_refresh_keeps_the_old_secret_for_its_grace_only(kind: str, scene: Sce
         assert answers == [(200, "allowed"), (200, "allowed")]
         answer_becomes(gateway, old, (401, "token was replaced and its grace period has ended"))
         assert through(gateway.ask("GET", "/Loans", new)) == (200, "allowed")
+
+
+def test_a_gateway_fails_closed_when_tokendesk_is_down(kind: str, scene: Scene) -> None:
+    """Nothing listening where the gateway asks: an error for the client, never the API."""
+    nowhere = f"127.0.0.1:{free_port()}"
+    with start_gateway(kind, nowhere, scene.environment) as gateway:
+        answer = gateway.ask("GET", "/Loans", scene.secret)
+        assert answer.status >= 500, answer.status
+        assert PROTECTED.encode() not in answer.body
+        assert SEEN_TOKEN_ID.lower() not in answer.headers
