@@ -110,52 +110,58 @@ class World:
     requests: tuple[RequestPlan, ...]
 
 
+def mostly(common: str, *rare: str) -> st.SearchStrategy[str]:
+    """*common* four times in five or so, else one of *rare*: every refusal is drawn, yet most
+    requests get far enough to be allowed or refused by their role."""
+    return st.sampled_from((common,) * (2 * len(rare) + 2) + rare)
+
+
+likely = st.sampled_from((True,) * 5 + (False,))
+unlikely = likely.map(lambda value: not value)
 paths = st.builds(
     lambda prefix, segment, suffix: (prefix + segment + suffix) or "/",
     st.sampled_from(PREFIXES),
-    st.sampled_from(SEGMENTS),
-    st.sampled_from(SUFFIXES),
+    mostly("/Loans", *SEGMENTS),
+    mostly("", *SUFFIXES),
 ).map(lambda path: path if path.startswith("/") else "/" + path)
 
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    environments = tuple(draw(st.lists(st.booleans(), min_size=1, max_size=2)))
+    environments = tuple(draw(st.lists(likely, min_size=1, max_size=2)))
     roles = tuple(
-        tuple(draw(st.lists(st.sampled_from(PERMISSIONS), max_size=3, unique=True)))
+        tuple(draw(st.lists(st.sampled_from(PERMISSIONS), min_size=1, max_size=3, unique=True)))
         for _ in range(draw(st.integers(1, 2)))
     )
     agents = tuple(
-        AgentPlan(
-            draw(st.integers(0, len(roles) - 1)),
-            draw(st.booleans()) or draw(st.booleans()),  # mostly eligible
-            draw(st.booleans()) or draw(st.booleans()),
-            draw(st.booleans()) and draw(st.booleans()),
-        )
+        AgentPlan(draw(st.integers(0, len(roles) - 1)), draw(likely), draw(likely), draw(unlikely))
         for _ in range(draw(st.integers(1, 2)))
     )
     token_plans = tuple(
         TokenPlan(
             draw(st.integers(0, len(environments) - 1)),
             draw(st.integers(0, len(agents) - 1)),
-            draw(st.booleans()) or draw(st.booleans()),
-            draw(st.sampled_from(("none", "none", "expired", "later"))),
-            draw(st.sampled_from(("none", "none", "grace", "ended", "zero"))),
+            draw(likely),
+            draw(mostly("none", "expired", "later")),
+            draw(mostly("none", "grace", "ended", "zero")),
         )
         for _ in range(draw(st.integers(1, 3)))
     )
-    requests = tuple(
-        RequestPlan(
-            draw(st.integers(0, len(token_plans) - 1)),
-            draw(st.sampled_from(("current", "current", "previous", "unknown", "malformed"))),
-            draw(st.integers(-1, len(environments) - 1)),
-            draw(st.booleans()),
-            draw(st.sampled_from(access.METHODS)),
-            draw(paths),
+    requests = []
+    for _ in range(3):
+        token = draw(st.integers(0, len(token_plans) - 1))
+        own = token_plans[token].environment
+        requests.append(
+            RequestPlan(
+                token,
+                draw(mostly("current", "previous", "unknown", "malformed")),
+                draw(st.sampled_from((own, own, own, own, -1, *range(len(environments))))),
+                draw(unlikely),
+                draw(mostly("GET", *access.METHODS)),
+                draw(paths),
+            )
         )
-        for _ in range(3)
-    )
-    return World(environments, roles, agents, token_plans, requests)
+    return World(environments, roles, agents, token_plans, tuple(requests))
 
 
 # ----------------------------------------------------------------------------- the doors
