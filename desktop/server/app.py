@@ -15,6 +15,7 @@ route that decides and two that report, and every microsecond per request is the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 access_log = logging.getLogger("desktop.server.access")
 
 AUTH_PREFIX = "/v1/auth/"
+PUBLISH_INTERVAL_S = 1.0
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = (b"cache-control", b"no-store")
 _perf = time.perf_counter
@@ -47,10 +49,31 @@ _monotonic = time.monotonic
 _HEADER_SAFE = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
 
 
+_BODIES: dict[tuple[int, str], bytes] = {}
+_AGENTS: dict[str, bytes] = {}
+_KEPT = 4096  # answers and names remembered, at most: a request's text is in some reasons
+
+
 def _body(status: int, reason: str) -> bytes:
-    if "tdk_" in reason:  # a reason may quote a request's text: never echo a secret
-        reason = mask(reason)
-    return json.dumps({"status": status, "reason": reason}).encode()
+    """The JSON body of an answer: made once per distinct answer (a few are most of them)."""
+    key = (status, reason)
+    body = _BODIES.get(key)
+    if body is None:
+        if "tdk_" in reason:  # a reason may quote a request's text: never echo a secret
+            reason = mask(reason)
+        body = json.dumps({"status": status, "reason": reason}).encode()
+        if len(_BODIES) < _KEPT:
+            _BODIES[key] = body
+    return body
+
+
+def _agent_header(agent: str) -> bytes:
+    value = _AGENTS.get(agent)
+    if value is None:
+        value = quote(agent, safe=_HEADER_SAFE).encode()
+        if len(_AGENTS) < _KEPT:
+            _AGENTS[agent] = value
+    return value
 
 
 class AuthApplication:
@@ -98,7 +121,8 @@ class AuthApplication:
         uri = headers.get(b"x-original-uri") or headers.get(b"x-forwarded-uri")
         extra: list[tuple[bytes, bytes]] = [_JSON, _NO_STORE]
         token_id = None
-        unconfirmed = _monotonic() - follower.confirmed_at
+        now = _monotonic()
+        unconfirmed = now - follower.confirmed_at
         index = follower.index
         if unconfirmed > self._max_staleness:
             status = 503
@@ -124,20 +148,18 @@ class AuthApplication:
             body = _body(status, decision.reason)
             token_id = decision.token_id
             if token_id is not None:
-                self.usage.count(token_id)
+                self.usage.count(token_id, now)
             if status == 200:
                 agent = index.agent(token_id) if token_id is not None else None
                 extra.append((b"x-tokendesk-token-id", str(token_id).encode()))
-                extra.append((b"x-tokendesk-agent", quote(agent or "", safe=_HEADER_SAFE).encode()))
+                extra.append((b"x-tokendesk-agent", _agent_header(agent or "")))
             elif status == 401:
                 realm = mask(environment) if "tdk_" in environment else environment
                 realm = realm.replace("\\", "\\\\").replace('"', '\\"')
                 challenge = f'Bearer realm="{quote(realm, safe=_HEADER_SAFE)}"'
                 extra.append((b"www-authenticate", challenge.encode()))
         await _respond(send, status, body, extra)
-        metrics = self.metrics
-        metrics.decided(index.environment_name(environment), status)
-        metrics.latency.observe(_perf() - started)
+        self.metrics.decided(index.environment_name(environment), status, _perf() - started)
         if self._access_log:
             access_log.info(
                 "%s %r %d token=%s",
@@ -176,11 +198,21 @@ class AuthApplication:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.follower.start()
+                self._publish_every_second(asyncio.get_running_loop())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    def _publish_every_second(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand the answers counted to the metrics every second, on the event loop (the
+        thread that counts them), so every worker's ``/metrics`` share is at most a second
+        old."""
+        if self._closed:
+            return
+        self.metrics.publish()
+        loop.call_later(PUBLISH_INTERVAL_S, self._publish_every_second, loop)
 
     def start(self) -> None:
         """Start following the registry (the lifespan's startup does, under a server)."""
@@ -192,12 +224,12 @@ class AuthApplication:
             return
         self._closed = True
         self.follower.stop()
+        self.metrics.publish()
         self.metrics.close()
 
 
 async def _respond(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -92,6 +92,8 @@ def serve(settings: Settings) -> int:
             log_level=LogLevels.warning if settings.log_level >= logging.INFO else LogLevels.debug,
             log_dictconfig=_granian_logging(settings.log_level),
             workers_kill_timeout=WORKER_KILL_TIMEOUT_S,
+            # A worker that dies is started again (Granian stops after a crash loop).
+            respawn_failed_workers=True,
         )
         log.info(
             "listening on http://%s:%d (%d worker%s)",

@@ -33,9 +33,9 @@ class UsageCounter:
         self._max_pending = max_pending
         self.dropped = 0  # uses not kept because the bound was reached
 
-    def count(self, token_id: int) -> None:
-        """One use of *token_id*, now."""
-        now = time.time()
+    def count(self, token_id: int, now: float) -> None:
+        """One use of *token_id* at *now* (``time.monotonic()``, which the request has read
+        already; turned into wall-clock time when the batch is taken)."""
         with self._lock:
             counts = self._counts
             count = counts.get(token_id)
@@ -54,14 +54,19 @@ class UsageCounter:
         with self._lock:
             counts, self._counts = self._counts, {}
             last, self._last = self._last, {}
-        return {token_id: (_naive_utc(last[token_id]), count) for token_id, count in counts.items()}
+        offset = time.time() - time.monotonic()
+        return {
+            token_id: (_naive_utc(last[token_id] + offset), count)
+            for token_id, count in counts.items()
+        }
 
     def give_back(self, batch: dict[int, tuple[datetime, int]]) -> None:
         """A batch that could not be written, kept for the next write (merged with what was
         counted meanwhile, the later time winning), within the bound."""
+        offset = time.time() - time.monotonic()
         with self._lock:
             for token_id, (at, count) in batch.items():
-                stamp = at.replace(tzinfo=UTC).timestamp()
+                stamp = at.replace(tzinfo=UTC).timestamp() - offset
                 known = self._counts.get(token_id)
                 if known is None:
                     if len(self._counts) >= self._max_pending:

@@ -10,7 +10,7 @@ straight from the cursor, ids, counts, tuples. The SELECT list is generated from
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from operator import attrgetter
 from typing import Any
@@ -403,20 +403,36 @@ def environment_access(database: Database) -> list[tuple[int, str, bool]]:
 
 
 def grant_rows(
-    database: Database,
+    database: Database, token_ids: Sequence[int] | None = None
 ) -> list[tuple[int, int, int, str, str | None, Any, int, Any, int]]:
     """Every ready token as the access index reads it: (environment id, token id, active (1/0),
     fingerprint, previous fingerprint, its deadline as stored, role id, the token's expiry as
     stored or None, agent id). A token appears once
     per replaced secret it still has on record (once, with two NULLs, when it has none). Plain
     rows: 100,000 tokens take a fraction of a second. Turn a stored deadline into a datetime
-    with :func:`stored_time`."""
-    return database.rows(
+    with :func:`stored_time`. With *token_ids*, those tokens' rows alone."""
+    sql = (
         "SELECT t.environment_id, t.id, t.status = 'Active', t.fingerprint, "
         "p.fingerprint, p.valid_until, a.role_id, t.expires_at, t.agent_id "
         "FROM token t JOIN agent a ON a.id = t.agent_id "
         "LEFT JOIN previous_secret p ON p.token_id = t.id WHERE t.phase = 'ready'"
     )
+    if token_ids is None:
+        return database.rows(sql)
+    return _rows_of(database, sql + " AND t.id IN ({})", token_ids)
+
+
+# Ids per statement: well under SQLite's limit on parameters.
+_IDS_PER_QUERY = 500
+
+
+def _rows_of(database: Database, sql: str, ids: Sequence[int]) -> list[Any]:
+    """The rows of *sql* (whose ``{}`` takes a list of placeholders) for *ids*, in chunks."""
+    rows: list[Any] = []
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        chunk = list(ids[start : start + _IDS_PER_QUERY])
+        rows += database.rows(sql.format(", ".join("?" * len(chunk))), chunk)
+    return rows
 
 
 def previous_deadlines(
@@ -443,10 +459,14 @@ def any_expired_previous(database: Database, now: datetime) -> bool:
     return row is not None
 
 
-def agent_names(database: Database) -> dict[int, str]:
-    """Every agent's name by id (one row per agent)."""
+def agent_standings(database: Database) -> dict[int, tuple[str, int, bool, bool, bool]]:
+    """Every agent by id (one row each): (name, role id, disabled, logged in, signed the
+    usage agreement)."""
     return {
-        int(agent_id): str(name) for agent_id, name in database.rows("SELECT id, name FROM agent")
+        int(agent_id): (str(name), int(role_id), bool(disabled), bool(logged_in), bool(signed))
+        for agent_id, name, role_id, disabled, logged_in, signed in database.rows(
+            "SELECT id, name, role_id, disabled, has_logged_in, signed_agreement FROM agent"
+        )
     }
 
 
@@ -463,18 +483,27 @@ def agent_standing(database: Database, agent_id: int) -> tuple[int, str, bool, b
     return int(role_id), str(name), bool(disabled), bool(logged_in), bool(signed)
 
 
-def ineligible_holders(database: Database) -> list[tuple[int, str, bool, bool, bool]]:
-    """Every ready token whose agent may not use it (disabled, not logged in, or without the
-    signed agreement): (token id, agent name, disabled, logged in, signed). Usually few rows:
-    read from the agents first, then each one's tokens through the (agent, phase) index."""
+def ineligible_holders(
+    database: Database, token_ids: Sequence[int] | None = None
+) -> list[tuple[int, str, bool, bool, bool]]:
+    """Every ready token (of *token_ids*, or all) whose agent may not use it (disabled, not
+    logged in, or without the signed agreement): (token id, agent name, disabled, logged in,
+    signed). Usually few rows: read from the agents first, then each one's tokens through the
+    (agent, phase) index."""
+    sql = (
+        "SELECT t.id, a.name, a.disabled, a.has_logged_in, a.signed_agreement "
+        "FROM agent a JOIN token t ON t.agent_id = a.id "
+        "WHERE (a.disabled OR NOT a.has_logged_in OR NOT a.signed_agreement) "
+        "AND t.phase = 'ready'"
+    )
+    rows = (
+        database.rows(sql)
+        if token_ids is None
+        else _rows_of(database, sql + " AND t.id IN ({})", token_ids)
+    )
     return [
         (token_id, name, bool(disabled), bool(logged_in), bool(signed))
-        for token_id, name, disabled, logged_in, signed in database.rows(
-            "SELECT t.id, a.name, a.disabled, a.has_logged_in, a.signed_agreement "
-            "FROM agent a JOIN token t ON t.agent_id = a.id "
-            "WHERE (a.disabled OR NOT a.has_logged_in OR NOT a.signed_agreement) "
-            "AND t.phase = 'ready'"
-        )
+        for token_id, name, disabled, logged_in, signed in rows
     ]
 
 

@@ -8,6 +8,7 @@ an in-memory store in the test: the server needs only their fingerprints in the 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -175,7 +176,7 @@ def test_health_and_metrics(live: Context, data_dir: Path, registry: str | None)
     assert samples['environment="Production",outcome="forbidden"'] == 1
     assert samples['environment="(unknown)",outcome="unauthorized"'] == 1
     assert "attacker-chosen-text" not in text
-    assert "tokendesk_auth_decision_seconds_bucket" in text
+    assert 'tokendesk_auth_decision_seconds_bucket{le="+Inf"} 3.0' in text
 
 
 def _samples(text: str, name: str) -> Iterator[tuple[str, float]]:
@@ -236,3 +237,21 @@ def test_an_answer_never_repeats_the_token(
     assert issued.secret not in response.text
     assert issued.secret not in response.headers["www-authenticate"]
     assert json.loads(response.text)["reason"].startswith("unknown environment")
+
+
+@pytest.mark.skipif(not os.environ.get("TOKENDESK_BUNDLE"), reason="TOKENDESK_BUNDLE not set")
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_frozen_bundle_serves(
+    live: Context, data_dir: Path, registry: str | None, workers: int
+) -> None:
+    """The bundle's ``tokendesk serve`` starts its workers (spawned copies of the frozen
+    executable) and answers."""
+    service = live.service
+    directory(service)
+    issued = service.create_token("Production", "Ada Bot")
+    bundle = [os.environ["TOKENDESK_BUNDLE"]]
+    with serving(data_dir, database=registry, workers=workers, command=bundle) as server:
+        assert server.health()[0] == 200
+        answer = server.auth("Production", issued.secret, "GET", "/Loans")
+        assert body(answer) == (200, "allowed")
+    assert server.exit_code == 0

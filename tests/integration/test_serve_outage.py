@@ -138,7 +138,6 @@ def test_every_request_under_load_is_answered(
 
 
 @pytest.mark.sqlite_only
-@pytest.mark.expect_log("registry unreachable", level="WARNING")
 def test_a_deleted_sqlite_file_is_503_until_it_is_back(live: Context, data_dir: Path) -> None:
     secret = directory(live.service)
     registry = data_dir / DB_FILENAME

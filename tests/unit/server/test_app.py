@@ -186,3 +186,8 @@ def test_metrics_label_unknown_environments_as_one(
     assert 'environment="(unknown)",outcome="unauthorized"} 2.0' in text
     assert "evil" not in text
     assert "tokendesk_auth_decision_seconds_count 5.0" in text
+    assert 'tokendesk_auth_decision_seconds_bucket{le="+Inf"} 5.0' in text
+    seconds = next(
+        line for line in text.splitlines() if line.startswith("tokendesk_auth_decision_seconds_sum")
+    )
+    assert 0 < float(seconds.split()[1]) < 5

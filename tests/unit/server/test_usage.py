@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -77,12 +78,12 @@ def test_a_failed_write_keeps_the_counts_for_the_next(
 def test_the_counter_is_bounded() -> None:
     counter = UsageCounter(max_pending=2)
     for token_id in (1, 2, 3, 1):
-        counter.count(token_id)
+        counter.count(token_id, time.monotonic())
     assert counter.dropped == 1
     batch = counter.take()
     assert {token_id: count for token_id, (_, count) in batch.items()} == {1: 2, 2: 1}
-    counter.count(5)
-    counter.count(6)
+    counter.count(5, time.monotonic())
+    counter.count(6, time.monotonic())
     counter.give_back(batch)  # 1 and 2 no longer fit beside 5 and 6
     assert counter.dropped == 1 + 3
     assert len(counter) == 2

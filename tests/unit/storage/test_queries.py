@@ -169,7 +169,7 @@ def test_the_access_index_rows(service: TokenService, database: Database) -> Non
     rows = queries.grant_rows(database)
     ((_, token_id, active, fingerprint, previous, grace_until, _, expires, agent_id),) = rows
     assert (token_id, active) == (issued.token.id, 1)
-    assert queries.agent_names(database)[agent_id] == "alice"
+    assert queries.agent_standings(database)[agent_id][0] == "alice"
     assert len(fingerprint) == len(previous or "") == 64
     assert isinstance(queries.stored_time(grace_until), datetime)
     assert queries.stored_time(None) is None
