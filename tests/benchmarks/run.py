@@ -10,7 +10,7 @@ temporary data dir with ``--tokens`` tokens of which ``--rotations`` are due for
 (``seed.py``), measures, prints the machine and a table of figure, TokenDesk's value, the
 baseline's, their ratio, the target and whether it is met, and removes what it created.
 ``--json FILE`` also writes the results there; ``--only`` runs some figures: startup (with
-memory), filter, sort, verify, rotations, recovery, shared.
+memory), filter, sort, verify, rotations, recovery, shared, serve.
 
 The figures, and what each is measured against:
 
@@ -30,6 +30,11 @@ The figures, and what each is measured against:
 * shared: a team's registry on PostgreSQL beside the SQLite file, the same tokens in both: first
   paint, a filter keystroke, a sort, ``verify`` decisions and how long a change made by another
   process takes to reach the window (``_shared.py`` says how each is taken).
+* serve: ``tokendesk serve`` behind nginx's ``auth_request``, driven by ``wrk`` at 16
+  connections, with ``--workers`` 1 and 2, against a bare ASGI app on the same server library
+  (SHA-256 plus a dict lookup) behind the same nginx; nginx's own floor (``auth_request`` to a
+  ``return 204``); the 99th percentile latency; and a deactivation's way to the first 401
+  (``_serve.py`` says how each is taken).
 """
 
 from __future__ import annotations
@@ -53,13 +58,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script:
 from desktop.app import open_context
 from desktop.secrets.store import SecretStore, open_secret_store
 from desktop.services.tokens import TokenService
-from tests.benchmarks import _rotations, _shared, _startup, _table, bench_verify
+from tests.benchmarks import _rotations, _serve, _shared, _startup, _table, bench_verify
 from tests.benchmarks._common import Figure, bench_window, median, ms
 from tests.benchmarks.seed import Seeded, seed
 from tests.helpers import keyring_session
 
-NAMES = ("startup", "filter", "sort", "verify", "rotations", "recovery", "shared")
-SHOWN = ("startup", "filter", "sort", "memory", "verify", "rotations", "recovery", "shared")
+NAMES = ("startup", "filter", "sort", "verify", "rotations", "recovery", "shared", "serve")
+SHOWN = (
+    "startup",
+    "filter",
+    "sort",
+    "memory",
+    "verify",
+    "rotations",
+    "recovery",
+    "shared",
+    "serve",
+)
 BASELINE_SORT_COLUMNS = ("Name", "Created")  # a text column and a time column
 RECOVERY_RUNS = 20
 OPEN_RUNS = 10
@@ -518,6 +533,8 @@ def main(argv: list[str] | None = None) -> int:
                 measure("rotations", lambda: rotation_figures(data_dir, seeded, store))
             if "startup" in names:
                 measure("startup", lambda: startup_figures(data_dir, args.runs))
+            if "serve" in names:
+                measure("serve", lambda: _serve.measure(data_dir, seeded, say))
             if "shared" in names:
                 measure(
                     "shared",

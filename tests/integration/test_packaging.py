@@ -35,8 +35,14 @@ SHELL_SCRIPTS = (
     CI / "build-bundle",
     CI / "build-deb",
     DEBIAN / "postinst",
+    DEBIAN / "prerm",
     DEBIAN / "postrm",
 )
+UNIT = "tokendesk-serve.service"
+ENV_FILE = "/etc/tokendesk/serve.env"
+# What the maintainer scripts may run that the package depends on (adduser, dpkg, coreutils,
+# libc-bin): the tests give them stand-ins that record their arguments.
+PACKAGE_TOOLS = ("getent", "adduser", "dpkg-statoverride", "chmod")
 
 
 def spec_settings() -> dict[str, Any]:
@@ -256,20 +262,219 @@ def test_shell_scripts_are_executable_and_parse(script: Path) -> None:
         assert result.returncode == 0, result.stdout
 
 
-@pytest.mark.parametrize("script", ["postinst", "postrm"])
+@pytest.mark.parametrize("script", ["postinst", "prerm", "postrm"])
 def test_maintainer_scripts_never_fail_for_missing_tools(script: str, tmp_path: Path) -> None:
-    # An empty PATH: no update-desktop-database, no gtk-update-icon-cache.
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
+    # Only the package's own dependencies: no update-desktop-database, no gtk-update-icon-cache,
+    # no systemctl, deb-systemd-invoke or deb-systemd-helper.
+    tools = StandIns(tmp_path).without("systemctl", "deb-systemd-invoke", "deb-systemd-helper")
     for argument in ("configure", "remove", "purge"):
-        result = subprocess.run(
-            ["/bin/sh", str(DEBIAN / script), argument],
-            env={"PATH": str(bin_dir)},
+        result = tools.run(script, argument)
+        assert result.returncode == 0, result.stderr
+
+
+class StandIns:
+    """A PATH of stand-ins for the commands a maintainer script runs, each recording its
+    arguments (one line per call), so the scripts can be run here without changing this
+    machine's users, files or services. The two questions the scripts ask, ``getent passwd``
+    (does the user exist?) and ``dpkg-statoverride --list`` (is there an override?), answer
+    no unless *known* names them; every other call succeeds."""
+
+    def __init__(self, folder: Path, known: tuple[str, ...] = ()) -> None:
+        self.bin = folder / "bin"
+        self.bin.mkdir()
+        self.log = folder / "calls"
+        self.log.touch()
+        for tool in (*PACKAGE_TOOLS, "systemctl", "deb-systemd-invoke", "deb-systemd-helper"):
+            question = {"getent": "passwd", "dpkg-statoverride": "--list"}.get(tool)
+            answer = 0 if tool in known else {"getent": 2}.get(tool, 1)
+            stand_in = self.bin / tool
+            stand_in.write_text(
+                f'#!/bin/sh\necho "{tool} $*" >>"{self.log}"\n'
+                + (f'[ "$1" = "{question}" ] && exit {answer}\n' if question else "")
+                + "exit 0\n"
+            )
+            stand_in.chmod(0o755)
+
+    def without(self, *tools: str) -> StandIns:
+        for tool in tools:
+            (self.bin / tool).unlink()
+        return self
+
+    def run(self, script: str, *arguments: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["/bin/sh", str(DEBIAN / script), *arguments],
+            env={"PATH": str(self.bin)},
             capture_output=True,
             text=True,
             check=False,
         )
-        assert result.returncode == 0, result.stderr
+
+    @property
+    def calls(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+
+def test_a_first_install_makes_the_server_user_and_leaves_the_server_off(tmp_path: Path) -> None:
+    tools = StandIns(tmp_path)
+    result = tools.run("postinst", "configure", "")
+    assert result.returncode == 0, result.stderr
+    assert tools.calls[:5] == [
+        "getent passwd tokendesk",
+        "adduser --system --group --quiet --home /var/lib/tokendesk --gecos TokenDesk "
+        "forward-auth server tokendesk",
+        "chmod 0700 /var/lib/tokendesk",
+        f"dpkg-statoverride --list {ENV_FILE}",
+        f"dpkg-statoverride --update --add root tokendesk 0640 {ENV_FILE}",
+    ]
+    assert not any(call.startswith(("systemctl", "deb-systemd")) for call in tools.calls), (
+        "the server needs a registry first: the package never enables or starts it"
+    )
+    assert "systemctl enable --now tokendesk-serve" in result.stdout
+    assert ENV_FILE in result.stdout
+
+
+def test_an_upgrade_keeps_the_user_and_the_administrators_override(tmp_path: Path) -> None:
+    tools = StandIns(tmp_path, known=("getent", "dpkg-statoverride"))
+    result = tools.run("postinst", "configure", "0.0.9")
+    assert result.returncode == 0, result.stderr
+    assert tools.calls == ["getent passwd tokendesk", f"dpkg-statoverride --list {ENV_FILE}"]
+    assert result.stdout == ""
+
+
+def test_a_purge_forgets_the_override_and_the_units_state_but_not_the_user(
+    tmp_path: Path,
+) -> None:
+    tools = StandIns(tmp_path, known=("dpkg-statoverride",))
+    assert tools.run("postrm", "purge").returncode == 0
+    assert tools.calls == [
+        f"dpkg-statoverride --list {ENV_FILE}",
+        f"dpkg-statoverride --remove {ENV_FILE}",
+        f"deb-systemd-helper purge {UNIT}",
+    ]
+    assert tools.run("postrm", "remove").returncode == 0
+    assert len(tools.calls) == 3  # a removal keeps both for a reinstall
+
+
+def unit_settings(text: str) -> dict[str, list[str]]:
+    """A systemd unit's ``Key=value`` lines, by "Section.Key", every value of a repeated key."""
+    settings: dict[str, list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            continue
+        key, _, value = line.partition("=")
+        settings.setdefault(f"{section}.{key}", []).append(value)
+    return settings
+
+
+def test_the_server_unit_runs_unprivileged_from_its_environment_file() -> None:
+    unit = unit_settings((DEBIAN / UNIT).read_text())
+    service = {key.partition(".")[2]: values for key, values in unit.items() if key[0] == "S"}
+    assert service["User"] == service["Group"] == ["tokendesk"]
+    assert service["EnvironmentFile"] == [ENV_FILE]
+    assert service["ExecStart"] == [
+        "/usr/bin/tokendesk serve --listen ${TOKENDESK_LISTEN} $TOKENDESK_SERVE_OPTIONS"
+    ]
+    assert service["KillSignal"] == ["SIGTERM"] and service["TimeoutStopSec"] == ["30"]
+    assert service["Restart"] == ["on-failure"]
+    for hardening in (
+        "NoNewPrivileges",
+        "ProtectHome",
+        "PrivateTmp",
+        "PrivateDevices",
+        "ProtectKernelTunables",
+        "ProtectControlGroups",
+        "RestrictSUIDSGID",
+        "LockPersonality",
+    ):
+        assert service[hardening] == ["yes"], hardening
+    assert service["ProtectSystem"] == ["strict"]
+    assert service["CapabilityBoundingSet"] == [""]
+    assert unit["Install.WantedBy"] == ["multi-user.target"]
+    env = unit_settings((DEBIAN / "serve.env").read_text())
+    assert env == {
+        ".TOKENDESK_DATABASE": [""],
+        ".TOKENDESK_LISTEN": ["127.0.0.1:8181"],
+        ".TOKENDESK_SERVE_OPTIONS": [""],
+    }
+
+
+@pytest.fixture(scope="module")
+def server_deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The .deb .ci/build-deb makes around a stand-in bundle (an ELF executable of this
+    machine's), so its packaging, not PyInstaller's bundle, is what is checked."""
+    folder = tmp_path_factory.mktemp("deb")
+    for tool in ("dpkg-deb", "readelf", "ldconfig"):
+        if shutil.which(tool) is None and not Path("/sbin", tool).exists():
+            pytest.skip(f"{tool} not installed: .ci/build-deb needs it")
+    bundle = folder / "bundle"
+    bundle.mkdir()
+    shutil.copy("/bin/true", bundle / "tokendesk")
+    result = subprocess.run(
+        [str(CI / "build-deb"), "--bundle", str(bundle), "--output", str(folder)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (deb,) = folder.glob("tokendesk_*.deb")
+    return deb
+
+
+def test_the_deb_ships_the_unit_and_keeps_serve_env_as_a_private_conffile(
+    server_deb: Path,
+) -> None:
+    listing = subprocess.run(
+        ["dpkg-deb", "--contents", str(server_deb)], capture_output=True, text=True, check=True
+    ).stdout
+    entries = {
+        line.split()[-1].removeprefix("."): line.split()[:2] for line in listing.splitlines()
+    }
+    assert entries[ENV_FILE] == ["-rw-r-----", "root/root"]  # postinst adds group tokendesk
+    assert entries[f"/lib/systemd/system/{UNIT}"] == ["-rw-r--r--", "root/root"]
+    control = folder_of(server_deb)
+    assert (control / "conffiles").read_text() == ENV_FILE + "\n"
+    assert ", adduser," in (control / "control").read_text()
+    for script in ("postinst", "prerm", "postrm"):
+        assert (control / script).read_bytes() == (DEBIAN / script).read_bytes()
+        assert (control / script).stat().st_mode & 0o777 == 0o755
+
+
+def folder_of(deb: Path) -> Path:
+    """The .deb's control files, extracted beside it."""
+    control = deb.parent / "control"
+    if not control.exists():
+        subprocess.run(["dpkg-deb", "--control", str(deb), str(control)], check=True)
+    return control
+
+
+def test_systemd_accepts_the_unit_as_packaged(server_deb: Path, tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        message = "systemd-analyze not installed (apt-get install systemd)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    root = tmp_path / "root"
+    subprocess.run(["dpkg-deb", "--extract", str(server_deb), str(root)], check=True)
+    # The targets the unit is ordered after and wanted by, from this machine's systemd.
+    units = root / "lib" / "systemd" / "system"
+    for target in Path("/lib/systemd/system").glob("*.target"):
+        shutil.copy(target, units)
+    (root / "usr" / "bin" / "tokendesk").unlink()  # a link to /opt, outside this root
+    shutil.copy("/bin/true", root / "usr" / "bin" / "tokendesk")
+    result = subprocess.run(
+        [analyze, "verify", "--man=no", f"--root={root}", UNIT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
 
 
 # ---------------------------------------------------------------------------- a built bundle
