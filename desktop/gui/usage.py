@@ -129,9 +129,10 @@ class UnusedOffer(QObject):
         self._unused: list[int] = []
         self._dismissed: frozenset[int] = frozenset()  # what the banner said when dismissed
         self.banner = Banner("unusedBanner", "info", banner_parent)
-        self.show_button = self.banner.add_button("&Show", "unusedShow", self._show_clicked)
+        # Mnemonics no menu title or other window control takes: Alt+W, Alt+C.
+        self.show_button = self.banner.add_button("Sho&w", "unusedShow", self._show_clicked)
         self.deactivate_button = self.banner.add_button(
-            "Deac&tivate…", "unusedDeactivate", self.deactivate
+            "Dea&ctivate…", "unusedDeactivate", self.deactivate
         )
         self.banner.add_close_button("unusedDismiss", self.dismiss)
         self._later = QTimer(self)
@@ -176,13 +177,13 @@ class UnusedOffer(QObject):
                 "their secrets to keep working.",
                 heading=f"Showing the {tokens} {days}.",
             )
-            self.show_button.setText("&Show all")
+            self.show_button.setText("Sho&w all")
         else:
             self.banner.set_text(
                 "Deactivate them, or show just them to decide one by one.",
                 heading=f"{tokens[:1].upper()}{tokens[1:]} {days}.",
             )
-            self.show_button.setText("&Show")
+            self.show_button.setText("Sho&w")
         self.banner.show()
 
     def _show_clicked(self) -> None:
