@@ -40,6 +40,9 @@ USAGE_READ_MS = 60_000  # how often the Last used column is brought up to date
 # each read goes back this far before it; rows that did not change are left alone.
 USAGE_OVERLAP_S = 120
 DEACTIVATE_TITLE = "Deactivate Unused Tokens"
+# Unused tokens are counted again this long after a change, once however many came meanwhile
+# (a run of rotations brings many): the count reads up to 100,000 rows.
+UNUSED_COUNT_DELAY_MS = 1_000
 
 
 class UsageFollower(QObject):
@@ -150,9 +153,9 @@ class UnusedOffer(QObject):
 
     @Slot()
     def schedule_refresh(self) -> None:
-        """Refresh once the events at hand are done (however often asked meanwhile)."""
+        """Refresh in a moment (:data:`UNUSED_COUNT_DELAY_MS`), once however often asked."""
         if not self._later.isActive():
-            self._later.start(0)
+            self._later.start(UNUSED_COUNT_DELAY_MS)
 
     @Slot()
     def refresh(self) -> None:

@@ -765,11 +765,14 @@ class TokenIndex:
         if not order:
             return []
         end = bisect_left(order, float(cutoff), key=_last_use_key)
-        return sorted(
-            row.data.id
-            for row in order[:end]
-            if is_unused(row.data.active, row.data.last_used, row.data.created, cutoff)
-        )
+        # Before *end* every row was used before the cutoff or never: is_unused, spelt out.
+        found = []
+        for row in order[:end]:
+            data = row.data
+            if data.active and (data.last_used is not None or data.created < cutoff):
+                found.append(data.id)
+        found.sort()
+        return found
 
     def counts(self) -> tuple[int, int | None]:
         """(tokens, inactive tokens) held, whatever the filter; the inactive ones are not known
