@@ -167,7 +167,7 @@ def _seed_demo(data_dir: Path) -> str | None:
     try:
         if context.keyring_problem is not None:
             return context.keyring_problem
-        seed(context.service)
+        seed(context.service, context.database)
         return None
     finally:
         context.close()

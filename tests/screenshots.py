@@ -182,7 +182,7 @@ def _render(out: Path, scheme: str, scale: float) -> int:
     with tempfile.TemporaryDirectory(prefix="tokendesk-shots-") as folder:
         data_dir = Path(folder) / "data"
         context = open_context(data_dir)
-        seed(context.service)
+        seed(context.service, context.database)
         context.close()
 
         window = build_main_window(data_dir)

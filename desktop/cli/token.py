@@ -4,7 +4,9 @@ A secret is printed only by ``create`` and ``refresh`` (as it is issued) and by
 ``show --reveal``; every other output shows the masked form. Only the token's holder, whose
 keyring has the secret, can reveal it (anyone else is refused and told to refresh it); ``list``
 and ``show`` name the holder, and ``list`` warns of rotations overdue by more than a day, which
-only the holder's TokenDesk would perform.
+only the holder's TokenDesk would perform. ``list`` says when a forward-auth server last saw each
+token used, and ``list --unused`` finds the active tokens nobody has used for 90 days (or as many
+as asked), to deactivate.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from desktop.domain import delivery, holders
 from desktop.domain.errors import InvalidInput, TokenDeskError
 from desktop.domain.expiry import WHEN_HELP, parse_when
 from desktop.domain.intervals import format_interval
+from desktop.domain.usage import UNUSED_DAYS, is_unused, unused_cutoff
 from desktop.services import display
 from desktop.services.tokens import TokenService
 from desktop.services.views import DeliveryOutcome, TokenView
@@ -45,7 +48,9 @@ HEADERS = [
     "ROTATION",
     "NEXT ROTATION",
     "EXPIRES",
+    "LAST USED",
 ]
+MAX_DAYS = 36_500  # --unused: a hundred years, more than any token has been around
 
 
 def register(commands: Subparsers) -> None:
@@ -77,6 +82,16 @@ def register(commands: Subparsers) -> None:
     )
     p = command(actions, "list", list_, "list tokens (masked, never the secret)")
     p.add_argument("--env", metavar="ENV", help="only this environment")
+    p.add_argument(
+        "--unused",
+        metavar="DAYS",
+        nargs="?",
+        const=UNUSED_DAYS,
+        type=days,
+        help=f"only active tokens no request has presented to a forward-auth server (tokendesk "
+        f"serve) for DAYS days (default {UNUSED_DAYS}); a token never used counts from its "
+        "creation",
+    )
     p = command(actions, "show", show, "show one token")
     token_id_argument(p)
     p.add_argument(
@@ -168,6 +183,17 @@ def register(commands: Subparsers) -> None:
     p.add_argument("--yes", action="store_true", help="confirm: deleting cannot be undone")
 
 
+def days(text: str) -> int:
+    """A number of days for ``--unused``: 1 to :data:`MAX_DAYS`, in ASCII digits."""
+    digits = text.strip()
+    value = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 6 else 0
+    if not 1 <= value <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"invalid number of days {text[:40]!r}: expected 1 to {MAX_DAYS}"
+        )
+    return value
+
+
 def create(service: TokenService, args: argparse.Namespace) -> int:
     expires = parse_when(args.expires) if args.expires is not None else None
     issued = service.create_token(
@@ -207,7 +233,13 @@ def _row(view: TokenView, now: datetime) -> list[str]:
         display.rotation_name(view.rotation),
         _next_rotation(view, now),
         display.format_utc(view.expires_at, display.NEVER),
+        display.format_utc(view.last_used_at, display.NEVER),
     ]
+
+
+def _unused(view: TokenView, cutoff: int) -> bool:
+    last_used = None if view.last_used_at is None else view.last_used_at.timestamp()
+    return is_unused(view.active, last_used, view.created_at.timestamp(), cutoff)
 
 
 def _record(view: TokenView, now: datetime) -> dict[str, object]:
@@ -223,10 +255,15 @@ def overdue_warning(view: TokenView) -> str:
 def list_(service: TokenService, args: argparse.Namespace) -> int:
     views = service.tokens(args.env)
     now = service.clock.now()
+    empty = "No tokens."
+    if args.unused is not None:
+        cutoff = unused_cutoff(now.timestamp(), args.unused)
+        views = [view for view in views if _unused(view, cutoff)]
+        empty = f"No active token has gone unused for {args.unused} days."
     emit(
         args,
         lambda: [_record(view, now) for view in views],
-        lambda: table(HEADERS, [_row(view, now) for view in views], empty="No tokens."),
+        lambda: table(HEADERS, [_row(view, now) for view in views], empty=empty),
     )
     if not args.json:  # the JSON says so in each record
         for view in views:
@@ -253,6 +290,7 @@ def _details(view: TokenView, secret: str | None, now: datetime) -> str:
         ("generation", str(view.generation)),
         ("created", display.format_utc(view.created_at)),
         ("holder", view.holder),
+        ("last used", _last_used(view)),
     ]
     if view.grace_until is not None:  # each replaced secret has its own; the last one ends
         pairs.append(("replaced secrets valid until", display.format_utc(view.grace_until)))
@@ -262,6 +300,13 @@ def _details(view: TokenView, secret: str | None, now: datetime) -> str:
     if secret is not None:
         pairs.append(("secret", secret))
     return fields(f"Token {view.id}", pairs)
+
+
+def _last_used(view: TokenView) -> str:
+    """When a forward-auth server last saw the token, and how often in all; or never."""
+    if view.last_used_at is None:
+        return display.NEVER
+    return f"{display.format_utc(view.last_used_at)} ({display.requests_text(view.use_count)})"
 
 
 def delivery_text(view: TokenView) -> str:

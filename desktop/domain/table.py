@@ -34,6 +34,10 @@ class TokenRow(NamedTuple):
     created: int
     expires: int | None = None  # from then on the token is refused; None: it never expires
     holder: str = ""  # whose keyring holds the secret: alice@laptop
+    # When a forward-auth server last saw the token presented, and how often in all (the
+    # token_usage table); None and 0: never.
+    last_used: int | None = None
+    use_count: int = 0
 
     def expired(self, now: float) -> bool:
         """Whether the token has expired at *now* (POSIX seconds)."""
@@ -85,6 +89,7 @@ class Column(IntEnum):
     EXPIRES = 8
     CREATED = 9
     ENVIRONMENT = 10  # shown when the table holds every environment's tokens
+    LAST_USED = 11  # last of all, so the columns before keep their numbers
 
 
 class SortTerm(NamedTuple):
@@ -92,13 +97,15 @@ class SortTerm(NamedTuple):
 
     *source* is a :class:`TokenRow` field, or one of the names ``agent``, ``role`` and
     ``environment`` (looked up through :class:`Names`). ``nocase`` compares text without case;
-    ``nulls_last`` puts rows without a value after all others; ``negate`` orders true first.
+    ``nulls_last`` puts rows without a value after all others, ``nulls_first`` before them
+    (the engines disagree on where NULL goes, so an order says); ``negate`` orders true first.
     """
 
     source: str
     nocase: bool = False  # compared as :func:`nocase` folds it
     nulls_last: bool = False
     negate: bool = False
+    nulls_first: bool = False
 
 
 NAME_SOURCES = frozenset({"agent", "role", "environment"})
@@ -115,6 +122,7 @@ ORDERS: dict[Column, tuple[SortTerm, ...]] = {
     Column.EXPIRES: (SortTerm("expires", nulls_last=True),),  # never last
     Column.CREATED: (SortTerm("created"),),
     Column.ENVIRONMENT: (SortTerm("environment", nocase=True),),
+    Column.LAST_USED: (SortTerm("last_used", nulls_first=True),),  # never used: the oldest
 }
 
 DEFAULT_SORT = Column.CREATED  # the order a table opens in: oldest first

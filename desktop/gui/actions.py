@@ -218,6 +218,16 @@ class WindowActions:
         self.toggle_details.setStatusTip(tip)
         key_text = self.toggle_details.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         self.toggle_details.setToolTip(f"{tip} ({key_text})")
+        # Ctrl+U, for Unused: taken by nothing standard in a window (a line edit that has the
+        # focus keeps it). The window filters the table as it toggles.
+        self.show_unused = QAction("&Unused tokens only", self._parent)
+        self.show_unused.setObjectName("actionShowUnused")
+        self.show_unused.setCheckable(True)
+        self.show_unused.setShortcut(QKeySequence(Qt.Modifier.CTRL | Qt.Key.Key_U))
+        tip = "Show only the active tokens no request has presented for 90 days"
+        self.show_unused.setStatusTip(tip)
+        key_text = self.show_unused.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        self.show_unused.setToolTip(f"{tip} ({key_text})")
         self.about = self._make("actionAbout", "&About TokenDesk", about, icon="about")
         self._notifications_menu()
 
@@ -359,7 +369,7 @@ class WindowActions:
         return [
             ("menuFile", "&File", [self.create, None, self.quit]),
             ("menuToken", "&Token", self.token_menu()),
-            ("menuView", "&View", [self.toggle_details]),
+            ("menuView", "&View", [self.toggle_details, None, self.show_unused]),
             (
                 "menuTools",
                 "T&ools",

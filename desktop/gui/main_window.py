@@ -52,6 +52,7 @@ from desktop.gui.token_commands import REVEAL_MS, TokenCommands
 from desktop.gui.token_details import TokenDetailsPane, selected_rows
 from desktop.gui.token_model import HEADER_STATE_KEY, TokenTableModel
 from desktop.gui.token_table import TokenTableView
+from desktop.gui.usage import UnusedOffer, UsageFollower
 from desktop.services.keyring_session import KeyringSession
 from desktop.services.runner import RotationRunner
 from desktop.services.tokens import TokenService
@@ -176,6 +177,10 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.commands.use_actions(self.window_actions)
+        self.usage = UsageFollower(service, self.model, self, self)
+        self.unused = UnusedOffer(
+            service, self.model, self.window_actions.show_unused, self.notices.status, central, self
+        )
         self.notifier = Notifier(
             service, runner, tray=self.notices.tray, open_token=self.show_token, parent=self
         )
@@ -192,6 +197,7 @@ class MainWindow(QMainWindow):
         self.counts_label = self.notices.counts_label
         self.registry_label = self.notices.registry_label
         self.next_rotation_label = self.notices.next_rotation_label
+        self.unused_banner = self.unused.banner
 
         self._lay_out(central)
         self.window_actions.fill_menu_bar(self.menuBar())
@@ -208,6 +214,7 @@ class MainWindow(QMainWindow):
         self.table.setFocus()
         if autostart:
             self.sync.start()
+            self.usage.start()
             self.runner.start()
             self.notifier.start()
 
@@ -294,7 +301,8 @@ class MainWindow(QMainWindow):
         top.addWidget(edit)
         layout.addLayout(top)
 
-        for banner in (self.keyring_banner, self.api_banner, self.notification_banner):
+        banners = (self.keyring_banner, self.api_banner, self.notification_banner)
+        for banner in (*banners, self.unused_banner):
             layout.addWidget(banner)
         for action in self.window_actions.table_actions():
             self.table.addAction(action)
@@ -338,6 +346,12 @@ class MainWindow(QMainWindow):
         self.table.doubleClicked.connect(self._double_clicked)
         self.table.selectionModel().selectionChanged.connect(self._selection_changed)
         self.window_actions.toggle_details.toggled.connect(self._toggle_details)
+        # Last used: uses read now and then, and the unused tokens counted after every change.
+        self.window_actions.show_unused.toggled.connect(self._show_unused)
+        self.usage.usageChanged.connect(self._usage_changed)
+        sync.shownChanged.connect(self.unused.schedule_refresh)
+        sync.tableLoaded.connect(self.unused.schedule_refresh)
+        self.unused.deactivated.connect(sync.catch_up)
         self.details.leave.connect(self._leave_details)
         # A token that expired meanwhile answers 401 and takes no refresh: nothing in the
         # database changed, so the pane and the actions are told here.
@@ -511,6 +525,26 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._show_details()
 
+    @Slot(bool)
+    def _show_unused(self, shown: bool) -> None:
+        """View → Unused tokens only: the table filtered as by the filter box, with it."""
+        with self.table.keeping_view():
+            self.unused.show_unused(shown)
+        self.commands.conceal_unless_selected()
+        self._update_status()
+        self._update_actions()
+        self._show_details()
+
+    @Slot(list)
+    def _usage_changed(self, token_ids: list[int]) -> None:
+        """Uses arrived: the selected token's details say so too, and unused ones may be used."""
+        _, row = selected_rows(self.table.selectionModel().selection())
+        if row is not None and self.model.token_at(row).id in token_ids:
+            self.details.refresh()
+        if self.model.filtering:
+            self._update_status()
+        self.unused.schedule_refresh()
+
     def focus_filter(self) -> None:
         self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.filter_edit.selectAll()
@@ -598,6 +632,8 @@ class MainWindow(QMainWindow):
         self._shut_down = True
         self.notifier.stop()
         self.sync.stop()
+        self.usage.stop()
+        self.unused.stop()
         self.model.expiry_timer.stop()
         self.model.grace_timer.stop()
         self.details.stop()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.errors import SecretStoreUnavailable, TokenDeskError
+from desktop.domain.usage import UNUSED_DAYS
 from desktop.gui import messages
 from desktop.gui.actions import shortcut_text
 from desktop.gui.banner import Banner
@@ -293,7 +294,7 @@ class Notices(QObject):
         total, inactive = model.counts()  # inactive: None while the table is read
         shown = model.rowCount()
         text = "No tokens" if total == 0 else plural(total, "token")
-        if model.filter_text:
+        if model.filtering:
             text = f"{shown:,} of {plural(total, 'token')} shown"
         if inactive:
             text += f", {inactive:,} inactive"
@@ -327,7 +328,13 @@ class Notices(QObject):
     ) -> str:
         """What the table says when it shows no token: why, and what to do."""
         environment = environments.current()
-        filtered_out = bool(model.filter_text and model.counts()[0])
+        filtered_out = bool(model.filtering and model.counts()[0])
+        if filtered_out and not model.filter_text:  # only unused tokens are asked for
+            where = f" in {environment.name}" if environment is not None else ""
+            return (
+                f"No active token{where} has gone unused for {UNUSED_DAYS} days. View → Unused "
+                "tokens only shows them all again."
+            )
         if environments.showing_all():
             if filtered_out:
                 return (

@@ -106,10 +106,10 @@ def token_facts(details: TokenDetails) -> list[tuple[str, str]]:
 
 
 def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
-    """(caption, text) of each line about the token's secret over time: when it was made and
-    replaced, whose keyring holds it, when it is replaced next (and that it is overdue, when
-    its holder's TokenDesk has not rotated it for a day), and how long a replaced secret keeps
-    working."""
+    """(caption, text) of each line about the token's secret over time: when it was made, last
+    used and replaced, whose keyring holds it, when it is replaced next (and that it is overdue,
+    when its holder's TokenDesk has not rotated it for a day), and how long a replaced secret
+    keeps working."""
     token = details.token
     next_at = token.next_rotation_at
     if token.expires_at is not None and (
@@ -128,6 +128,8 @@ def lifetime_facts(details: TokenDetails) -> list[tuple[str, str]]:
     )
     lines = [
         ("Created", display.format_time(token.created_at)),
+        # As forward-auth servers saw it: when a request last presented it, and how often.
+        ("Last used", display.usage_phrase(token.last_used_at, token.use_count)),
         ("Last rotated", display.format_time(token.last_rotated_at)),
         ("Secret", f"held by {token.holder}"),
         ("Rotation", display.rotation_text(_seconds(token.rotation_interval))),

@@ -52,6 +52,7 @@ from desktop.services.display import (
     previous_secret_text,
     rotates_before_expiry,
     rotation_failed_text,
+    usage_tip,
 )
 from desktop.services.token_index import (
     PreparedRows,
@@ -61,7 +62,7 @@ from desktop.services.token_index import (
     filter_needle,
     prepare_rows,
 )
-from desktop.services.views import Names, TokenRow, TokenView
+from desktop.services.views import Names, TokenRow, TokenView, token_view
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -77,6 +78,7 @@ HEADERS: tuple[str, ...] = (
     "Expires",
     "Created",
     "Environment",
+    "Last used",
 )
 HEADER_TIPS: tuple[str, ...] = (
     "The token, masked: its prefix and last four characters",
@@ -90,6 +92,7 @@ HEADER_TIPS: tuple[str, ...] = (
     "When the token stops being accepted (local time); expired tokens get 401 and are not rotated",
     "When the token was created (local time)",
     "The environment the token lives in",
+    "When a request last presented the token to a TokenDesk server (local time)",
 )
 
 # Where the header's saved layout (widths, order, sort) is kept: named after the columns, so a
@@ -260,6 +263,8 @@ class TokenTableModel(QAbstractTableModel):
                 return PAUSED_TIP
         if column == Column.LABEL and data.label:
             return str(data.label)
+        if column == Column.LAST_USED:
+            return usage_tip(data)
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -402,6 +407,45 @@ class TokenTableModel(QAbstractTableModel):
     @property
     def filter_text(self) -> str:
         return self._index.filter_text
+
+    def set_unused(self, cutoff: int | None) -> None:
+        """Show only the tokens unused at *cutoff* (POSIX seconds; see
+        :mod:`desktop.domain.usage`), as well as matching the filter; None: all of them."""
+        if cutoff == self._index.unused_cutoff:
+            return
+        if self._index.loading:  # applied when the rows arrive (see adopt)
+            self._index.set_unused(cutoff)
+            return
+        self.beginResetModel()
+        self._index.set_unused(cutoff)
+        self.endResetModel()
+
+    @property
+    def filtering(self) -> bool:
+        """True while some tokens are held back, by the filter's text or as not unused."""
+        return self._index.filtering
+
+    def update_usage(self, uses: Iterable[tuple[int, int, int]]) -> list[int]:
+        """Take the latest uses read (token id, last use, count) as the rows' own: the rows
+        whose use changed move in the Last used order by bisection, as any change does. The
+        ids of the tokens shown whose use changed."""
+        rows = self._index.usage_rows(uses)
+        if rows:
+            self.update_rows(rows)
+        return [row.id for row in rows]
+
+    def tokens_of(self, token_ids: Iterable[int]) -> list[TokenView]:
+        """The tokens held (shown or hidden by the filter) of these ids, in that order."""
+        rows = (self._index.row_of_id(token_id) for token_id in token_ids)
+        return [token_view(row.data, self._index.names) for row in rows if row is not None]
+
+    def latest_use(self) -> int | None:
+        """The latest use among the tokens held (POSIX seconds), or None."""
+        return self._index.latest_use()
+
+    def unused_ids(self, cutoff: int) -> list[int]:
+        """The tokens held, whatever the filter, unused at *cutoff*, by id."""
+        return self._index.unused_ids(cutoff)
 
     @property
     def sort_column(self) -> Column:

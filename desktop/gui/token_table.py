@@ -320,6 +320,8 @@ class TokenTableView(QTableView):
             Column.EXPIRES: _SHORT,
             Column.CREATED: Samples(times),
             Column.ENVIRONMENT: _NAMES,
+            # Like Expires: many tokens say "Never", the rest a time.
+            Column.LAST_USED: _SHORT,
         }
 
     def _header_width(self, column: int) -> int:

@@ -104,6 +104,7 @@ class TokenDetailsReader:
             grace = graces.get(row.id)
             agent, environment = row.agent, row.environment
             granted = repository.permissions(database, agent.role.id)
+            usage = repository.token_uses(database, [row.id]).get(row.id)
             recent = self._reads.audit(row.id, events) if events > 0 else []
             delivered = self._deliveries.latest(row.id) if row.delivery_command else None
         refusal = agent_refusal(
@@ -113,7 +114,7 @@ class TokenDetailsReader:
             signed_agreement=agent.signed_agreement,
         )
         return TokenDetails(
-            token=stored_token_view(row, grace[1] if grace is not None else None),
+            token=stored_token_view(row, grace[1] if grace is not None else None, usage),
             api_enabled=bool(environment.api_enabled),
             agent_refusal=refusal,
             # Sorted as the role's own view sorts them (Agents & roles, `role list`).

@@ -34,6 +34,7 @@ PAUSED = " (paused)"  # after the next rotation of an inactive token: it waits f
 NEVER = "never"  # no automatic rotation
 NEVER_EXPIRES = "Never"  # the Expires cell of a token without an expiry
 EXPIRED = "Expired"  # the Expires cell once the expiry has passed
+NEVER_USED = "Never"  # the Last used cell of a token no server has seen presented
 
 # Marks some locales put in a time that nobody types: a narrow no-break space before "PM",
 # right-to-left marks between the parts of a date. The filter reads them as a plain space or
@@ -387,6 +388,31 @@ def next_rotation_text(row: TokenRow) -> str:
     return text
 
 
+def last_used_text(row: TokenRow) -> str:
+    """The Last used cell: local time to the minute, or "Never"."""
+    return NEVER_USED if row.last_used is None else epoch_text(row.last_used)
+
+
+def requests_text(count: int) -> str:
+    """How often a token was presented: ``1 request``, ``1,204 requests``."""
+    return f"{count:,} request{'' if count == 1 else 's'}"
+
+
+def usage_phrase(last_used: datetime | None, count: int) -> str:
+    """A token's use in a few words, ``2026-12-01 14:32 · 1,204 requests`` (local time), or
+    ``Never``: the details pane's Last used line."""
+    if last_used is None:
+        return NEVER_USED
+    return f"{format_time(last_used)} · {requests_text(count)}"
+
+
+def usage_tip(row: TokenRow) -> str:
+    """The Last used cell's tooltip: how often, or that no server has seen it."""
+    if row.last_used is None:
+        return "No request has presented this token to a TokenDesk server (tokendesk serve)"
+    return f"{requests_text(row.use_count)} in all, as TokenDesk servers counted them"
+
+
 def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
     """Every cell of a token table row, in the columns' order (desktop.domain.table.Column)."""
     agent, role = names.agents.get(row.agent_id, ("?", "?"))
@@ -402,6 +428,7 @@ def cell_texts(row: TokenRow, names: Names) -> tuple[str, ...]:
         expires_text(row),
         epoch_text(row.created),
         names.environments.get(row.environment_id, "?"),
+        last_used_text(row),
     )
 
 

@@ -68,9 +68,13 @@ def as_interval(value: Interval, *, grace: bool = False) -> tuple[timedelta | No
     return value, format_interval(value)
 
 
-def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenView:
+def stored_token_view(
+    row: Token, grace_until: datetime | None = None, usage: tuple[datetime, int] | None = None
+) -> TokenView:
     """A token (read with environment, agent and role) as callers see it; *grace_until*: the
-    latest deadline of its replaced secrets still valid (naive UTC), if any."""
+    latest deadline of its replaced secrets still valid (naive UTC), if any; *usage*: when it
+    was last used (naive UTC) and how often, if ever."""
+    last_used, count = usage if usage is not None else (None, 0)
     return TokenView(
         id=row.id,
         environment=row.environment.name,
@@ -92,6 +96,8 @@ def stored_token_view(row: Token, grace_until: datetime | None = None) -> TokenV
         created_at=utc(row.created_at),
         expires_at=utc(row.expires_at) if row.expires_at else None,
         holder=row.holder,
+        last_used_at=utc(last_used) if last_used else None,
+        use_count=count,
         delivery_command=row.delivery_command,
         delivery_set_by=row.delivery_set_by,
     )
@@ -130,13 +136,17 @@ class Lifecycle:
     def token(self, token_id: int) -> TokenView:
         row = self.ready_row(token_id, joined=True)
         graces = queries.previous_deadlines(self._database, self._context.now(), row.id)
-        return stored_token_view(row, _latest(graces.get(row.id)))
+        usage = repository.token_uses(self._database, [row.id]).get(row.id)
+        return stored_token_view(row, _latest(graces.get(row.id)), usage)
 
     def tokens(self, environment: str | None = None) -> list[TokenView]:
         environment_id = self._directory.environment_id(environment)
         rows = repository.ready_tokens(self._database, environment_id)
         graces = queries.previous_deadlines(self._database, self._context.now())
-        return [stored_token_view(row, _latest(graces.get(row.id))) for row in rows]
+        uses = repository.token_uses(self._database)
+        return [
+            stored_token_view(row, _latest(graces.get(row.id)), uses.get(row.id)) for row in rows
+        ]
 
     def reveal(self, token_id: int) -> str:
         """The current secret, read from the keyring and checked against its fingerprint. Only

@@ -8,6 +8,7 @@ The SQL lives in :mod:`desktop.storage.queries`; here it is put together into co
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from desktop.domain.clock import utc
@@ -17,6 +18,7 @@ from desktop.services.directory import Directory
 from desktop.services.views import AuditView, Changes, Names, TokenRow
 from desktop.storage import queries
 from desktop.storage.lazy import deferred
+from desktop.storage.states import naive
 
 if TYPE_CHECKING:
     from desktop.storage import repository
@@ -88,6 +90,14 @@ class Reads:
     def token_rows(self, token_ids: Iterable[int]) -> list[TokenRow]:
         """The rows of these tokens that exist and are ready (the others are gone)."""
         return queries.token_rows_by_id(self._database, token_ids)
+
+    def usage_since(self, after: int | None) -> list[tuple[int, int, int]]:
+        """The tokens last used later than *after* (POSIX seconds; None: every token ever
+        used): (token id, last use in POSIX seconds, use count). Usage is written every few
+        seconds by every forward-auth server and never reaches the change log (it would wake
+        every window and server), so a window asks this now and then instead."""
+        since = None if after is None else naive(datetime.fromtimestamp(after, UTC))
+        return queries.usage_since(self._database, since)
 
     # ----------------------------------------------------------------- the change log
 

@@ -230,6 +230,9 @@ class TokenService:
     def token_rows(self, token_ids: Iterable[int]) -> list[TokenRow]:
         return self.reads.token_rows(token_ids)
 
+    def usage_since(self, after: int | None) -> list[tuple[int, int, int]]:
+        return self.reads.usage_since(after)
+
     def change_cursor(self) -> int:
         return self.reads.change_cursor()
 

@@ -106,6 +106,9 @@ class TokenView:
     expires_at: datetime | None = None
     # Whose keyring holds the current secret (alice@laptop): see desktop.domain.holders.
     holder: str = ""
+    # When a forward-auth server last saw it presented, and how often in all: None and 0, never.
+    last_used_at: datetime | None = None
+    use_count: int = 0
     # The command that delivers each new secret, and who set it (see
     # desktop.domain.delivery); None for none. Read with the token, not with the table's rows.
     delivery_command: str | None = None
@@ -154,6 +157,8 @@ class TokenView:
             "created_at": isoformat(self.created_at),
             "expires_at": isoformat(self.expires_at),
             "holder": self.holder,
+            "last_used_at": isoformat(self.last_used_at),
+            "use_count": self.use_count,
             "delivery_command": self.delivery_command,
             "delivery_set_by": self.delivery_set_by,
         }
@@ -190,6 +195,8 @@ def token_view(row: TokenRow, names: Names) -> TokenView:
         created_at=_time(row.created) or datetime.fromtimestamp(0, UTC),
         expires_at=_time(row.expires),
         holder=row.holder,
+        last_used_at=_time(row.last_used),
+        use_count=row.use_count,
     )
 
 

@@ -48,11 +48,17 @@ _ROW_SQL = {
     "created": "CAST(strftime('%s', t.created_at) AS INTEGER)",
     "expires": "CAST(strftime('%s', t.expires_at) AS INTEGER)",
     "holder": "t.holder",
+    # From _USAGE (no row: never used), a lookup by its primary key for each row read.
+    "last_used": "CAST(strftime('%s', u.last_used_at) AS INTEGER)",
+    "use_count": "COALESCE(u.use_count, 0)",
 }
 ROW_COLUMNS = ", ".join(_ROW_SQL[name] for name in TokenRow._fields)
-_ROW_SELECT = f"SELECT {ROW_COLUMNS} FROM token t WHERE t.phase = 'ready'"  # noqa: S608
+# Every read of rows takes the token's use along. A LEFT JOIN keeps the token the outer loop,
+# so each query still walks the index it walked before and looks usage up by primary key.
+_USAGE = "LEFT JOIN token_usage u ON u.token_id = t.id"
+_ROW_SELECT = f"SELECT {ROW_COLUMNS} FROM token t {_USAGE} WHERE t.phase = 'ready'"  # noqa: S608
 _PAGE_SELECT = (
-    f"SELECT {ROW_COLUMNS} FROM token t "  # noqa: S608
+    f"SELECT {ROW_COLUMNS} FROM token t {_USAGE} "  # noqa: S608
     "JOIN agent a ON a.id = t.agent_id JOIN role r ON r.id = a.role_id "
     # "+": SQLite would rather use the (unselective) phase index than walk the order's index.
     "JOIN environment e ON e.id = t.environment_id WHERE +t.phase = 'ready'"
@@ -71,6 +77,7 @@ _ORDER_SQL = {
     "created": "t.created_at",
     "expires": "t.expires_at",
     "environment": "e.name",
+    "last_used": "u.last_used_at",
 }
 
 
@@ -81,6 +88,8 @@ def _order_terms(terms: tuple[SortTerm, ...]) -> tuple[str, ...]:
         expression = _ORDER_SQL[term.source]
         if term.nulls_last:
             sql.append(f"{expression} IS NULL")
+        if term.nulls_first:
+            sql.append(f"{expression} IS NOT NULL")
         if term.negate:
             expression = f"NOT ({expression})"
         sql.append(f"{expression} COLLATE NOCASE" if term.nocase else expression)
@@ -172,7 +181,7 @@ def names(database: Database) -> Names:
 _BULK_SELECT = (
     "SELECT "  # noqa: S608
     + ", ".join("NULL" if name == "grace_until" else _ROW_SQL[name] for name in TokenRow._fields)
-    + " FROM token t WHERE t.phase = 'ready'"
+    + f" FROM token t {_USAGE} WHERE t.phase = 'ready'"
 )
 _DEADLINES = (
     "SELECT token_id, CAST(strftime('%s', MAX(valid_until)) AS INTEGER) FROM previous_secret "
@@ -256,6 +265,23 @@ def counts_by_environment(database: Database) -> dict[int, int]:
 def counts_by_agent(database: Database) -> dict[int, int]:
     """How many ready tokens each agent holds (agents without any: absent)."""
     return dict(database.rows(_COUNT_BY_AGENT))
+
+
+def usage_since(database: Database, after: datetime | None) -> list[tuple[int, int, int]]:
+    """The tokens last used later than *after* (naive UTC; None: every token ever used), as
+    (token id, last use in whole POSIX seconds, use count): what a window reads to bring its
+    Last used column up to date, since usage writes leave no trace in the change log.
+
+    A scan of ``token_usage`` (one short row per token ever used: a few milliseconds at
+    100,000), rather than an index that every usage write would have to keep up."""
+    sql = (
+        "SELECT token_id, CAST(strftime('%s', last_used_at) AS INTEGER), use_count FROM token_usage"
+    )
+    args: tuple[Any, ...] = ()
+    if after is not None:
+        sql, args = sql + " WHERE last_used_at > ?", (after,)
+    rows = database.rows(sql, args)
+    return [(int(token_id), int(at), int(count)) for token_id, at, count in rows]
 
 
 # ----------------------------------------------------------------- the change log

@@ -7,9 +7,10 @@ environments (``Sandbox`` with API access disabled), six roles with their permis
 hundred agents who may all hold tokens, and *N* tokens spread over them. The tokens carry varied
 labels; about 10 % are inactive; about half rotate on a schedule (due in the future), some with a
 grace period, a few with a previous secret still inside its grace; they were created over the past
-year. Each has a real, well-formed secret, of which the database keeps only the fingerprint and
-the hint, so ``TokenService.verify`` and ``AccessIndex.verify`` accept them; their secrets are not
-in the keyring (neither the table nor a decision needs them).
+year, and 70 % were used since (as forward-auth servers record it), last within 180 days. Each
+has a real, well-formed secret, of which the database keeps only the fingerprint and the hint,
+so ``TokenService.verify`` and ``AccessIndex.verify`` accept them; their secrets are not in the
+keyring (neither the table nor a decision needs them).
 
 With ``--due K``, K of the N tokens are active, rotate every 30 days and are overdue now; for
 those K alone the secret is stored in the system keyring (``store.put``) under the key the
@@ -214,6 +215,12 @@ _PREVIOUS_SQL = (
     'INSERT INTO "previous_secret" ("token_id", "fingerprint", "valid_until") '
     'SELECT "id", ?, ? FROM "token" WHERE "uuid" = ?'
 )
+# What forward-auth servers would have recorded (desktop.storage.repository.record_uses).
+_USAGE_SQL = (
+    'INSERT INTO "token_usage" ("token_id", "last_used_at", "use_count") '
+    'SELECT "id", ?, ? FROM "token" WHERE "uuid" = ?'
+)
+USED_SHARE = 0.7  # of the tokens, used at some time since their creation
 
 
 def _insert_sql() -> str:
@@ -313,6 +320,9 @@ def seed(
         due_secrets: list[str] = []
         per_env = dict.fromkeys(names, 0)
         inactive = scheduled = with_previous = 0
+        # Uses have a generator of their own: the tokens stay those seeded before uses were.
+        usage_rng = random.Random(rng_seed + 1)
+        usage_rows: list[tuple[object, ...]] = []  # (last used, count, token uuid)
         for n in range(count):
             is_due = n in due_positions
             env = rng.choice(enabled) if is_due else rng.choices(names, weights)[0]
@@ -366,17 +376,23 @@ def seed(
                 )
             )
             seeded.append(SeededToken(env, role, secret, previous))
+            if usage_rng.random() < USED_SHARE:
+                since = min((now - created).total_seconds(), 180 * DAY)
+                used = now - timedelta(seconds=usage_rng.uniform(0, since))
+                usage_rows.append((_time(used), usage_rng.randint(1, 100_000), token_uuid))
             if is_due:
                 due_uuids.append(token_uuid)
                 due_secrets.append(secret)
-        sql, previous_sql = _insert_sql(), _PREVIOUS_SQL
+        sql, previous_sql, usage_sql = _insert_sql(), _PREVIOUS_SQL, _USAGE_SQL
         if on_postgres:  # the driver's placeholders
             sql, previous_sql = sql.replace("?", "%s"), previous_sql.replace("?", "%s")
+            usage_sql = usage_sql.replace("?", "%s")
         with handle.atomic():
             cursor = handle.connection().cursor()
             for start in range(0, len(rows), CHUNK):
                 cursor.executemany(sql, rows[start : start + CHUNK])
             cursor.executemany(previous_sql, previous_rows)
+            cursor.executemany(usage_sql, usage_rows)
         if on_postgres:
             handle.execute_sql("ANALYZE")  # as a server's autovacuum soon would
         query = Token.select(Token.uuid, Token.id).bind(handle).where(Token.uuid.in_(due_uuids))

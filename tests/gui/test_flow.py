@@ -138,9 +138,9 @@ def test_demo_window_opens_seeded_and_cleans_up_after_itself(
     assert code == 0
     assert "demo" in str(seen["title"])
     assert seen["environment"] == "Production"
-    assert seen["rows"] == 3
+    assert seen["rows"] == 4
     keys = seen["keys"]
-    assert isinstance(keys, list) and len(keys) == 5
+    assert isinstance(keys, list) and len(keys) == 7
     assert all(keyring_store.get(key) is None for key in keys)  # the demo's secrets are gone
     assert list(tmp_path.glob("tokendesk-demo-*")) == []
     assert not (tmp_path / "unused").exists()

@@ -67,6 +67,7 @@ def test_the_window_controls_have_keyboard_access(window: MainWindow) -> None:
     buddies = [label for label in window.findChildren(QLabel) if label.buddy() is not None]
     texts = [label.text() for label in buddies]
     texts += [window.api_toggle.text(), window.keyring_retry.text()]
+    texts += [window.unused.show_button.text(), window.unused.deactivate_button.text()]
     texts += [a.text() for a in window.menuBar().actions()]
     assert_unique_mnemonics(texts)
     assert any(label.buddy() is window.environment_selector for label in buddies)

@@ -95,7 +95,15 @@ def test_header_labels(model: TokenTableModel) -> None:
     ]
     assert labels[:5] == ["API Token", "Name", "Label", "Role", "Status"]
     assert labels == list(HEADERS)
-    assert labels[5:] == ["ID", "Rotation", "Next rotation", "Expires", "Created", "Environment"]
+    assert labels[5:] == [
+        "ID",
+        "Rotation",
+        "Next rotation",
+        "Expires",
+        "Created",
+        "Environment",
+        "Last used",
+    ]
 
 
 def test_the_id_cell_reads_like_the_audit_log(model: TokenTableModel) -> None:

@@ -53,11 +53,11 @@ def test_list_never_shows_a_secret(cli: Cli, seeded: Seed) -> None:
     lines = cli.ok("token", "list").out.splitlines()
     assert lines[0].split() == [
         "ID", "ENVIRONMENT", "AGENT", "LABEL", "STATUS", "TOKEN", "ROTATION", "NEXT", "ROTATION",
-        "EXPIRES",
+        "EXPIRES", "LAST", "USED",
     ]  # fmt: skip
     assert lines[1].split()[:4] == [str(seeded.token_id), "Production", "Bot", "nightly"]
     assert tokens.mask(seeded.secret[-4:]) in lines[1]
-    assert re.search(f"weekly +{ISO} +never$", lines[1])
+    assert re.search(f"weekly +{ISO} +never +never$", lines[1])
     assert seeded.secret not in cli.ok("token", "list").out
     listed = cli.ok("token", "list", "--json").json()
     assert [t["id"] for t in listed] == [seeded.token_id] and "secret" not in listed[0]
@@ -84,6 +84,7 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
         "generation",
         "created",
         "holder",
+        "last used",
         "delivery",
     ]
     assert fields["label"].strip() == "nightly import"
@@ -91,6 +92,7 @@ def test_show_and_reveal(cli: Cli, seeded: Seed) -> None:
     assert (fields["rotation"].strip(), fields["next rotation"].strip()) == ("never", "-")
     assert (fields["grace"].strip(), fields["generation"].strip()) == ("0", "0")
     assert fields["expires"].strip() == "never"
+    assert fields["last used"].strip() == "never"
     assert re.fullmatch(ISO, fields["created"].strip())
     assert seeded.secret not in "\n".join(lines)
 
@@ -288,7 +290,7 @@ def test_an_expired_token_is_refused_and_shown_so(cli: Cli, seeded: Seed) -> Non
     answer = cli("verify", "--env", "Production", "GET", "/Loans", stdin=seeded.secret)
     assert (answer.code, answer.out) == (1, "401 token expired\n")
     (row,) = cli.ok("token", "list").out.splitlines()[1:]
-    assert row.split()[-3:] == ["daily", "-", "2026-01-06T00:00:00Z"]
+    assert row.split()[-4:] == ["daily", "-", "2026-01-06T00:00:00Z", "never"]
     shown = cli.ok("token", "show", tid).out
     assert re.search(r"next rotation: +-$", shown, re.MULTILINE)
     assert re.search(r"expires: +2026-01-06T00:00:00Z \(expired\)$", shown, re.MULTILINE)

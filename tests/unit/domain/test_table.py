@@ -39,6 +39,8 @@ def test_a_row_has_the_fields_storage_selects_in_this_order() -> None:
         "created",
         "expires",
         "holder",
+        "last_used",
+        "use_count",
     )
 
 
@@ -100,6 +102,7 @@ def test_the_columns_are_in_the_window_order() -> None:
         "EXPIRES",
         "CREATED",
         "ENVIRONMENT",
+        "LAST_USED",
     ]
     assert [int(column) for column in Column] == list(range(len(Column)))
 

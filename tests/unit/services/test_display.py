@@ -167,11 +167,27 @@ def test_cell_texts_in_the_columns_order() -> None:
         "Never",
         "1970-01-01 01:00",
         "Production",
+        "Never",
     )
     unknown = display.cell_texts(row(agent_id=9, environment_id=9), NAMES)
     assert (unknown[1], unknown[3], unknown[Column.ENVIRONMENT]) == ("?", "?", "?")
     expiring = display.cell_texts(row(expires=int(START.timestamp())), NAMES)
     assert expiring[Column.EXPIRES] == "2026-01-05 10:00"
+    used = display.cell_texts(row(last_used=int(START.timestamp()), use_count=3), NAMES)
+    assert used[Column.LAST_USED] == "2026-01-05 10:00"
+
+
+@pytest.mark.usefixtures("zone")
+def test_a_tokens_use_in_words() -> None:
+    """The Last used cell, its tooltip and the details pane's line: local time and a count, or
+    never."""
+    never = row()
+    assert display.last_used_text(never) == "Never" == display.usage_phrase(None, 0)
+    assert "No request has presented this token" in display.usage_tip(never)
+    used = row(last_used=int(START.timestamp()), use_count=1204)
+    assert display.usage_tip(used).startswith("1,204 requests in all")
+    assert display.usage_phrase(START, 1204) == "2026-01-05 10:00 · 1,204 requests"
+    assert display.usage_phrase(START, 1) == "2026-01-05 10:00 · 1 request"
 
 
 def test_naming_a_token() -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from desktop.app import Context
 from desktop.domain.table import ORDERS, Column, SortTerm, TokenRow, nocase
+from desktop.domain.usage import is_unused
 from desktop.services.token_index import (
     Row,
     TokenIndex,
@@ -45,6 +46,8 @@ def view(
     grace: timedelta = timedelta(0),
     expires: datetime | None = None,
     grace_until: datetime | None = None,
+    last_used: datetime | None = None,
+    use_count: int = 0,
 ) -> TokenView:
     return TokenView(
         id=token_id,
@@ -64,6 +67,8 @@ def view(
         last_error=last_error,
         created_at=created or START + timedelta(minutes=token_id),
         expires_at=expires,
+        last_used_at=last_used,
+        use_count=use_count,
     )
 
 
@@ -97,6 +102,9 @@ def rows_from_views(views: Iterable[TokenView]) -> tuple[Names, list[TokenRow]]:
                 view.last_error,
                 seconds(view.created_at) or 0,
                 seconds(view.expires_at),
+                view.holder,
+                seconds(view.last_used_at),
+                view.use_count,
             )
         )
     names = Names(
@@ -116,6 +124,8 @@ SAMPLE = [
         rotation=timedelta(days=1),
         next_at=START + timedelta(days=3),
         expires=START + timedelta(days=5),
+        last_used=START + timedelta(hours=2),
+        use_count=1204,
     ),
     view(
         2,
@@ -136,6 +146,8 @@ SAMPLE = [
         next_at=START + timedelta(days=1),
         grace=timedelta(hours=1),
         expires=START + timedelta(days=10, hours=7),
+        last_used=START + timedelta(hours=1),
+        use_count=1,
     ),
     view(
         4,
@@ -196,6 +208,7 @@ def test_cell_texts(index: TokenIndex) -> None:
         texts[1][Column.EXPIRES],
         texts[1][Column.CREATED],
         "Production",
+        texts[1][Column.LAST_USED],
     )
     assert {token_id: cells[Column.STATUS] for token_id, cells in texts.items()} == {
         1: "Active",
@@ -252,6 +265,7 @@ EXPECTED_ORDER = {
     Column.EXPIRES: [1, 3, 2, 4],  # earliest first, never last (ties by id)
     Column.CREATED: [4, 1, 3, 2],
     Column.ENVIRONMENT: [1, 2, 3, 4],  # all in Production: ties by id
+    Column.LAST_USED: [2, 4, 3, 1],  # never used first (the oldest; ties by id), then latest last
 }
 # Descending is the ascending order read backwards, ties by id included.
 EXPECTED_DESCENDING = {column: order[::-1] for column, order in EXPECTED_ORDER.items()}
@@ -324,7 +338,7 @@ def test_an_order_of_several_terms_compares_them_in_turn(monkeypatch: pytest.Mon
         ("collections", [3]),  # Role
         ("inactive", [2]),  # Status
         ("every 30", [4]),  # Rotation
-        ("never", [2, 4]),  # Rotation (2), Expires (2 and 4)
+        ("never", [2, 4]),  # Rotation (2), Expires (2 and 4), Last used (2 and 4)
         (str((START + timedelta(days=10, hours=7)).astimezone().date()), [3]),  # Expires
         ("—", [2]),  # Next rotation (none)
         (str((START - timedelta(days=1)).astimezone().date()), [4]),  # Created
@@ -736,3 +750,99 @@ def test_filter_finds_a_time_as_the_locale_spells_it() -> None:
         assert "\u202f" in shown
         index.set_filter(filter_needle(shown.replace("\u202f", " ").upper()))
         assert index.token_ids() == [3]
+
+
+# ----------------------------------------------------------------- last used
+
+
+def test_uses_read_later_move_only_the_rows_they_change(index: TokenIndex) -> None:
+    """Uses arrive as (id, last use, count): only the rows whose use differs are planned, and
+    they move in the Last used order by the ordinary update path."""
+    index.set_sort(Column.LAST_USED, descending=False)
+    assert index.token_ids() == [2, 4, 3, 1]
+    assert index.latest_use() == int((START + timedelta(hours=2)).timestamp())
+    later = int((START + timedelta(hours=3)).timestamp())
+    row_1 = index.row_of_id(1)
+    assert row_1 is not None and row_1.data.last_used is not None
+    same = (1, row_1.data.last_used, row_1.data.use_count)
+    assert index.usage_rows([same, (99, later, 1)]) == []  # unchanged, and not held
+    rows = index.usage_rows([same, (4, later, 2)])
+    assert [(row.id, row.last_used, row.use_count) for row in rows] == [(4, later, 2)]
+    update = index.plan_update(rows)
+    assert update is not None and not update.reset and update.moves
+    index.apply(update)
+    assert index.token_ids() == [2, 3, 1, 4]  # 4 was used last
+    assert index.latest_use() == later
+    assert index.texts(index.at(3))[Column.LAST_USED] != "Never"
+
+
+def test_only_unused_tokens_can_be_shown_with_the_filter() -> None:
+    """set_unused holds the active tokens neither used nor created since the cutoff; with the
+    filter's text both apply; a use arriving takes a token out."""
+    cutoff = int(START.timestamp())
+    index = indexed(
+        [
+            view(1, label="old and used", last_used=START - timedelta(days=1), use_count=3),
+            view(2, label="old and never used", created=START - timedelta(days=100)),
+            view(3, label="used lately", last_used=START + timedelta(hours=1), use_count=1),
+            view(4, label="new", created=START + timedelta(days=1)),
+            view(5, label="old but inactive", created=START - timedelta(days=100), active=False),
+        ]
+    )
+    assert index.unused_ids(cutoff) == [1, 2]
+    assert not index.filtering
+    index.set_unused(cutoff)
+    assert index.filtering and index.unused_cutoff == cutoff
+    assert index.token_ids() == [2, 1]  # by creation
+    index.set_filter(filter_needle("never used"))
+    assert index.token_ids() == [2]
+    index.set_filter("")
+    assert index.token_ids() == [2, 1]
+    update = index.plan_update(index.usage_rows([(2, cutoff + 60, 1)]))
+    assert update is not None and update.moves
+    index.apply(update)
+    assert index.token_ids() == [1]
+    assert index.counts() == (5, 1)  # the counts are of every token held
+    index.set_unused(None)
+    assert not index.filtering and sorted(index.token_ids()) == [1, 2, 3, 4, 5]
+
+
+def test_the_filter_finds_a_tokens_last_use(index: TokenIndex) -> None:
+    from desktop.services.display import epoch_text
+
+    used = epoch_text(int((START + timedelta(hours=2)).timestamp()))
+    index.set_filter(filter_needle(used))
+    assert index.token_ids() == [1]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.booleans(),
+            st.none() | st.integers(0, 1_000),  # last use
+            st.integers(0, 1_000),  # creation
+        ),
+        max_size=40,
+    ),
+    st.integers(0, 1_000),
+)
+@settings(max_examples=200, deadline=None)
+def test_the_unused_found_by_bisection_are_those_the_rule_names(
+    tokens: list[tuple[bool, int | None, int]], cutoff: int
+) -> None:
+    """unused_ids reads only the start of the Last used order: it names exactly the tokens
+    is_unused names, whatever their uses, creations and statuses."""
+    views = [
+        view(
+            n + 1,
+            active=active,
+            created=datetime.fromtimestamp(created, UTC),
+            last_used=None if used is None else datetime.fromtimestamp(used, UTC),
+        )
+        for n, (active, used, created) in enumerate(tokens)
+    ]
+    expected = [
+        n + 1 for n, (active, used, created) in enumerate(tokens)
+        if is_unused(active, used, created, cutoff)
+    ]  # fmt: skip
+    assert indexed(views).unused_ids(cutoff) == expected

@@ -22,6 +22,7 @@ PUBLIC = {
     "add_role", "set_role_permissions", "role", "roles",
     "add_agent", "update_agent", "set_agent_disabled", "agent", "agents", "creation_warnings",
     "tokens", "token", "names", "token_table", "token_count", "token_page", "token_rows",
+    "usage_since",
     "token_details",
     "change_cursor", "changes_since", "prune_changes", "audit", "reveal",
     "create_token", "set_status", "set_label", "set_rotation", "set_expiry", "refresh",

@@ -115,12 +115,18 @@ def test_a_token_view_as_json_is_utc_and_carries_no_secret() -> None:
         "created_at": "2026-01-05T09:00:00Z",
         "expires_at": None,
         "holder": "alice@laptop",
+        "last_used_at": None,
+        "use_count": 0,
         "delivery_command": None,
         "delivery_set_by": None,
     }
     json.dumps(view.to_json())  # plain values only
     expiring = token_view(row(expires=int(datetime(2027, 4, 1, tzinfo=UTC).timestamp())), NAMES)
     assert expiring.to_json()["expires_at"] == "2027-04-01T00:00:00Z"
+    used = token_view(
+        row(last_used=int(datetime(2026, 12, 1, 14, 32, tzinfo=UTC).timestamp())), NAMES
+    )
+    assert used.to_json()["last_used_at"] == "2026-12-01T14:32:00Z"
 
 
 def test_views_are_frozen() -> None:

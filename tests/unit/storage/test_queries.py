@@ -9,7 +9,7 @@ import pytest
 from desktop.app import Context
 from desktop.domain.table import ORDERS, Column, TokenRow
 from desktop.services.tokens import TokenService
-from desktop.storage import queries
+from desktop.storage import queries, repository
 from desktop.storage.database import Database
 from desktop.storage.states import naive
 from tests.helpers.clock import FakeClock
@@ -35,7 +35,9 @@ def plan(database: Database, sql: str, params: list[object]) -> str:
 
 @pytest.mark.sqlite_only
 def test_the_select_list_is_the_row_type(database: Database) -> None:
-    cursor = database.handle.execute_sql(f"SELECT {queries.ROW_COLUMNS} FROM token t")  # noqa: S608
+    cursor = database.handle.execute_sql(
+        f"SELECT {queries.ROW_COLUMNS} FROM token t LEFT JOIN token_usage u"  # noqa: S608
+    )
     assert len(cursor.description) == len(TokenRow._fields)
     assert set(queries.TABLE_ORDERS) == set(Column) == set(ORDERS)
     assert queries.TABLE_ORDERS[Column.CREATED] == ("t.created_at",)
@@ -45,6 +47,11 @@ def test_the_select_list_is_the_row_type(database: Database) -> None:
     )
     assert queries.TABLE_ORDERS[Column.STATUS] == ("NOT (t.status = 'Active')",)
     assert queries.TABLE_ORDERS[Column.NAME] == ("a.name COLLATE NOCASE",)
+    # Never used first on both engines, whose own places for NULL differ.
+    assert queries.TABLE_ORDERS[Column.LAST_USED] == (
+        "u.last_used_at IS NOT NULL",
+        "u.last_used_at",
+    )
 
 
 def test_rows_read_times_as_posix_seconds(
@@ -239,3 +246,79 @@ def test_every_row_read_at_once_carries_its_latest_replaced_deadline(
     deadlines = {row.id: row.grace_until for row in every if row.grace_until is not None}
     now = int(clock.now().timestamp())
     assert deadlines == {ids[1]: now + 2 * 3600, ids[4]: now + 3600}
+
+
+# ----------------------------------------------------------------- last used
+
+
+def _record(database: Database, uses: dict[int, tuple[datetime, int]]) -> None:
+    """What a forward-auth server writes: its uses, in one transaction."""
+    with database.transaction():
+        repository.record_uses(database, uses)
+
+
+def test_every_row_read_carries_when_the_token_was_last_used(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    """Every read that builds rows joins the usage: the whole table, rows by id and the first
+    screen agree; a token never used reads None and 0."""
+    service.add_environment("Staging", api_enabled=True)
+    ids = [service.create_token(env, "alice").token.id for env in ("Production", "Staging") * 2]
+    now = naive(clock.now())
+    _record(database, {ids[0]: (now - timedelta(days=3), 7), ids[3]: (now, 1)})
+    _record(database, {ids[0]: (now - timedelta(days=1), 5)})  # later time wins, counts add up
+    every = queries.token_rows(database)
+    assert {row.id: (row.last_used, row.use_count) for row in every} == {
+        ids[0]: (int(clock.now().timestamp()) - 86_400, 12),
+        ids[1]: (None, 0),
+        ids[2]: (None, 0),
+        ids[3]: (int(clock.now().timestamp()), 1),
+    }
+    assert queries.token_rows_by_id(database, ids) == every
+    staging = service.environment("Staging").id
+    assert queries.token_rows(database, staging) == [r for r in every if r.id in ids[1::2]]
+    page = queries.token_page(database, None, Column.ID, descending=False, limit=10)
+    assert page == every
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+def test_the_first_screen_by_last_use_puts_the_never_used_first(
+    service: TokenService, database: Database, clock: FakeClock, descending: bool
+) -> None:
+    """On both engines (PostgreSQL would put NULL last): never used is the oldest, as the
+    in-memory order has it."""
+    ids = [service.create_token("Production", "alice").token.id for _ in range(4)]
+    now = naive(clock.now())
+    _record(database, {ids[0]: (now, 1), ids[2]: (now - timedelta(hours=1), 1)})
+    page = queries.token_page(database, None, Column.LAST_USED, descending=descending, limit=10)
+    expected = [ids[1], ids[3], ids[2], ids[0]]  # never (by id), an hour ago, now
+    assert [row.id for row in page] == (expected[::-1] if descending else expected)
+
+
+def test_usage_since_reads_only_later_uses(
+    service: TokenService, database: Database, clock: FakeClock
+) -> None:
+    ids = [service.create_token("Production", "alice").token.id for _ in range(3)]
+    now = naive(clock.now())
+    assert queries.usage_since(database, None) == []
+    _record(database, {ids[0]: (now - timedelta(hours=2), 3), ids[1]: (now, 4)})
+    seconds = int(clock.now().timestamp())
+    assert sorted(queries.usage_since(database, None)) == [
+        (ids[0], seconds - 7200, 3),
+        (ids[1], seconds, 4),
+    ]
+    assert queries.usage_since(database, now - timedelta(hours=1)) == [(ids[1], seconds, 4)]
+    assert queries.usage_since(database, now) == []
+
+
+@pytest.mark.sqlite_only  # SQLite's query plans
+def test_the_usage_join_keeps_each_read_on_its_index(database: Database) -> None:
+    """The LEFT JOIN looks usage up by primary key: the first screen still walks the order's
+    index, and rows by id still come from the primary key."""
+    order = ", ".join(queries.TABLE_ORDERS[Column.CREATED])
+    sql = f"{queries._PAGE_SELECT} ORDER BY {order}, t.id LIMIT ?"
+    page = plan(database, sql, [50])
+    assert "token_created_at" in page and "TEMP B-TREE" not in page
+    assert "SEARCH u USING INTEGER PRIMARY KEY" in page
+    by_id = plan(database, f"{queries._ROW_SELECT} AND t.id IN (?, ?) ORDER BY t.id", [1, 2])
+    assert "SCAN" not in by_id and "SEARCH u USING INTEGER PRIMARY KEY" in by_id
