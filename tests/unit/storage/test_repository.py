@@ -146,3 +146,22 @@ def test_a_use_of_a_deleted_token_is_skipped(database: Database, token_id: int) 
         repository.delete_token(database, token_id)  # its usage row goes with it
         repository.record_uses(database, {token_id: (NOW, 1), token_id + 99: (NOW, 4)})
     assert repository.token_uses(database) == {}
+
+
+def test_uses_of_many_tokens_are_written_a_few_hundred_per_statement(
+    memory_context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = memory_context.service
+    service.add_environment("Production", api_enabled=True)
+    service.add_role("Reader", ["GET /Loans"])
+    service.add_agent("alice", "Reader", has_logged_in=True, signed_agreement=True)
+    ids = [service.create_token("Production", "alice").token.id for _ in range(5)]
+    monkeypatch.setattr(repository, "_USES_PER_STATEMENT", 2)  # three statements: 2, 2 and 1
+    database = memory_context.database
+    uses = {token_id: (datetime(2026, 1, 5, 9, n), n + 1) for n, token_id in enumerate(ids)}
+    with database.transaction():
+        repository.record_uses(database, uses)
+        repository.record_uses(database, uses)
+    assert repository.token_uses(database) == {
+        token_id: (at, 2 * count) for token_id, (at, count) in uses.items()
+    }
