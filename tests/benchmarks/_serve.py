@@ -360,7 +360,7 @@ def measure(data_dir: Path, seeded: Seeded, say: Callable[[str], None]) -> list[
             ms(statistics.median(times)),
             "none",
             "-",
-            "<= 1 s",
+            "<= 1 s, every one",  # the median is shown; the slowest must meet it too
             max(times) <= 1.0,
             [f"max {ms(max(times))}; SQLite registry, --workers 1, polled on one connection"],
             {"seconds": times},
