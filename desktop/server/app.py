@@ -27,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from desktop.domain.access import Decision
-from desktop.logs import mask
+from desktop.domain.tokens import conceal
 from desktop.server.follower import Follower
 from desktop.server.metrics import CONTENT_TYPE, Metrics
 from desktop.server.usage import UsageCounter
@@ -61,8 +61,8 @@ def _body(status: int, reason: str) -> bytes:
     key = (status, reason)
     body = _BODIES.get(key)
     if body is None:
-        if "tdk_" in reason:  # a reason may quote a request's text: never echo a secret
-            reason = mask(reason)
+        # A reason may quote a request's text: a secret there is shown as verify shows it.
+        reason = conceal(reason)
         body = json.dumps({"status": status, "reason": reason}).encode()
         if len(_BODIES) < _KEPT:
             _BODIES[key] = body
@@ -277,8 +277,8 @@ def _unclear_headers(
 
 def _challenge(environment: str) -> bytes:
     """``WWW-Authenticate`` for a 401: the environment as the realm, quoted, any secret pasted
-    into it masked, and percent-encoded beyond printable ASCII."""
-    realm = mask(environment) if "tdk_" in environment else environment
+    into it concealed as in the body, and percent-encoded beyond printable ASCII."""
+    realm = conceal(environment)
     realm = realm.replace("\\", "\\\\").replace('"', '\\"')
     return f'Bearer realm="{quote(realm, safe=_HEADER_SAFE)}"'.encode()
 

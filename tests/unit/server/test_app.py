@@ -4,9 +4,11 @@ contract's headers and bodies, and refuses to answer from memory once it cannot 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
+from desktop.cli.common import conceal
 from desktop.domain import tokens
 from desktop.server.app import AuthApplication
 from desktop.services.tokens import TokenService
@@ -225,3 +227,27 @@ def test_headers_that_name_two_requests_are_refused(
     cookies = [("Cookie", "a=1"), ("Cookie", "b=2")]
     answer = call(application, "/v1/auth/Production", [bearer, *same, *cookies])
     assert answer.reason == (200, "allowed")
+
+
+def test_a_secret_pasted_into_the_request_is_concealed_as_verify_conceals_it(
+    application: AuthApplication, service: TokenService
+) -> None:
+    """In the environment (decoded from the path) or in X-Original-URI as it came, plain,
+    lower-cased or percent-encoded: the reason is the one ``tokendesk verify`` prints, and no
+    part of the secret's body reaches the body or a header."""
+    secret = service.create_token("Production", "alice").secret
+    assert application.follower.catch_up()
+    body = secret[len(tokens.PREFIX) :]
+    cases = [
+        (secret, "/Loans"),
+        ("Production", "/" + secret),
+        ("Production", f"/tdk%5F{body}"),
+        ("Production", f"/Loans/../tdk%255F{body}"),
+        ("Production", f"/a b/{secret}"),
+    ]
+    for environment, path in cases:
+        answer = auth(application, quote(environment, safe=""), secret, "GET", path)
+        expected = service.verify(environment, secret, "GET", path)
+        assert answer.reason == (expected.status, conceal(expected.reason)), path
+        shown = answer.body.decode() + " ".join(answer.headers.values())
+        assert body[:12] not in shown and body[-12:] not in shown, path
