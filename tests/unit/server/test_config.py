@@ -16,14 +16,36 @@ from desktop.server.config import parse_listen
         ("127.0.0.1:8181", ("127.0.0.1", 8181)),
         ("0.0.0.0:0", ("0.0.0.0", 0)),  # noqa: S104 - text, not a socket
         ("[::1]:9000", ("::1", 9000)),
-        ("localhost:65535", ("localhost", 65535)),
+        ("localhost:65535", ("127.0.0.1", 65535)),
+        ("[0:0::1]:80", ("::1", 80)),
     ],
 )
 def test_listen_addresses(text: str, expected: tuple[str, int]) -> None:
     assert parse_listen(text) == expected
 
 
-@pytest.mark.parametrize("text", ["8181", ":8181", "host:", "host:http", "host:65536", "h:-1"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "8181",
+        ":8181",
+        "127.0.0.1:",
+        "127.0.0.1:http",
+        "127.0.0.1:65536",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "127.0.0.1:8_181",
+        # IPv6 without brackets: "::1" would be host "::" (every interface), port 1.
+        "::1",
+        "::1:8181",
+        "[::1]",
+        "[::1]8181",
+        "[127.0.0.1]:80",
+        # Not an address: Granian binds addresses.
+        "nohost.invalid:8181",
+        "1.2.3:80",
+    ],
+)
 def test_bad_listen_addresses(text: str) -> None:
     with pytest.raises(ValueError, match="--listen"):
         parse_listen(text)
