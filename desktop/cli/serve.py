@@ -57,6 +57,8 @@ def register(commands: Subparsers) -> None:
         help="how long to keep answering while the registry cannot be read, before every "
         "answer is 503 (default: %(default)g)",
     )
+    # Refused when the SQLite file is missing, where other commands make it (see program).
+    p.set_defaults(existing_registry=True)
     p.add_argument(
         "--access-log",
         action="store_true",
