@@ -130,8 +130,14 @@ def run_command(
             _kill_group(process)
             break
         errors.seek(0, os.SEEK_END)
-        errors.seek(max(0, errors.tell() - TAIL_BYTES))
-        tail = delivery.last_line(errors.read(), secret)
+        start = max(0, errors.tell() - TAIL_BYTES)
+        errors.seek(start)
+        output = errors.read()
+        if start > 0:
+            # The first line read starts before what was read, perhaps mid-secret, where the
+            # mask cannot recognise it: only whole lines are kept.
+            output = output.partition(b"\n")[2]
+        tail = delivery.last_line(output, secret)
     return CommandResult(process.returncode, timed_out=timed_out, cancelled=stopped, tail=tail)
 
 
