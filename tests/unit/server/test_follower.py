@@ -1,10 +1,12 @@
-"""An SQLite registry that is deleted or replaced counts as unreachable: an open connection
-would go on reading the unlinked file, so the follower compares the path's device and inode
-with the file it opened. A file put back heals; a new file there is read afresh."""
+"""The follower thread: an SQLite registry that is deleted or replaced counts as unreachable (an
+open connection would go on reading the unlinked file, so the follower compares the path's
+device and inode with the file it opened; a file put back heals, a new file there is read
+afresh), and a fault of its own never stops it."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,8 @@ from desktop.services.tokens import TokenService
 from desktop.storage.database import DB_FILENAME
 from tests.unit.server.conftest import auth, call
 
-pytestmark = pytest.mark.sqlite_only
 
-
+@pytest.mark.sqlite_only
 @pytest.mark.expect_log("registry unreachable for", level="WARNING")
 def test_a_deleted_file_is_unreachable_and_heals_when_put_back(
     application: AuthApplication, service: TokenService, memory_context: Context
@@ -42,6 +43,7 @@ def test_a_deleted_file_is_unreachable_and_heals_when_put_back(
     assert auth(application, "Production", issued.secret).reason == (200, "allowed")
 
 
+@pytest.mark.sqlite_only
 def test_a_replaced_file_is_read_afresh(
     application: AuthApplication, service: TokenService, memory_context: Context, tmp_path: Path
 ) -> None:
@@ -62,3 +64,28 @@ def test_a_replaced_file_is_read_afresh(
     registry.with_name("restored").replace(registry)  # a new inode at the path
     assert follower.catch_up()
     assert auth(application, "Production", issued.secret).reason == (200, "allowed")
+
+
+@pytest.mark.expect_log("the access index could not be kept current", level="ERROR")
+def test_an_unexpected_error_is_logged_and_following_goes_on(
+    application: AuthApplication, service: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault in the follower's own code (not the registry's) is logged, and the thread goes
+    on: were it to die, the worker would answer 503 until restarted, and say nothing of why."""
+    follower = application.follower
+    real = follower.catch_up
+    faults = [RuntimeError("a fault of the follower's own")]
+
+    def catch_up_once_faulty() -> bool:
+        if faults:
+            raise faults.pop()
+        return real()
+
+    monkeypatch.setattr(follower, "catch_up", catch_up_once_faulty)
+    issued = service.create_token("Production", "alice")
+    application.start()
+    deadline = time.monotonic() + 10
+    while auth(application, "Production", issued.secret).status != 200:
+        assert time.monotonic() < deadline, "the token created never reached the index"
+        time.sleep(0.05)
+    assert not faults
