@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.app import open_context
 from tests.helpers import serve
 
 # Generous: a loaded machine may take seconds to start Python. A server that starts when it
@@ -57,6 +58,8 @@ def taken_port() -> Iterator[int]:
 
 
 def serve_argv(data_dir: Path, listen: str) -> list[str]:
+    """``tokendesk serve --listen LISTEN`` on a registry made in *data_dir*."""
+    open_context(data_dir, need_keyring=False).close()
     argv = serve.serve_command(data_dir)
     return [*argv[: argv.index("--listen") + 1], listen, *argv[argv.index("--listen") + 2 :]]
 
