@@ -14,6 +14,7 @@ import pytest
 from desktop.app import Context
 from desktop.server.app import AuthApplication
 from desktop.services.tokens import TokenService
+from desktop.storage import queries
 from desktop.storage.database import DB_FILENAME
 from tests.unit.server.conftest import auth, call
 
@@ -89,3 +90,31 @@ def test_an_unexpected_error_is_logged_and_following_goes_on(
         assert time.monotonic() < deadline, "the token created never reached the index"
         time.sleep(0.05)
     assert not faults
+
+
+@pytest.mark.expect_log("cannot read the registry", level="INFO")
+def test_an_update_that_fails_half_way_leaves_the_index_it_had(
+    application: AuthApplication, service: TokenService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory read, then the tokens' rows fail (a failover between two statements): the
+    index and cursor stay the ones before, whole, and the next look brings both up to date."""
+    issued = service.create_token("Production", "alice")
+    follower = application.follower
+    assert follower.catch_up()
+    before, cursor = follower.index, follower.cursor
+    service.set_status(issued.token.id, False)
+    service.update_agent("alice", signed_agreement=False)
+
+    def failover(*args: object, **kwargs: object) -> list[object]:
+        raise ConnectionError("the server closed the connection")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(queries, "grant_rows", failover)
+        assert not follower.catch_up()
+    assert (follower.index, follower.cursor) == (before, cursor)
+    assert auth(application, "Production", issued.secret).reason == (200, "allowed")
+    assert follower.catch_up()
+    assert auth(application, "Production", issued.secret).reason == (
+        401,
+        "agent 'alice' has not signed the usage agreement",
+    )
