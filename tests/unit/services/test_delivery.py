@@ -412,3 +412,12 @@ def test_a_secret_cut_by_the_end_of_standard_error_read_is_not_kept_in_part() ->
         "cat >&2; echo >&2; echo 'no such host' >&2; exit 3", secret, {}, timeout=10
     )
     assert ended.tail == "no such host"
+
+
+def test_a_command_that_floods_standard_error_is_stopped() -> None:
+    """Standard error goes to a temporary file: one without end would fill the disk until the
+    time ran out. Killed once it passes the bound, and said so."""
+    command = "head -c 20000000 /dev/zero >&2; sleep 30"
+    result = run_command(command, tokens.generate(), dict(os.environ), timeout=20)
+    assert not result.ok and not result.timed_out
+    assert result.tail == "it wrote over 16 MiB to standard error"
