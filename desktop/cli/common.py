@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import re
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeAlias
@@ -43,23 +42,16 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[Any]"  # argparse names no p
 # ---------------------------------------------------------------------------- messages
 
 
-# The prefix and the base62 run after it: a whole token, or a truncated or mistyped one.
-_LOOKS_LIKE_TOKEN = re.compile(re.escape(tokens.PREFIX) + "[0-9A-Za-z]+")
-
-
 def one_line(text: object) -> str:
     """*text* with every run of whitespace (newlines too) made one space."""
     return " ".join(str(text).split())
 
 
 def conceal(text: str) -> str:
-    """*text* with everything that looks like a token shown as the window shows a token: the
-    prefix, dots and its last four characters. Messages quote what was typed, and a secret
-    pasted into the wrong argument must not reach cron mail or a CI log."""
-    return _LOOKS_LIKE_TOKEN.sub(
-        lambda found: tokens.mask(found.group()[len(tokens.PREFIX) :][-tokens.HINT_LENGTH :]),
-        text,
-    )
+    """*text* with everything that looks like a token shown as the window shows a token (see
+    :func:`desktop.domain.tokens.conceal`): messages quote what was typed, and a secret pasted
+    into the wrong argument must not reach cron mail or a CI log."""
+    return tokens.conceal(text)
 
 
 def error(message: str) -> None:

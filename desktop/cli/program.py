@@ -32,12 +32,14 @@ from desktop.cli.common import (
 )
 from desktop.domain.errors import (
     DatabaseError,
+    NotFound,
     SchemaTooNew,
     SecretMismatch,
     SecretStoreUnavailable,
     TokenDeskError,
 )
 from desktop.secrets.store import SecretStore, open_secret_store
+from desktop.storage.database import DB_FILENAME
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,15 @@ def _run_command(args: argparse.Namespace, store: SecretStore | None) -> int:
         store = open_secret_store()
     else:
         store.check()
+    if getattr(args, "existing_registry", False) and args.database_url is None:
+        registry = data_dir / DB_FILENAME
+        if not registry.exists():
+            # Opening would make an empty one, and a server on it would answer 401 to all and
+            # report itself healthy: a mistyped --data-dir must not look like a working one.
+            raise NotFound(
+                f"no registry at {registry}: serve reads one TokenDesk made there (check "
+                "--data-dir, or create it with the window or any other command)"
+            )
     context = open_context(data_dir, store=store, need_keyring=False, database=args.database_url)
     try:
         handler: Handler = args.handler

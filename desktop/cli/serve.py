@@ -17,10 +17,12 @@ EPILOG = """\
 Any method on /v1/auth/ENVIRONMENT decides for the token in "Authorization: Bearer", the
 method in X-Original-Method (else X-Forwarded-Method) and the path in X-Original-URI (else
 X-Forwarded-Uri): 200 with X-TokenDesk-Token-Id and X-TokenDesk-Agent, 401 or 403, as
-`tokendesk verify` answers. GET /healthz answers 200 while the registry is readable and the
-answers current, GET /metrics in Prometheus' format. Changes anywhere reach it within a second;
-past --max-staleness without the registry it answers 503 until the registry is back.
-SIGTERM stops it gracefully. It logs to standard error.
+`tokendesk verify` answers. One of those headers given twice, or X-Original-* naming another
+request than X-Forwarded-*, is refused (400; 401 for two Authorization headers).
+GET /healthz answers 200 while the registry is readable and the answers current, GET /metrics
+in Prometheus' format. The registry must exist: serve never makes an empty one. Changes
+anywhere reach it within a second; past --max-staleness without the registry it answers 503
+until the registry is back. SIGTERM stops it gracefully. It logs to standard error.
 
 example:
   tokendesk --database postgresql://tokendesk@db/tokens serve --listen 127.0.0.1:8181
@@ -57,6 +59,8 @@ def register(commands: Subparsers) -> None:
         help="how long to keep answering while the registry cannot be read, before every "
         "answer is 503 (default: %(default)g)",
     )
+    # Refused when the SQLite file is missing, where other commands make it (see program).
+    p.set_defaults(existing_registry=True)
     p.add_argument(
         "--access-log",
         action="store_true",

@@ -249,7 +249,12 @@ def route(method: str, path: str) -> Route:
     method = method.upper()
     segment = endpoint_segment(path)
     unclear = ambiguous_path(path)
-    if unclear is not None:
+    if method not in METHODS:
+        # A role's "*" means each method a permission can name: never one it cannot (WebDAV's
+        # PROPFIND, TRACE, "*" itself), which an API may treat as anything. Not quoted: a
+        # forward-auth server takes the method from a header, a pasted secret among them.
+        found = Route(None, None, f"the method is not one of {', '.join(METHODS)}")
+    elif unclear is not None:
         found = Route(None, None, f"ambiguous path {path[:80]!r}: {unclear}")
     elif segment is None:
         found = Route(None, None, f"no endpoint in path {path[:80]!r}")

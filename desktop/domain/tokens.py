@@ -60,6 +60,32 @@ def appears_in(text: str) -> bool:
     return PREFIX in text and any(is_well_formed(m) for m in EMBEDDED.findall(text))
 
 
+def _written(char: str) -> str:
+    """A pattern for *char* as a request may write it: itself, or percent-encoded (any number
+    of times over: ``%5F``, ``%255F``), in either case of hex digit."""
+    return f"(?:{re.escape(char)}|%(?:25)*{ord(char):02x})"
+
+
+# The prefix and any run of base62 after it (a whole token, a truncated one, one with a typo),
+# in either case (a reason quotes a path's segment lower-cased) and percent-encoded or not (a
+# reason quotes a request's path as it came).
+_CONCEALED = re.compile(
+    "".join(_written(char) for char in PREFIX) + "((?:[0-9a-z]|%(?:25)*[0-9a-f]{2})+)",
+    re.IGNORECASE | re.ASCII,
+)
+
+
+def conceal(text: str) -> str:
+    """*text* with everything that looks like a token shown as the window shows a token: the
+    prefix, dots and its last four characters. A refusal may quote what was typed or sent (an
+    argument, an environment, a request's path), and a secret pasted there must not reach a
+    terminal, cron mail, a CI log or a gateway's client: ``tokendesk verify`` and ``serve``
+    give the same reason through this."""
+    if "%" not in text and PREFIX not in text.lower():
+        return text
+    return _CONCEALED.sub(lambda found: mask(found.group(1)[-HINT_LENGTH:]), text)
+
+
 def fingerprint(token: str) -> str:
     """SHA-256 of the secret, hex: what the database keeps instead of the secret."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -6,7 +6,9 @@ route that decides and two that report, and every microsecond per request is the
   and the path in ``X-Original-URI`` (else ``X-Forwarded-Uri``, its query string cut off).
   200 carries ``X-TokenDesk-Token-Id`` and ``X-TokenDesk-Agent`` for the API behind the gateway;
   401 carries ``WWW-Authenticate: Bearer realm="<environment>"``; the body is always
-  ``{"status": N, "reason": "…"}``, never the token. Past ``--max-staleness`` without the
+  ``{"status": N, "reason": "…"}``, never the token. A deciding header given twice, or
+  X-Original-* naming another request than X-Forwarded-*, is refused (400; 401 for two
+  ``Authorization``), never decided on one of the copies. Past ``--max-staleness`` without the
   registry answering, every one is 503.
 - ``GET /healthz``: 200 ``{"status": "ok", "changes": N, …}`` while the index is current, else
   503; ``changes`` is the change-log cursor every worker's index reflects.
@@ -25,7 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 from desktop.domain.access import Decision
-from desktop.logs import mask
+from desktop.domain.tokens import conceal
 from desktop.server.follower import Follower
 from desktop.server.metrics import CONTENT_TYPE, Metrics
 from desktop.server.usage import UsageCounter
@@ -59,8 +61,8 @@ def _body(status: int, reason: str) -> bytes:
     key = (status, reason)
     body = _BODIES.get(key)
     if body is None:
-        if "tdk_" in reason:  # a reason may quote a request's text: never echo a secret
-            reason = mask(reason)
+        # A reason may quote a request's text: a secret there is shown as verify shows it.
+        reason = conceal(reason)
         body = json.dumps({"status": status, "reason": reason}).encode()
         if len(_BODIES) < _KEPT:
             _BODIES[key] = body
@@ -116,7 +118,8 @@ class AuthApplication:
     async def _auth(self, scope: Scope, environment: str, send: Send) -> None:
         started = _perf()
         follower = self.follower
-        headers = dict(scope["headers"])
+        raw_headers = scope["headers"]
+        headers = dict(raw_headers)
         method = headers.get(b"x-original-method") or headers.get(b"x-forwarded-method")
         uri = headers.get(b"x-original-uri") or headers.get(b"x-forwarded-uri")
         extra: list[tuple[bytes, bytes]] = [_JSON, _NO_STORE]
@@ -124,9 +127,21 @@ class AuthApplication:
         now = _monotonic()
         unconfirmed = now - follower.confirmed_at
         index = follower.index
+        unclear = None
+        if (
+            len(headers) != len(raw_headers)
+            or (b"x-original-uri" in headers and b"x-forwarded-uri" in headers)
+            or (b"x-original-method" in headers and b"x-forwarded-method" in headers)
+        ):
+            unclear = _unclear_headers(raw_headers, headers)
         if unconfirmed > self._max_staleness:
             status = 503
             body = _body(503, f"registry unreachable for {unconfirmed:.0f} s")
+        elif unclear is not None:
+            status, reason = unclear
+            body = _body(status, reason)
+            if status == 401:
+                extra.append((b"www-authenticate", _challenge(environment)))
         elif method is None:
             status = 400
             body = _body(400, "missing X-Original-Method or X-Forwarded-Method header")
@@ -154,10 +169,7 @@ class AuthApplication:
                 extra.append((b"x-tokendesk-token-id", str(token_id).encode()))
                 extra.append((b"x-tokendesk-agent", _agent_header(agent or "")))
             elif status == 401:
-                realm = mask(environment) if "tdk_" in environment else environment
-                realm = realm.replace("\\", "\\\\").replace('"', '\\"')
-                challenge = f'Bearer realm="{quote(realm, safe=_HEADER_SAFE)}"'
-                extra.append((b"www-authenticate", challenge.encode()))
+                extra.append((b"www-authenticate", _challenge(environment)))
         await _respond(send, status, body, extra)
         self.metrics.decided(index.environment_name(environment), status, _perf() - started)
         if self._access_log:
@@ -226,6 +238,49 @@ class AuthApplication:
         self.follower.stop()
         self.metrics.publish()
         self.metrics.close()
+
+
+# The headers a decision is made from: given twice, a gateway and the API behind it may each
+# read another one; X-Original-* beside a different X-Forwarded-* means one of them came from
+# the client (Traefik and Caddy pass the client's X-Original-* through, then set X-Forwarded-*),
+# and deciding on the client's copy would let it ask for one request and send another.
+_SPELLED = {
+    b"authorization": "Authorization",
+    b"x-original-method": "X-Original-Method",
+    b"x-forwarded-method": "X-Forwarded-Method",
+    b"x-original-uri": "X-Original-URI",
+    b"x-forwarded-uri": "X-Forwarded-Uri",
+}
+_DECIDING = tuple(_SPELLED)
+
+
+def _unclear_headers(
+    raw: list[tuple[bytes, bytes]], headers: dict[bytes, bytes]
+) -> tuple[int, str] | None:
+    """Why the deciding headers do not name one request (the status and reason), or None.
+    Called only when a header repeats or both families are present: the usual request never
+    pays for it."""
+    if len(headers) != len(raw):
+        names = [name for name, _ in raw]
+        for name in _DECIDING:
+            if names.count(name) > 1:
+                status = 401 if name == b"authorization" else 400
+                return status, f"more than one {_SPELLED[name]} header"
+    original, forwarded = headers.get(b"x-original-method"), headers.get(b"x-forwarded-method")
+    if original and forwarded and original.upper() != forwarded.upper():
+        return 400, "X-Original-Method and X-Forwarded-Method differ"
+    original, forwarded = headers.get(b"x-original-uri"), headers.get(b"x-forwarded-uri")
+    if original and forwarded and original.split(b"?", 1)[0] != forwarded.split(b"?", 1)[0]:
+        return 400, "X-Original-URI and X-Forwarded-Uri differ"
+    return None
+
+
+def _challenge(environment: str) -> bytes:
+    """``WWW-Authenticate`` for a 401: the environment as the realm, quoted, any secret pasted
+    into it concealed as in the body, and percent-encoded beyond printable ASCII."""
+    realm = conceal(environment)
+    realm = realm.replace("\\", "\\\\").replace('"', '\\"')
+    return f'Bearer realm="{quote(realm, safe=_HEADER_SAFE)}"'.encode()
 
 
 async def _respond(

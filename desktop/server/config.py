@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,17 +27,35 @@ class Settings:
 
 
 def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8181`` for IPv6) as (host, port); port 0 asks for a free one.
-    Raises :class:`ValueError` with what is wrong."""
-    host, separator, port_text = text.strip().rpartition(":")
-    if not separator or not host:
-        raise ValueError(f"invalid --listen {text[:80]!r}: write HOST:PORT, e.g. 127.0.0.1:8181")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    """``HOST:PORT`` as (host, port): HOST an IP address (IPv6 in brackets, ``[::1]:8181``) or
+    ``localhost``; port 0 asks for a free one. Raises :class:`ValueError` with what is wrong.
+
+    A bare IPv6 address is refused rather than split at its last colon: ``::1`` would
+    otherwise be host ``::`` (every interface) and port 1. A host name is refused too: the
+    server binds addresses, and a name that resolves to several would bind one of them."""
+    text = text.strip()
+    usage = f"invalid --listen {text[:80]!r}: write HOST:PORT, e.g. 127.0.0.1:8181 or [::1]:8181"
+    if text.startswith("["):
+        host, separator, port_text = text[1:].partition("]:")
+        if not separator or ":" not in host:
+            raise ValueError(usage)
+    else:
+        host, separator, port_text = text.rpartition(":")
+        if not separator or not host:
+            raise ValueError(usage)
+        if ":" in host:
+            raise ValueError(f"{usage} (an IPv6 address goes in brackets)")
+    if host == "localhost":
+        host = DEFAULT_HOST
     try:
-        port = int(port_text)
+        host = str(ipaddress.ip_address(host))
     except ValueError:
-        port = -1
+        raise ValueError(
+            f"invalid host {host[:80]!r} in --listen: write an IP address such as 127.0.0.1, "
+            "0.0.0.0 or [::1]"
+        ) from None
+    # Digits only: int() would also take "+80", " 80" and "8_181".
+    port = int(port_text) if port_text.isascii() and port_text.isdigit() else -1
     if not 0 <= port <= 65535:
         raise ValueError(f"invalid port {port_text[:20]!r} in --listen: use 0 to 65535")
     return host, port

@@ -78,6 +78,7 @@ class Follower:
         self._failing_since: float | None = None
         self._warned = False
         self._flush_failed = False
+        self._faulty = False  # an unexpected error was logged, and nothing has succeeded since
         self.writes = 0  # batches of uses written
         # The first index, read before the server answers anything.
         self.cursor = forward_auth.change_cursor(context.database)
@@ -119,10 +120,25 @@ class Follower:
                 self._wake.clear()
                 if self._stopping.is_set():
                     break
-                self.catch_up()
-                if time.monotonic() >= next_flush:
-                    self.flush()
-                    next_flush = time.monotonic() + self._flush_interval
+                try:
+                    self.catch_up()
+                    if time.monotonic() >= next_flush:
+                        self.flush()
+                        next_flush = time.monotonic() + self._flush_interval
+                except Exception as error:
+                    # A fault of ours, not the registry's (catch_up handles those): the thread
+                    # must not die of it, or this worker would answer 503 until restarted
+                    # with nothing in the log to say why. Said once, tried again each poll.
+                    if not self._faulty:
+                        self._faulty = True
+                        log.error(
+                            "the access index could not be kept current (%s): trying again; "
+                            "past --max-staleness every answer is 503",
+                            _one_line(error),
+                            exc_info=error,
+                        )
+                else:
+                    self._faulty = False
         finally:
             self.flush(final=True)
             try:

@@ -36,12 +36,25 @@ HEADER_READ_TIMEOUT_MS = 10_000
 WORKER_KILL_TIMEOUT_S = 30
 
 
-def free_port(host: str) -> int:
-    """A port nothing listens on at *host* now, for ``--listen HOST:0``: chosen here, once,
-    so every worker listens on the same one and the log can name it."""
+def free_port(host: str, port: int = 0) -> int:
+    """*port* at *host* if nothing listens there now, else :class:`OSError` naming the address
+    (one line for the command line); port 0 picks a free one, here, once, so every worker
+    listens on the same one and the log can name it.
+
+    Granian binds with ``SO_REUSEPORT``, so a second server on a port in use would start and
+    quietly share it with the first (whose settings may differ): this probe binds without it,
+    and fails as a person expects. ``SO_REUSEADDR`` lets a restart reuse a port whose old
+    connections linger in TIME_WAIT."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            shown = f"[{host}]" if family == socket.AF_INET6 else host
+            raise OSError(
+                error.errno, f"cannot listen on {shown}:{port}: {error.strerror or error}"
+            ) from None
         return int(probe.getsockname()[1])
 
 
@@ -72,7 +85,7 @@ def serve(settings: Settings) -> int:
     # Spawned, never forked (Linux's default): a worker opens the registry itself, and neither
     # an SQLite connection nor the metrics' mode may be inherited from this process.
     multiprocessing.set_start_method("spawn", force=True)
-    port = settings.port or free_port(settings.host)
+    port = free_port(settings.host, settings.port)
     settings = _with_port(settings, port)
     metrics_dir = tempfile.mkdtemp(prefix="tokendesk-metrics-")
     os.environ[MULTIPROCESS_VARIABLE] = metrics_dir  # read by each worker as it starts

@@ -16,7 +16,8 @@ scheduler and ``rotate-due`` at each pass. The command runs
   (then its whole process group is killed);
 * and its output is never kept: standard output is discarded, and of standard error only a
   short last line, with the secret masked, reaches the audit log (see
-  :func:`~desktop.domain.delivery.last_line`).
+  :func:`~desktop.domain.delivery.last_line`); past :data:`MAX_ERROR_BYTES` of it the command
+  is killed.
 
 Each try is audited (``deliver``, ``deliver-failed``, ``deliver-refused``); a failure is tried
 again with back-off while the replaced secret's grace lasts (:mod:`desktop.domain.delivery`).
@@ -64,6 +65,9 @@ SHELL = "/bin/sh"
 LEASE_MARGIN = timedelta(minutes=1)
 POLL_SECONDS = 0.05  # how often a running command is checked on: cancelled, timed out, done
 TAIL_BYTES = 4096  # of standard error, only the end is read: a last line is all that is kept
+# Standard error goes to an unlinked temporary file: a command that writes without end (a loop
+# gone wrong) is stopped once it passes this, rather than fill the disk for a minute.
+MAX_ERROR_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,12 +121,14 @@ def run_command(
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
         deadline = time.monotonic() + timeout
-        timed_out = stopped = False
+        timed_out = stopped = flooded = False
         while process.poll() is None:
             if cancelled is not None and cancelled():
                 stopped = True
             elif time.monotonic() >= deadline:
                 timed_out = True
+            elif os.fstat(errors.fileno()).st_size > MAX_ERROR_BYTES:
+                flooded = True
             else:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(POLL_SECONDS)
@@ -130,8 +136,16 @@ def run_command(
             _kill_group(process)
             break
         errors.seek(0, os.SEEK_END)
-        errors.seek(max(0, errors.tell() - TAIL_BYTES))
-        tail = delivery.last_line(errors.read(), secret)
+        start = max(0, errors.tell() - TAIL_BYTES)
+        errors.seek(start)
+        output = errors.read()
+        if start > 0:
+            # The first line read starts before what was read, perhaps mid-secret, where the
+            # mask cannot recognise it: only whole lines are kept.
+            output = output.partition(b"\n")[2]
+        tail = delivery.last_line(output, secret)
+        if flooded:
+            tail = f"it wrote over {MAX_ERROR_BYTES // (1024 * 1024)} MiB to standard error"
     return CommandResult(process.returncode, timed_out=timed_out, cancelled=stopped, tail=tail)
 
 

@@ -28,6 +28,9 @@ from typing import Any
 
 import httpx
 
+from desktop.app import open_context
+from desktop.storage.database import DB_FILENAME
+
 # Generous: a loaded 2-core machine may take seconds to start Python and open the registry.
 START_TIMEOUT_S = 30.0
 WAIT_TIMEOUT_S = 10.0
@@ -208,6 +211,9 @@ def start(
     """Start ``tokendesk serve`` for *data_dir* (its SQLite file) or *database* (a PostgreSQL
     URL) and wait until it is ready. *command* replaces ``python -m desktop`` (a frozen
     bundle's ``tokendesk``). The caller stops it (:func:`serving` does)."""
+    if database is None and not (data_dir / DB_FILENAME).exists():
+        # serve refuses a data dir without a registry: a test's fresh one gets an empty one.
+        open_context(data_dir, need_keyring=False).close()
     argv = serve_command(
         data_dir, database=database, workers=workers, max_staleness=max_staleness, extra=extra
     )

@@ -255,3 +255,48 @@ def test_the_frozen_bundle_serves(
         answer = server.auth("Production", issued.secret, "GET", "/Loans")
         assert body(answer) == (200, "allowed")
     assert server.exit_code == 0
+
+
+def test_odd_requests_are_answered_as_the_verify_command_prints(
+    live: Context, data_dir: Path, registry: str | None
+) -> None:
+    """The real ``tokendesk verify --json`` beside the server, for requests a gateway may pass
+    on: a secret pasted into the environment or the path (percent-encoded too), spaces around
+    the environment, a method no permission can name. Same status, same reason."""
+    import subprocess
+    import sys
+
+    service = live.service
+    directory(service)
+    secret = service.create_token("Production", "Ada Bot").secret
+    cases = [
+        (secret, "GET", "/Loans"),
+        ("Production", "GET", "/" + secret),
+        ("Production", "GET", "/tdk%5F" + secret[4:]),
+        (" Production ", "get", "/Loans"),
+        ("Production", "PROPFIND", "/Customers"),
+    ]
+    argv = [sys.executable, "-m", "desktop", "--data-dir", str(data_dir)]
+    if registry is not None:
+        argv += ["--database", registry]
+    with serving(data_dir, database=registry) as server:
+        for environment, method, path in cases:
+            answer = server.auth(environment, secret, method, path)
+            printed = subprocess.run(
+                [*argv, "verify", "--json", "--env", environment, method, path],
+                input=secret.encode(),
+                capture_output=True,
+                check=False,
+                timeout=60,
+            )
+            case = (environment[:12], method, path[:12])
+            if printed.returncode == 2:  # refused before deciding: a method no role can name
+                assert b"invalid method 'PROPFIND'" in printed.stderr, case
+                assert body(answer) == (
+                    403,
+                    "the method is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+                )
+                continue
+            verified = json.loads(printed.stdout)
+            assert body(answer) == (verified["status"], verified["reason"]), case
+            assert secret[4:20] not in answer.text and secret[-20:] not in answer.text, case

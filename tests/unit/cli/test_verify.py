@@ -62,3 +62,11 @@ def test_a_disabled_agents_token_is_refused_and_not_refreshed(cli: Cli, seeded: 
 def test_an_ambiguous_path_is_forbidden(cli: Cli, seeded: Seed, path: str) -> None:
     answer = cli.verify(seeded.secret, path=path)
     assert answer.out.startswith(f"403 ambiguous path {path!r}")
+
+
+def test_a_secret_in_the_path_is_concealed_even_percent_encoded(cli: Cli, seeded: Seed) -> None:
+    body = seeded.secret[4:]
+    for path in (f"/tdk%5F{body}", f"/x/../tdk%5F{body}", f"/a b/tdk%255f{body}"):
+        refused = cli("verify", "--env", "Production", "GET", path, stdin=seeded.secret)
+        assert refused.code == 1 and refused.out.startswith("403 "), path
+        assert body[:20] not in refused.out and f"••{seeded.secret[-4:]}" in refused.out, path

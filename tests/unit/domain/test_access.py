@@ -185,3 +185,15 @@ def test_a_route_is_granted_by_its_method_or_any_method() -> None:
     assert route("get", "/odata.svc/Loans").granted_by == {("GET", "loans"), ("*", "loans")}
     assert route("GET", "/Loans/../Users").granted_by == frozenset()
     assert route("GET", "/").granted_by == frozenset()
+
+
+@pytest.mark.parametrize("method", ["PROPFIND", "TRACE", "*", "", "TDK_B8B7TC"])
+def test_any_method_means_each_a_permission_can_name(method: str) -> None:
+    """A role's ``*`` allows the methods a permission can name, never one a forward-auth
+    server read from a header that no permission can name; the method is not quoted back."""
+    refused = decide(grant(), method, "/Payments/3", 0)
+    assert (refused.status, refused.reason) == (
+        403,
+        "the method is not one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
+    )
+    assert route(method, "/Payments/3").granted_by == frozenset()

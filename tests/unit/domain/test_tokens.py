@@ -79,3 +79,25 @@ def test_a_known_token_stays_valid() -> None:
     body = "0" * tokens.BODY_LENGTH
     assert tokens.checksum(body) == _checksum_by_definition(body)
     assert tokens.is_well_formed(tokens.PREFIX + body + tokens.checksum(body))
+
+
+def test_conceal_finds_a_secret_however_a_request_wrote_it() -> None:
+    """A reason quotes a path as it came (percent-encoded, even twice over) or its segment
+    lower-cased: each is shown as the window shows a token, its last four characters."""
+    secret = tokens.generate()
+    body = secret[len(tokens.PREFIX) :]
+    shown = tokens.mask(secret[-4:])
+    for written in (
+        secret,
+        "tdk%5F" + body,
+        "tdk%5f" + body,
+        "tdk%255F" + body,
+        "%74%64%6B%5F" + body,
+    ):
+        assert (
+            tokens.conceal(f"no endpoint in path '/{written}'") == f"no endpoint in path '/{shown}'"
+        )
+    lowered = tokens.conceal(f"role does not allow GET on /{secret.lower()}")
+    assert lowered == f"role does not allow GET on /{tokens.mask(secret[-4:].lower())}"
+    assert tokens.conceal("tdk_ab and tdk_") == f"{tokens.mask('ab')} and tdk_"
+    assert tokens.conceal("/Loans%20(5)") == "/Loans%20(5)"

@@ -66,8 +66,14 @@ class Answer:
         return self.status, data["reason"]
 
 
-def call(app: AuthApplication, path: str, headers: dict[str, str] | None = None) -> Answer:
-    """One request as an ASGI server hands it over: ``path`` decoded, ``raw_path`` not."""
+def call(
+    app: AuthApplication,
+    path: str,
+    headers: dict[str, str] | list[tuple[str, str]] | None = None,
+) -> Answer:
+    """One request as an ASGI server hands it over: ``path`` decoded, ``raw_path`` not;
+    *headers* as pairs when a name repeats."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else headers or []
     scope = {
         "type": "http",
         "method": "GET",
@@ -75,8 +81,7 @@ def call(app: AuthApplication, path: str, headers: dict[str, str] | None = None)
         "raw_path": quote(path).encode(),
         "query_string": b"",
         "headers": [
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
-            for name, value in (headers or {}).items()
+            (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in pairs
         ],
     }
     sent: list[dict[str, Any]] = []

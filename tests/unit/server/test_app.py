@@ -4,9 +4,11 @@ contract's headers and bodies, and refuses to answer from memory once it cannot 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
+from desktop.cli.common import conceal
 from desktop.domain import tokens
 from desktop.server.app import AuthApplication
 from desktop.services.tokens import TokenService
@@ -96,19 +98,7 @@ def test_what_a_gateway_left_out(application: AuthApplication, service: TokenSer
     )
     assert basic.reason == (401, "no bearer token")
     assert basic.headers["www-authenticate"] == 'Bearer realm="Production"'
-    # X-Original-* wins over X-Forwarded-* when a gateway sends both.
-    both = call(
-        application,
-        "/v1/auth/Production",
-        {
-            **bearer,
-            "X-Original-Method": "GET",
-            "X-Original-URI": "/Loans",
-            "X-Forwarded-Method": "POST",
-            "X-Forwarded-Uri": "/Users",
-        },
-    )
-    assert both.reason == (200, "allowed")
+    # Both families naming two requests: test_headers_that_name_two_requests_are_refused.
     assert call(application, "/elsewhere").status == 404
 
 
@@ -191,3 +181,73 @@ def test_metrics_label_unknown_environments_as_one(
         line for line in text.splitlines() if line.startswith("tokendesk_auth_decision_seconds_sum")
     )
     assert 0 < float(seconds.split()[1]) < 5
+
+
+def test_headers_that_name_two_requests_are_refused(
+    application: AuthApplication, service: TokenService
+) -> None:
+    """A deciding header given twice, or X-Original-* beside a different X-Forwarded-*, is never
+    decided on one of the copies: Traefik and Caddy pass a client's X-Original-URI through and
+    set X-Forwarded-Uri beside it, so a client allowed GET /Loans could otherwise send DELETE
+    /Customers with X-Original-* saying GET /Loans. The token's own copies: 401."""
+    secret = service.create_token("Production", "alice").secret
+    assert application.follower.catch_up()
+    bearer = ("Authorization", f"Bearer {secret}")
+    get_loans = [("X-Original-Method", "GET"), ("X-Original-URI", "/Loans")]
+    cases = {
+        "smuggled through Traefik": (
+            [("X-Forwarded-Method", "DELETE"), ("X-Forwarded-Uri", "/Customers"), *get_loans],
+            (400, "X-Original-Method and X-Forwarded-Method differ"),
+        ),
+        "another path": (
+            [*get_loans, ("X-Forwarded-Method", "GET"), ("X-Forwarded-Uri", "/Customers")],
+            (400, "X-Original-URI and X-Forwarded-Uri differ"),
+        ),
+        "two URIs": (
+            [*get_loans, ("X-Original-URI", "/Customers")],
+            (400, "more than one X-Original-URI header"),
+        ),
+        "two methods": (
+            [*get_loans, ("X-Original-Method", "DELETE")],
+            (400, "more than one X-Original-Method header"),
+        ),
+        "two tokens": (
+            [*get_loans, ("Authorization", "Bearer x")],
+            (401, "more than one Authorization header"),
+        ),
+    }
+    for case, (headers, expected) in cases.items():
+        answer = call(application, "/v1/auth/Production", [bearer, *headers])
+        assert answer.reason == expected, case
+        assert "x-tokendesk-token-id" not in answer.headers, case
+        if expected[0] == 401:
+            assert answer.headers["www-authenticate"] == 'Bearer realm="Production"'
+    # Both families naming the same request (the query aside), other headers repeated: decided.
+    same = [*get_loans, ("X-Forwarded-Method", "get"), ("X-Forwarded-Uri", "/Loans?$top=1")]
+    cookies = [("Cookie", "a=1"), ("Cookie", "b=2")]
+    answer = call(application, "/v1/auth/Production", [bearer, *same, *cookies])
+    assert answer.reason == (200, "allowed")
+
+
+def test_a_secret_pasted_into_the_request_is_concealed_as_verify_conceals_it(
+    application: AuthApplication, service: TokenService
+) -> None:
+    """In the environment (decoded from the path) or in X-Original-URI as it came, plain,
+    lower-cased or percent-encoded: the reason is the one ``tokendesk verify`` prints, and no
+    part of the secret's body reaches the body or a header."""
+    secret = service.create_token("Production", "alice").secret
+    assert application.follower.catch_up()
+    body = secret[len(tokens.PREFIX) :]
+    cases = [
+        (secret, "/Loans"),
+        ("Production", "/" + secret),
+        ("Production", f"/tdk%5F{body}"),
+        ("Production", f"/Loans/../tdk%255F{body}"),
+        ("Production", f"/a b/{secret}"),
+    ]
+    for environment, path in cases:
+        answer = auth(application, quote(environment, safe=""), secret, "GET", path)
+        expected = service.verify(environment, secret, "GET", path)
+        assert answer.reason == (expected.status, conceal(expected.reason)), path
+        shown = answer.body.decode() + " ".join(answer.headers.values())
+        assert body[:12] not in shown and body[-12:] not in shown, path

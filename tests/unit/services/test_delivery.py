@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from desktop.app import Context
+from desktop.domain import tokens
 from desktop.domain.errors import InvalidInput
 from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.delivery import run_command
@@ -394,3 +395,29 @@ def test_a_try_cut_short_by_a_crash_is_due_again_after_its_lease(
     clock.advance(timedelta(seconds=alice.deliveries.timeout) + timedelta(minutes=1))
     (outcome,) = alice.rotate_due().deliveries
     assert outcome.ok
+
+
+def test_a_secret_cut_by_the_end_of_standard_error_read_is_not_kept_in_part() -> None:
+    """Only the last 4 KiB of standard error are read: a line that starts before them starts
+    mid-way, perhaps mid-secret, where no mask can recognise it, so it is not kept."""
+    secret = tokens.generate()
+    # The secret, then 4056 more characters on its line: the 4096 bytes read begin 40
+    # characters from the secret's end.
+    command = "cat >&2; head -c 4056 /dev/zero | tr '\\0' B >&2; exit 3"
+    result = run_command(command, secret, dict(os.environ), timeout=10)
+    assert result.returncode == 3
+    assert all(secret[i : i + 8] not in result.tail for i in range(len(secret) - 8)), result.tail
+    # A line read whole is still kept.
+    ended = run_command(
+        "cat >&2; echo >&2; echo 'no such host' >&2; exit 3", secret, {}, timeout=10
+    )
+    assert ended.tail == "no such host"
+
+
+def test_a_command_that_floods_standard_error_is_stopped() -> None:
+    """Standard error goes to a temporary file: one without end would fill the disk until the
+    time ran out. Killed once it passes the bound, and said so."""
+    command = "head -c 20000000 /dev/zero >&2; sleep 30"
+    result = run_command(command, tokens.generate(), dict(os.environ), timeout=20)
+    assert not result.ok and not result.timed_out
+    assert result.tail == "it wrote over 16 MiB to standard error"
