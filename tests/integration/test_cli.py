@@ -376,7 +376,7 @@ def test_rotate_due_rotates_only_due_tokens(
         context.close()
 
     report = cli.ok("rotate-due", "--json").json()
-    assert report == {"rotated": [due.token.id], "skipped": [], "failed": []}
+    assert report == {"rotated": [due.token.id], "skipped": [], "failed": [], "deliveries": []}
     event = cli.ok("audit", "--token", str(due.token.id), "--limit", "1", "--json").json()
     assert len(event) == 1
     assert (event[0]["action"], event[0]["actor"]) == ("rotate", actors.scheduler())
@@ -391,7 +391,12 @@ def test_rotate_due_rotates_only_due_tokens(
     assert untouched["generation"] == 0
 
     assert cli.ok("rotate-due").out.strip() == "No tokens are due for rotation."
-    assert cli.ok("rotate-due", "--json").json() == {"rotated": [], "skipped": [], "failed": []}
+    assert cli.ok("rotate-due", "--json").json() == {
+        "rotated": [],
+        "skipped": [],
+        "failed": [],
+        "deliveries": [],
+    }
 
 
 def test_rotate_due_text_output(cli: Cli, seeded: Seed, keyring_store: KeyringSecretStore) -> None:
