@@ -204,3 +204,36 @@ def test_a_failed_delivery_is_notified_once_and_can_be_turned_off(
     seeded.refresh(token_id)  # a new secret whose delivery fails: not told, as asked
     run_pass(qtbot, window)
     assert len(server.received()) == 1
+
+
+def test_a_delivery_command_saved_alone_leaves_the_schedule_running(
+    qtbot: QtBot,
+    service: TokenService,
+    ada_token: IssuedSecret,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    """Setting where the secret goes is no reason to push the next rotation a month on, nor to
+    write a schedule event nobody asked for."""
+    token_id = ada_token.token.id
+    before = service.token(token_id).next_rotation_at
+    events = len(service.audit(token_id))
+    clock.advance(timedelta(days=3))
+    dialog = open_dialog(qtbot, service, token_id)
+    qtbot.keyClicks(
+        find(dialog, QLineEdit, "deliveryCommand"), f"cat > {shlex.quote(str(tmp_path / 't'))}"
+    )
+    click(qtbot, dialog, "saveScheduleButton")
+
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    token = service.token(token_id)
+    assert token.delivery_command is not None
+    assert token.next_rotation_at == before
+    assert [event.action for event in service.audit(token_id)[: -events or None]] == [
+        "deliver-set"
+    ]
+
+    again = open_dialog(qtbot, service, token_id)  # a schedule saved still starts afresh
+    again.picker.setInterval(timedelta(days=7))
+    click(qtbot, again, "saveScheduleButton")
+    assert service.token(token_id).next_rotation_at == clock.now() + timedelta(days=7)
