@@ -174,16 +174,20 @@ class UnusedOffer(QObject):
             return
         tokens = plural(count, "active token")
         days = f"unused for {UNUSED_DAYS} days"
+        # One token is "it": "Deactivate them" over a single row reads as a slip.
+        them, their = ("it", "its") if count == 1 else ("them", "their")
         if showing:
             self.banner.set_text(
-                "No request has presented them to a TokenDesk server since, and nothing needs "
-                "their secrets to keep working.",
+                f"No request has presented {them} to a TokenDesk server since, and nothing "
+                f"needs {their} secret{'' if count == 1 else 's'} to keep working.",
                 heading=f"Showing the {tokens} {days}.",
             )
             self.show_button.setText("Sho&w all")
         else:
             self.banner.set_text(
-                "Deactivate them, or show just them to decide one by one.",
+                "Deactivate it, or show it on its own to decide."
+                if count == 1
+                else "Deactivate them, or show just them to decide one by one.",
                 heading=f"{tokens[:1].upper()}{tokens[1:]} {days}.",
             )
             self.show_button.setText("Sho&w")
