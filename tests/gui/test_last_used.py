@@ -217,6 +217,24 @@ def test_one_unused_token_is_spoken_of_as_it(
     )
 
 
+def test_another_environment_never_shows_the_count_of_the_one_before(
+    qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
+) -> None:
+    """Staging has no token: the banner about Production's unused ones goes as the table
+    changes, not a second later, and comes back as Production's rows are shown again."""
+    aged(context, clock)
+    window = open_window(qtbot, context)
+    qtbot.waitUntil(banner(window).isVisible, timeout=10_000)
+    selector = window.environment_selector
+    selector.setCurrentIndex(selector.findData("Staging"))
+    assert shown(window) == []
+    assert not banner(window).isVisible()
+    selector.setCurrentIndex(selector.findData("Production"))
+    window.sync.wait_until_loaded()
+    assert banner(window).isVisible()
+    assert banner(window).text().startswith("2 active tokens unused for 90 days.")
+
+
 def test_with_no_unused_token_there_is_no_banner_and_the_table_says_why(
     qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
 ) -> None:
