@@ -350,7 +350,9 @@ class MainWindow(QMainWindow):
         self.window_actions.show_unused.toggled.connect(self._show_unused)
         self.usage.usageChanged.connect(self._usage_changed)
         sync.shownChanged.connect(self.unused.schedule_refresh)
-        sync.tableLoaded.connect(self.unused.schedule_refresh)
+        # A new table (another environment) is counted at once: the banner never speaks of
+        # the rows shown before.
+        sync.tableLoaded.connect(self.unused.refresh)
         self.unused.deactivated.connect(sync.catch_up)
         self.details.leave.connect(self._leave_details)
         # A token that expired meanwhile answers 401 and takes no refresh: nothing in the

@@ -94,6 +94,9 @@ class Notices(QObject):
         self._service = service
         self._keyring = keyring
         self._failures: list[str] = []
+        # (token id, generation) of each new secret whose failed delivery the banner told:
+        # its retries are audited, not told again.
+        self._undelivered: set[tuple[int, int]] = set()
         self._tray: QSystemTrayIcon | None = None
 
         self.keyring_banner = Banner("keyringBanner", "error", parent)
@@ -230,6 +233,28 @@ class Notices(QObject):
         self.progress_bar.hide()
         if report.rotated:
             self.status(f"Rotated {plural(len(report.rotated), 'token')} on schedule")
+        self._deliveries_failed(report)
+
+    def _deliveries_failed(self, report: RotationReport) -> None:
+        """A new secret its command did not deliver breaks its clients once the grace ends:
+        told in the window as a failed rotation is, not only by a desktop notification (which
+        a session without a notification server or tray never shows). Once per secret."""
+        for outcome in report.deliveries:
+            key = (outcome.token_id, outcome.generation)
+            if outcome.ok:
+                self._undelivered.discard(key)
+                continue
+            if key in self._undelivered:
+                continue
+            self._undelivered.add(key)
+            name = f"token {token_ref(outcome.token_id)}"
+            with suppress(TokenDeskError):
+                token = self._service.token(outcome.token_id)
+                name = f"token {describe_token(token)} in {token.environment}"
+            self.notify(
+                "New secret not delivered",
+                f"The new secret of {name} was not delivered: {outcome.text}",
+            )
 
     @Slot(int, str)
     def rotation_failed(self, token_id: int, message: str) -> None:

@@ -74,6 +74,8 @@ class RotationDialog(QDialog):
             info.add_row(caption, value)
 
         self._picker = RotationIntervalPicker(self, clock=service.clock)
+        # The schedule as it was: a delivery command edited alone leaves the schedule's clock be.
+        self._schedule = (token.rotation_interval, token.grace) if token else None
         if token is not None:
             self._picker.setInterval(token.rotation_interval)
             self._picker.setGrace(token.grace)
@@ -81,7 +83,9 @@ class RotationDialog(QDialog):
         box_layout = QVBoxLayout(box)
         box_layout.addWidget(self._picker)
         note = QLabel(
-            "Saving starts the interval afresh: the next rotation is one interval from now.", box
+            "Saving starts the interval afresh: the next rotation is one interval from now "
+            "(a new delivery command alone leaves it as it is).",
+            box,
         )
         note.setWordWrap(True)
         box_layout.addWidget(note)
@@ -175,9 +179,9 @@ class RotationDialog(QDialog):
             return
         try:
             command = delivery.clean_command(self._delivery.text())  # before anything changes
-            self._service.set_rotation(
-                self._token_id, self._picker.interval(), self._picker.grace()
-            )
+            schedule = (self._picker.interval(), self._picker.grace())
+            if not self._delivery_edited or schedule != self._schedule:
+                self._service.set_rotation(self._token_id, *schedule)
             if self._delivery_edited:
                 self._service.set_delivery(self._token_id, command)
         except TokenDeskError as error:

@@ -153,8 +153,11 @@ class UnusedOffer(QObject):
 
     @Slot()
     def schedule_refresh(self) -> None:
-        """Refresh in a moment (:data:`UNUSED_COUNT_DELAY_MS`), once however often asked."""
-        if not self._later.isActive():
+        """Refresh in a moment (:data:`UNUSED_COUNT_DELAY_MS`), once however often asked; at
+        once while rows are being read, so the banner forgets the rows shown before."""
+        if self._model.loading:
+            self.refresh()
+        elif not self._later.isActive():
             self._later.start(UNUSED_COUNT_DELAY_MS)
 
     @Slot()
@@ -162,7 +165,11 @@ class UnusedOffer(QObject):
         """Count the unused tokens again (time passes and uses arrive), and say so."""
         self._later.stop()
         if self._model.loading:
-            return  # counted when every row is read
+            # Another environment's rows are being read: the count shown was for the rows
+            # before, so it goes until these are counted (when every row is read).
+            self._unused = []
+            self.banner.hide()
+            return
         self._unused = self._model.unused_ids(self._cutoff())
         self._show_banner()
 
@@ -174,16 +181,20 @@ class UnusedOffer(QObject):
             return
         tokens = plural(count, "active token")
         days = f"unused for {UNUSED_DAYS} days"
+        # One token is "it": "Deactivate them" over a single row reads as a slip.
+        them, their = ("it", "its") if count == 1 else ("them", "their")
         if showing:
             self.banner.set_text(
-                "No request has presented them to a TokenDesk server since, and nothing needs "
-                "their secrets to keep working.",
+                f"No request has presented {them} to a TokenDesk server since, and nothing "
+                f"needs {their} secret{'' if count == 1 else 's'} to keep working.",
                 heading=f"Showing the {tokens} {days}.",
             )
             self.show_button.setText("Sho&w all")
         else:
             self.banner.set_text(
-                "Deactivate them, or show just them to decide one by one.",
+                "Deactivate it, or show it on its own to decide."
+                if count == 1
+                else "Deactivate them, or show just them to decide one by one.",
                 heading=f"{tokens[:1].upper()}{tokens[1:]} {days}.",
             )
             self.show_button.setText("Sho&w")

@@ -204,3 +204,60 @@ def test_a_failed_delivery_is_notified_once_and_can_be_turned_off(
     seeded.refresh(token_id)  # a new secret whose delivery fails: not told, as asked
     run_pass(qtbot, window)
     assert len(server.received()) == 1
+
+
+def test_a_delivery_command_saved_alone_leaves_the_schedule_running(
+    qtbot: QtBot,
+    service: TokenService,
+    ada_token: IssuedSecret,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    """Setting where the secret goes is no reason to push the next rotation a month on, nor to
+    write a schedule event nobody asked for."""
+    token_id = ada_token.token.id
+    before = service.token(token_id).next_rotation_at
+    events = len(service.audit(token_id))
+    clock.advance(timedelta(days=3))
+    dialog = open_dialog(qtbot, service, token_id)
+    qtbot.keyClicks(
+        find(dialog, QLineEdit, "deliveryCommand"), f"cat > {shlex.quote(str(tmp_path / 't'))}"
+    )
+    click(qtbot, dialog, "saveScheduleButton")
+
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    token = service.token(token_id)
+    assert token.delivery_command is not None
+    assert token.next_rotation_at == before
+    assert [event.action for event in service.audit(token_id)[: -events or None]] == ["deliver-set"]
+
+    again = open_dialog(qtbot, service, token_id)  # a schedule saved still starts afresh
+    again.picker.setInterval(timedelta(days=7))
+    click(qtbot, again, "saveScheduleButton")
+    assert service.token(token_id).next_rotation_at == clock.now() + timedelta(days=7)
+
+
+def test_a_failed_delivery_is_told_in_the_window_once(
+    qtbot: QtBot, window: MainWindow, seeded: TokenService, clock: FakeClock
+) -> None:
+    """As a failed rotation is: a session with no notification server or tray would otherwise
+    show nothing of it but an audit line."""
+    issued = seeded.create_token("Production", "Gamma ETL", grace="1h")
+    token_id = issued.token.id
+    seeded.set_delivery(token_id, 'read s; echo "vault said no to $s" >&2; exit 3')
+    refreshed = seeded.refresh(token_id)
+
+    run_pass(qtbot, window)
+    assert window.notification_banner.isVisible()
+    (notice,) = window.notices.notices()
+    assert notice.startswith(
+        f"The new secret of token #{token_id} (agent Gamma ETL, no label) in Production was not "
+        "delivered: exit status 3 (vault said no to •••); next try at "
+    )
+    assert refreshed.secret not in window.notification_banner.text()
+    assert issued.secret not in window.notification_banner.text()
+
+    clock.advance(timedelta(minutes=1))
+    (retried,) = run_pass(qtbot, window).deliveries  # failed again: audited, not told again
+    assert retried.attempts == 2
+    assert len(window.notices.notices()) == 1

@@ -198,6 +198,43 @@ def test_unused_tokens_are_counted_and_shown_on_their_own(
     assert window.counts_label.text() == "4 tokens, 1 inactive"
 
 
+def test_one_unused_token_is_spoken_of_as_it(
+    qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
+) -> None:
+    """A banner that says "Deactivate them" over a single token reads as a slip."""
+    (token_id,) = make_tokens(context.service, 1)
+    clock.advance(timedelta(days=100))
+    window = open_window(qtbot, context)
+    qtbot.waitUntil(banner(window).isVisible, timeout=10_000)
+    assert banner(window).text() == (
+        "1 active token unused for 90 days. Deactivate it, or show it on its own to decide."
+    )
+    action(window, "actionShowUnused").trigger()
+    assert shown(window) == [token_id]
+    assert banner(window).text() == (
+        "Showing the 1 active token unused for 90 days. No request has presented it to a "
+        "TokenDesk server since, and nothing needs its secret to keep working."
+    )
+
+
+def test_another_environment_never_shows_the_count_of_the_one_before(
+    qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
+) -> None:
+    """Staging has no token: the banner about Production's unused ones goes as the table
+    changes, not a second later, and comes back as Production's rows are shown again."""
+    aged(context, clock)
+    window = open_window(qtbot, context)
+    qtbot.waitUntil(banner(window).isVisible, timeout=10_000)
+    selector = window.environment_selector
+    selector.setCurrentIndex(selector.findData("Staging"))
+    assert shown(window) == []
+    assert not banner(window).isVisible()
+    selector.setCurrentIndex(selector.findData("Production"))
+    window.sync.wait_until_loaded()
+    assert banner(window).isVisible()
+    assert banner(window).text().startswith("2 active tokens unused for 90 days.")
+
+
 def test_with_no_unused_token_there_is_no_banner_and_the_table_says_why(
     qtbot: QtBot, context: Context, seeded: TokenService, clock: FakeClock
 ) -> None:
