@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WINDOW_SIZE = (1280, 600)
+WINDOW_SIZE = (1440, 640)
 SCREEN = (1600, 1000)  # logical pixels; times the scale
 # The desktop's colour scheme, as a GNOME session hands it to Qt's GTK platform theme.
 SCHEMES = {"light": "Adwaita", "dark": "Adwaita:dark"}

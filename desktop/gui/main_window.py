@@ -205,7 +205,9 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.window_actions.build_toolbar(self))
         self._wire()
 
-        self.resize(1280, 680)  # every column beside a roomy Label, on a 1366x768 screen
+        # Every column beside a whole label at the desktops' usual 10-point font; a window manager
+        # fits it to a smaller screen.
+        self.resize(1440, 720)
         self.setMinimumWidth(self.minimum_width())
         # Opened without trying the keyring (to paint sooner): it is tried right after the
         # first paint; until then it counts as unavailable, without the banner.

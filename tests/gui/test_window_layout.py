@@ -4,9 +4,11 @@ width, and a minimum size at which Status and the most used toolbar actions stay
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHeaderView, QToolBar
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication, QHeaderView, QToolBar
 from pytestqt.qtbot import QtBot
 
+from desktop import demo
 from desktop.app import Context
 from desktop.domain.table import Column
 from desktop.gui.main_window import MainWindow
@@ -201,4 +203,28 @@ def test_names_on_the_first_screen_and_those_scrolled_to_fit_their_column(
     assert fit.isActive()
     fit.timeout.emit()
     assert header.sectionSize(Column.NAME) >= metrics.horizontalAdvance(last)
+    window.close()
+
+
+def test_at_the_default_size_the_demo_labels_fit_beside_every_column(
+    qtbot: QtBot, context: Context
+) -> None:
+    """The demo's tokens have every kind of column filled (rotations, next rotations, last
+    uses): at the window's default size each column fits what it holds and Label still shows
+    a whole label, with no sideways scrolling."""
+    demo.seed(context.service, context.database)
+    font = QApplication.font()
+    desktop_font = QFont(font)
+    desktop_font.setPointSize(10)  # GNOME's and KDE's usual size, a point above Qt's own
+    QApplication.setFont(desktop_font)
+    try:
+        window = open_window(qtbot, context)
+    finally:
+        QApplication.setFont(font)
+    table = window.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.length() <= table.viewport().width())
+    assert header.sectionSize(Column.LABEL) >= table.fontMetrics().horizontalAdvance(
+        "Servicing dashboard"
+    )
     window.close()
