@@ -33,6 +33,8 @@ AGENTS: list[tuple[str, str, bool, bool]] = [
 # How long before now the demo's oldest tokens were made: before the 90 days after which an
 # active token nobody uses is offered for deactivation.
 LONG_AGO = timedelta(days=150)
+# How long before now the tokens in daily use were made: before the uses the demo gives them.
+LATELY = timedelta(days=2)
 
 
 class _Earlier:
@@ -46,6 +48,17 @@ class _Earlier:
         return self._clock.now() - self._by
 
 
+def _made(service: TokenService, ago: timedelta) -> TokenService:
+    """*service* as it was *ago*: what it makes is dated then (its audit events too)."""
+    return TokenService(
+        service.unit_of_work.database,
+        service.store,
+        clock=_Earlier(service.clock, ago),
+        actor=service.actor,
+        person=service.person,
+    )
+
+
 def seed(service: TokenService, database: Database | None = None) -> None:
     """Fill an empty data dir. Creates real tokens, so the keyring must be available. With the
     service's *database*, also two tokens made months ago and when each token was last used."""
@@ -57,17 +70,20 @@ def seed(service: TokenService, database: Database | None = None) -> None:
         service.add_role(name, permissions)
     for name, role, logged_in, signed in AGENTS:
         service.add_agent(name, role, has_logged_in=logged_in, signed_agreement=signed)
-    service.create_token(
+    # With uses to show, the tokens in use were made before them.
+    lately = service if database is None else _made(service, LATELY)
+    lately.create_token(
         "Production",
         "Ada Servicing Bot",
         label="Servicing dashboard",
         rotation="monthly",
         grace="1h",
     )
-    service.create_token(
+    lately.create_token(
         "Production", "Collections Sync", label="Nightly payments import", rotation="weekly"
     )
-    service.create_token("Production", "Data Warehouse ETL", label="Warehouse loader")
+    if database is None:  # else made months ago, with the uses below
+        service.create_token("Production", "Data Warehouse ETL", label="Warehouse loader")
     legacy = service.create_token("Staging", "Collections Sync", label="Legacy import (retired)")
     service.set_status(legacy.token.id, False)
     service.create_token("Staging", "Data Warehouse ETL", label="QA replays", rotation="daily")
@@ -77,19 +93,14 @@ def seed(service: TokenService, database: Database | None = None) -> None:
 
 def _seed_usage(service: TokenService, database: Database) -> None:
     """Uses as forward-auth servers record them: the dashboard a moment ago, the nightly import
-    last night, the warehouse loader weeks ago, QA replays never; and two tokens made months ago,
-    a retired one and a report export nobody has used for four months (it is offered for
-    deactivation)."""
+    last night, QA replays never; and three tokens made months ago: the warehouse loader, last
+    used weeks ago, a retired one, and a report export nobody has used for four months (it is
+    offered for deactivation)."""
     from desktop.storage import repository
     from desktop.storage.states import naive
 
-    back_then = TokenService(
-        database,
-        service.store,
-        clock=_Earlier(service.clock, LONG_AGO),
-        actor=service.actor,
-        person=service.person,
-    )
+    back_then = _made(service, LONG_AGO)
+    back_then.create_token("Production", "Data Warehouse ETL", label="Warehouse loader")
     export = back_then.create_token(
         "Production", "Data Warehouse ETL", label="Quarterly report export"
     ).token.id

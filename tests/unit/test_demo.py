@@ -142,6 +142,8 @@ def test_a_newcomer_sees_tokens_used_lately_long_ago_and_never(
         )
     ]
     assert unused == ["Quarterly report export"]
+    # Nothing was used before it was made.
+    assert all(t.last_used_at is None or t.last_used_at >= t.created_at for t in found.values())
 
 
 def test_without_the_database_the_demo_has_no_usage(memory_context: Context) -> None:
