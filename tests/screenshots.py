@@ -190,7 +190,9 @@ def _render(out: Path, scheme: str, scale: float) -> int:
         window.notices.show_registry(str(Path.home() / ".local/share/TokenDesk/tokendesk.sqlite3"))
         window.resize(*WINDOW_SIZE)
         window.show()
-        window.select_tokens([window.model.token_at(1).id])
+        # The token with the most to show: a rotation, a grace, uses and its events.
+        rows = (window.model.token_at(row) for row in range(window.model.rowCount()))
+        window.select_tokens([next(t.id for t in rows if t.label == "Servicing dashboard")])
         _capture(window, out / f"main-window{suffix}.png")
 
         from desktop.gui.create_dialog import CreateTokenDialog
