@@ -29,6 +29,7 @@ from desktop.services.views import IssuedSecret
 from tests.helpers.clock import FakeClock
 from tests.helpers.directories import seed_ada_and_wes
 from tests.helpers.directories import seed_three_agents as seed
+from tests.helpers.notification_server import NotificationServer
 from tests.helpers.postgres import parametrize_engines
 from tests.helpers.stores import DelegatingStore
 
@@ -62,6 +63,16 @@ def window(qtbot: QtBot, context: Context, seeded: TokenService) -> Iterator[Mai
     win = open_window(qtbot, context)
     yield win
     win.close()
+
+
+@pytest.fixture
+def server(private_keyring: str | None) -> Iterator[NotificationServer]:
+    """A notification server on the suite's private session bus, for the window to notify."""
+    if private_keyring is None:
+        pytest.skip("a notification server is registered only on the suite's own session bus")
+    started = NotificationServer.start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import shlex
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit
@@ -30,15 +28,6 @@ from tests.helpers.notification_server import NotificationServer
 from tests.helpers.widgets import click, find, shown
 
 BOB = "bob@desk"
-
-
-@pytest.fixture
-def server(private_keyring: str | None) -> Iterator[NotificationServer]:
-    if private_keyring is None:
-        pytest.skip("a notification server is registered only on the suite's own session bus")
-    started = NotificationServer.start()
-    yield started
-    started.stop()
 
 
 def run_pass(qtbot: QtBot, window: MainWindow) -> Any:

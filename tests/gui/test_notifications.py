@@ -5,7 +5,6 @@ no server there, the tray's message takes over. Time travels with the fake clock
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,15 +32,6 @@ NOTIFY_ACTIONS = (
     "actionNotifyExpiring",
     "actionNotifyDeliveryFailed",
 )
-
-
-@pytest.fixture
-def server(private_keyring: str | None) -> Iterator[NotificationServer]:
-    if private_keyring is None:
-        pytest.skip("a notification server is registered only on the suite's own session bus")
-    started = NotificationServer.start()
-    yield started
-    started.stop()
 
 
 @pytest.fixture

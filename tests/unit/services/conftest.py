@@ -7,6 +7,8 @@ import pytest
 
 from desktop.app import Context
 from desktop.services.tokens import TokenService
+from tests.helpers.admins import ALICE, BOB, admin
+from tests.helpers.clock import FakeClock
 from tests.helpers.postgres import parametrize_engines
 
 
@@ -26,3 +28,15 @@ def service(memory_context: Context) -> TokenService:
     service.add_agent("newbie", "Reader", has_logged_in=False, signed_agreement=True)
     service.add_agent("unsigned", "Reader", has_logged_in=True, signed_agreement=False)
     return service
+
+
+@pytest.fixture
+def alice(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
+    """alice@laptop's TokenDesk on the same registry as *service*."""
+    return admin(memory_context, clock, ALICE)
+
+
+@pytest.fixture
+def bob(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
+    """bob@desktop's TokenDesk on the same registry as *service*."""
+    return admin(memory_context, clock, BOB)

@@ -18,15 +18,12 @@ import pytest
 from desktop.app import Context
 from desktop.domain import tokens
 from desktop.domain.errors import InvalidInput
-from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.delivery import run_command
 from desktop.services.journal import pid_alive
 from desktop.services.tokens import TokenService
 from desktop.services.views import DeliveryOutcome
+from tests.helpers.admins import ALICE, BOB
 from tests.helpers.clock import FakeClock
-
-ALICE = "alice@laptop"
-BOB = "bob@desk"
 
 # Writes what it was given: its standard input, its environment, its own argv and its parent
 # shell's (as /proc shows them to every user of the machine), each in a file of its own.
@@ -44,23 +41,6 @@ def commands_on_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """The commands inherit TokenDesk's environment, as hooks do: the shell's tools must be on
     its PATH (the unit suite may run with an empty one)."""
     monkeypatch.setenv("PATH", os.defpath)
-
-
-def admin(context: Context, clock: FakeClock, person: str) -> TokenService:
-    """*person*'s TokenDesk on the shared registry: their own keyring, the same clock."""
-    return TokenService(
-        context.database, InMemorySecretStore(), clock=clock, actor=person, person=person
-    )
-
-
-@pytest.fixture
-def alice(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
-    return admin(memory_context, clock, ALICE)
-
-
-@pytest.fixture
-def bob(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
-    return admin(memory_context, clock, BOB)
 
 
 @pytest.fixture

@@ -8,31 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from desktop.app import Context
 from desktop.domain.errors import RuleViolation
-from desktop.secrets.memory import InMemorySecretStore
 from desktop.services.tokens import TokenService
+from tests.helpers.admins import ALICE, BOB
 from tests.helpers.clock import FakeClock
-
-ALICE = "alice@laptop"
-BOB = "bob@desktop"
-
-
-def admin(context: Context, clock: FakeClock, person: str) -> TokenService:
-    """*person*'s TokenDesk on the shared registry: their own keyring, the same clock."""
-    return TokenService(
-        context.database, InMemorySecretStore(), clock=clock, actor=person, person=person
-    )
-
-
-@pytest.fixture
-def alice(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
-    return admin(memory_context, clock, ALICE)
-
-
-@pytest.fixture
-def bob(service: TokenService, memory_context: Context, clock: FakeClock) -> TokenService:
-    return admin(memory_context, clock, BOB)
 
 
 def test_the_one_who_creates_a_token_holds_it(service: TokenService, alice: TokenService) -> None:
