@@ -10,8 +10,6 @@ for every path, its response headers repeating the ``X-TokenDesk-*`` headers it 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -99,13 +97,6 @@ def start(auth_address: str, *, environment: str | None = common.ENVIRONMENT) ->
     )
 
 
-@contextmanager
-def running(
-    auth_address: str, *, environment: str | None = common.ENVIRONMENT
-) -> Iterator[Gateway]:
-    """:func:`start`, stopped when the block ends, also on failure."""
-    gateway = start(auth_address, environment=environment)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+def running(auth_address: str, *, environment: str | None = common.ENVIRONMENT) -> Gateway:
+    """:func:`start`, for a ``with`` block that stops it when it ends, also on failure."""
+    return start(auth_address, environment=environment)

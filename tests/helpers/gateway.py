@@ -156,6 +156,13 @@ class Gateway:
         finally:
             connection.close()
 
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stopped when a ``with`` block on it ends, also on failure."""
+        self.stop()
+
     def stop(self) -> None:
         """SIGTERM, then SIGKILL to its process group if it has not gone within a while."""
         if self.stopped:

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tests.helpers import gateway as common
@@ -155,24 +153,13 @@ def start(
     )
 
 
-@contextmanager
-def running(
-    auth_address: str, *, environment: str | None = common.ENVIRONMENT
-) -> Iterator[Gateway]:
-    """:func:`start`, stopped when the block ends, also on failure."""
-    gateway = start(auth_address, environment=environment)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+def running(auth_address: str, *, environment: str | None = common.ENVIRONMENT) -> Gateway:
+    """:func:`start`, for a ``with`` block that stops it when it ends, also on failure."""
+    return start(auth_address, environment=environment)
 
 
-@contextmanager
-def running_block(block: str, *, workers: int = 1) -> Iterator[Gateway]:
+def running_block(block: str, *, workers: int = 1) -> Gateway:
     """A private nginx running *block* (a ``server`` of one's own, its ``{port}`` and ``{api}``
-    filled) in place of the README's, stopped when the block ends: a benchmark's baseline."""
-    gateway = start("", block=block, workers=workers)
-    try:
-        yield gateway
-    finally:
-        gateway.stop()
+    filled) in place of the README's, for a ``with`` block that stops it: a benchmark's
+    baseline."""
+    return start("", block=block, workers=workers)

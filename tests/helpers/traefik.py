@@ -120,9 +120,5 @@ def start(auth_address: str, api_port: int, environment: str = common.ENVIRONMEN
 @contextmanager
 def running(auth_address: str, environment: str = common.ENVIRONMENT) -> Iterator[Gateway]:
     """The API and Traefik in front of it, both stopped when the block ends, also on failure."""
-    with api_server() as api_port:
-        gateway = start(auth_address, api_port, environment)
-        try:
-            yield gateway
-        finally:
-            gateway.stop()
+    with api_server() as api_port, start(auth_address, api_port, environment) as gateway:
+        yield gateway
