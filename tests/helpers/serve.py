@@ -21,8 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,15 @@ class ServeProcess:
 
     # ----------------------------------------------------------------- stopping
 
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Stopped, and its log file removed, when a ``with`` block on it ends (also on
+        failure)."""
+        self.stop()
+        self.discard_log()
+
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> int:
         """SIGTERM (a graceful stop: requests in flight finish, usage is written), then SIGKILL
         to the whole process group if it has not exited within *timeout*; its exit code."""
@@ -210,7 +219,7 @@ def start(
 ) -> ServeProcess:
     """Start ``tokendesk serve`` for *data_dir* (its SQLite file) or *database* (a PostgreSQL
     URL) and wait until it is ready. *command* replaces ``python -m desktop`` (a frozen
-    bundle's ``tokendesk``). The caller stops it (:func:`serving` does)."""
+    bundle's ``tokendesk``). The caller stops it, or a ``with`` block on it does."""
     if database is None and not (data_dir / DB_FILENAME).exists():
         # serve refuses a data dir without a registry: a test's fresh one gets an empty one.
         open_context(data_dir, need_keyring=False).close()
@@ -243,32 +252,8 @@ def start(
     return server
 
 
-@contextmanager
-def serving(
-    data_dir: Path,
-    *,
-    database: str | None = None,
-    workers: int = 1,
-    max_staleness: float | None = None,
-    extra: Sequence[str] = (),
-    env: dict[str, str] | None = None,
-    command: Sequence[str] | None = None,
-) -> Iterator[ServeProcess]:
-    """:func:`start`, and :meth:`ServeProcess.stop` when the block ends (also on failure)."""
-    server = start(
-        data_dir,
-        database=database,
-        workers=workers,
-        max_staleness=max_staleness,
-        extra=extra,
-        env=env,
-        command=command,
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.discard_log()
+# ``with serving(…) as server:`` reads as what it is; a ServeProcess stops itself at the end.
+serving = start
 
 
 def body(response: httpx.Response) -> tuple[int, str]:
