@@ -81,7 +81,7 @@ class Follower:
         self._faulty = False  # an unexpected error was logged, and nothing has succeeded since
         self.writes = 0  # batches of uses written
         # The first index, read before the server answers anything.
-        self.cursor = forward_auth.change_cursor(context.database)
+        self.cursor = context.service.change_cursor()
         self.index = context.service.access_index()
         self.confirmed_at = time.monotonic()
         self._announce()
@@ -153,7 +153,8 @@ class Follower:
         registry answered (the index is current); False when it did not."""
         try:
             self._check_file()
-            cursor = forward_auth.change_cursor(self._context.database)
+            # The newest change-log entry; reading it is also the cheap proof the registry answers.
+            cursor = self._context.service.change_cursor()
             if cursor != self.cursor:
                 started = time.monotonic()
                 index, cursor = self._updated()
@@ -176,7 +177,7 @@ class Follower:
         everything read again for a new file, or when the log was pruned past the index."""
         service = self._context.service
         if self.cursor < 0:  # a new file
-            cursor = forward_auth.change_cursor(self._context.database)
+            cursor = self._context.service.change_cursor()
             return service.access_index(), cursor
         changes = service.changes_since(self.cursor)
         if not changes.complete:

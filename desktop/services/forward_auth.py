@@ -1,5 +1,6 @@
-"""What a forward-auth server (``tokendesk serve``) asks of the registry besides its decisions:
-where it stands in the change log, which file it reads, and the uses it counted.
+"""What a forward-auth server (``tokendesk serve``) asks of the registry besides its decisions
+and the change log (both through the token service): which file it reads, and the uses it
+counted.
 
 Decisions come from :class:`~desktop.services.access.AccessIndex`; this module is the rest, so
 the server reaches the registry through the services alone.
@@ -13,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from desktop.storage import queries
 from desktop.storage.database import Database
 from desktop.storage.lazy import deferred
 
@@ -21,12 +21,6 @@ if TYPE_CHECKING:
     from desktop.storage import repository
 else:  # imported at first use: importing the services must not import Peewee
     repository = deferred("desktop.storage.repository")
-
-
-def change_cursor(database: Database) -> int:
-    """The newest change-log entry: an index built after reading it reflects every change up
-    to it. Reading it is also the cheap proof that the registry answers."""
-    return queries.change_cursor(database)
 
 
 def registry_file(database: Database) -> Path | None:

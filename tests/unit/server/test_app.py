@@ -138,13 +138,13 @@ def test_past_the_staleness_bound_every_answer_is_503(
     issued = service.create_token("Production", "alice")
     follower = application.follower
     follower.catch_up()
-    from desktop.services import forward_auth
+    from desktop.storage import queries
 
     def unreachable(database: object) -> int:
         raise OSError("connection refused")
 
     with monkeypatch.context() as patched:
-        patched.setattr(forward_auth, "change_cursor", unreachable)
+        patched.setattr(queries, "change_cursor", unreachable)
         assert not follower.catch_up()
         assert auth(application, "Production", issued.secret).status == 200
         follower.confirmed_at -= 31  # time travel: 31 s without an answer
